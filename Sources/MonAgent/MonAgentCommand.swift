@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MonCore
+import ServiceLifecycle
+
+@main
+struct MonAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monagent",
+        abstract: "MnemoLite monitoring agent: samples this host and ships batches to monquery.",
+        subcommands: [Run.self, Once.self, CheckConfig.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+struct AgentOptions: ParsableArguments {
+    @Option(name: .long, help: "YAML configuration file (default \(AgentConfig.defaultPath) when it exists).")
+    var config: String?
+
+    func load() throws -> AgentConfig {
+        let path =
+            config ?? (FileManager.default.fileExists(atPath: AgentConfig.defaultPath) ? AgentConfig.defaultPath : nil)
+        return try AgentConfig.load(path: path, environment: ProcessInfo.processInfo.environment)
+    }
+}
+
+extension MonAgentCommand {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sample every interval and ship batches to monquery until SIGTERM/SIGINT."
+        )
+
+        @OptionGroup var options: AgentOptions
+
+        func run() async throws {
+            let config = try options.load()
+            var logger = Logger(label: "monagent")
+            logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+            let group = AgentBuilder.build(config: config, logger: logger)
+            logger.info(
+                "monagent starting",
+                metadata: [
+                    "agent_id": "\(config.agentID)", "host": "\(config.host)", "interval_seconds": "\(config.interval)",
+                    "socket": "\(config.ingestSocket)",
+                ]
+            )
+            try await group.run()
+        }
+    }
+
+    struct Once: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Collect one cycle and print its samples as JSON lines (rates need a first cycle 1 s earlier)."
+        )
+
+        @OptionGroup var options: AgentOptions
+
+        func run() async throws {
+            let config = try options.load()
+            let cycle = CollectionCycle(collectors: AgentBuilder.collectors(config))
+            _ = cycle.run(timestampMs: WallClock.nowMs())
+            try await Task.sleep(for: .seconds(1))
+            let result = cycle.run(timestampMs: WallClock.nowMs())
+            var out = ""
+            for sample in result.samples {
+                let labels = JSONValue.object(sample.labels.pairs.map { ($0.name, .string($0.value)) })
+                let line: JSONValue = .object([
+                    ("name", .string(sample.name)), ("labels", labels), ("kind", .string(sample.kind.name)),
+                    ("timestamp_ms", .number(Double(sample.timestampMs))), ("value", .number(sample.value)),
+                ])
+                line.write(to: &out)
+                out += "\n"
+            }
+            print(out, terminator: "")
+            for failure in result.failures {
+                FileHandle.standardError.write(Data("collector \(failure.collector) failed: \(failure.error)\n".utf8))
+            }
+            if !result.failures.isEmpty { throw ExitCode(2) }
+        }
+    }
+
+    struct CheckConfig: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check-config",
+            abstract: "Validate a configuration file (and MONAGENT_* variables) and print the effective settings."
+        )
+
+        @OptionGroup var options: AgentOptions
+
+        func run() async throws {
+            let config = try options.load()
+            print("configuration OK")
+            print("  agent_id        \(config.agentID)")
+            print("  host            \(config.host)")
+            print("  interval        \(config.interval) s")
+            print("  ingest.socket   \(config.ingestSocket)")
+            print("  collectors      \(config.collectors.joined(separator: ", "))")
+            print("  processes       \(config.processGroups.map(\.name).joined(separator: ", "))")
+        }
+    }
+}
+
+/// Builds the agent's services from its configuration (testable apart from `main`).
+enum AgentBuilder {
+    static func collectors(_ config: AgentConfig) -> [any Collector] {
+        HostCollectors.make(procRoot: config.procRoot, processGroups: config.processGroups)
+            .filter { config.collectors.contains($0.name) }
+    }
+
+    static func build(config: AgentConfig, logger: Logger) -> ServiceGroup {
+        let queue = MemoryBatchQueue(capacity: config.queueMaxBatches)
+        let identity = AgentIdentity(agentID: config.agentID, host: config.host, bootID: UUID().uuidString.lowercased())
+        var shipperConfiguration = Shipper.Configuration(socketPath: config.ingestSocket, identity: identity)
+        shipperConfiguration.backoffInitial = config.backoffInitial
+        shipperConfiguration.backoffMaximum = config.backoffMaximum
+        let sampler = Sampler(
+            configuration: .init(interval: config.interval),
+            queue: queue,
+            logger: logger
+        ) { collectors(config) }
+        let shipper = Shipper(configuration: shipperConfiguration, queue: queue, logger: logger)
+        return ServiceGroup(
+            configuration: .init(
+                services: [sampler, shipper],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+    }
+}

@@ -1,0 +1,60 @@
+/// Where the agent keeps batches until the daemon acks them.
+///
+/// The in-memory queue below is the first implementation; the durable disk spool
+/// implements the same protocol, so the shipper does not change.
+public protocol BatchQueue: Actor {
+    /// Adds a batch; may drop the oldest one when full (counted in `dropped`).
+    func append(_ batch: Batch)
+    /// The oldest batch not yet acknowledged.
+    func oldestUnacked() -> Batch?
+    /// Forgets every batch with `seq <= seq`.
+    func acknowledge(upTo seq: UInt64)
+    /// Batches waiting.
+    var depth: Int { get }
+    /// Batches dropped because the queue was full.
+    var dropped: Int { get }
+    /// Fires (coalesced) whenever a batch is appended.
+    nonisolated var appended: AsyncStream<Void> { get }
+}
+
+/// A bounded FIFO of batches in memory; drops the oldest when full.
+public actor MemoryBatchQueue: BatchQueue {
+    public let capacity: Int
+    private var batches: [Batch] = []
+    private var head = 0
+    public private(set) var dropped = 0
+    public nonisolated let appended: AsyncStream<Void>
+    private let signal: AsyncStream<Void>.Continuation
+
+    /// `capacity` in batches (`ingest.queue_max_batches`, default 720 = 1 h at 5 s).
+    public init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        (appended, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public var depth: Int { batches.count - head }
+
+    public func append(_ batch: Batch) {
+        if depth >= capacity {
+            head += 1
+            dropped += 1
+        }
+        batches.append(batch)
+        compact()
+        signal.yield()
+    }
+
+    public func oldestUnacked() -> Batch? { head < batches.count ? batches[head] : nil }
+
+    public func acknowledge(upTo seq: UInt64) {
+        while head < batches.count, batches[head].seq <= seq { head += 1 }
+        compact()
+    }
+
+    private func compact() {
+        if head > 64, head * 2 > batches.count {
+            batches.removeFirst(head)
+            head = 0
+        }
+    }
+}

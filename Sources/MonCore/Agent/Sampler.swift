@@ -1,0 +1,80 @@
+import Logging
+import ServiceLifecycle
+
+/// Samples every collector on a wall-clock-aligned interval and queues one batch per cycle.
+///
+/// Cycle timestamps are multiples of the interval (12:00:00, 12:00:05, ...), so every
+/// host's samples line up and a missing cycle is visible as a missing timestamp.
+public struct Sampler: Service {
+    public struct Configuration: Sendable {
+        /// Seconds between cycles (`interval`, default 5; fractions allowed for tests).
+        public var interval: Double
+
+        public init(interval: Double) { self.interval = interval }
+    }
+
+    let configuration: Configuration
+    let makeCollectors: @Sendable () -> [any Collector]
+    let queue: any BatchQueue
+    let logger: Logger
+
+    public init(
+        configuration: Configuration,
+        queue: any BatchQueue,
+        logger: Logger,
+        makeCollectors: @escaping @Sendable () -> [any Collector]
+    ) {
+        self.configuration = configuration
+        self.queue = queue
+        self.logger = logger
+        self.makeCollectors = makeCollectors
+    }
+
+    /// The next aligned tick strictly after `nowMs`.
+    public static func nextTick(after nowMs: Int64, intervalMs: Int64) -> Int64 {
+        let floor = nowMs / intervalMs - (nowMs % intervalMs < 0 ? 1 : 0)
+        return (floor + 1) * intervalMs
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.loop() }
+    }
+
+    private func loop() async {
+        let cycle = CollectionCycle(collectors: makeCollectors())
+        let intervalMs = max(1, Int64(configuration.interval * 1000))
+        var seq: UInt64 = 0
+        var lastTick: Int64 = 0
+        while !Task.isCancelled {
+            let now = WallClock.nowMs()
+            let tick = Self.nextTick(after: max(now, lastTick), intervalMs: intervalMs)
+            do {
+                try await Task.sleep(for: .milliseconds(tick - now))
+            } catch {
+                return
+            }
+            lastTick = tick
+            let result = cycle.run(timestampMs: tick)
+            for failure in result.failures {
+                logger.warning(
+                    "collector failed",
+                    metadata: ["collector": "\(failure.collector)", "error": "\(failure.error)"]
+                )
+            }
+            seq += 1
+            var samples = result.samples
+            let depth = await queue.depth
+            let dropped = await queue.dropped
+            samples.append(Sample("mon_agent_queue_batches", value: Double(depth), timestampMs: tick))
+            samples.append(
+                Sample(
+                    "mon_agent_queue_dropped_total",
+                    value: Double(dropped),
+                    kind: .counter,
+                    timestampMs: tick
+                )
+            )
+            await queue.append(Batch(seq: seq, createdMs: WallClock.nowMs(), samples: samples))
+        }
+    }
+}

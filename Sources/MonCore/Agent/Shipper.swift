@@ -1,0 +1,125 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Sends queued batches to the daemon and drops them once acked.
+///
+/// Connects, says HELLO, drops what the daemon already stored (WELCOME), then sends
+/// the oldest unacked batch and waits for its ACK, one at a time. Any failure closes
+/// the connection and retries after an exponential, jittered backoff; nothing leaves
+/// the queue without an ack.
+public struct Shipper: Service {
+    public struct Configuration: Sendable {
+        public var socketPath: String
+        public var identity: AgentIdentity
+        public var backoffInitial = 0.1
+        public var backoffMaximum = 10.0
+        public var maxFrameBytes = WireLimits.defaultMaxFrameBytes
+
+        public init(socketPath: String, identity: AgentIdentity) {
+            self.socketPath = socketPath
+            self.identity = identity
+        }
+    }
+
+    public struct ProtocolError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    let configuration: Configuration
+    let queue: any BatchQueue
+    let logger: Logger
+
+    public init(configuration: Configuration, queue: any BatchQueue, logger: Logger) {
+        self.configuration = configuration
+        self.queue = queue
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.loop() }
+    }
+
+    private func loop() async {
+        var backoff = Backoff(initial: configuration.backoffInitial, maximum: configuration.backoffMaximum)
+        var appended = queue.appended.makeAsyncIterator()
+        while !Task.isCancelled {
+            do {
+                try await session(appended: &appended) { backoff.reset() }
+            } catch is CancellationError {
+                return
+            } catch {
+                let delay = backoff.next()
+                let depth = await queue.depth
+                logger.warning(
+                    "ingest connection failed, retrying",
+                    metadata: [
+                        "socket": "\(configuration.socketPath)", "error": "\(error)",
+                        "retry_in_seconds": "\(Int(delay * 1000) / 1000).\(Int(delay * 1000) % 1000)",
+                        "queued_batches": "\(depth)",
+                    ]
+                )
+                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            }
+        }
+    }
+
+    private func session(
+        appended: inout AsyncStream<Void>.Iterator,
+        onWelcome: () -> Void
+    ) async throws {
+        let maxFrame = configuration.maxFrameBytes
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(unixDomainSocketPath: configuration.socketPath) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrame))
+                    )
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                    return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
+                }
+            }
+        try await channel.executeThenClose { inbound, outbound in
+            var responses = inbound.makeAsyncIterator()
+            let identity = configuration.identity
+            try await outbound.write(
+                WireMessage.hello(.init(agentID: identity.agentID, host: identity.host, bootID: identity.bootID))
+                    .frame()
+            )
+            guard case .welcome(let welcome) = try await Self.receive(&responses) else {
+                throw ProtocolError(message: "expected WELCOME")
+            }
+            await queue.acknowledge(upTo: welcome.lastAckedSeq)
+            onWelcome()
+            let depth = await queue.depth
+            logger.info(
+                "connected to monquery",
+                metadata: ["socket": "\(configuration.socketPath)", "queued_batches": "\(depth)"]
+            )
+            while !Task.isCancelled {
+                guard let batch = await queue.oldestUnacked() else {
+                    _ = await appended.next()
+                    continue
+                }
+                try await outbound.write(WireMessage.batch(batch).frame())
+                guard case .ack(let seq) = try await Self.receive(&responses), seq == batch.seq else {
+                    throw ProtocolError(message: "expected ACK for batch \(batch.seq)")
+                }
+                await queue.acknowledge(upTo: seq)
+            }
+        }
+    }
+
+    private static func receive(
+        _ responses: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator
+    ) async throws -> WireMessage {
+        guard let frame = try await responses.next() else {
+            throw ProtocolError(message: "daemon closed the connection")
+        }
+        let message = try WireMessage(frame: frame)
+        if case .error(let error) = message { throw error }
+        return message
+    }
+}

@@ -1,0 +1,20 @@
+/// Array literals for bound parameters (`$1::text[]`), quoted element by element.
+public enum PostgresArray {
+    /// `["a", "b\"c"]` → `{"a","b\"c"}`.
+    public static func text(_ values: [String]) -> String {
+        "{"
+            + values.map { value in
+                var quoted = "\""
+                for scalar in value.unicodeScalars {
+                    if scalar == "\"" || scalar == "\\" { quoted.unicodeScalars.append("\\") }
+                    quoted.unicodeScalars.append(scalar)
+                }
+                return quoted + "\""
+            }.joined(separator: ",") + "}"
+    }
+
+    /// `[1, 2]` → `{1,2}`.
+    public static func integers(_ values: [Int64]) -> String {
+        "{" + values.map(String.init).joined(separator: ",") + "}"
+    }
+}

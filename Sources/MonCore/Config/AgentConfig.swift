@@ -1,0 +1,106 @@
+import Foundation
+
+/// monagent's configuration. Every key is documented in `config/monagent.yaml`;
+/// every scalar can be overridden by `MONAGENT_<KEY>` (dots become underscores).
+public struct AgentConfig: Sendable {
+    /// Default file read when `--config` is not given (absent file = defaults).
+    public static let defaultPath = "/etc/mon/monagent.yaml"
+
+    /// `agent_id` — identity in the ingest ledger (default: the host name).
+    public var agentID: String
+    /// `host` — the `host` of every series this agent sends (default: the host name).
+    public var host: String
+    /// `interval` — seconds between cycles (default 5; 0.05...3600).
+    public var interval: Double
+    /// `state_dir` — where the agent keeps state (default `/var/lib/monagent`).
+    public var stateDir: String
+    /// `log_level` — trace, debug, info, notice, warning, error, critical (default info).
+    public var logLevel: String
+    /// `ingest.socket` — the daemon's socket (default `/run/monquery/ingest.sock`).
+    public var ingestSocket: String
+    /// `ingest.queue_max_batches` — batches kept in memory while the daemon is away (default 720).
+    public var queueMaxBatches: Int
+    /// `ingest.backoff_initial_seconds` / `ingest.backoff_max_seconds` — reconnect backoff (0.1 / 10).
+    public var backoffInitial: Double
+    public var backoffMaximum: Double
+    /// `proc.root` — procfs mount to read (default `/proc`; tests point it at fixtures).
+    public var procRoot: String
+    /// `collectors` — host collectors to run (default all: cpu, memory, disk, filesystem, network, process).
+    public var collectors: [String]
+    /// `processes` — process groups to watch (default uvicorn, postgres, redis-server, monagent).
+    public var processGroups: [ProcessGroup]
+
+    public static let allCollectors = ["cpu", "memory", "disk", "filesystem", "network", "process"]
+
+    /// Loads `path` (nil: defaults only) and applies `MONAGENT_*` overrides from `environment`.
+    public static func load(path: String?, environment: [String: String]) throws -> AgentConfig {
+        let source = try ConfigSource(path: path, envPrefix: "MONAGENT", environment: environment)
+        return try AgentConfig(source: source)
+    }
+
+    public init(source: ConfigSource) throws {
+        let hostname = HostName.current()
+        agentID = source.string("agent_id", default: hostname)
+        host = source.string("host", default: hostname)
+        interval = try source.double("interval", default: 5, range: 0.05...3600)
+        stateDir = source.string("state_dir", default: "/var/lib/monagent")
+        logLevel = try LogLevelName.validate(source.string("log_level", default: "info"), key: "log_level")
+        ingestSocket = source.string("ingest.socket", default: "/run/monquery/ingest.sock")
+        queueMaxBatches = try source.int("ingest.queue_max_batches", default: 720, range: 1...1_000_000)
+        backoffInitial = try source.double("ingest.backoff_initial_seconds", default: 0.1, range: 0.001...60)
+        backoffMaximum = try source.double("ingest.backoff_max_seconds", default: 10, range: 0.01...3600)
+        procRoot = source.string("proc.root", default: "/proc")
+        collectors = try source.stringList("collectors", default: Self.allCollectors)
+        for name in collectors where !Self.allCollectors.contains(name) {
+            throw ConfigError(
+                key: "collectors",
+                message: "unknown collector '\(name)'; known: \(Self.allCollectors.joined(separator: ", "))"
+            )
+        }
+        if let groups = try source.mappingList("processes") {
+            processGroups = try groups.enumerated().map { index, item in
+                guard let name = item["name"]?.first, !name.isEmpty else {
+                    throw ConfigError(key: "processes[\(index)].name", message: "every process group needs a name")
+                }
+                let comm = item["comm"] ?? []
+                let cmdline = item["cmdline"] ?? []
+                guard !comm.isEmpty || !cmdline.isEmpty else {
+                    throw ConfigError(
+                        key: "processes[\(index)]",
+                        message: "group '\(name)' needs 'comm' or 'cmdline' patterns"
+                    )
+                }
+                for key in item.keys where !["name", "comm", "cmdline"].contains(key) {
+                    throw ConfigError(key: "processes[\(index)].\(key)", message: "unknown key")
+                }
+                return ProcessGroup(name: name, comm: comm, cmdline: cmdline)
+            }
+        } else {
+            processGroups = ProcessGroup.defaults
+        }
+        try source.finish()
+    }
+}
+
+/// Validates swift-log level names.
+public enum LogLevelName {
+    public static let all = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    public static func validate(_ name: String, key: String) throws -> String {
+        guard all.contains(name) else {
+            throw ConfigError(
+                key: key, message: "'\(name)' is not a log level; use one of \(all.joined(separator: ", "))")
+        }
+        return name
+    }
+}
+
+/// This machine's host name.
+public enum HostName {
+    public static func current() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }
+}

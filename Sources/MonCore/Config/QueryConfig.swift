@@ -1,0 +1,64 @@
+/// monquery's configuration. Every key is documented in `config/monquery.yaml`;
+/// every scalar can be overridden by `MONQUERY_<KEY>` (dots become underscores).
+public struct QueryConfig: Sendable {
+    public static let defaultPath = "/etc/mon/monquery.yaml"
+
+    /// `database.url` — libpq URL or key=value string (default `postgresql:///mon`).
+    /// Never logged: messages show it with the password replaced by `***`.
+    public var databaseURL: String
+    /// `database.password_file` — file holding the password, kept out of the URL and `ps`.
+    public var databasePassword: String?
+    /// `http.listen` — `host:port` of the HTTP API (default `127.0.0.1:8089`).
+    public var httpHost: String
+    public var httpPort: Int
+    /// `ingest.socket` — agents connect here (default `/run/monquery/ingest.sock`).
+    public var ingestSocket: String
+    /// `ingest.socket_mode` — octal permission bits of the socket (default `0660`).
+    public var ingestSocketMode: UInt32
+    /// `ingest.max_frame_bytes` — largest frame accepted (default 16 MiB).
+    public var maxFrameBytes: Int
+    /// `storage.partitions_ahead_days` — daily partitions created in advance (default 3).
+    public var partitionsAheadDays: Int
+    /// `storage.raw_retention_days` — samples older than this are refused at ingest (default 7).
+    public var rawRetentionDays: Int
+    /// `log_level` — default info.
+    public var logLevel: String
+
+    public static func load(path: String?, environment: [String: String]) throws -> QueryConfig {
+        let source = try ConfigSource(path: path, envPrefix: "MONQUERY", environment: environment)
+        return try QueryConfig(source: source)
+    }
+
+    public init(source: ConfigSource) throws {
+        databaseURL = source.string("database.url", default: "postgresql:///mon")
+        databasePassword = try source.secretFile("database.password_file")
+        let listen = source.string("http.listen", default: "127.0.0.1:8089")
+        (httpHost, httpPort) = try Self.parseListen(listen, key: "http.listen")
+        ingestSocket = source.string("ingest.socket", default: "/run/monquery/ingest.sock")
+        let mode = source.string("ingest.socket_mode", default: "0660")
+        guard let parsedMode = UInt32(mode, radix: 8), parsedMode <= 0o777 else {
+            throw ConfigError(key: "ingest.socket_mode", message: "'\(mode)' is not an octal mode like 0660")
+        }
+        ingestSocketMode = parsedMode
+        maxFrameBytes = try source.int(
+            "ingest.max_frame_bytes", default: WireLimits.defaultMaxFrameBytes, range: 1024...(1 << 30))
+        partitionsAheadDays = try source.int("storage.partitions_ahead_days", default: 3, range: 1...60)
+        rawRetentionDays = try source.int("storage.raw_retention_days", default: 7, range: 1...3650)
+        logLevel = try LogLevelName.validate(source.string("log_level", default: "info"), key: "log_level")
+        try source.finish()
+    }
+
+    /// `127.0.0.1:8089`, `[::1]:8089`, `:8089` (all interfaces, said explicitly).
+    public static func parseListen(_ text: String, key: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":") else {
+            throw ConfigError(key: key, message: "'\(text)' must be host:port")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ConfigError(key: key, message: "'\(text)' has no valid port (0-65535)")
+        }
+        return (host, port)
+    }
+}

@@ -1,0 +1,153 @@
+import Glibc
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Accepts agents on a Unix stream socket and stores their batches.
+///
+/// Each connection is served by its own task; a bad frame closes that connection
+/// with a logged error and an error frame, and leaves every other agent alone.
+public struct IngestServer: Service {
+    public struct Configuration: Sendable {
+        /// Socket path (`ingest.socket`, default `/run/monquery/ingest.sock`).
+        public var socketPath: String
+        /// Permission bits of the socket file (default 0660).
+        public var socketMode: mode_t = 0o660
+        /// Largest frame accepted before allocation (default 16 MiB).
+        public var maxFrameBytes = WireLimits.defaultMaxFrameBytes
+
+        public init(socketPath: String) { self.socketPath = socketPath }
+    }
+
+    let configuration: Configuration
+    let writer: IngestWriter
+    let stats: IngestStats
+    let logger: Logger
+
+    public init(configuration: Configuration, writer: IngestWriter, stats: IngestStats, logger: Logger) {
+        self.configuration = configuration
+        self.writer = writer
+        self.stats = stats
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let path = configuration.socketPath
+        try SocketDirectory.prepare(forSocket: path)
+        let maxFrame = configuration.maxFrameBytes
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 128)
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrame))
+                    )
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                    return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
+                }
+            }
+        chmod(path, configuration.socketMode)
+        logger.info("ingest socket listening", metadata: ["socket": "\(path)"])
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        }
+        unlink(path)
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<Frame, Frame>) async {
+        await stats.connectionOpened()
+        var session = IngestSession()
+        var agentLabel = "unidentified agent"
+        var identified: AgentIdentity?
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                for try await frame in inbound {
+                    let message: WireMessage
+                    do throws(WireError) {
+                        message = try WireMessage(frame: frame)
+                    } catch {
+                        try await reject(error, agent: agentLabel, outbound: outbound)
+                        return
+                    }
+                    switch session.receive(message) {
+                    case .welcome(let agent):
+                        agentLabel = "agent \(agent.agentID) (host \(agent.host))"
+                        identified = agent
+                        let last = try await writer.lastStoredSeq(agentID: agent.agentID, bootID: agent.bootID)
+                        try await outbound.write(WireMessage.welcome(.init(lastAckedSeq: last)).frame())
+                        await stats.agentConnected(agent)
+                        logger.info(
+                            "agent connected",
+                            metadata: ["agent": "\(agent.agentID)", "host": "\(agent.host)", "last_seq": "\(last)"]
+                        )
+                    case .store(let batch, let agent):
+                        let started = ContinuousClock.now
+                        let outcome: IngestWriter.Outcome
+                        do {
+                            outcome = try await writer.store(batch, from: agent, nowMs: WallClock.nowMs())
+                        } catch {
+                            await stats.storeFailed()
+                            logger.error(
+                                "cannot store batch, closing so the agent retries",
+                                metadata: ["agent": "\(agent.agentID)", "seq": "\(batch.seq)", "error": "\(error)"]
+                            )
+                            try await outbound.write(
+                                WireMessage.error(WireError(.storageUnavailable, "storage unavailable")).frame()
+                            )
+                            return
+                        }
+                        try await outbound.write(WireMessage.ack(seq: batch.seq).frame())
+                        await stats.batchStored(
+                            agent, batch: batch, outcome: outcome, duration: started.duration(to: .now))
+                    case .reject(let error):
+                        try await reject(error, agent: agentLabel, outbound: outbound)
+                        return
+                    }
+                }
+            }
+        } catch {
+            logger.warning("closing ingest connection", metadata: ["peer": "\(agentLabel)", "error": "\(error)"])
+        }
+        await stats.connectionClosed(identified)
+    }
+
+    private func reject(_ error: WireError, agent: String, outbound: NIOAsyncChannelOutboundWriter<Frame>) async throws
+    {
+        logger.warning(
+            "rejecting ingest message, closing connection", metadata: ["peer": "\(agent)", "error": "\(error)"])
+        try await outbound.write(WireMessage.error(error).frame())
+    }
+}
+
+/// Creates the socket's parent directory (mode 0750) when it is missing.
+enum SocketDirectory {
+    static func prepare(forSocket path: String) throws {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+        let directory = String(path[..<slash])
+        var info = stat()
+        if stat(directory, &info) == 0 { return }
+        var built = ""
+        for component in directory.split(separator: "/") {
+            built += "/" + component
+            if stat(built, &info) != 0, mkdir(built, 0o750) != 0, errno != EEXIST {
+                throw ConfigError(key: "ingest.socket", message: "cannot create directory \(built): errno \(errno)")
+            }
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch from the realtime clock.
+public enum WallClock {
+    public static func nowMs() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}

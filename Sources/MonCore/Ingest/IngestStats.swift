@@ -1,0 +1,49 @@
+/// Counters about ingest, for `/health` and the daemon's own metrics.
+public actor IngestStats {
+    public struct AgentStatus: Sendable, Codable {
+        public var agentID: String
+        public var host: String
+        public var lastBatchMs: Int64?
+        public var lastSeq: UInt64?
+        public var connected: Bool
+    }
+
+    public private(set) var openConnections = 0
+    public private(set) var batchesStored = 0
+    public private(set) var batchesDuplicate = 0
+    public private(set) var samplesStored = 0
+    public private(set) var samplesRejected = 0
+    public private(set) var storeFailures = 0
+    public private(set) var lastStoreSeconds = 0.0
+    public private(set) var agents: [String: AgentStatus] = [:]
+
+    public init() {}
+
+    func connectionOpened() { openConnections += 1 }
+    func connectionClosed(_ agent: AgentIdentity?) {
+        openConnections -= 1
+        if let agent { agents[agent.agentID]?.connected = false }
+    }
+    func storeFailed() { storeFailures += 1 }
+
+    func agentConnected(_ agent: AgentIdentity) {
+        var status = agents[agent.agentID] ?? AgentStatus(agentID: agent.agentID, host: agent.host, connected: true)
+        status.connected = true
+        status.host = agent.host
+        agents[agent.agentID] = status
+    }
+
+    func batchStored(_ agent: AgentIdentity, batch: Batch, outcome: IngestWriter.Outcome, duration: Duration) {
+        switch outcome {
+        case .stored(let samples, let rejected):
+            batchesStored += 1
+            samplesStored += samples
+            samplesRejected += rejected
+        case .duplicate:
+            batchesDuplicate += 1
+        }
+        lastStoreSeconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        agents[agent.agentID]?.lastBatchMs = WallClock.nowMs()
+        agents[agent.agentID]?.lastSeq = batch.seq
+    }
+}

@@ -1,0 +1,19 @@
+/// What one agent ships in one frame: everything one cycle produced.
+///
+/// Later sources add sections (histograms, logs, events); the wire format
+/// carries them as tagged sections so an old daemon can skip what it does not know.
+public struct Batch: Sendable, Hashable {
+    /// Sequence number, strictly increasing per (agent, boot).
+    public var seq: UInt64
+    /// When the agent built the batch, ms since the epoch.
+    public var createdMs: Int64
+    public var samples: [Sample]
+    public var events: [Event]
+
+    public init(seq: UInt64, createdMs: Int64, samples: [Sample], events: [Event] = []) {
+        self.seq = seq
+        self.createdMs = createdMs
+        self.samples = samples
+        self.events = events
+    }
+}

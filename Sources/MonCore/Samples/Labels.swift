@@ -1,0 +1,67 @@
+/// A label set kept sorted by name, so equal sets compare and hash equal.
+public struct Labels: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
+    public struct Pair: Sendable, Hashable {
+        public var name: String
+        public var value: String
+    }
+
+    public private(set) var pairs: [Pair]
+
+    public init() { pairs = [] }
+
+    public init(_ dictionary: [String: String]) {
+        pairs = dictionary.map { Pair(name: $0.key, value: $0.value) }.sorted { $0.name < $1.name }
+    }
+
+    public init(dictionaryLiteral elements: (String, String)...) {
+        self.init(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
+
+    public subscript(name: String) -> String? {
+        pairs.first { $0.name == name }?.value
+    }
+
+    public var isEmpty: Bool { pairs.isEmpty }
+    public var count: Int { pairs.count }
+
+    public func makeIterator() -> IndexingIterator<[Pair]> { pairs.makeIterator() }
+
+    /// Adds or replaces one label, keeping the order.
+    public mutating func set(_ name: String, _ value: String) {
+        if let index = pairs.firstIndex(where: { $0.name == name }) {
+            pairs[index].value = value
+        } else {
+            let index = pairs.firstIndex { $0.name > name } ?? pairs.endIndex
+            pairs.insert(Pair(name: name, value: value), at: index)
+        }
+    }
+
+    /// Canonical text form `a="x",b="y"` with Prometheus escaping; the series identity in storage.
+    public var canonicalKey: String {
+        var out = ""
+        for (index, pair) in pairs.enumerated() {
+            if index > 0 { out += "," }
+            out += pair.name
+            out += "=\""
+            out += Labels.escape(pair.value)
+            out += "\""
+        }
+        return out
+    }
+
+    /// Escapes a label value as the Prometheus text format requires (`\\`, `\"`, `\n`).
+    public static func escape(_ value: String) -> String {
+        // Scalars, not Characters: a combining mark after a quote, or "\r\n", is one Character.
+        guard value.unicodeScalars.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
+        var out = String.UnicodeScalarView()
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            case "\"": out.append(contentsOf: "\\\"".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            default: out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+}

@@ -1,0 +1,36 @@
+import NIOCore
+
+/// Message types on the ingest socket (DESIGN §6). The raw value is the byte after the length.
+public enum MessageType: UInt8, Sendable {
+    case hello = 1
+    case welcome = 2
+    case batch = 3
+    case ack = 4
+    case error = 5
+}
+
+/// One length-delimited frame: a type byte and its payload.
+///
+/// The type is kept raw so a frame of an unknown type reaches the handler,
+/// which answers with an error frame instead of the decoder failing.
+public struct Frame: Sendable, Equatable {
+    public var type: UInt8
+    public var payload: ByteBuffer
+
+    public init(type: UInt8, payload: ByteBuffer) {
+        self.type = type
+        self.payload = payload
+    }
+
+    public init(_ type: MessageType, payload: ByteBuffer) {
+        self.init(type: type.rawValue, payload: payload)
+    }
+}
+
+/// Wire limits shared by both ends.
+public enum WireLimits {
+    /// Protocol version spoken by this build.
+    public static let protocolVersion: UInt16 = 1
+    /// Default largest frame accepted (type byte + payload), 16 MiB.
+    public static let defaultMaxFrameBytes = 16 * 1024 * 1024
+}

@@ -1,0 +1,63 @@
+import Hummingbird
+import MonCore
+
+/// Handlers of the JSON API. Each parses and checks its parameters, queries the
+/// store, and shapes the answer with units in the field names.
+struct API: Sendable {
+    let store: QueryStore
+    let stats: IngestStats
+
+    func health(_ request: Request) throws -> Response {
+        _ = try QueryParameters(request, allowed: [])
+        return .json(.object([("status", "ok")]))
+    }
+
+    /// Common envelope: period, step, and one entry per host.
+    func envelope(_ range: TimeRange, hosts: [JSONValue]) -> Response {
+        .json(
+            .object([
+                ("period", .string(DurationText.format(seconds: range.periodSeconds))),
+                ("step", .string(DurationText.format(seconds: range.stepSeconds))),
+                ("from", .string(Timestamp.iso8601(ms: range.startMs))),
+                ("to", .string(Timestamp.iso8601(ms: range.endMs))),
+                ("hosts", .array(hosts)),
+            ])
+        )
+    }
+}
+
+/// Helpers to shape series into JSON fields.
+enum Shape {
+    /// Latest value scaled (ratio → percent with 100).
+    static func latest(_ series: SeriesData?, scale: Double = 1) -> JSONValue {
+        .number(series?.latest.map { $0 * scale })
+    }
+
+    static func average(_ series: SeriesData?, scale: Double = 1) -> JSONValue {
+        .number(series?.average.map { $0 * scale })
+    }
+
+    static func timestamp(_ series: [SeriesData?]) -> JSONValue {
+        let latest = series.compactMap { $0?.latestMs }.max()
+        return latest.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null
+    }
+
+    /// Points of several series merged by bucket: `[{"timestamp": ..., field: value, ...}]`.
+    static func points(_ fields: [(String, SeriesData?, Double)]) -> JSONValue {
+        var buckets: [Int64: [(String, Double)]] = [:]
+        for (field, series, scale) in fields {
+            for point in series?.points ?? [] {
+                buckets[point.ms, default: []].append((field, point.value * scale))
+            }
+        }
+        return .array(
+            buckets.keys.sorted().map { ms in
+                var pairs: [(String, JSONValue)] = [("timestamp", .string(Timestamp.iso8601(ms: ms)))]
+                for (field, _, _) in fields {
+                    pairs.append((field, .number(buckets[ms]?.first { $0.0 == field }?.1)))
+                }
+                return .object(pairs)
+            }
+        )
+    }
+}

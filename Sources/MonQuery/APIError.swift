@@ -1,0 +1,99 @@
+import Hummingbird
+import Logging
+import MonCore
+
+/// An API failure rendered as `{"error": {"code": "...", "message": "..."}}`.
+struct APIError: Error, HTTPResponseError {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+
+    static func badParameter(_ error: ParameterError) -> APIError {
+        APIError(status: .badRequest, code: "bad_parameter", message: error.description)
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body: JSONValue = .object([("error", .object([("code", .string(code)), ("message", .string(message))]))])
+        return Response.json(body, status: status)
+    }
+}
+
+/// Turns every error into the JSON error body: 404/405 from the router, 503 when
+/// the database is away, 500 (with the detail only in the log) for the rest.
+struct APIErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as ParameterError {
+            throw APIError.badParameter(error)
+        } catch let error as HTTPError {
+            let code =
+                error.status == .notFound
+                ? "not_found" : error.status == .methodNotAllowed ? "method_not_allowed" : "http_error"
+            throw APIError(status: error.status, code: code, message: error.body ?? error.status.reasonPhrase)
+        } catch let error as PostgresError where error.isConnectionFailure {
+            context.logger.error("database unavailable", metadata: ["error": "\(error)"])
+            throw APIError(
+                status: .serviceUnavailable, code: "database_unavailable",
+                message: "the metrics database is unavailable")
+        } catch {
+            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw APIError(
+                status: .internalServerError, code: "internal", message: "internal error; see the daemon log")
+        }
+    }
+}
+
+extension Response {
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(value.encoded())
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: buffer)
+        )
+    }
+}
+
+/// Checked access to query parameters: unknown names and repeated names are refused.
+struct QueryParameters {
+    private var values: [String: String] = [:]
+
+    init(_ request: Request, allowed: Set<String>) throws(ParameterError) {
+        for (key, value) in request.uri.queryParameters {
+            let name = String(key)
+            guard allowed.contains(name) else {
+                let known = allowed.sorted().joined(separator: ", ")
+                throw ParameterError(String(name.prefix(40)), "unknown parameter; this endpoint accepts: \(known)")
+            }
+            guard values[name] == nil else { throw ParameterError(name, "given more than once") }
+            values[name] = String(value)
+        }
+    }
+
+    subscript(name: String) -> String? { values[name] }
+
+    /// `host`: a host name filter (letters, digits, `.-_`, at most 253 characters).
+    func host() throws(ParameterError) -> String? {
+        guard let host = values["host"] else { return nil }
+        guard !host.isEmpty, host.count <= 253,
+            host.unicodeScalars.allSatisfy({
+                $0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0)
+            })
+        else {
+            throw ParameterError("host", "'\(host.prefix(40))' is not a host name")
+        }
+        return host
+    }
+
+    func timeRange(nowMs: Int64) throws(ParameterError) -> TimeRange {
+        try TimeRange(period: values["period"], step: values["step"], nowMs: nowMs)
+    }
+}

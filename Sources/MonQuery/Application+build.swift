@@ -1,0 +1,44 @@
+import Glibc
+import Hummingbird
+import Logging
+import MonCore
+
+/// Builds the daemon: migrations, ingest socket, partition upkeep and the HTTP API.
+func buildApplication(config: QueryConfig, logger: Logger) async throws -> some ApplicationProtocol {
+    let writer = IngestWriter(
+        databaseURL: config.databaseURL,
+        password: config.databasePassword,
+        maxAgeDays: Int64(config.rawRetentionDays),
+        logger: logger
+    )
+    try await writer.migrate()
+    try await writer.maintainPartitions(aheadDays: config.partitionsAheadDays, nowMs: WallClock.nowMs())
+
+    let stats = IngestStats()
+    var ingestConfiguration = IngestServer.Configuration(socketPath: config.ingestSocket)
+    ingestConfiguration.socketMode = mode_t(config.ingestSocketMode)
+    ingestConfiguration.maxFrameBytes = config.maxFrameBytes
+    let ingest = IngestServer(configuration: ingestConfiguration, writer: writer, stats: stats, logger: logger)
+    let partitions = PartitionMaintenance(writer: writer, aheadDays: config.partitionsAheadDays, logger: logger)
+
+    let store = QueryStore(databaseURL: config.databaseURL, password: config.databasePassword)
+    let router = buildRouter(API(store: store, stats: stats))
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "monquery"),
+        services: [ingest, partitions],
+        logger: logger
+    )
+}
+
+/// Routes of the HTTP surface (DESIGN §8). Paths are a contract with the MnemoLite UI.
+func buildRouter(_ api: API) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: APIErrorMiddleware())
+    router.get("/health") { request, _ in try api.health(request) }
+    router.get("/api/monitoring/system/cpu") { request, _ in try await api.systemCPU(request) }
+    router.get("/api/monitoring/system/memory") { request, _ in try await api.systemMemory(request) }
+    router.get("/api/monitoring/system/disk") { request, _ in try await api.systemDisk(request) }
+    router.get("/api/monitoring/system/network") { request, _ in try await api.systemNetwork(request) }
+    return router
+}

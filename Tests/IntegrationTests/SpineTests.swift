@@ -1,0 +1,201 @@
+import Foundation
+import MonCore
+import Testing
+
+/// The whole path on real parts: monagent → Unix socket → monquery → PostgreSQL → JSON API.
+@Suite(.enabled(if: TestEnvironment.isAvailable, "needs scripts/test (live PostgreSQL + built binaries)"))
+struct SpineTests {
+    @Test("host metrics reach the API with per-process rows, in today's partition")
+    func hostMetricsEndToEnd() async throws {
+        let daemon = try Daemon.make()
+        let monquery = try daemon.start()
+        let monagent = try daemon.startAgent()
+        defer {
+            monagent.stop()
+            monquery.stop()
+        }
+
+        let cpu = try await eventually("a current CPU value with postgres and monagent rows") { () -> [String: Any]? in
+            let (status, json) = try await daemon.get("/api/monitoring/system/cpu?period=5m&step=10s")
+            guard status == 200, let body = json as? [String: Any], let hosts = body["hosts"] as? [[String: Any]],
+                let host = hosts.first(where: { $0["host"] as? String == "it-host" }),
+                let current = host["current"] as? [String: Any], current["usage_percent"] is Double,
+                let processes = host["processes"] as? [[String: Any]],
+                processes.contains(where: {
+                    $0["group"] as? String == "monagent" && ($0["processes"] as? Int ?? 0) >= 1
+                })
+            else { return nil }
+            return host
+        }
+        let processes = try #require(cpu["processes"] as? [[String: Any]])
+        let postgres = try #require(processes.first { $0["group"] as? String == "postgres" })
+        #expect((postgres["processes"] as? Int ?? 0) >= 1)
+        #expect((postgres["rss_bytes"] as? Double ?? Double(postgres["rss_bytes"] as? Int ?? 0)) > 0)
+        let usage = try #require((cpu["current"] as? [String: Any])?["usage_percent"] as? Double)
+        #expect((0...100).contains(usage))
+        #expect(!(cpu["series"] as? [Any] ?? []).isEmpty)
+
+        for endpoint in ["memory", "disk", "network"] {
+            let (status, json) = try await daemon.get("/api/monitoring/system/\(endpoint)?host=it-host")
+            #expect(status == 200)
+            let hosts = try #require((json as? [String: Any])?["hosts"] as? [[String: Any]])
+            #expect(hosts.map { $0["host"] as? String } == ["it-host"], "\(endpoint)")
+        }
+        let memory = try await daemon.get("/api/monitoring/system/memory")
+        let memoryHost = try #require(((memory.json as? [String: Any])?["hosts"] as? [[String: Any]])?.first)
+        let memoryCurrent = try #require(memoryHost["current"] as? [String: Any])
+        #expect((memoryCurrent["total_bytes"] as? Int ?? 0) > 0)
+
+        let today = DayPartition(timestampMs: WallClock.nowMs())
+        let inToday = try daemon.scalar(
+            "SELECT count(*) FROM metrics WHERE tableoid = $1::regclass",
+            [today.partitionName(of: "metrics")]
+        )
+        #expect(inToday > 0)
+        let partitions = try daemon.column(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'metrics'::regclass"
+        )
+        for ahead in 1...3 {
+            #expect(partitions.contains(today.adding(days: Int64(ahead)).partitionName(of: "metrics")))
+        }
+    }
+
+    @Test("killing monquery and restarting it loses no cycle and duplicates none")
+    func daemonRestartLosesNothing() async throws {
+        let daemon = try Daemon.make()
+        var monquery = try daemon.start()
+        let monagent = try daemon.startAgent(interval: 0.2)
+        defer { monagent.stop() }
+
+        _ = try await eventually("first batches stored") { () -> Int64? in
+            let count = try? daemon.scalar("SELECT count(*) FROM ingest_ledger")
+            return (count ?? 0) >= 5 ? count : nil
+        }
+        monquery.stop(SIGKILL)
+        let killedMs = WallClock.nowMs()
+        try await Task.sleep(for: .seconds(3))
+        monquery = try daemon.start()
+        let restartedMs = WallClock.nowMs()
+        defer { monquery.stop() }
+        // Let the agent replay what it queued and send a few more cycles.
+        let storedBefore = try daemon.scalar("SELECT count(*) FROM ingest_ledger")
+        _ = try await eventually("replayed batches and new cycles") { () -> Int64? in
+            let count = try daemon.scalar("SELECT count(*) FROM ingest_ledger")
+            return count >= storedBefore + 20 ? count : nil
+        }
+        monagent.stop()
+
+        let timestamps = try daemon.column(
+            """
+            SELECT (extract(epoch FROM m.ts) * 1000)::bigint
+            FROM metrics m JOIN metric_series s ON s.id = m.series_id
+            WHERE s.name = 'mon_agent_cycle_duration_seconds' AND s.host = 'it-host'
+            ORDER BY 1
+            """
+        ).compactMap { $0.flatMap { Int64($0) } }
+        let first = try #require(timestamps.first)
+        let last = try #require(timestamps.last)
+        let cycles = (last - first) / 200 + 1
+        #expect(Set(timestamps).count == timestamps.count, "a cycle was stored twice")
+        #expect(Int64(timestamps.count) == cycles, "expected \(cycles) cycles from \(first) to \(last)")
+        // The stored cycles span the outage without a gap.
+        #expect(first < killedMs && last > restartedMs)
+        let batches = try daemon.scalar("SELECT count(*) FROM ingest_ledger")
+        let maxSeq = try daemon.scalar("SELECT max(seq) FROM ingest_ledger")
+        #expect(batches == maxSeq)
+    }
+
+    @Test("hostile frames close only their own connection; other agents keep flowing")
+    func hostileFrames() async throws {
+        let daemon = try Daemon.make()
+        let monquery = try daemon.start()
+        let monagent = try daemon.startAgent(interval: 0.2)
+        defer {
+            monagent.stop()
+            monquery.stop()
+        }
+        _ = try await eventually("agent connected") { () -> Int64? in
+            let count = try? daemon.scalar("SELECT count(*) FROM ingest_ledger")
+            return (count ?? 0) >= 1 ? count : nil
+        }
+
+        var random = SystemRandomNumberGenerator()
+        let garbage = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let attacks: [(String, [UInt8], Bool)] = [
+            ("4 GiB length", [0xFF, 0xFF, 0xFF, 0xFF, 0x03, 0x00], false),
+            ("truncated frame", [0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01], true),
+            ("random bytes", garbage, false),
+            ("unknown type", [0x00, 0x00, 0x00, 0x01, 0x63], false),
+        ]
+        for (name, bytes, halfClose) in attacks {
+            let closed = try RawSocket.sendAndAwaitClose(path: daemon.socketPath, bytes: bytes, halfClose: halfClose)
+            #expect(closed, "\(name): the daemon should close the connection")
+        }
+        let before = try daemon.scalar("SELECT count(*) FROM ingest_ledger")
+        _ = try await eventually("batches still stored after the attacks") { () -> Int64? in
+            let count = try daemon.scalar("SELECT count(*) FROM ingest_ledger")
+            return count >= before + 5 ? count : nil
+        }
+        #expect(monquery.isRunning)
+        let log = monquery.log
+        #expect(log.contains("frame_too_large"))
+        #expect(log.contains("truncated_frame"))
+        #expect(log.contains("unknown message type 99"))
+    }
+
+    @Test("the same batch sent twice is stored once")
+    func replayIsIdempotent() async throws {
+        let daemon = try Daemon.make()
+        let writer = IngestWriter(databaseURL: daemon.databaseURL, logger: .init(label: "test"))
+        try await writer.migrate()
+        let now = WallClock.nowMs()
+        let agent = AgentIdentity(agentID: "a1", host: "h1", bootID: "b1")
+        let batch = Batch(
+            seq: 1,
+            createdMs: now,
+            samples: [
+                Sample("mon_test_value", ["k": "v"], value: 1.5, timestampMs: now),
+                Sample("mon_test_value", ["k": "w"], value: .nan, timestampMs: now),
+                Sample("mon_test_old", value: 1, timestampMs: now - 30 * 86_400_000),
+            ]
+        )
+        #expect(try await writer.store(batch, from: agent, nowMs: now) == .stored(samples: 2, rejected: 1))
+        #expect(try await writer.store(batch, from: agent, nowMs: now) == .duplicate)
+        #expect(try daemon.scalar("SELECT count(*) FROM metrics") == 2)
+        #expect(try await writer.lastStoredSeq(agentID: "a1", bootID: "b1") == 1)
+        #expect(try await writer.lastStoredSeq(agentID: "a1", bootID: "other") == 0)
+        let flat = try daemon.column(
+            "SELECT metadata->>'k' FROM metrics_flat WHERE metric_name = 'mon_test_value' ORDER BY 1")
+        #expect(flat == ["v", "w"])
+    }
+}
+
+/// A raw Unix stream client that sends bytes and reports whether the peer closed.
+enum RawSocket {
+    static func sendAndAwaitClose(path: String, bytes: [UInt8], halfClose: Bool) throws -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard connected == 0 else { throw TestFailure("connect(\(path)) failed: errno \(errno)") }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if halfClose { shutdown(fd, Int32(SHUT_WR)) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n == 0 { return true }  // orderly close
+            if n < 0 { return errno == ECONNRESET }  // reset counts as closed; timeout does not
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import MonCore
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A monquery or monagent child process with its output captured to a file.
+final class ManagedProcess: @unchecked Sendable {
+    let name: String
+    let logPath: String
+    private let process = Process()
+
+    init(binary: String, arguments: [String], environment: [String: String], logPath: String) throws {
+        guard let directory = TestEnvironment.binDirectory else { throw TestFailure("MON_TEST_BIN_DIR not set") }
+        name = binary
+        self.logPath = logPath
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.executableURL = URL(fileURLWithPath: "\(directory)/\(binary)")
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("MONAGENT_") && !$0.key.hasPrefix("MONQUERY_")
+        }
+        env.merge(environment) { $1 }
+        process.environment = env
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    /// Sends `signal` and waits for the process to exit.
+    func stop(_ signal: Int32 = SIGTERM) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    deinit { stop(SIGKILL) }
+}
+
+/// A running monquery with its own database, socket and HTTP port.
+struct Daemon {
+    let databaseURL: String
+    let socketPath: String
+    let httpPort: Int
+    let directory: String
+
+    static func make() throws -> Daemon {
+        let directory = try TestEnvironment.makeDirectory("daemon")
+        return Daemon(
+            databaseURL: try TestEnvironment.makeDatabase(),
+            socketPath: "\(directory)/ingest.sock",
+            httpPort: TestEnvironment.freePort(),
+            directory: directory
+        )
+    }
+
+    func start() throws -> ManagedProcess {
+        try ManagedProcess(
+            binary: "monquery",
+            arguments: ["serve"],
+            environment: [
+                "MONQUERY_DATABASE_URL": databaseURL,
+                "MONQUERY_INGEST_SOCKET": socketPath,
+                "MONQUERY_HTTP_LISTEN": "127.0.0.1:\(httpPort)",
+            ],
+            logPath: "\(directory)/monquery.log"
+        )
+    }
+
+    func startAgent(interval: Double = 0.2, host: String = "it-host", agentID: String = "it-agent") throws
+        -> ManagedProcess
+    {
+        try ManagedProcess(
+            binary: "monagent",
+            arguments: ["run"],
+            environment: [
+                "MONAGENT_INGEST_SOCKET": socketPath,
+                "MONAGENT_INTERVAL": "\(interval)",
+                "MONAGENT_HOST": host,
+                "MONAGENT_AGENT_ID": agentID,
+                "MONAGENT_STATE_DIR": directory,
+                "MONAGENT_INGEST_BACKOFF_MAX_SECONDS": "0.5",
+            ],
+            logPath: "\(directory)/monagent-\(agentID).log"
+        )
+    }
+
+    /// GET on the daemon's HTTP API: status and parsed JSON body.
+    func get(_ path: String) async throws -> (status: Int, json: Any) {
+        let url = try #require(URL(string: "http://127.0.0.1:\(httpPort)\(path)"))
+        let (data, response) = try await URLSession.shared.data(from: url)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        return (status, try JSONSerialization.jsonObject(with: data))
+    }
+
+    /// Runs a query on the daemon's database and returns the first column of every row.
+    func column(_ sql: String, _ parameters: [String?] = []) throws -> [String?] {
+        let connection = try PostgresConnection(url: databaseURL, applicationName: "mon-tests")
+        let result = try connection.query(sql, parameters)
+        return (0..<result.rowCount).map { result.string($0, 0) }
+    }
+
+    func scalar(_ sql: String, _ parameters: [String?] = []) throws -> Int64 {
+        guard let first = try column(sql, parameters).first, let text = first, let value = Int64(text) else {
+            throw TestFailure("no integer from: \(sql)")
+        }
+        return value
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import MonCore
+import Testing
+
+/// What `scripts/test` provides: a live PostgreSQL and Redis, and the built binaries.
+enum TestEnvironment {
+    static let environment = ProcessInfo.processInfo.environment
+
+    /// `postgresql://postgres@127.0.0.1:PORT/postgres`, set by scripts/test.
+    static var databaseURL: String? { environment["MON_TEST_DATABASE_URL"] }
+    static var binDirectory: String? { environment["MON_TEST_BIN_DIR"] }
+
+    /// True when the live services are there; integration suites are disabled otherwise
+    /// (run them with `scripts/test`, which always provides them).
+    static var isAvailable: Bool { databaseURL != nil && binDirectory != nil }
+
+    /// A fresh, empty database for one test; its URL.
+    static func makeDatabase() throws -> String {
+        let base = try #require(databaseURL)
+        let name = "mon_it_\(UInt32.random(in: 0...UInt32.max))"
+        let admin = try PostgresConnection(url: base, applicationName: "mon-tests")
+        try admin.execute(rawSQL: "CREATE DATABASE \(name)")
+        guard let slash = base.lastIndex(of: "/") else { throw TestFailure("bad MON_TEST_DATABASE_URL") }
+        return base[..<slash] + "/" + name
+    }
+
+    /// A private temp directory (removed by the test script at the end of the run).
+    static func makeDirectory(_ prefix: String) throws -> String {
+        let root = environment["MON_TEST_WORK_DIR"] ?? NSTemporaryDirectory()
+        let path = "\(root)/\(prefix)-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// A TCP port nothing listens on at the moment.
+    static func freePort() -> Int {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `body` every 100 ms until it returns a value or `seconds` pass.
+func eventually<T>(
+    _ what: String,
+    seconds: Double = 20,
+    _ body: () async throws -> T?
+) async throws -> T {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    var lastError: Error?
+    while ContinuousClock.now < deadline {
+        do {
+            if let value = try await body() { return value }
+        } catch {
+            lastError = error
+        }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw TestFailure("timed out waiting for \(what)\(lastError.map { " (last error: \($0))" } ?? "")")
+}
