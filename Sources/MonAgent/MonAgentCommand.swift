@@ -120,9 +120,20 @@ enum AgentBuilder {
             logger: logger
         ) { collectors(config) }
         let shipper = Shipper(configuration: shipperConfiguration, queue: queue, logger: logger)
+        var services: [any Service] = [sampler]
+        if let postgres = config.postgres {
+            let collector = PostgresCollector(config: postgres, logger: logger)
+            services.append(
+                SourceService(name: "postgres", interval: config.interval, queue: queue) { tick in
+                    let output = await collector.collect(timestampMs: tick)
+                    return (output.samples, output.events)
+                }
+            )
+        }
+        services.append(shipper)
         return ServiceGroup(
             configuration: .init(
-                services: [sampler, shipper],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

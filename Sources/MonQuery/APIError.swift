@@ -93,6 +93,15 @@ struct QueryParameters {
         return host
     }
 
+    /// `limit`: a positive integer up to `maximum`.
+    func limit(default defaultValue: Int, maximum: Int) throws(ParameterError) -> Int {
+        guard let text = values["limit"] else { return defaultValue }
+        guard let value = Int(text), value >= 1, value <= maximum else {
+            throw ParameterError("limit", "'\(text.prefix(40))' is not an integer between 1 and \(maximum)")
+        }
+        return value
+    }
+
     func timeRange(nowMs: Int64) throws(ParameterError) -> TimeRange {
         try TimeRange(period: values["period"], step: values["step"], nowMs: nowMs)
     }

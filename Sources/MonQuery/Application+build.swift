@@ -40,5 +40,10 @@ func buildRouter(_ api: API) -> Router<BasicRequestContext> {
     router.get("/api/monitoring/system/memory") { request, _ in try await api.systemMemory(request) }
     router.get("/api/monitoring/system/disk") { request, _ in try await api.systemDisk(request) }
     router.get("/api/monitoring/system/network") { request, _ in try await api.systemNetwork(request) }
+    router.get("/api/monitoring/postgres/status") { request, _ in try await api.postgresStatus(request) }
+    router.get("/api/monitoring/postgres/connections") { request, _ in try await api.postgresConnections(request) }
+    router.get("/api/monitoring/postgres/slow_queries") { request, _ in try await api.postgresSlowQueries(request) }
+    router.get("/api/monitoring/postgres/tables") { request, _ in try await api.postgresTables(request) }
+    router.get("/api/monitoring/postgres/indexes") { request, _ in try await api.postgresIndexes(request) }
     return router
 }

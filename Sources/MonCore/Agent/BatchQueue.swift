@@ -5,6 +5,10 @@
 public protocol BatchQueue: Actor {
     /// Adds a batch; may drop the oldest one when full (counted in `dropped`).
     func append(_ batch: Batch)
+    /// Builds a batch with the next sequence number and appends it; returns the seq.
+    /// Several sources (host sampler, PostgreSQL, Redis) share one queue and one sequence.
+    @discardableResult
+    func enqueue(samples: [Sample], events: [Event], createdMs: Int64) -> UInt64
     /// The oldest batch not yet acknowledged.
     func oldestUnacked() -> Batch?
     /// Forgets every batch with `seq <= seq`.
@@ -23,6 +27,7 @@ public actor MemoryBatchQueue: BatchQueue {
     private var batches: [Batch] = []
     private var head = 0
     public private(set) var dropped = 0
+    private var lastSeq: UInt64 = 0
     public nonisolated let appended: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
 
@@ -34,7 +39,15 @@ public actor MemoryBatchQueue: BatchQueue {
 
     public var depth: Int { batches.count - head }
 
+    @discardableResult
+    public func enqueue(samples: [Sample], events: [Event], createdMs: Int64) -> UInt64 {
+        let seq = lastSeq + 1
+        append(Batch(seq: seq, createdMs: createdMs, samples: samples, events: events))
+        return seq
+    }
+
     public func append(_ batch: Batch) {
+        lastSeq = max(lastSeq, batch.seq)
         if depth >= capacity {
             head += 1
             dropped += 1

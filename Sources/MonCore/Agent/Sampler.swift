@@ -43,7 +43,6 @@ public struct Sampler: Service {
     private func loop() async {
         let cycle = CollectionCycle(collectors: makeCollectors())
         let intervalMs = max(1, Int64(configuration.interval * 1000))
-        var seq: UInt64 = 0
         var lastTick: Int64 = 0
         while !Task.isCancelled {
             let now = WallClock.nowMs()
@@ -61,7 +60,6 @@ public struct Sampler: Service {
                     metadata: ["collector": "\(failure.collector)", "error": "\(failure.error)"]
                 )
             }
-            seq += 1
             var samples = result.samples
             let depth = await queue.depth
             let dropped = await queue.dropped
@@ -74,7 +72,7 @@ public struct Sampler: Service {
                     timestampMs: tick
                 )
             )
-            await queue.append(Batch(seq: seq, createdMs: WallClock.nowMs(), samples: samples))
+            await queue.enqueue(samples: samples, events: [], createdMs: WallClock.nowMs())
         }
     }
 }

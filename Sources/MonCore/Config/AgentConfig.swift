@@ -29,6 +29,8 @@ public struct AgentConfig: Sendable {
     public var collectors: [String]
     /// `processes` — process groups to watch (default uvicorn, postgres, redis-server, monagent).
     public var processGroups: [ProcessGroup]
+    /// `postgres.*` — the PostgreSQL source; nil when `postgres.url` is not set.
+    public var postgres: PostgresSourceConfig?
 
     public static let allCollectors = ["cpu", "memory", "disk", "filesystem", "network", "process"]
 
@@ -78,6 +80,7 @@ public struct AgentConfig: Sendable {
         } else {
             processGroups = ProcessGroup.defaults
         }
+        postgres = try PostgresSourceConfig(source: source)
         try source.finish()
     }
 }

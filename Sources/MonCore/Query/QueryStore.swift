@@ -7,7 +7,7 @@ import Logging
 public actor QueryStore {
     private let executor: ThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    private let connector: PostgresConnector
+    let connector: PostgresConnector
 
     public init(databaseURL: String, password: String? = nil, name: String = "pg-query") {
         executor = ThreadExecutor(name: name)

@@ -74,18 +74,20 @@ public actor IngestWriter {
         }
     }
 
-    /// Creates the partitions for `days` that are not known to exist yet.
+    /// Creates the partitions (of every partitioned table) for `days` not known to exist yet.
     public func ensurePartitions(_ days: some Sequence<DayPartition>) throws {
         for day in days where !knownPartitions.contains(day) {
             let next = day.adding(days: 1)
             try connector.withConnection { connection in
-                // DDL takes no bind parameters; the name and bounds come from an integer day.
-                try connection.execute(
-                    rawSQL: """
-                        CREATE TABLE IF NOT EXISTS \(day.partitionName(of: "metrics")) PARTITION OF metrics
-                        FOR VALUES FROM ('\(day.startLiteral)') TO ('\(next.startLiteral)')
-                        """
-                )
+                for table in Schema.partitionedTables {
+                    // DDL takes no bind parameters; the name and bounds come from an integer day.
+                    try connection.execute(
+                        rawSQL: """
+                            CREATE TABLE IF NOT EXISTS \(day.partitionName(of: table)) PARTITION OF \(table)
+                            FOR VALUES FROM ('\(day.startLiteral)') TO ('\(next.startLiteral)')
+                            """
+                    )
+                }
             }
             knownPartitions.insert(day)
         }
@@ -103,6 +105,13 @@ public actor IngestWriter {
             guard day >= oldest, sample.timestampMs <= newest else { continue }
             days.insert(day)
             accepted.append(sample)
+        }
+        var events: [Event] = []
+        for event in batch.events {
+            let day = DayPartition(timestampMs: event.timestampMs)
+            guard day >= oldest, event.timestampMs <= newest, Self.isJSONObject(event.payload) else { continue }
+            days.insert(day)
+            events.append(event)
         }
         try ensurePartitions(days)
         let ids = try resolveSeries(accepted, host: agent.host)
@@ -123,8 +132,40 @@ public actor IngestWriter {
             if !accepted.isEmpty {
                 try connection.copyIn("COPY metrics (ts, series_id, value) FROM STDIN (FORMAT binary)", data: copyData)
             }
-            return .stored(samples: accepted.count, rejected: batch.samples.count - accepted.count)
+            if !events.isEmpty {
+                try connection.query(
+                    """
+                    INSERT INTO events (ts, host, kind, key, payload)
+                    SELECT to_timestamp(e.ts::double precision / 1000), $2, e.kind, e.key, e.payload::jsonb
+                    FROM jsonb_to_recordset($1::jsonb) AS e(ts bigint, kind text, key text, payload text)
+                    """,
+                    [Self.eventsJSON(events), agent.host]
+                )
+            }
+            let rejected = batch.samples.count - accepted.count + batch.events.count - events.count
+            return .stored(samples: accepted.count, rejected: rejected)
         }
+    }
+
+    /// True when `text` parses as a JSON object (an invalid payload must not poison the batch).
+    static func isJSONObject(_ text: String) -> Bool {
+        // PostgreSQL's jsonb refuses the NUL character.
+        guard text.first == "{", !text.contains("\\u0000"),
+            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        else { return false }
+        return object is [String: Any]
+    }
+
+    /// `[{"ts": ..., "kind": ..., "key": ..., "payload": "<json text>"}]` for `jsonb_to_recordset`.
+    static func eventsJSON(_ events: [Event]) -> String {
+        JSONValue.array(
+            events.map { event in
+                .object([
+                    ("ts", .number(Double(event.timestampMs))), ("kind", .string(event.kind)),
+                    ("key", .string(event.key)), ("payload", .string(event.payload)),
+                ])
+            }
+        ).encoded()
     }
 
     /// Series ids for each sample, in order, creating unknown series in one round trip.

@@ -51,6 +51,24 @@ public enum Schema {
                            s.labels || jsonb_build_object('host', s.host, 'kind', s.kind) AS metadata
                     FROM metrics m JOIN metric_series s ON s.id = m.series_id;
                 """
-        )
+        ),
+        Migration(
+            version: 2,
+            name: "events partitioned by day",
+            sql: """
+                CREATE TABLE events (
+                    ts       timestamptz NOT NULL,
+                    host     text NOT NULL,
+                    kind     text NOT NULL,
+                    key      text NOT NULL,
+                    payload  jsonb NOT NULL
+                ) PARTITION BY RANGE (ts);
+                CREATE INDEX events_kind_ts_idx ON events (kind, ts);
+                CREATE INDEX events_kind_key_ts_idx ON events (kind, key, ts);
+                """
+        ),
     ]
+
+    /// Tables partitioned by day, maintained together.
+    public static let partitionedTables = ["metrics", "events"]
 }

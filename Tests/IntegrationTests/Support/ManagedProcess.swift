@@ -16,9 +16,9 @@ final class ManagedProcess: @unchecked Sendable {
         guard let directory = TestEnvironment.binDirectory else { throw TestFailure("MON_TEST_BIN_DIR not set") }
         name = binary
         self.logPath = logPath
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
+        _ = try log.seekToEnd()
         process.executableURL = URL(fileURLWithPath: "\(directory)/\(binary)")
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter {
@@ -76,20 +76,23 @@ struct Daemon {
         )
     }
 
-    func startAgent(interval: Double = 0.2, host: String = "it-host", agentID: String = "it-agent") throws
-        -> ManagedProcess
-    {
+    func startAgent(
+        interval: Double = 0.2,
+        host: String = "it-host",
+        agentID: String = "it-agent",
+        extra: [String: String] = [:]
+    ) throws -> ManagedProcess {
         try ManagedProcess(
             binary: "monagent",
             arguments: ["run"],
-            environment: [
+            environment: extra.merging([
                 "MONAGENT_INGEST_SOCKET": socketPath,
                 "MONAGENT_INTERVAL": "\(interval)",
                 "MONAGENT_HOST": host,
                 "MONAGENT_AGENT_ID": agentID,
                 "MONAGENT_STATE_DIR": directory,
                 "MONAGENT_INGEST_BACKOFF_MAX_SECONDS": "0.5",
-            ],
+            ]) { $1 },
             logPath: "\(directory)/monagent-\(agentID).log"
         )
     }

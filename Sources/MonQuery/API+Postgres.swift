@@ -1,0 +1,221 @@
+import Foundation
+import Hummingbird
+import MonCore
+
+extension API {
+    /// Thresholds of the product brief for PostgreSQL.
+    enum PostgresThresholds {
+        static let slowQueriesPerHour = 10.0
+        static let cacheHitRatio = 0.95
+        static let connectionsUsedRatio = 0.8
+    }
+
+    func postgresStatus(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["period", "host"])
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let host = try parameters.host()
+        let data = try await store.series(
+            names: [
+                "mon_postgres_up", "mon_postgres_info", "mon_postgres_uptime_seconds", "mon_postgres_max_connections",
+                "mon_postgres_connections_used", "mon_postgres_connections_used_ratio", "mon_postgres_cache_hit_ratio",
+                "mon_postgres_commits_per_second", "mon_postgres_rollbacks_per_second",
+                "mon_postgres_longest_query_seconds", "mon_postgres_longest_transaction_seconds",
+                "mon_postgres_statements_available",
+            ],
+            host: host,
+            range: range
+        )
+        let hour = try TimeRange(period: "1h", step: nil, nowMs: range.endMs)
+        let slow = try await store.increase(name: "mon_postgres_statements_slow_total", host: host, range: hour)
+        let deadlocks = try await store.increase(name: "mon_postgres_deadlocks_total", host: host, range: range)
+        let statuses = try await store.latestEvents(kind: "pg_status", host: host, range: range)
+        let hosts: [JSONValue] = data.hosts.map { host in
+            let up = data.first("mon_postgres_up", host: host)
+            let used = data.first("mon_postgres_connections_used", host: host)?.latest
+            let maxConnections = data.first("mon_postgres_max_connections", host: host)?.latest
+            let usedRatio = data.first("mon_postgres_connections_used_ratio", host: host)?.latest
+            let hitRatio = data.first("mon_postgres_cache_hit_ratio", host: host)
+            let slowLastHour = slow.filter { $0.host == host }.reduce(0) { $0 + $1.value }
+            var flags: [JSONValue] = []
+            if slowLastHour > PostgresThresholds.slowQueriesPerHour {
+                flags.append(
+                    flag(
+                        "slow_queries", "\(Int(slowLastHour)) slow queries in the last hour (> 10): optimisation needed"
+                    )
+                )
+            }
+            if let ratio = hitRatio?.latest, ratio < PostgresThresholds.cacheHitRatio {
+                flags.append(
+                    flag(
+                        "cache_hit_ratio",
+                        "cache hit ratio \(percent(ratio)) % (< 95 %): missing indexes or too little shared_buffers?")
+                )
+            }
+            if let ratio = usedRatio, ratio > PostgresThresholds.connectionsUsedRatio {
+                flags.append(
+                    flag("connections", "\(percent(ratio)) % of max_connections used (> 80 %): saturation risk"))
+            }
+            let status = statuses.first { $0.host == host }?.payload.value
+            return .object([
+                ("host", .string(host)),
+                ("timestamp", Shape.timestamp([up])),
+                ("up", .bool(up?.latest == 1)),
+                ("version", .string(data.first("mon_postgres_info", host: host)?.labels["version"] ?? "")),
+                ("uptime_seconds", Shape.latest(data.first("mon_postgres_uptime_seconds", host: host))),
+                (
+                    "connections",
+                    .object([
+                        ("used", .number(used)), ("max", .number(maxConnections)),
+                        ("used_percent", .number(usedRatio.map { $0 * 100 })),
+                    ])
+                ),
+                ("cache_hit_ratio_percent", Shape.latest(hitRatio, scale: 100)),
+                ("average_cache_hit_ratio_percent", Shape.average(hitRatio, scale: 100)),
+                ("commits_per_second", Shape.latest(data.first("mon_postgres_commits_per_second", host: host))),
+                ("rollbacks_per_second", Shape.latest(data.first("mon_postgres_rollbacks_per_second", host: host))),
+                ("deadlocks_in_period", .number(deadlocks.filter { $0.host == host }.reduce(0) { $0 + $1.value })),
+                ("longest_query_seconds", Shape.latest(data.first("mon_postgres_longest_query_seconds", host: host))),
+                (
+                    "longest_transaction_seconds",
+                    Shape.latest(data.first("mon_postgres_longest_transaction_seconds", host: host))
+                ),
+                ("slow_queries_last_hour", .number(slowLastHour)),
+                (
+                    "pg_stat_statements",
+                    .object([
+                        ("available", .bool(data.first("mon_postgres_statements_available", host: host)?.latest == 1)),
+                        ("message", status?["message"] ?? .null),
+                    ])
+                ),
+                ("flags", .array(flags)),
+            ])
+        }
+        return envelope(range, hosts: hosts)
+    }
+
+    func postgresConnections(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let data = try await store.series(
+            names: ["mon_postgres_connections", "mon_postgres_connections_waiting", "mon_postgres_max_connections"],
+            host: try parameters.host(),
+            range: range
+        )
+        let hosts: [JSONValue] = data.hosts.map { host in
+            let byDatabase = Dictionary(grouping: data.all("mon_postgres_connections", host: host)) {
+                $0.labels["database"] ?? ""
+            }
+            return .object([
+                ("host", .string(host)),
+                ("max_connections", Shape.latest(data.first("mon_postgres_max_connections", host: host))),
+                (
+                    "databases",
+                    .array(
+                        byDatabase.keys.sorted().map { database in
+                            let states = (byDatabase[database] ?? []).sorted {
+                                ($0.labels["state"] ?? "") < ($1.labels["state"] ?? "")
+                            }
+                            let waiting = data.first(
+                                "mon_postgres_connections_waiting", host: host, ["database": database])
+                            return .object([
+                                ("database", .string(database)),
+                                ("current", .object(states.map { ($0.labels["state"] ?? "", Shape.latest($0)) })),
+                                ("average", .object(states.map { ($0.labels["state"] ?? "", Shape.average($0)) })),
+                                ("waiting_on_locks", Shape.latest(waiting)),
+                                ("series", Shape.points(states.map { ($0.labels["state"] ?? "", $0, 1) })),
+                            ])
+                        }
+                    )
+                ),
+            ])
+        }
+        return envelope(range, hosts: hosts)
+    }
+
+    func postgresSlowQueries(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let limit = try parameters.limit(default: 20, maximum: 500)
+        let statements = try await store.slowStatements(host: try parameters.host(), range: range, limit: limit)
+        let rows: [JSONValue] = statements.map { statement in
+            let plan = statement.plan?.value
+            let hitTotal = statement.sharedHit + statement.sharedRead
+            return .object([
+                ("host", .string(statement.host)),
+                ("queryid", .string(statement.queryid)),
+                ("database", .string(statement.database)),
+                ("query", statement.query.map { .string($0) } ?? .null),
+                ("calls", .number(statement.calls)),
+                ("calls_per_second", .number(statement.calls / Double(range.periodSeconds))),
+                ("total_ms", .number(statement.totalMs)),
+                ("mean_ms", .number(statement.calls > 0 ? statement.totalMs / statement.calls : nil)),
+                ("worst_interval_mean_ms", .number(statement.worstIntervalMeanMs)),
+                ("max_ms", .number(statement.maxMsSinceReset)),
+                ("rows", .number(statement.rows)),
+                ("cache_hit_ratio_percent", .number(hitTotal > 0 ? statement.sharedHit / hitTotal * 100 : nil)),
+                ("plan", plan?["plan"]?.stringValue.flatMap(JSONValue.parse) ?? .null),
+                ("plan_error", plan?["error"] ?? .null),
+                ("suggestions", plan?["suggestions"] ?? .array([])),
+            ])
+        }
+        return .json(
+            .object([
+                ("period", .string(DurationText.format(seconds: range.periodSeconds))),
+                ("from", .string(Timestamp.iso8601(ms: range.startMs))),
+                ("to", .string(Timestamp.iso8601(ms: range.endMs))),
+                ("statements", .array(rows)),
+            ])
+        )
+    }
+
+    func postgresTables(_ request: Request) async throws -> Response {
+        try await snapshot(request, kind: "pg_table", listName: "tables") { _ in [] }
+    }
+
+    func postgresIndexes(_ request: Request) async throws -> Response {
+        try await snapshot(request, kind: "pg_index", listName: "indexes") { payload in
+            let unused =
+                payload["scans"]?.doubleValue == 0 && payload["primary"]?.boolValue == false
+                && payload["unique"]?.boolValue == false
+            return [("unused", .bool(unused))]
+        }
+    }
+
+    /// Latest snapshot events of `kind` per host, their payload as-is plus `extra` fields.
+    private func snapshot(
+        _ request: Request,
+        kind: String,
+        listName: String,
+        extra: (JSONValue) -> [(String, JSONValue)]
+    ) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let limit = try parameters.limit(default: 200, maximum: 1000)
+        let rows = try await store.latestEvents(kind: kind, host: try parameters.host(), range: range, limit: 100_000)
+        let hosts: [JSONValue] = Set(rows.map(\.host)).sorted().map { host in
+            let items = rows.filter { $0.host == host }
+                .compactMap { row -> (Double, JSONValue)? in
+                    guard let payload = row.payload.value, case .object(let pairs) = payload else { return nil }
+                    let size = (payload["total_bytes"] ?? payload["size_bytes"])?.doubleValue ?? 0
+                    return (
+                        size,
+                        .object(
+                            pairs + extra(payload) + [("snapshot_at", .string(Timestamp.iso8601(ms: row.timestampMs)))])
+                    )
+                }
+                .sorted { $0.0 > $1.0 }
+                .prefix(limit)
+                .map(\.1)
+            return .object([("host", .string(host)), (listName, .array(Array(items)))])
+        }
+        return envelope(range, hosts: hosts)
+    }
+
+    private func flag(_ code: String, _ message: String) -> JSONValue {
+        .object([("code", .string(code)), ("severity", "warning"), ("message", .string(message))])
+    }
+
+    private func percent(_ ratio: Double) -> String {
+        String((ratio * 1000).rounded() / 10)
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import MonCore
+import Testing
+
+/// The PostgreSQL source against a second, real PostgreSQL 15 cluster with pg_stat_statements.
+@Suite(
+    .serialized,
+    .enabled(if: TestEnvironment.isAvailable && MonitoredPostgres.url != nil, "needs scripts/test (monitored cluster)")
+)
+struct PostgresSourceTests {
+    @Test(
+        "slow statements get counts, a plan and an index suggestion; a stats reset never goes negative; PostgreSQL going away is survived"
+    )
+    func slowQueriesWithPlans() async throws {
+        let monitored = try MonitoredPostgres.makeDatabase()
+        let workload = try PostgresConnection(url: monitored, applicationName: "workload")
+        try workload.execute(
+            rawSQL: """
+                CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+                CREATE TABLE big (id serial PRIMARY KEY, payload text NOT NULL);
+                INSERT INTO big (payload) SELECT md5(i::text) || md5((i * 7)::text) FROM generate_series(1, 200000) i;
+                ANALYZE big;
+                """
+        )
+        let daemon = try Daemon.make()
+        let monquery = try daemon.start()
+        let monagent = try daemon.startAgent(
+            interval: 0.25,
+            extra: [
+                "MONAGENT_POSTGRES_URL": monitored,
+                "MONAGENT_POSTGRES_STATEMENTS_INTERVAL": "0.5",
+                "MONAGENT_POSTGRES_TABLES_INTERVAL": "1",
+                "MONAGENT_POSTGRES_SLOW_THRESHOLD_MS": "10",
+                "MONAGENT_POSTGRES_SUGGEST_MIN_TABLE_BYTES": "1048576",
+            ]
+        )
+        defer {
+            monagent.stop()
+            monquery.stop()
+        }
+        _ = try await eventually("postgres status up") { () -> Bool? in
+            let (status, json) = try await daemon.get("/api/monitoring/postgres/status")
+            let hosts = (json as? [String: Any])?["hosts"] as? [[String: Any]]
+            return status == 200 && hosts?.first?["up"] as? Bool == true ? true : nil
+        }
+        // Let the agent take its baseline reading of pg_stat_statements first.
+        try await Task.sleep(for: .seconds(1))
+        for _ in 0..<3 {
+            try workload.query("SELECT count(*) FROM big WHERE payload LIKE $1", ["%abc%"])
+            try workload.query("SELECT pg_sleep(0.2)")
+        }
+
+        let statements = try await eventually("both slow statements, the scan with a plan and suggestion") {
+            () -> [[String: Any]]? in
+            let (status, json) = try await daemon.get("/api/monitoring/postgres/slow_queries?period=5m&limit=50")
+            guard status == 200, let rows = (json as? [String: Any])?["statements"] as? [[String: Any]] else {
+                return nil
+            }
+            let scan = rows.first { ($0["query"] as? String)?.contains("LIKE") == true }
+            let sleep = rows.first { ($0["query"] as? String)?.contains("pg_sleep") == true }
+            guard let scan, sleep != nil, scan["plan"] is [Any],
+                let suggestions = scan["suggestions"] as? [[String: Any]], !suggestions.isEmpty
+            else { return nil }
+            return rows
+        }
+        let scan = try #require(statements.first { ($0["query"] as? String)?.contains("LIKE") == true })
+        #expect((scan["calls"] as? Double ?? Double(scan["calls"] as? Int ?? 0)) >= 3)
+        let suggestion = try #require((scan["suggestions"] as? [[String: Any]])?.first)
+        #expect((suggestion["table"] as? String)?.hasSuffix("big") == true)
+        #expect(suggestion["columns"] as? [String] == ["payload"])
+        #expect(suggestion["kind"] as? String == "trigram_index")
+        let sleep = try #require(statements.first { ($0["query"] as? String)?.contains("pg_sleep") == true })
+        #expect((sleep["mean_ms"] as? Double ?? 0) >= 190)
+
+        // A statistics reset mid-run: deltas restart, never negative.
+        try workload.query("SELECT pg_stat_statements_reset()")
+        try workload.query("SELECT pg_sleep(0.05)")
+        _ = try await eventually("an interval after the reset") { () -> Int64? in
+            let count = try daemon.scalar(
+                "SELECT count(*) FROM events WHERE kind = 'pg_statement' AND payload->>'query' LIKE '%pg_sleep%' AND (payload->>'mean_exec_ms')::float8 < 100"
+            )
+            return count > 0 ? count : nil
+        }
+        let negative = try daemon.scalar(
+            """
+            SELECT count(*) FROM events WHERE kind = 'pg_statement'
+              AND ((payload->>'calls')::float8 < 0 OR (payload->>'total_exec_ms')::float8 < 0
+                   OR (payload->>'rows')::float8 < 0 OR (payload->>'shared_blks_hit')::float8 < 0)
+            """
+        )
+        #expect(negative == 0)
+
+        for path in ["connections", "tables", "indexes"] {
+            let (status, json) = try await daemon.get("/api/monitoring/postgres/\(path)")
+            #expect(status == 200, "\(path)")
+            let hosts = (json as? [String: Any])?["hosts"] as? [Any] ?? []
+            #expect(!hosts.isEmpty, "\(path)")
+        }
+        let tables = try await daemon.get("/api/monitoring/postgres/tables")
+        let tableRows =
+            (((tables.json as? [String: Any])?["hosts"] as? [[String: Any]])?.first?["tables"] as? [[String: Any]])
+            ?? []
+        #expect(
+            tableRows.contains {
+                $0["table"] as? String == "public.big" && ($0["total_bytes"] as? Int ?? 0) > 1_000_000
+            })
+        monagent.stop()
+        monquery.stop()
+
+        // PostgreSQL stopped mid-run: host metrics keep flowing, errors name no password, metrics resume.
+        try await serverGoesAway()
+    }
+
+    /// Runs after the slow-query scenario, in the same test: both use the monitored cluster,
+    /// and this one stops it.
+    func serverGoesAway() async throws {
+        let pgdata = try #require(MonitoredPostgres.pgdata)
+        let daemon = try Daemon.make()
+        let monquery = try daemon.start()
+        let secret = "pw-\(UInt32.random(in: 0...UInt32.max))"
+        let url = try #require(MonitoredPostgres.url).replacingOccurrences(of: "postgres@", with: "postgres:\(secret)@")
+        let monagent = try daemon.startAgent(
+            interval: 0.25,
+            extra: ["MONAGENT_POSTGRES_URL": url, "MONAGENT_POSTGRES_TABLES_INTERVAL": "3600"]
+        )
+        defer {
+            monagent.stop()
+            monquery.stop()
+            _ = try? MonitoredPostgres.pgctl(pgdata, "start")
+        }
+        let upSQL = """
+            SELECT count(*) FROM metrics m JOIN metric_series s ON s.id = m.series_id
+            WHERE s.name = 'mon_postgres_up' AND m.value = $1 AND m.ts > to_timestamp($2::double precision / 1000)
+            """
+        _ = try await eventually("postgres up") { () -> Int64? in
+            let count = try daemon.scalar(upSQL, ["1", "0"])
+            return count > 0 ? count : nil
+        }
+        try MonitoredPostgres.pgctl(pgdata, "stop")
+        let stoppedMs = WallClock.nowMs()
+        _ = try await eventually("postgres reported down") { () -> Int64? in
+            let count = try daemon.scalar(upSQL, ["0", String(stoppedMs)])
+            return count > 0 ? count : nil
+        }
+        try await Task.sleep(for: .seconds(2))
+        let hostCycles = try daemon.scalar(
+            """
+            SELECT count(*) FROM metrics m JOIN metric_series s ON s.id = m.series_id
+            WHERE s.name = 'mon_host_cpu_usage_ratio' AND s.labels_key = 'cpu="all"'
+              AND m.ts > to_timestamp($1::double precision / 1000)
+            """,
+            [String(stoppedMs)]
+        )
+        #expect(hostCycles >= 5, "host metrics must keep flowing while PostgreSQL is down")
+        try MonitoredPostgres.pgctl(pgdata, "start")
+        let restartedMs = WallClock.nowMs()
+        _ = try await eventually("postgres metrics resume", seconds: 90) { () -> Int64? in
+            let count = try daemon.scalar(upSQL, ["1", String(restartedMs)])
+            return count > 0 ? count : nil
+        }
+        let log = monagent.log
+        #expect(log.contains("PostgreSQL collection failed"))
+        #expect(!log.contains(secret), "the password must never reach the log")
+    }
+}
+
+/// The monitored cluster started by scripts/test.
+enum MonitoredPostgres {
+    static var url: String? { TestEnvironment.environment["MON_TEST_MONITORED_URL"] }
+    static var pgdata: String? { TestEnvironment.environment["MON_TEST_MONITORED_PGDATA"] }
+
+    static func makeDatabase() throws -> String {
+        let base = try #require(url)
+        let name = "workload_\(UInt32.random(in: 0...UInt32.max))"
+        let admin = try PostgresConnection(url: base, applicationName: "mon-tests")
+        try admin.execute(rawSQL: "CREATE DATABASE \(name)")
+        guard let slash = base.lastIndex(of: "/") else { throw TestFailure("bad MON_TEST_MONITORED_URL") }
+        return base[..<slash] + "/" + name
+    }
+
+    /// `pg_ctl stop|start` on the monitored cluster, as the postgres user.
+    static func pgctl(_ pgdata: String, _ action: String) throws {
+        let bin = TestEnvironment.environment["MON_TEST_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
+        let port = TestEnvironment.environment["MON_TEST_MONITORED_PORT"] ?? "5432"
+        let directory = (pgdata as NSString).deletingLastPathComponent
+        var arguments = ["-u", "postgres", "--", "\(bin)/pg_ctl", "-D", pgdata, "-w", "-t", "60"]
+        if action == "stop" {
+            arguments += ["-m", "fast", "stop"]
+        } else {
+            arguments += [
+                "-l", "\(directory)/server.log", "-o",
+                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements -c fsync=off",
+                "start",
+            ]
+        }
+        // posix_spawn + waitpid: Foundation's Process can miss the exit of a child whose
+        // own child (the postmaster) daemonizes.
+        let argv = (["/usr/sbin/runuser"] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/usr/sbin/runuser", nil, nil, argv, environ) == 0 else {
+            throw TestFailure("cannot spawn runuser")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else { throw TestFailure("pg_ctl \(action) failed with status \(status)") }
+    }
+}
