@@ -130,6 +130,15 @@ enum AgentBuilder {
                 }
             )
         }
+        if let redis = config.redis {
+            let collector = RedisCollector(config: redis, logger: logger)
+            services.append(
+                SourceService(name: "redis", interval: config.interval, queue: queue) { tick in
+                    let output = await collector.collect(timestampMs: tick)
+                    return (output.samples, output.events)
+                }
+            )
+        }
         services.append(shipper)
         return ServiceGroup(
             configuration: .init(

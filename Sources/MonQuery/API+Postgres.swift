@@ -211,11 +211,11 @@ extension API {
         return envelope(range, hosts: hosts)
     }
 
-    private func flag(_ code: String, _ message: String) -> JSONValue {
+    func flag(_ code: String, _ message: String) -> JSONValue {
         .object([("code", .string(code)), ("severity", "warning"), ("message", .string(message))])
     }
 
-    private func percent(_ ratio: Double) -> String {
+    func percent(_ ratio: Double) -> String {
         String((ratio * 1000).rounded() / 10)
     }
 }

@@ -45,5 +45,9 @@ func buildRouter(_ api: API) -> Router<BasicRequestContext> {
     router.get("/api/monitoring/postgres/slow_queries") { request, _ in try await api.postgresSlowQueries(request) }
     router.get("/api/monitoring/postgres/tables") { request, _ in try await api.postgresTables(request) }
     router.get("/api/monitoring/postgres/indexes") { request, _ in try await api.postgresIndexes(request) }
+    router.get("/api/monitoring/redis/status") { request, _ in try await api.redisStatus(request) }
+    router.get("/api/monitoring/redis/stats") { request, _ in try await api.redisStats(request) }
+    router.get("/api/monitoring/redis/keys") { request, _ in try await api.redisKeys(request) }
+    router.get("/api/monitoring/redis/slowlog") { request, _ in try await api.redisSlowlog(request) }
     return router
 }

@@ -58,7 +58,8 @@ struct PostgresSourceTests {
             }
             let scan = rows.first { ($0["query"] as? String)?.contains("LIKE") == true }
             let sleep = rows.first { ($0["query"] as? String)?.contains("pg_sleep") == true }
-            guard let scan, sleep != nil, scan["plan"] is [Any],
+            let scanCalls = scan?["calls"] as? Double ?? Double(scan?["calls"] as? Int ?? 0)
+            guard let scan, sleep != nil, scanCalls >= 3, scan["plan"] is [Any],
                 let suggestions = scan["suggestions"] as? [[String: Any]], !suggestions.isEmpty
             else { return nil }
             return rows

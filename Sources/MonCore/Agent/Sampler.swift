@@ -44,6 +44,8 @@ public struct Sampler: Service {
         let cycle = CollectionCycle(collectors: makeCollectors())
         let intervalMs = max(1, Int64(configuration.interval * 1000))
         var lastTick: Int64 = 0
+        // Ticks missed because a cycle overran the interval (counted, never silent).
+        var skipped = 0.0
         while !Task.isCancelled {
             let now = WallClock.nowMs()
             let tick = Self.nextTick(after: max(now, lastTick), intervalMs: intervalMs)
@@ -52,6 +54,7 @@ public struct Sampler: Service {
             } catch {
                 return
             }
+            if lastTick > 0 { skipped += Double((tick - lastTick) / intervalMs - 1) }
             lastTick = tick
             let result = cycle.run(timestampMs: tick)
             for failure in result.failures {
@@ -64,6 +67,7 @@ public struct Sampler: Service {
             let depth = await queue.depth
             let dropped = await queue.dropped
             samples.append(Sample("mon_agent_queue_batches", value: Double(depth), timestampMs: tick))
+            samples.append(Sample("mon_agent_cycles_skipped_total", value: skipped, kind: .counter, timestampMs: tick))
             samples.append(
                 Sample(
                     "mon_agent_queue_dropped_total",

@@ -18,7 +18,9 @@ public final class PostgresConnection {
         statementTimeoutMs: Int = 30_000
     ) throws(PostgresError) {
         var keywords = ["dbname", "application_name", "options", "connect_timeout"]
-        var values = [url, applicationName, "-c statement_timeout=\(statementTimeoutMs)", "10"]
+        var values = [
+            url, applicationName, "-c statement_timeout=\(statementTimeoutMs) -c client_min_messages=warning", "10",
+        ]
         if let password {
             keywords.append("password")
             values.append(password)

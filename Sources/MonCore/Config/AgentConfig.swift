@@ -31,6 +31,8 @@ public struct AgentConfig: Sendable {
     public var processGroups: [ProcessGroup]
     /// `postgres.*` — the PostgreSQL source; nil when `postgres.url` is not set.
     public var postgres: PostgresSourceConfig?
+    /// `redis.*` — the Redis source; nil when `redis.url` is not set.
+    public var redis: RedisSourceConfig?
 
     public static let allCollectors = ["cpu", "memory", "disk", "filesystem", "network", "process"]
 
@@ -81,6 +83,7 @@ public struct AgentConfig: Sendable {
             processGroups = ProcessGroup.defaults
         }
         postgres = try PostgresSourceConfig(source: source)
+        redis = try RedisSourceConfig(source: source)
         try source.finish()
     }
 }

@@ -49,14 +49,18 @@ public struct IngestServer: Service {
             }
         chmod(path, configuration.socketMode)
         logger.info("ingest socket listening", metadata: ["socket": "\(path)"])
-        try await cancelWhenGracefulShutdown {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    try await server.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            group.addTask { await self.serve(connection) }
+                        }
                     }
                 }
             }
+        } catch is CancellationError {
+            // A graceful shutdown cancels the accept loop: the normal way out.
         }
         unlink(path)
     }

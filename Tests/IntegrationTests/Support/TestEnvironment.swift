@@ -9,6 +9,8 @@ enum TestEnvironment {
     /// `postgresql://postgres@127.0.0.1:PORT/postgres`, set by scripts/test.
     static var databaseURL: String? { environment["MON_TEST_DATABASE_URL"] }
     static var binDirectory: String? { environment["MON_TEST_BIN_DIR"] }
+    /// `redis://127.0.0.1:PORT/0`, set by scripts/test.
+    static var redisURL: String? { environment["MON_TEST_REDIS_URL"] }
 
     /// True when the live services are there; integration suites are disabled otherwise
     /// (run them with `scripts/test`, which always provides them).

@@ -31,6 +31,16 @@ public enum PlanAdvisor {
         public var planRows: Double?
     }
 
+    /// `orders` stays as is; `Order Items` becomes `"Order Items"` (embedded quotes doubled).
+    public static func quoteIdentifier(_ name: String) -> String {
+        let plain = name.unicodeScalars.enumerated().allSatisfy { index, scalar in
+            ("a"..."z").contains(scalar) || scalar == "_"
+                || (index > 0 && (("0"..."9").contains(scalar) || scalar == "$"))
+        }
+        if plain && !name.isEmpty { return name }
+        return "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
     /// Every Seq Scan node of the plan (JSON text as returned by EXPLAIN).
     public static func seqScans(planJSON: String) -> [SeqScan] {
         guard let root = try? JSONSerialization.jsonObject(with: Data(planJSON.utf8)) else { return [] }
@@ -90,7 +100,7 @@ public enum PlanAdvisor {
         var out: [Suggestion] = []
         for scan in seqScans(planJSON: planJSON) {
             guard let filter = scan.filter else { continue }
-            let table = scan.schema.map { "\($0).\(scan.relation)" } ?? scan.relation
+            let table = (scan.schema.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(scan.relation)
             let size = tableBytes(table) ?? 0
             guard size >= minTableBytes else { continue }
             let megabytes = (size / 1_048_576 * 10).rounded() / 10

@@ -197,7 +197,7 @@ extension PostgresCollector {
         do {
             if serverVersion >= 160_000 {
                 // The text comes from pg_stat_statements of this server; EXPLAIN never executes it.
-                plan = try connection.query("EXPLAIN (GENERIC_PLAN, FORMAT JSON) " + text).string(0, 0)
+                plan = try connection.query("EXPLAIN (GENERIC_PLAN, VERBOSE, FORMAT JSON) " + text).string(0, 0)
             } else {
                 try connection.execute(rawSQL: "SET LOCAL plan_cache_mode = force_generic_plan")
                 // PREPARE takes no bind parameters: the text is the server's own normalized statement.
@@ -208,7 +208,7 @@ extension PostgresCollector {
                     ).int(0, 0) ?? 0
                 let arguments =
                     count > 0 ? "(" + Array(repeating: "NULL", count: Int(count)).joined(separator: ", ") + ")" : ""
-                plan = try connection.query("EXPLAIN (FORMAT JSON) EXECUTE mon_plan" + arguments).string(0, 0)
+                plan = try connection.query("EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE mon_plan" + arguments).string(0, 0)
             }
         } catch {
             if connection.isOK {

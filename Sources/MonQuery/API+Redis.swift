@@ -1,0 +1,225 @@
+import Hummingbird
+import MonCore
+
+extension API {
+    /// Thresholds of the product brief for Redis.
+    enum RedisThresholds {
+        static let hitRatio = 0.70
+        static let memoryUsedRatio = 0.80
+        static let evictionsPerHour = 100.0
+    }
+
+    func redisStatus(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["period", "host"])
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let host = try parameters.host()
+        let data = try await store.series(
+            names: [
+                "mon_redis_up", "mon_redis_info", "mon_redis_uptime_seconds", "mon_redis_memory_used_bytes",
+                "mon_redis_memory_max_bytes", "mon_redis_memory_used_ratio", "mon_redis_connected_clients",
+                "mon_redis_blocked_clients", "mon_redis_keys", "mon_redis_ops_per_second",
+            ],
+            host: host,
+            range: range
+        )
+        let hits = try await store.increase(name: "mon_redis_keyspace_hits_total", host: host, range: range)
+        let misses = try await store.increase(name: "mon_redis_keyspace_misses_total", host: host, range: range)
+        let evictions = try await store.increase(name: "mon_redis_evicted_keys_total", host: host, range: range)
+        let hour = try TimeRange(period: "1h", step: nil, nowMs: range.endMs)
+        let evictionsHour = try await store.increase(name: "mon_redis_evicted_keys_total", host: host, range: hour)
+        let hosts: [JSONValue] = data.hosts.map { host in
+            let up = data.first("mon_redis_up", host: host)
+            let info = data.first("mon_redis_info", host: host)
+            let used = data.first("mon_redis_memory_used_bytes", host: host)?.latest
+            let max = data.first("mon_redis_memory_max_bytes", host: host)?.latest
+            let usedRatio = data.first("mon_redis_memory_used_ratio", host: host)?.latest
+            let hitCount = hits.filter { $0.host == host }.reduce(0) { $0 + $1.value }
+            let missCount = misses.filter { $0.host == host }.reduce(0) { $0 + $1.value }
+            let hitRatio: Double? = hitCount + missCount > 0 ? hitCount / (hitCount + missCount) : nil
+            let evicted = evictions.filter { $0.host == host }.reduce(0) { $0 + $1.value }
+            let evictedHour = evictionsHour.filter { $0.host == host }.reduce(0) { $0 + $1.value }
+            var flags: [JSONValue] = []
+            if let hitRatio, hitRatio < RedisThresholds.hitRatio {
+                flags.append(flag("hit_rate", "hit rate \(percent(hitRatio)) % (< 70 %): cache ineffective"))
+            }
+            if let usedRatio, usedRatio > RedisThresholds.memoryUsedRatio {
+                flags.append(flag("memory", "memory at \(percent(usedRatio)) % of maxmemory (> 80 %): eviction risk"))
+            }
+            if evictedHour > RedisThresholds.evictionsPerHour {
+                flags.append(flag("evictions", "\(Int(evictedHour)) evictions in the last hour (> 100): TTL too high?"))
+            }
+            return .object([
+                ("host", .string(host)),
+                ("timestamp", Shape.timestamp([up])),
+                ("connected", .bool(up?.latest == 1)),
+                ("version", .string(info?.labels["version"] ?? "")),
+                ("role", .string(info?.labels["role"] ?? "")),
+                ("uptime_seconds", Shape.latest(data.first("mon_redis_uptime_seconds", host: host))),
+                (
+                    "memory",
+                    .object([
+                        ("used_bytes", .number(used)), ("max_bytes", .number(max)),
+                        ("used_percent", .number(usedRatio.map { $0 * 100 })),
+                    ])
+                ),
+                ("hit_rate_percent", .number(hitRatio.map { $0 * 100 })),
+                ("hits_in_period", .number(hitCount)),
+                ("misses_in_period", .number(missCount)),
+                ("keys_total", Shape.latest(data.first("mon_redis_keys", host: host))),
+                ("evictions_in_period", .number(evicted)),
+                ("evictions_last_hour", .number(evictedHour)),
+                (
+                    "clients",
+                    .object([
+                        ("connected", Shape.latest(data.first("mon_redis_connected_clients", host: host))),
+                        ("blocked", Shape.latest(data.first("mon_redis_blocked_clients", host: host))),
+                    ])
+                ),
+                ("ops_per_second", Shape.latest(data.first("mon_redis_ops_per_second", host: host))),
+                ("flags", .array(flags)),
+            ])
+        }
+        return envelope(range, hosts: hosts)
+    }
+
+    func redisStats(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let data = try await store.series(
+            names: [
+                "mon_redis_hit_ratio", "mon_redis_memory_used_bytes", "mon_redis_ops_per_second",
+                "mon_redis_evicted_keys_total", "mon_redis_cache_keys", "mon_redis_cache_avg_ttl_seconds",
+                "mon_redis_cache_configured_ttl_seconds",
+            ],
+            host: try parameters.host(),
+            range: range
+        )
+        let hosts: [JSONValue] = data.hosts.map { host in
+            let hit = data.first("mon_redis_hit_ratio", host: host)
+            let memory = data.first("mon_redis_memory_used_bytes", host: host)
+            let ops = data.first("mon_redis_ops_per_second", host: host)
+            return .object([
+                ("host", .string(host)),
+                ("average_hit_rate_percent", Shape.average(hit, scale: 100)),
+                (
+                    "series",
+                    Shape.points([
+                        ("hit_rate_percent", hit, 100), ("memory_used_bytes", memory, 1), ("ops_per_second", ops, 1),
+                    ])
+                ),
+                ("cache_types", cacheTypes(data, host: host, extra: { _ in [] })),
+            ])
+        }
+        return envelope(range, hosts: hosts)
+    }
+
+    func redisKeys(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["period", "host"])
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let data = try await store.series(
+            names: [
+                "mon_redis_cache_keys", "mon_redis_cache_avg_ttl_seconds", "mon_redis_cache_configured_ttl_seconds",
+                "mon_redis_cache_keys_without_ttl", "mon_redis_cache_ttl_keys",
+            ],
+            host: try parameters.host(),
+            range: range
+        )
+        let hosts: [JSONValue] = data.hosts.map { host in
+            .object([
+                ("host", .string(host)),
+                (
+                    "cache_types",
+                    cacheTypes(data, host: host) { type in
+                        let keys = data.first("mon_redis_cache_keys", host: host, ["type": type])?.latest ?? 0
+                        let without = data.first("mon_redis_cache_keys_without_ttl", host: host, ["type": type])?.latest
+                        let buckets = data.all("mon_redis_cache_ttl_keys", host: host)
+                            .filter { $0.labels["type"] == type }
+                            .sorted {
+                                (Double($0.labels["le"] ?? "") ?? .infinity)
+                                    < (Double($1.labels["le"] ?? "") ?? .infinity)
+                            }
+                        return [
+                            ("keys_without_ttl", .number(without)),
+                            ("without_ttl_percent", .number(keys > 0 ? without.map { $0 / keys * 100 } : nil)),
+                            (
+                                "ttl_distribution",
+                                .array(
+                                    buckets.map {
+                                        .object([
+                                            ("le_seconds", .string($0.labels["le"] ?? "")), ("keys", Shape.latest($0)),
+                                        ])
+                                    }
+                                )
+                            ),
+                        ]
+                    }
+                ),
+            ])
+        }
+        return envelope(range, hosts: hosts)
+    }
+
+    func redisSlowlog(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let limit = try parameters.limit(default: 50, maximum: 1000)
+        let rows = try await store.events(
+            kind: "redis_slowlog", host: try parameters.host(), range: range, limit: limit)
+        return .json(
+            .object([
+                ("period", .string(DurationText.format(seconds: range.periodSeconds))),
+                (
+                    "entries",
+                    .array(
+                        rows.map { row in
+                            let payload = row.payload.value
+                            return .object([
+                                ("host", .string(row.host)),
+                                ("timestamp", .string(Timestamp.iso8601(ms: row.timestampMs))),
+                                ("id", payload?["id"] ?? .null),
+                                ("duration_ms", .number(payload?["duration_us"]?.doubleValue.map { $0 / 1000 })),
+                                ("command", payload?["command"] ?? .null),
+                                ("arguments", payload?["arguments"] ?? .array([])),
+                                ("client_address", payload?["client_address"] ?? .null),
+                                ("client_name", payload?["client_name"] ?? .null),
+                            ])
+                        }
+                    )
+                ),
+            ])
+        )
+    }
+
+    /// Per cache type: keys, average TTL vs configured, and the hit rate (unknown until the
+    /// application sends StatsD `cache.hit`/`cache.miss` counters tagged `cache:<type>`).
+    private func cacheTypes(
+        _ data: [SeriesData],
+        host: String,
+        extra: (String) -> [(String, JSONValue)]
+    ) -> JSONValue {
+        let types = Set(data.all("mon_redis_cache_keys", host: host).compactMap { $0.labels["type"] }).sorted()
+        return .array(
+            types.map { type in
+                let match = ["type": type]
+                let keys = data.first("mon_redis_cache_keys", host: host, match)
+                return .object(
+                    [
+                        ("type", .string(type)),
+                        ("keys", Shape.latest(keys)),
+                        (
+                            "avg_ttl_seconds",
+                            Shape.latest(data.first("mon_redis_cache_avg_ttl_seconds", host: host, match))
+                        ),
+                        (
+                            "configured_ttl_seconds",
+                            Shape.latest(data.first("mon_redis_cache_configured_ttl_seconds", host: host, match))
+                        ),
+                        ("hit_rate_percent", .null),
+                        ("hit_rate_status", "unknown: no cache.hit/cache.miss StatsD counters received for this type"),
+                        ("series", Shape.points([("keys", keys, 1)])),
+                    ] + extra(type)
+                )
+            }
+        )
+    }
+}

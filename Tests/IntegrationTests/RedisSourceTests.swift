@@ -1,0 +1,94 @@
+import Foundation
+import MonCore
+import Testing
+
+/// The Redis source against the real redis-server 7 started by scripts/test.
+@Suite(.enabled(if: TestEnvironment.isAvailable && TestEnvironment.redisURL != nil, "needs scripts/test (live Redis)"))
+struct RedisSourceTests {
+    @Test("keys and TTLs per cache type, global hit rate and the slow log reach the API")
+    func cacheTypesHitRateAndSlowlog() async throws {
+        let base = try #require(TestEnvironment.redisURL)
+        let url = base.replacingOccurrences(of: "/0", with: "/5")
+        let redis = try RedisConnection(url: try RedisURL(url))
+        #expect(try redis.command(["FLUSHDB"]) == .status("OK"))
+        #expect(try redis.command(["CONFIG", "SET", "slowlog-log-slower-than", "10000"]) == .status("OK"))
+        _ = try redis.command(["SLOWLOG", "RESET"])
+        let planted: [(prefix: String, count: Int, ttl: Int?)] = [
+            ("search:", 300, 300), ("emb:", 200, 600), ("graph:", 100, 1200), ("graph:nottl:", 50, nil),
+            ("misc:", 20, nil),
+        ]
+        var commands: [[String]] = []
+        for (prefix, count, ttl) in planted {
+            for index in 0..<count {
+                var command = ["SET", "\(prefix)\(index)", "v"]
+                if let ttl { command += ["EX", String(ttl)] }
+                commands.append(command)
+            }
+        }
+        _ = try redis.pipeline(commands)
+        let plantedAt = Date()
+
+        let daemon = try Daemon.make()
+        let monquery = try daemon.start()
+        let monagent = try daemon.startAgent(
+            interval: 0.25,
+            extra: ["MONAGENT_REDIS_URL": url, "MONAGENT_REDIS_SCAN_COUNT": "100"]
+        )
+        defer {
+            monagent.stop()
+            monquery.stop()
+        }
+        _ = try await eventually("redis connected") { () -> Bool? in
+            let (_, json) = try await daemon.get("/api/monitoring/redis/status")
+            let hosts = (json as? [String: Any])?["hosts"] as? [[String: Any]]
+            return hosts?.first?["connected"] as? Bool == true ? true : nil
+        }
+        try await Task.sleep(for: .milliseconds(600))
+        // 90 hits and 10 misses, then a slow Lua script (well above slowlog-log-slower-than).
+        _ = try redis.pipeline((0..<90).map { ["GET", "search:\($0)"] } + (0..<10).map { ["GET", "absent:\($0)"] })
+        _ = try redis.command(["EVAL", "local i = 0 while i < 5000000 do i = i + 1 end return i", "0"])
+
+        let types = try await eventually("per-type counts") { () -> [String: [String: Any]]? in
+            let (status, json) = try await daemon.get("/api/monitoring/redis/keys")
+            guard status == 200, let host = ((json as? [String: Any])?["hosts"] as? [[String: Any]])?.first,
+                let list = host["cache_types"] as? [[String: Any]]
+            else { return nil }
+            let byName = Dictionary(list.map { ($0["type"] as? String ?? "", $0) }) { $1 }
+            return byName["search_results"]?["keys"] as? Int == 300 ? byName : nil
+        }
+        let elapsed = Date().timeIntervalSince(plantedAt)
+        #expect(types["embeddings"]?["keys"] as? Int == 200)
+        #expect(types["graph_traversal"]?["keys"] as? Int == 150)
+        #expect(types["graph_traversal"]?["keys_without_ttl"] as? Int == 50)
+        #expect(types["other"]?["keys"] as? Int == 20)
+        for (name, ttl) in [("search_results", 300.0), ("embeddings", 600.0), ("graph_traversal", 1200.0)] {
+            let average = try #require(types[name]?["avg_ttl_seconds"] as? Double, "\(name)")
+            let expected = ttl - elapsed
+            #expect(abs(average - expected) <= expected * 0.10, "\(name): average TTL \(average) vs \(expected)")
+            #expect(types[name]?["hit_rate_percent"] is NSNull, "per-type hit rate is unknown without StatsD")
+        }
+
+        let status = try await eventually("hit rate over the period") { () -> [String: Any]? in
+            let (_, json) = try await daemon.get("/api/monitoring/redis/status?period=5m")
+            guard let host = ((json as? [String: Any])?["hosts"] as? [[String: Any]])?.first,
+                (host["hits_in_period"] as? Int ?? 0) >= 90, (host["misses_in_period"] as? Int ?? 0) >= 10
+            else { return nil }
+            return host
+        }
+        let hitRate = try #require(status["hit_rate_percent"] as? Double)
+        #expect(hitRate > 80 && hitRate < 95, "90 hits and 10 misses (plus the agent's own traffic)")
+        #expect((status["version"] as? String)?.hasPrefix("7") == true)
+
+        let slow = try await eventually("the slow script in the slow log") { () -> [String: Any]? in
+            let (_, json) = try await daemon.get("/api/monitoring/redis/slowlog?period=5m")
+            let entries = (json as? [String: Any])?["entries"] as? [[String: Any]] ?? []
+            return entries.first { ($0["command"] as? String)?.uppercased() == "EVAL" }
+        }
+        #expect((slow["duration_ms"] as? Double ?? 0) >= 10)
+        #expect((slow["arguments"] as? [String])?.count == 2, "command and first argument only by default")
+        let stored = try daemon.scalar("SELECT count(*) FROM events WHERE kind = 'redis_slowlog'")
+        let distinct = try daemon.scalar("SELECT count(DISTINCT key) FROM events WHERE kind = 'redis_slowlog'")
+        #expect(stored == distinct, "no slow log entry stored twice")
+        _ = try redis.command(["CONFIG", "SET", "slowlog-log-slower-than", "10000"])
+    }
+}
