@@ -119,7 +119,7 @@ extension API {
         let data = try await store.series(
             names: [
                 "mon_redis_cache_keys", "mon_redis_cache_avg_ttl_seconds", "mon_redis_cache_configured_ttl_seconds",
-                "mon_redis_cache_keys_without_ttl", "mon_redis_cache_ttl_keys",
+                "mon_redis_cache_keys_without_ttl", "mon_redis_cache_ttl_keys", "mon_redis_cache_sampled_key_bytes",
             ],
             host: try parameters.host(),
             range: range
@@ -138,7 +138,9 @@ extension API {
                                 (Double($0.labels["le"] ?? "") ?? .infinity)
                                     < (Double($1.labels["le"] ?? "") ?? .infinity)
                             }
+                        let sampledBytes = data.first("mon_redis_cache_sampled_key_bytes", host: host, ["type": type])
                         return [
+                            ("sampled_bytes_per_key", Shape.latest(sampledBytes)),
                             ("keys_without_ttl", .number(without)),
                             ("without_ttl_percent", .number(keys > 0 ? without.map { $0 / keys * 100 } : nil)),
                             (

@@ -32,7 +32,9 @@ struct RedisSourceTests {
         let monquery = try daemon.start()
         let monagent = try daemon.startAgent(
             interval: 0.25,
-            extra: ["MONAGENT_REDIS_URL": url, "MONAGENT_REDIS_SCAN_COUNT": "100"]
+            extra: [
+                "MONAGENT_REDIS_URL": url, "MONAGENT_REDIS_SCAN_COUNT": "100", "MONAGENT_REDIS_MEMORY_SAMPLES": "5",
+            ]
         )
         defer {
             monagent.stop()
@@ -61,6 +63,9 @@ struct RedisSourceTests {
         #expect(types["graph_traversal"]?["keys"] as? Int == 150)
         #expect(types["graph_traversal"]?["keys_without_ttl"] as? Int == 50)
         #expect(types["other"]?["keys"] as? Int == 20)
+        #expect(
+            (types["search_results"]?["sampled_bytes_per_key"] as? Double
+                ?? Double(types["search_results"]?["sampled_bytes_per_key"] as? Int ?? 0)) > 0)
         for (name, ttl) in [("search_results", 300.0), ("embeddings", 600.0), ("graph_traversal", 1200.0)] {
             let average = try #require(types[name]?["avg_ttl_seconds"] as? Double, "\(name)")
             let expected = ttl - elapsed

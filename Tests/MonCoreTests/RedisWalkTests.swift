@@ -42,6 +42,15 @@ import Testing
         #expect(walk.walksCompleted == 2)
     }
 
+    @Test("sampled MEMORY USAGE averages per type")
+    func walkMemorySamples() throws {
+        var walk = CacheKeyWalk(types: RedisSourceConfig.defaultCacheTypes)
+        walk.add(keys: ["search:1", "search:2", "emb:1"], pttls: [1, 1, 1], memory: [100, 300], nextCursor: "0")
+        let totals = try #require(walk.completed)
+        #expect(totals["search_results"]?.averageSampledBytes == 200)
+        #expect(totals["embeddings"]?.averageSampledBytes == nil, "not sampled")
+    }
+
     static func entry(_ id: Int64) -> SlowlogEntry {
         SlowlogEntry(id: id, timestamp: 1_700_000_000 + id, durationMicros: 15_000, arguments: ["GET", "k\(id)"])
     }

@@ -14,7 +14,12 @@ public struct CacheKeyWalk: Sendable {
         /// Counts per bucket of `ttlBuckets`, plus one for `+Inf` (cumulative is computed on output).
         public var ttlBucketCounts = [Int](repeating: 0, count: CacheKeyWalk.ttlBuckets.count + 1)
 
+        /// Keys whose `MEMORY USAGE` was sampled, and their total bytes.
+        public var memorySampled = 0
+        public var memoryBytesSum = 0.0
+
         public var keysWithoutTTL: Int { keys - keysWithTTL }
+        public var averageSampledBytes: Double? { memorySampled > 0 ? memoryBytesSum / Double(memorySampled) : nil }
         public var averageTTLSeconds: Double? { keysWithTTL > 0 ? ttlSecondsSum / Double(keysWithTTL) : nil }
     }
 
@@ -35,11 +40,16 @@ public struct CacheKeyWalk: Sendable {
     }
 
     /// Adds the keys of one SCAN reply with their PTTL (ms; -1 no TTL, -2 gone) and the next cursor.
-    public mutating func add(keys: [String], pttls: [Int64], nextCursor: String) {
-        for (key, pttl) in zip(keys, pttls) where pttl != -2 {
+    /// `memory` holds `MEMORY USAGE` bytes for the first keys when sampling is on.
+    public mutating func add(keys: [String], pttls: [Int64], memory: [Int64?] = [], nextCursor: String) {
+        for (index, (key, pttl)) in zip(keys, pttls).enumerated() where pttl != -2 {
             let name = type(of: key)
             var totals = current[name] ?? TypeTotals()
             totals.keys += 1
+            if index < memory.count, let bytes = memory[index] {
+                totals.memorySampled += 1
+                totals.memoryBytesSum += Double(bytes)
+            }
             if pttl >= 0 {
                 let seconds = Double(pttl) / 1000
                 totals.keysWithTTL += 1

@@ -216,9 +216,17 @@ public actor RedisCollector {
             for reply in ttls {
                 if case .integer(-2) = reply { ownLookups.misses += 1 } else { ownLookups.hits += 1 }
             }
+            let sampled = keys.prefix(config.memorySamples)
+            let memory: [Int64?] =
+                sampled.isEmpty
+                ? []
+                : try redis.pipeline(sampled.map { ["MEMORY", "USAGE", $0, "SAMPLES", "0"] }).map { reply in
+                    if case .integer(let bytes) = reply { return bytes } else { return nil }
+                }
             walk.add(
                 keys: keys,
                 pttls: ttls.map { reply in if case .integer(let value) = reply { return value } else { return -2 } },
+                memory: memory,
                 nextCursor: next
             )
             calls += 1
@@ -240,6 +248,10 @@ public actor RedisCollector {
             if let average = type.averageTTLSeconds {
                 output.samples.append(
                     Sample("mon_redis_cache_avg_ttl_seconds", labels, value: average, timestampMs: ms))
+            }
+            if let bytes = type.averageSampledBytes {
+                output.samples.append(
+                    Sample("mon_redis_cache_sampled_key_bytes", labels, value: bytes, timestampMs: ms))
             }
             if let ttl = configured[name] ?? nil {
                 output.samples.append(
