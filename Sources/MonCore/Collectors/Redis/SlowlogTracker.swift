@@ -2,6 +2,9 @@
 /// the log does not wrap, and when it wrapped (or was reset), how many were lost.
 public struct SlowlogTracker: Sendable {
     private var lastID: Int64?
+    /// The first reading found the log empty: the next ids may start anywhere (entry ids
+    /// are global to the server and survive SLOWLOG RESET), so nothing counts as lost.
+    private var startedEmpty = false
 
     public init() {}
 
@@ -19,11 +22,17 @@ public struct SlowlogTracker: Sendable {
         guard let last = lastID else {
             // An empty log at the first reading: every entry that appears later is new.
             lastID = sorted.last?.id ?? -1
+            startedEmpty = sorted.isEmpty
             return Step(new: [], lost: 0)
         }
         guard let newest = sorted.last else { return Step(new: [], lost: 0) }
+        if startedEmpty {
+            startedEmpty = false
+            lastID = newest.id
+            return Step(new: sorted, lost: 0)
+        }
         if newest.id < last {
-            // SLOWLOG RESET (or a restarted server): ids start again from 0.
+            // A restarted server: ids start again from 0.
             lastID = newest.id
             let lost = sorted.first.map { max(0, $0.id) } ?? 0
             return Step(new: sorted, lost: lost)
