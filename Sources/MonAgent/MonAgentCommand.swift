@@ -121,23 +121,13 @@ enum AgentBuilder {
         ) { collectors(config) }
         let shipper = Shipper(configuration: shipperConfiguration, queue: queue, logger: logger)
         var services: [any Service] = [sampler]
+        var remote: [(String, any RemoteCollector)] = []
         if let postgres = config.postgres {
-            let collector = PostgresCollector(config: postgres, logger: logger)
-            services.append(
-                SourceService(name: "postgres", interval: config.interval, queue: queue) { tick in
-                    let output = await collector.collect(timestampMs: tick)
-                    return (output.samples, output.events)
-                }
-            )
+            remote.append(("postgres", PostgresCollector(config: postgres, logger: logger)))
         }
-        if let redis = config.redis {
-            let collector = RedisCollector(config: redis, logger: logger)
-            services.append(
-                SourceService(name: "redis", interval: config.interval, queue: queue) { tick in
-                    let output = await collector.collect(timestampMs: tick)
-                    return (output.samples, output.events)
-                }
-            )
+        if let redis = config.redis { remote.append(("redis", RedisCollector(config: redis, logger: logger))) }
+        for (name, collector) in remote {
+            services.append(SourceService(name: name, interval: config.interval, queue: queue, collector: collector))
         }
         services.append(shipper)
         return ServiceGroup(

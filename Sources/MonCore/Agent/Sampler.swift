@@ -42,20 +42,9 @@ public struct Sampler: Service {
 
     private func loop() async {
         let cycle = CollectionCycle(collectors: makeCollectors())
-        let intervalMs = max(1, Int64(configuration.interval * 1000))
-        var lastTick: Int64 = 0
-        // Ticks missed because a cycle overran the interval (counted, never silent).
-        var skipped = 0.0
+        var ticker = AlignedTicker(interval: configuration.interval)
         while !Task.isCancelled {
-            let now = WallClock.nowMs()
-            let tick = Self.nextTick(after: max(now, lastTick), intervalMs: intervalMs)
-            do {
-                try await Task.sleep(for: .milliseconds(tick - now))
-            } catch {
-                return
-            }
-            if lastTick > 0 { skipped += Double((tick - lastTick) / intervalMs - 1) }
-            lastTick = tick
+            guard let tick = await ticker.next() else { return }
             let result = cycle.run(timestampMs: tick)
             for failure in result.failures {
                 logger.warning(
@@ -67,7 +56,9 @@ public struct Sampler: Service {
             let depth = await queue.depth
             let dropped = await queue.dropped
             samples.append(Sample("mon_agent_queue_batches", value: Double(depth), timestampMs: tick))
-            samples.append(Sample("mon_agent_cycles_skipped_total", value: skipped, kind: .counter, timestampMs: tick))
+            samples.append(
+                Sample(
+                    "mon_agent_cycles_skipped_total", value: Double(ticker.skipped), kind: .counter, timestampMs: tick))
             samples.append(
                 Sample(
                     "mon_agent_queue_dropped_total",

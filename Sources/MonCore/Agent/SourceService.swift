@@ -1,23 +1,35 @@
 import Logging
 import ServiceLifecycle
 
+/// What a remote source produced in one cycle.
+public struct SourceOutput: Sendable {
+    public var samples: [Sample] = []
+    public var events: [Event] = []
+
+    public init() {}
+}
+
+/// A source that talks to a server (PostgreSQL, Redis) from its own thread; it never
+/// throws: failures are reported as samples (`mon_<source>_up 0`) and log lines.
+public protocol RemoteCollector: Actor {
+    func collect(timestampMs: Int64) -> SourceOutput
+}
+
 /// Runs one slow or remote source (PostgreSQL, Redis) on the same wall-clock ticks as the
 /// host sampler, but in its own task: a source that is slow or away never delays the
 /// host cycle. Each run becomes its own batch in the shared queue.
 public struct SourceService: Service {
-    public typealias Collect = @Sendable (Int64) async -> (samples: [Sample], events: [Event])
-
     let name: String
     let interval: Double
     let queue: any BatchQueue
-    let collect: Collect
+    let collector: any RemoteCollector
 
     /// `name` labels the agent's own metrics (`collector="postgres"`).
-    public init(name: String, interval: Double, queue: any BatchQueue, collect: @escaping Collect) {
+    public init(name: String, interval: Double, queue: any BatchQueue, collector: any RemoteCollector) {
         self.name = name
         self.interval = interval
         self.queue = queue
-        self.collect = collect
+        self.collector = collector
     }
 
     public func run() async throws {
@@ -25,19 +37,13 @@ public struct SourceService: Service {
     }
 
     private func loop() async {
-        let intervalMs = max(1, Int64(interval * 1000))
-        var lastTick: Int64 = 0
+        var ticker = AlignedTicker(interval: interval)
         while !Task.isCancelled {
-            let now = WallClock.nowMs()
-            let tick = Sampler.nextTick(after: max(now, lastTick), intervalMs: intervalMs)
-            do {
-                try await Task.sleep(for: .milliseconds(tick - now))
-            } catch {
-                return
-            }
-            lastTick = tick
+            guard let tick = await ticker.next() else { return }
             let started = ContinuousClock.now
-            var (samples, events) = await collect(tick)
+            let output = await collector.collect(timestampMs: tick)
+            var samples = output.samples
+            let events = output.events
             let labels: Labels = ["collector": name]
             samples.append(
                 Sample(

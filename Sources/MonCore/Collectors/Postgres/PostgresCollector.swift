@@ -7,11 +7,8 @@ import Logging
 /// One connection (`application_name=monagent`, statement timeout), on its own thread.
 /// Never takes locks beyond what reading statistics views needs. When the server is
 /// away it reports `mon_postgres_up 0`, logs one error per backoff step and retries.
-public actor PostgresCollector {
-    public struct Output: Sendable {
-        public var samples: [Sample] = []
-        public var events: [Event] = []
-    }
+public actor PostgresCollector: RemoteCollector {
+    public typealias Output = SourceOutput
 
     private let executor: ThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }

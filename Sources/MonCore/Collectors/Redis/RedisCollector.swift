@@ -6,11 +6,8 @@ import Logging
 ///
 /// One connection on its own thread. When Redis is away it reports `mon_redis_up 0`,
 /// logs one error per backoff step and retries; the other sources are unaffected.
-public actor RedisCollector {
-    public struct Output: Sendable {
-        public var samples: [Sample] = []
-        public var events: [Event] = []
-    }
+public actor RedisCollector: RemoteCollector {
+    public typealias Output = SourceOutput
 
     private let executor: ThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
