@@ -12,14 +12,17 @@ final class ManagedProcess: @unchecked Sendable {
     let logPath: String
     private let process = Process()
 
+    /// `binary` is looked up in the build directory unless it is an absolute path.
     init(binary: String, arguments: [String], environment: [String: String], logPath: String) throws {
-        guard let directory = TestEnvironment.binDirectory else { throw TestFailure("MON_TEST_BIN_DIR not set") }
+        guard let directory = binary.hasPrefix("/") ? "" : TestEnvironment.binDirectory else {
+            throw TestFailure("MON_TEST_BIN_DIR not set")
+        }
         name = binary
         self.logPath = logPath
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         _ = try log.seekToEnd()
-        process.executableURL = URL(fileURLWithPath: "\(directory)/\(binary)")
+        process.executableURL = URL(fileURLWithPath: directory.isEmpty ? binary : "\(directory)/\(binary)")
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter {
             !$0.key.hasPrefix("MONAGENT_") && !$0.key.hasPrefix("MONQUERY_")
