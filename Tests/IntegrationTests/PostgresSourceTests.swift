@@ -129,39 +129,15 @@ struct PostgresSourceTests {
             monquery.stop()
             _ = try? MonitoredPostgres.pgctl(pgdata, "start")
         }
-        let upSQL = """
-            SELECT count(*) FROM metrics m JOIN metric_series s ON s.id = m.series_id
-            WHERE s.name = 'mon_postgres_up' AND m.value = $1 AND m.ts > to_timestamp($2::double precision / 1000)
-            """
-        _ = try await eventually("postgres up") { () -> Int64? in
-            let count = try daemon.scalar(upSQL, ["1", "0"])
-            return count > 0 ? count : nil
-        }
-        try MonitoredPostgres.pgctl(pgdata, "stop")
-        let stoppedMs = WallClock.nowMs()
-        _ = try await eventually("postgres reported down") { () -> Int64? in
-            let count = try daemon.scalar(upSQL, ["0", String(stoppedMs)])
-            return count > 0 ? count : nil
-        }
-        try await Task.sleep(for: .seconds(2))
-        let hostCycles = try daemon.scalar(
-            """
-            SELECT count(*) FROM metrics m JOIN metric_series s ON s.id = m.series_id
-            WHERE s.name = 'mon_host_cpu_usage_ratio' AND s.labels_key = 'cpu="all"'
-              AND m.ts > to_timestamp($1::double precision / 1000)
-            """,
-            [String(stoppedMs)]
-        )
-        #expect(hostCycles >= 5, "host metrics must keep flowing while PostgreSQL is down")
-        try MonitoredPostgres.pgctl(pgdata, "start")
-        let restartedMs = WallClock.nowMs()
-        _ = try await eventually("postgres metrics resume", seconds: 90) { () -> Int64? in
-            let count = try daemon.scalar(upSQL, ["1", String(restartedMs)])
-            return count > 0 ? count : nil
-        }
-        let log = monagent.log
-        #expect(log.contains("PostgreSQL collection failed"))
-        #expect(!log.contains(secret), "the password must never reach the log")
+        try await SourceOutage(
+            daemon: daemon,
+            monagent: monagent,
+            upMetric: "mon_postgres_up",
+            failureMessage: "PostgreSQL collection failed",
+            secret: secret
+        ).run(
+            stop: { try MonitoredPostgres.pgctl(pgdata, "stop") },
+            start: { try MonitoredPostgres.pgctl(pgdata, "start") })
     }
 }
 
