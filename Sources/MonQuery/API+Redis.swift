@@ -88,7 +88,7 @@ extension API {
         let data = try await store.series(
             names: [
                 "mon_redis_hit_ratio", "mon_redis_memory_used_bytes", "mon_redis_ops_per_second",
-                "mon_redis_evicted_keys_total", "mon_redis_cache_keys", "mon_redis_cache_avg_ttl_seconds",
+                "mon_redis_evictions_per_second", "mon_redis_cache_keys", "mon_redis_cache_avg_ttl_seconds",
                 "mon_redis_cache_configured_ttl_seconds",
             ],
             host: try parameters.host(),
@@ -98,6 +98,7 @@ extension API {
             let hit = data.first("mon_redis_hit_ratio", host: host)
             let memory = data.first("mon_redis_memory_used_bytes", host: host)
             let ops = data.first("mon_redis_ops_per_second", host: host)
+            let evictions = data.first("mon_redis_evictions_per_second", host: host)
             return .object([
                 ("host", .string(host)),
                 ("average_hit_rate_percent", Shape.average(hit, scale: 100)),
@@ -105,6 +106,7 @@ extension API {
                     "series",
                     Shape.points([
                         ("hit_rate_percent", hit, 100), ("memory_used_bytes", memory, 1), ("ops_per_second", ops, 1),
+                        ("evictions_per_second", evictions, 1),
                     ])
                 ),
                 ("cache_types", cacheTypes(data, host: host, extra: { _ in [] })),

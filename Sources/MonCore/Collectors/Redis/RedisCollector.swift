@@ -119,6 +119,11 @@ public actor RedisCollector: RemoteCollector {
         gauge("mon_redis_ops_per_second", info.instantaneousOpsPerSec.map(Double.init))
         counter("mon_redis_commands_processed_total", info.totalCommandsProcessed.map(Double.init))
         counter("mon_redis_evicted_keys_total", info.evictedKeys.map(Double.init))
+        if let evicted = info.evictedKeys,
+            let perSecond = rates.rate("evicted", value: Double(evicted), timestampMs: ms)
+        {
+            gauge("mon_redis_evictions_per_second", perSecond)
+        }
         counter("mon_redis_expired_keys_total", info.expiredKeys.map(Double.init))
         counter("mon_redis_replication_offset", info.masterReplOffset.map(Double.init))
         gauge("mon_redis_rdb_last_bgsave_ok", info.rdbLastBgsaveStatus.map { $0 == "ok" ? 1 : 0 })
