@@ -5,18 +5,6 @@ import Testing
 /// The agent side: batch queue, reconnect backoff, tick alignment, rates, collection cycle.
 @Suite struct AgentQueueTests {}
 
-/// xorshift64 so backoff jitter is the same on every run.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
-    }
-}
-
 private func batch(_ seq: UInt64) -> Batch {
     Batch(seq: seq, createdMs: Int64(seq) * 1000, samples: [Sample("m", value: Double(seq), timestampMs: 0)])
 }

@@ -30,19 +30,6 @@ private enum PostgresFixtures {
     }
 }
 
-/// SplitMix64: deterministic, so a failing seed reproduces.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private func key(_ queryid: Int64, dbid: Int64 = 16_384, userid: Int64 = 10) -> StatementKey {
     StatementKey(dbid: dbid, userid: userid, queryid: queryid)
 }

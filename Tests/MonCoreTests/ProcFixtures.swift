@@ -58,24 +58,6 @@ struct WritableRoot {
     }
 }
 
-/// A named input for table tests of bad input.
-struct ProcInput: Sendable, CustomTestStringConvertible {
-    var name: String
-    var bytes: [UInt8]
-
-    init(_ name: String, _ text: String) {
-        self.name = name
-        self.bytes = Array(text.utf8)
-    }
-
-    init(_ name: String, bytes: [UInt8]) {
-        self.name = name
-        self.bytes = bytes
-    }
-
-    var testDescription: String { name }
-}
-
 extension Array where Element == Sample {
     /// The value of the one sample named `name` with exactly `labels`, nil if absent.
     func value(_ name: String, _ labels: Labels = Labels()) -> Double? {

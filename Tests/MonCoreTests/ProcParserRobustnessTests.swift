@@ -26,39 +26,14 @@ import Testing
         Case(fixture: "pid/cmdline", rejectsSomething: false) { _ = ProcessCmdlineParser.parse($0) },
     ]
 
-    /// SplitMix64: deterministic, so a failure reproduces.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: cases)
     func prefixesAndCorruptionsNeverTrap(_ testCase: Case) throws {
         let original = try ProcFixtures.bytes(testCase.fixture)
         try testCase.parse(original)
 
         var inputs: [[UInt8]] = (0..<original.count).map { Array(original.prefix($0)) }
-        var random = SeededGenerator(state: 42)
         let alphabet = Array(" \t\n:()=/\\0123456789-xé\u{0}".utf8)
-        for _ in 0..<300 where !original.isEmpty {
-            var bytes = original
-            for _ in 0...Int.random(in: 0...4, using: &random) {
-                let index = Int.random(in: 0..<bytes.count, using: &random)
-                switch Int.random(in: 0...2, using: &random) {
-                case 0: bytes[index] = alphabet.randomElement(using: &random) ?? 0
-                case 1: bytes.remove(at: index)
-                default: bytes.insert(UInt8.random(in: 0...255, using: &random), at: index)
-                }
-                if bytes.isEmpty { break }
-            }
-            inputs.append(bytes)
-        }
+        inputs += Corruptions.of(original, count: 300, seed: 42, alphabet: alphabet)
 
         var failures = 0
         for input in inputs {

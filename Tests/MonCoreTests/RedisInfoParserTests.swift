@@ -122,8 +122,8 @@ import Testing
     @Test func prefixesAndCorruptionsParseOrThrowButNeverTrap() throws {
         let capture = try RedisFixtures.bytes("info.txt")
         var inputs = stride(from: 0, to: capture.count, by: 7).map { Array(capture.prefix($0)) }
-        inputs += RedisFixtures.corruptions(
-            of: capture, count: 300, seed: 42, alphabet: Array(":#,=\r\n0123456789x".utf8))
+        inputs += Corruptions.of(
+            capture, count: 300, seed: 42, alphabet: Array(":#,=\r\n0123456789x".utf8))
         var rejected = 0
         for input in inputs {
             do {

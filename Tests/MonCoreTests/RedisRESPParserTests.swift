@@ -104,8 +104,8 @@ import Testing
 
     @Test func seededCorruptionsParseOrThrowButNeverTrap() throws {
         let capture = try RedisFixtures.bytes("slowlog.resp")
-        let inputs = RedisFixtures.corruptions(
-            of: capture,
+        let inputs = Corruptions.of(
+            capture,
             count: 500,
             seed: 7,
             alphabet: Array("*$:+-\r\n0123456789".utf8)
