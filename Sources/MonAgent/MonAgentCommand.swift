@@ -97,6 +97,11 @@ extension MonAgentCommand {
             print("  ingest.socket   \(config.ingestSocket)")
             print("  collectors      \(config.collectors.joined(separator: ", "))")
             print("  processes       \(config.processGroups.map(\.name).joined(separator: ", "))")
+            let statsd = config.statsd.address.map { "udp \($0.host):\($0.port)" } ?? "off"
+            print("  statsd          \(statsd)\(config.statsd.socketPath.map { ", unix \($0)" } ?? "")")
+            print("  logs.paths      \(config.logs.paths.isEmpty ? "none" : config.logs.paths.joined(separator: ", "))")
+            print("  postgres        \(config.postgres == nil ? "off" : "on")")
+            print("  redis           \(config.redis == nil ? "off" : "on")")
         }
     }
 }
@@ -128,6 +133,19 @@ enum AgentBuilder {
         if let redis = config.redis { remote.append(("redis", RedisCollector(config: redis, logger: logger))) }
         for (name, collector) in remote {
             services.append(SourceService(name: name, interval: config.interval, queue: queue, collector: collector))
+        }
+        if config.statsd.address != nil || config.statsd.socketPath != nil || !config.logs.paths.isEmpty {
+            let aggregator = AppAggregator(config: config.statsd)
+            if config.statsd.address != nil || config.statsd.socketPath != nil {
+                services.append(StatsDReceiver(config: config.statsd, aggregator: aggregator, logger: logger))
+            }
+            if !config.logs.paths.isEmpty {
+                services.append(
+                    LogService(
+                        config: config.logs, stateDir: config.stateDir, queue: queue, aggregator: aggregator,
+                        logger: logger))
+            }
+            services.append(AppFlushService(interval: config.interval, aggregator: aggregator, queue: queue))
         }
         services.append(shipper)
         return ServiceGroup(

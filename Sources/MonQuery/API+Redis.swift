@@ -94,6 +94,7 @@ extension API {
             host: try parameters.host(),
             range: range
         )
+        let cacheHits = try await applicationCacheCounts(host: try parameters.host(), range: range)
         let hosts: [JSONValue] = data.hosts.map { host in
             let hit = data.first("mon_redis_hit_ratio", host: host)
             let memory = data.first("mon_redis_memory_used_bytes", host: host)
@@ -109,7 +110,7 @@ extension API {
                         ("evictions_per_second", evictions, 1),
                     ])
                 ),
-                ("cache_types", cacheTypes(data, host: host, extra: { _ in [] })),
+                ("cache_types", cacheTypes(data, host: host, counts: cacheHits[host] ?? [:], extra: { _ in [] })),
             ])
         }
         return envelope(range, hosts: hosts)
@@ -194,11 +195,28 @@ extension API {
         )
     }
 
+    /// The application's own cache counters (StatsD `cache.hit` / `cache.miss` tagged
+    /// `cache:<type>`, stored as `app_cache_hit_total{cache}`), increase over the range
+    /// per host and type: (hits, misses).
+    func applicationCacheCounts(host: String?, range: TimeRange) async throws -> [String: [String: (Double, Double)]] {
+        var counts: [String: [String: (Double, Double)]] = [:]
+        for (index, name) in ["app_cache_hit_total", "app_cache_miss_total"].enumerated() {
+            for entry in try await store.increase(name: name, host: host, range: range) {
+                guard let type = entry.labels["cache"] else { continue }
+                var pair = counts[entry.host]?[type] ?? (0, 0)
+                if index == 0 { pair.0 += entry.value } else { pair.1 += entry.value }
+                counts[entry.host, default: [:]][type] = pair
+            }
+        }
+        return counts
+    }
+
     /// Per cache type: keys, average TTL vs configured, and the hit rate (unknown until the
     /// application sends StatsD `cache.hit`/`cache.miss` counters tagged `cache:<type>`).
     private func cacheTypes(
         _ data: [SeriesData],
         host: String,
+        counts: [String: (Double, Double)] = [:],
         extra: (String) -> [(String, JSONValue)]
     ) -> JSONValue {
         let types = Set(data.all("mon_redis_cache_keys", host: host).compactMap { $0.labels["type"] }).sorted()
@@ -218,12 +236,21 @@ extension API {
                             "configured_ttl_seconds",
                             Shape.latest(data.first("mon_redis_cache_configured_ttl_seconds", host: host, match))
                         ),
-                        ("hit_rate_percent", .null),
-                        ("hit_rate_status", "unknown: no cache.hit/cache.miss StatsD counters received for this type"),
+                        ("hit_rate_percent", Self.cacheHitRate(counts[type])),
+                        (
+                            "hit_rate_status",
+                            counts[type].map { $0.0 + $0.1 > 0 ? "ok" : "no lookups in the period" }
+                                ?? "unknown: no cache.hit/cache.miss StatsD counters received for this type"
+                        ),
                         ("series", Shape.points([("keys", keys, 1)])),
                     ] + extra(type)
                 )
             }
         )
+    }
+
+    static func cacheHitRate(_ pair: (Double, Double)?) -> JSONValue {
+        guard let (hits, misses) = pair, hits + misses > 0 else { return .null }
+        return .number(hits / (hits + misses) * 100)
     }
 }

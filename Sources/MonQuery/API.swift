@@ -4,8 +4,30 @@ import MonCore
 /// Handlers of the JSON API. Each parses and checks its parameters, queries the
 /// store, and shapes the answer with units in the field names.
 struct API: Sendable {
+    /// What the handlers need from the configuration.
+    struct Settings: Sendable {
+        var logStreamBuffer = 1000
+        var logStreamKeepalive = 15.0
+        var databaseURL = ""
+        var databasePassword: String? = nil
+    }
+
     let store: QueryStore
     let stats: IngestStats
+    let broadcaster: LogBroadcaster
+    let settings: Settings
+    let exportSlots: ExportSlots
+
+    init(
+        store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
+        settings: Settings = Settings(), exportConcurrency: Int = 2
+    ) {
+        self.store = store
+        self.stats = stats
+        self.broadcaster = broadcaster
+        self.settings = settings
+        exportSlots = ExportSlots(capacity: exportConcurrency)
+    }
 
     func health(_ request: Request) throws -> Response {
         _ = try QueryParameters(request, allowed: [])
@@ -13,15 +35,16 @@ struct API: Sendable {
     }
 
     /// Common envelope: period, step, and one entry per host.
-    func envelope(_ range: TimeRange, hosts: [JSONValue]) -> Response {
+    func envelope(_ range: TimeRange, hosts: [JSONValue], type: String? = nil) -> Response {
         .json(
-            .object([
-                ("period", .string(DurationText.format(seconds: range.periodSeconds))),
-                ("step", .string(DurationText.format(seconds: range.stepSeconds))),
-                ("from", .string(Timestamp.iso8601(ms: range.startMs))),
-                ("to", .string(Timestamp.iso8601(ms: range.endMs))),
-                ("hosts", .array(hosts)),
-            ])
+            .object(
+                (type.map { [("type", JSONValue.string($0))] } ?? []) + [
+                    ("period", .string(DurationText.format(seconds: range.periodSeconds))),
+                    ("step", .string(DurationText.format(seconds: range.stepSeconds))),
+                    ("from", .string(Timestamp.iso8601(ms: range.startMs))),
+                    ("to", .string(Timestamp.iso8601(ms: range.endMs))),
+                    ("hosts", .array(hosts)),
+                ])
         )
     }
 }

@@ -5,11 +5,13 @@ import MonCore
 
 /// Builds the daemon: migrations, ingest socket, partition upkeep and the HTTP API.
 func buildApplication(config: QueryConfig, logger: Logger) async throws -> some ApplicationProtocol {
+    let broadcaster = LogBroadcaster()
     let writer = IngestWriter(
         databaseURL: config.databaseURL,
         password: config.databasePassword,
         maxAgeDays: Int64(config.rawRetentionDays),
-        logger: logger
+        logger: logger,
+        logSink: { broadcaster.publish($0) }
     )
     try await writer.migrate()
     try await writer.maintainPartitions(aheadDays: config.partitionsAheadDays, nowMs: WallClock.nowMs())
@@ -22,7 +24,16 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     let partitions = PartitionMaintenance(writer: writer, aheadDays: config.partitionsAheadDays, logger: logger)
 
     let store = QueryStore(databaseURL: config.databaseURL, password: config.databasePassword)
-    let router = buildRouter(API(store: store, stats: stats))
+    let settings = API.Settings(
+        logStreamBuffer: config.logStreamBuffer,
+        logStreamKeepalive: config.logStreamKeepalive,
+        databaseURL: config.databaseURL,
+        databasePassword: config.databasePassword
+    )
+    let api = API(
+        store: store, stats: stats, broadcaster: broadcaster, settings: settings,
+        exportConcurrency: config.exportMaxConcurrent)
+    let router = buildRouter(api)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "monquery"),
@@ -49,5 +60,9 @@ func buildRouter(_ api: API) -> Router<BasicRequestContext> {
     router.get("/api/monitoring/redis/stats") { request, _ in try await api.redisStats(request) }
     router.get("/api/monitoring/redis/keys") { request, _ in try await api.redisKeys(request) }
     router.get("/api/monitoring/redis/slowlog") { request, _ in try await api.redisSlowlog(request) }
+    router.get("/api/monitoring/metrics") { request, _ in try await api.metrics(request) }
+    router.get("/api/monitoring/logs") { request, _ in try await api.logs(request) }
+    router.get("/api/monitoring/logs/stream") { request, _ in try await api.logStream(request) }
+    router.get("/api/monitoring/export") { request, _ in try await api.export(request) }
     return router
 }

@@ -18,6 +18,23 @@ import Testing
         "/api/monitoring/system/network?colour=blue",
         "/api/monitoring/system/cpu?period=1h&period=2h",
         "/api/monitoring/system/cpu?period=",
+        "/api/monitoring/metrics",
+        "/api/monitoring/metrics?type=nope",
+        "/api/monitoring/metrics?type=api&sort=x",
+        "/api/monitoring/metrics?type=system&sort=p95",
+        "/api/monitoring/logs?level=loud",
+        "/api/monitoring/logs?cursor=abc",
+        "/api/monitoring/logs?cursor=-1-2",
+        "/api/monitoring/logs?limit=0",
+        "/api/monitoring/logs?since=forever",
+        "/api/monitoring/logs?q=",
+        "/api/monitoring/logs?q=%01",
+        "/api/monitoring/logs?other=1",
+        "/api/monitoring/logs/stream?level=x",
+        "/api/monitoring/logs/stream?last_event_id=abc",
+        "/api/monitoring/export?format=xml",
+        "/api/monitoring/export?type=secrets",
+        "/api/monitoring/export?period=9999d",
     ]
 
     @Test("bad parameters answer 400 with a JSON error naming the parameter", arguments: badRequests)

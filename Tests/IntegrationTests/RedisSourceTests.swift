@@ -30,10 +30,12 @@ struct RedisSourceTests {
 
         let daemon = try Daemon.make()
         let monquery = try daemon.start()
+        let statsdPort = TestEnvironment.freePort()
         let monagent = try daemon.startAgent(
             interval: 0.25,
             extra: [
                 "MONAGENT_REDIS_URL": url, "MONAGENT_REDIS_SCAN_COUNT": "100", "MONAGENT_REDIS_MEMORY_SAMPLES": "5",
+                "MONAGENT_STATSD_ADDRESS": "127.0.0.1:\(statsdPort)",
             ]
         )
         defer {
@@ -72,6 +74,22 @@ struct RedisSourceTests {
             #expect(abs(average - expected) <= expected * 0.10, "\(name): average TTL \(average) vs \(expected)")
             #expect(types[name]?["hit_rate_percent"] is NSNull, "per-type hit rate is unknown without StatsD")
         }
+
+        // The application's own per-type counters give the per-type hit rate: 3 hits, 1 miss.
+        _ = try await eventually("StatsD receiver listening") { () -> Bool? in
+            monagent.log.contains("StatsD receiver listening") ? true : nil
+        }
+        let sender = UDPSender(port: statsdPort)
+        defer { sender.close() }
+        sender.send("cache.hit:1|c|#cache:search_results\ncache.hit:2|c|#cache:search_results")
+        sender.send("cache.miss:1|c|#cache:search_results")
+        let perType = try await eventually("per-type hit rate from StatsD") { () -> Double? in
+            let (_, json) = try await daemon.get("/api/monitoring/redis/stats?period=5m")
+            let host = ((json as? [String: Any])?["hosts"] as? [[String: Any]])?.first
+            let list = host?["cache_types"] as? [[String: Any]] ?? []
+            return list.first { $0["type"] as? String == "search_results" }?["hit_rate_percent"] as? Double
+        }
+        #expect(perType == 75)
 
         let status = try await eventually("hit rate over the period") { () -> [String: Any]? in
             let (_, json) = try await daemon.get("/api/monitoring/redis/status?period=5m")

@@ -5,10 +5,10 @@
 public protocol BatchQueue: Actor {
     /// Adds a batch; may drop the oldest one when full (counted in `dropped`).
     func append(_ batch: Batch)
-    /// Builds a batch with the next sequence number and appends it; returns the seq.
-    /// Several sources (host sampler, PostgreSQL, Redis) share one queue and one sequence.
+    /// Appends `batch` under the next sequence number (its own `seq` is ignored); returns the seq.
+    /// Several sources (host sampler, PostgreSQL, Redis, StatsD, logs) share one queue and one sequence.
     @discardableResult
-    func enqueue(samples: [Sample], events: [Event], createdMs: Int64) -> UInt64
+    func enqueue(_ batch: Batch) -> UInt64
     /// The oldest batch not yet acknowledged.
     func oldestUnacked() -> Batch?
     /// Forgets every batch with `seq <= seq`.
@@ -19,6 +19,20 @@ public protocol BatchQueue: Actor {
     var dropped: Int { get }
     /// Fires (coalesced) whenever a batch is appended.
     nonisolated var appended: AsyncStream<Void> { get }
+}
+
+extension BatchQueue {
+    /// Enqueues a batch of samples and events under the next sequence number.
+    @discardableResult
+    public func enqueue(samples: [Sample], events: [Event], createdMs: Int64) -> UInt64 {
+        enqueue(Batch(seq: 0, createdMs: createdMs, samples: samples, events: events))
+    }
+
+    /// True once batch `seq` left the queue: acked by the daemon (or dropped when the queue was full).
+    public func isAcknowledged(_ seq: UInt64) -> Bool {
+        guard let oldest = oldestUnacked() else { return true }
+        return oldest.seq > seq
+    }
 }
 
 /// A bounded FIFO of batches in memory; drops the oldest when full.
@@ -40,10 +54,11 @@ public actor MemoryBatchQueue: BatchQueue {
     public var depth: Int { batches.count - head }
 
     @discardableResult
-    public func enqueue(samples: [Sample], events: [Event], createdMs: Int64) -> UInt64 {
-        let seq = lastSeq + 1
-        append(Batch(seq: seq, createdMs: createdMs, samples: samples, events: events))
-        return seq
+    public func enqueue(_ batch: Batch) -> UInt64 {
+        var numbered = batch
+        numbered.seq = lastSeq + 1
+        append(numbered)
+        return numbered.seq
     }
 
     public func append(_ batch: Batch) {

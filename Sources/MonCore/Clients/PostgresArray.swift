@@ -17,4 +17,10 @@ public enum PostgresArray {
     public static func integers(_ values: [Int64]) -> String {
         "{" + values.map(String.init).joined(separator: ",") + "}"
     }
+
+    /// `{1,-2,3}` → `[1, -2, 3]` (the text form of an integer array; anything else is skipped).
+    public static func parseIntegers(_ text: String) -> [Int64] {
+        guard text.hasPrefix("{"), text.hasSuffix("}") else { return [] }
+        return text.dropFirst().dropLast().split(separator: ",").compactMap { Int64($0) }
+    }
 }

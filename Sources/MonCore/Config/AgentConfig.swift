@@ -33,6 +33,10 @@ public struct AgentConfig: Sendable {
     public var postgres: PostgresSourceConfig?
     /// `redis.*` — the Redis source; nil when `redis.url` is not set.
     public var redis: RedisSourceConfig?
+    /// `statsd.*` — the StatsD / DogStatsD receiver.
+    public var statsd: StatsDConfig
+    /// `logs.*` — the JSON log tailer (off while `logs.paths` is empty).
+    public var logs: LogsConfig
 
     public static let allCollectors = ["cpu", "memory", "disk", "filesystem", "network", "process"]
 
@@ -84,6 +88,8 @@ public struct AgentConfig: Sendable {
         }
         postgres = try PostgresSourceConfig(source: source)
         redis = try RedisSourceConfig(source: source)
+        statsd = try StatsDConfig(source: source)
+        logs = try LogsConfig(source: source)
         try source.finish()
     }
 }

@@ -136,11 +136,12 @@ public final class ConfigSource {
         }
     }
 
-    /// A list of strings: a YAML sequence, or a comma-separated environment variable.
-    public func stringList(_ key: String, default defaultValue: [String]) throws -> [String] {
+    /// A list of strings: a YAML sequence, or a comma-separated environment variable
+    /// (`alias` is a second, documented variable name, e.g. `MONAGENT_LOG_PATHS`).
+    public func stringList(_ key: String, default defaultValue: [String], alias: String? = nil) throws -> [String] {
         consumed.insert(key)
         let variable = environmentName(key)
-        if let text = environment[variable] {
+        if let text = environment[variable] ?? alias.flatMap({ environment[$0] }) {
             return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         if let scalar = scalars[key] {

@@ -23,6 +23,12 @@ public struct QueryConfig: Sendable {
     public var rawRetentionDays: Int
     /// `log_level` — default info.
     public var logLevel: String
+    /// `logs.stream_buffer` — records a live-stream client may fall behind before drops are counted (default 1000).
+    public var logStreamBuffer: Int
+    /// `logs.stream_keepalive_seconds` — comment line sent to idle live-stream clients (default 15).
+    public var logStreamKeepalive: Double
+    /// `export.max_concurrent` — exports running at once, each on its own connection (default 2).
+    public var exportMaxConcurrent: Int
 
     public static func load(path: String?, environment: [String: String]) throws -> QueryConfig {
         let source = try ConfigSource(path: path, envPrefix: "MONQUERY", environment: environment)
@@ -45,6 +51,9 @@ public struct QueryConfig: Sendable {
         partitionsAheadDays = try source.int("storage.partitions_ahead_days", default: 3, range: 1...60)
         rawRetentionDays = try source.int("storage.raw_retention_days", default: 7, range: 1...3650)
         logLevel = try LogLevelName.validate(source.string("log_level", default: "info"), key: "log_level")
+        logStreamBuffer = try source.int("logs.stream_buffer", default: 1000, range: 1...1_000_000)
+        logStreamKeepalive = try source.double("logs.stream_keepalive_seconds", default: 15, range: 0.1...3600)
+        exportMaxConcurrent = try source.int("export.max_concurrent", default: 2, range: 1...64)
         try source.finish()
     }
 

@@ -9,11 +9,21 @@ public struct Batch: Sendable, Hashable {
     public var createdMs: Int64
     public var samples: [Sample]
     public var events: [Event]
+    public var histograms: [HistogramSample]
+    public var logs: [LogRecord]
 
-    public init(seq: UInt64, createdMs: Int64, samples: [Sample], events: [Event] = []) {
+    public init(
+        seq: UInt64, createdMs: Int64, samples: [Sample], events: [Event] = [],
+        histograms: [HistogramSample] = [], logs: [LogRecord] = []
+    ) {
         self.seq = seq
         self.createdMs = createdMs
         self.samples = samples
         self.events = events
+        self.histograms = histograms
+        self.logs = logs
     }
+
+    /// True when the batch carries nothing.
+    public var isEmpty: Bool { samples.isEmpty && events.isEmpty && histograms.isEmpty && logs.isEmpty }
 }

@@ -44,7 +44,14 @@ public actor IngestWriter {
         var labelsKey: String
     }
 
-    public init(databaseURL: String, password: String? = nil, maxAgeDays: Int64 = 7, logger: Logger) {
+    /// Receives the log records of each committed batch (the live log stream).
+    private let logSink: (@Sendable ([StoredLog]) -> Void)?
+
+    public init(
+        databaseURL: String, password: String? = nil, maxAgeDays: Int64 = 7, logger: Logger,
+        logSink: (@Sendable ([StoredLog]) -> Void)? = nil
+    ) {
+        self.logSink = logSink
         executor = ThreadExecutor(name: "pg-ingest")
         connector = PostgresConnector(url: databaseURL, applicationName: "monquery-ingest", password: password)
         self.maxAgeDays = maxAgeDays
@@ -94,29 +101,28 @@ public actor IngestWriter {
     }
 
     /// Stores one batch atomically. Throws when PostgreSQL is unavailable: the caller must not ack.
+    /// Log records newly stored are then handed to `logSink` (the live stream).
     public func store(_ batch: Batch, from agent: AgentIdentity, nowMs: Int64) throws -> Outcome {
         let oldest = DayPartition(timestampMs: nowMs).adding(days: -maxAgeDays)
         let newest = nowMs + maxFutureMs
-        var accepted: [Sample] = []
-        accepted.reserveCapacity(batch.samples.count)
         var days: Set<DayPartition> = []
-        for sample in batch.samples {
-            let day = DayPartition(timestampMs: sample.timestampMs)
-            guard day >= oldest, sample.timestampMs <= newest else { continue }
+        func admit(_ timestampMs: Int64) -> Bool {
+            let day = DayPartition(timestampMs: timestampMs)
+            guard day >= oldest, timestampMs <= newest else { return false }
             days.insert(day)
-            accepted.append(sample)
+            return true
         }
-        var events: [Event] = []
-        for event in batch.events {
-            let day = DayPartition(timestampMs: event.timestampMs)
-            guard day >= oldest, event.timestampMs <= newest, Self.isJSONObject(event.payload) else { continue }
-            days.insert(day)
-            events.append(event)
-        }
+        let accepted = batch.samples.filter { admit($0.timestampMs) }
+        let events = batch.events.filter { admit($0.timestampMs) && Self.isJSONObject($0.payload) }
+        let histograms = batch.histograms.filter { admit($0.timestampMs) }
+        let logs = batch.logs.filter { admit($0.timestampMs) }
         try ensurePartitions(days)
-        let ids = try resolveSeries(accepted, host: agent.host)
+        let ids = try resolveSeries(
+            accepted.map { SeriesRef(name: $0.name, labels: $0.labels, kind: $0.kind.name) }, host: agent.host)
+        let histogramIDs = try resolveSeries(
+            histograms.map { SeriesRef(name: $0.name, labels: $0.labels, kind: "histogram") }, host: agent.host)
         let copyData = MetricsCopyEncoder.encode(accepted, seriesIDs: ids)
-        return try connector.transaction { connection in
+        let stored: (Outcome, [StoredLog]) = try connector.transaction { connection in
             let ledger = try connection.query(
                 """
                 INSERT INTO ingest_ledger (agent_id, boot_id, seq, host, samples, batch_ts)
@@ -128,7 +134,7 @@ public actor IngestWriter {
                     String(batch.createdMs),
                 ]
             )
-            guard ledger.affectedRows == 1 else { return .duplicate }
+            guard ledger.affectedRows == 1 else { return (.duplicate, []) }
             if !accepted.isEmpty {
                 try connection.copyIn("COPY metrics (ts, series_id, value) FROM STDIN (FORMAT binary)", data: copyData)
             }
@@ -142,9 +148,73 @@ public actor IngestWriter {
                     [Self.eventsJSON(events), agent.host]
                 )
             }
-            let rejected = batch.samples.count - accepted.count + batch.events.count - events.count
-            return .stored(samples: accepted.count, rejected: rejected)
+            if !histograms.isEmpty {
+                try connection.copyIn(
+                    """
+                    COPY histograms (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
+                    FROM STDIN (FORMAT binary)
+                    """,
+                    data: HistogramCopyEncoder.encode(histograms, seriesIDs: histogramIDs)
+                )
+            }
+            let storedLogs = logs.isEmpty ? [] : try insertLogs(logs, host: agent.host, connection)
+            let rejected =
+                batch.samples.count - accepted.count + batch.events.count - events.count + batch.histograms.count
+                - histograms.count + batch.logs.count - logs.count
+            return (.stored(samples: accepted.count, rejected: rejected), storedLogs)
         }
+        if !stored.1.isEmpty { logSink?(stored.1) }
+        return stored.0
+    }
+
+    /// Inserts log records (a line already stored — same file, offset and time — is skipped)
+    /// and returns those stored, with their ids.
+    private func insertLogs(_ logs: [LogRecord], host: String, _ connection: PostgresConnection) throws -> [StoredLog] {
+        let rows = try connection.query(
+            """
+            INSERT INTO logs (ts, host, service, level, event, logger, trace_id, fields, source, "offset")
+            SELECT to_timestamp(r.ts::double precision / 1000), $2, r.service, r.level, r.event, r.logger,
+                   r.trace_id, r.fields::jsonb, r.source, r."offset"
+            FROM jsonb_to_recordset($1::jsonb) AS r(
+                ts bigint, service text, level smallint, event text, logger text, trace_id text,
+                fields text, source text, "offset" bigint)
+            ON CONFLICT DO NOTHING
+            RETURNING id, (extract(epoch FROM ts) * 1000)::bigint, service, level, event, logger, trace_id,
+                      fields::text, source, "offset"
+            """,
+            [Self.logsJSON(logs), host]
+        )
+        var stored: [StoredLog] = []
+        stored.reserveCapacity(rows.rowCount)
+        for row in 0..<rows.rowCount {
+            guard let id = rows.int(row, 0), let ts = rows.int(row, 1), let level = rows.int(row, 3) else { continue }
+            let record = LogRecord(
+                timestampMs: ts, level: LogLevel(rawValue: Int(level)) ?? .info, service: rows.string(row, 2) ?? "",
+                event: rows.string(row, 4) ?? "", logger: rows.string(row, 5), traceID: rows.string(row, 6),
+                fields: rows.string(row, 7) ?? "{}", source: rows.string(row, 8) ?? "", offset: rows.int(row, 9) ?? 0)
+            stored.append(StoredLog(id: id, host: host, record: record))
+        }
+        return stored.sorted { $0.id < $1.id }
+    }
+
+    /// Log records for `jsonb_to_recordset`; NUL characters (which PostgreSQL text cannot hold)
+    /// are removed, and fields that are not a JSON object become `{}`.
+    static func logsJSON(_ logs: [LogRecord]) -> String {
+        func clean(_ text: String) -> String {
+            text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "") : text
+        }
+        return JSONValue.array(
+            logs.map { log in
+                .object([
+                    ("ts", .number(Double(log.timestampMs))), ("service", .string(clean(log.service))),
+                    ("level", .number(Double(log.level.rawValue))), ("event", .string(clean(log.event))),
+                    ("logger", log.logger.map { .string(clean($0)) } ?? .null),
+                    ("trace_id", log.traceID.map { .string(clean($0)) } ?? .null),
+                    ("fields", .string(isJSONObject(log.fields) ? log.fields : "{}")),
+                    ("source", .string(clean(log.source))), ("offset", .number(Double(log.offset))),
+                ])
+            }
+        ).encoded()
     }
 
     /// True when `text` parses as a JSON object (an invalid payload must not poison the batch).
@@ -168,15 +238,22 @@ public actor IngestWriter {
         ).encoded()
     }
 
-    /// Series ids for each sample, in order, creating unknown series in one round trip.
-    private func resolveSeries(_ samples: [Sample], host: String) throws -> [Int64] {
+    /// What identifies a series (with the host), and its kind for `metric_series.kind`.
+    struct SeriesRef {
+        var name: String
+        var labels: Labels
+        var kind: String
+    }
+
+    /// Series ids for each reference, in order, creating unknown series in one round trip.
+    private func resolveSeries(_ refs: [SeriesRef], host: String) throws -> [Int64] {
         var keys: [SeriesKey] = []
-        keys.reserveCapacity(samples.count)
-        var missing: [SeriesKey: Sample] = [:]
-        for sample in samples {
-            let key = SeriesKey(host: host, name: sample.name, labelsKey: sample.labels.canonicalKey)
+        keys.reserveCapacity(refs.count)
+        var missing: [SeriesKey: SeriesRef] = [:]
+        for ref in refs {
+            let key = SeriesKey(host: host, name: ref.name, labelsKey: ref.labels.canonicalKey)
             keys.append(key)
-            if seriesIDs[key] == nil { missing[key] = sample }
+            if seriesIDs[key] == nil { missing[key] = ref }
         }
         if !missing.isEmpty {
             try createSeries(missing)
@@ -189,7 +266,7 @@ public actor IngestWriter {
         }
     }
 
-    private func createSeries(_ missing: [SeriesKey: Sample]) throws {
+    private func createSeries(_ missing: [SeriesKey: SeriesRef]) throws {
         struct Row: Encodable {
             var host: String
             var name: String
@@ -197,13 +274,13 @@ public actor IngestWriter {
             var labels: [String: String]
             var kind: String
         }
-        let rows = missing.map { key, sample in
+        let rows = missing.map { key, ref in
             Row(
                 host: key.host,
                 name: key.name,
                 labels_key: key.labelsKey,
-                labels: Dictionary(sample.labels.pairs.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }),
-                kind: sample.kind.name
+                labels: Dictionary(ref.labels.pairs.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }),
+                kind: ref.kind
             )
         }
         let json = String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)

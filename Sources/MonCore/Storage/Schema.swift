@@ -67,8 +67,51 @@ public enum Schema {
                 CREATE INDEX events_kind_key_ts_idx ON events (kind, key, ts);
                 """
         ),
+        Migration(
+            version: 3,
+            name: "histograms and logs partitioned by day",
+            sql: """
+                CREATE TABLE histograms (
+                    ts          timestamptz NOT NULL,
+                    series_id   bigint NOT NULL,
+                    count       bigint NOT NULL,
+                    sum         double precision NOT NULL,
+                    min         double precision,
+                    max         double precision,
+                    zero_count  bigint NOT NULL DEFAULT 0,
+                    idx         integer[] NOT NULL,
+                    cnt         bigint[] NOT NULL
+                ) PARTITION BY RANGE (ts);
+                CREATE INDEX histograms_series_ts_idx ON histograms (series_id, ts);
+
+                CREATE SEQUENCE logs_id_seq;
+                CREATE TABLE logs (
+                    id        bigint NOT NULL DEFAULT nextval('logs_id_seq'),
+                    ts        timestamptz NOT NULL,
+                    host      text NOT NULL,
+                    service   text NOT NULL,
+                    level     smallint NOT NULL,
+                    event     text NOT NULL,
+                    logger    text,
+                    trace_id  text,
+                    fields    jsonb NOT NULL DEFAULT '{}',
+                    source    text NOT NULL DEFAULT '',
+                    "offset"  bigint NOT NULL DEFAULT 0,
+                    search    tsvector GENERATED ALWAYS AS (
+                        to_tsvector('simple', event)
+                        || jsonb_to_tsvector('simple', fields, '["string"]')
+                    ) STORED
+                ) PARTITION BY RANGE (ts);
+                CREATE INDEX logs_ts_idx ON logs (ts, id);
+                CREATE INDEX logs_id_idx ON logs (id);
+                CREATE INDEX logs_level_ts_idx ON logs (level, ts);
+                CREATE INDEX logs_trace_idx ON logs (trace_id) WHERE trace_id IS NOT NULL;
+                CREATE INDEX logs_search_idx ON logs USING gin (search);
+                CREATE UNIQUE INDEX logs_line_idx ON logs (host, source, "offset", ts) WHERE source <> '';
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.
-    public static let partitionedTables = ["metrics", "events"]
+    public static let partitionedTables = ["metrics", "events", "histograms", "logs"]
 }

@@ -7,14 +7,23 @@ import NIOCore
 ///   sample*: string name, u8 kind, u8 label_count, (string name, string value)*, i64 ts_ms, f64 value
 /// section*: u8 tag, u32 length, bytes     (tags unknown to the reader are skipped)
 ///   tag 1, events: u32 count, event*: string kind, string key, i64 ts_ms, long-string payload (JSON)
+///   tag 2, histograms: u32 count, histogram*: string name, u8 label_count, labels, i64 ts_ms,
+///          f64 sum, f64 min, f64 max, u64 zero_count, u32 bucket_count, (i32 index, u64 count)*
+///   tag 3, logs: u32 count, log*: i64 ts_ms, u8 level, string service, long-string event,
+///          string logger, string trace_id (empty = none), long-string fields (JSON), string source, i64 offset
 /// ```
 /// Counts are checked against the bytes actually present before anything is reserved.
 public enum BatchCodec {
     /// Smallest possible encoded sample: empty name, kind, no labels, ts, value.
     static let minSampleBytes = 4 + 1 + 1 + 8 + 8
     static let minEventBytes = 4 + 4 + 8 + 4
+    static let minHistogramBytes = 4 + 1 + 8 + 8 + 8 + 8 + 8 + 4
+    static let minBucketBytes = 4 + 8
+    static let minLogBytes = 8 + 1 + 4 + 4 + 4 + 4 + 4 + 4 + 8
     /// Section tags.
     static let eventsTag: UInt8 = 1
+    static let histogramsTag: UInt8 = 2
+    static let logsTag: UInt8 = 3
     /// Largest event payload (a query plan can be large).
     public static let maxPayloadBytes = 4 * 1024 * 1024
 
@@ -26,28 +35,97 @@ public enum BatchCodec {
         for sample in batch.samples {
             out.writeWireString(sample.name)
             out.writeInteger(sample.kind.rawValue)
-            out.writeInteger(UInt8(clamping: sample.labels.count))
-            for pair in sample.labels.pairs.prefix(Int(UInt8.max)) {
-                out.writeWireString(pair.name)
-                out.writeWireString(pair.value)
-            }
+            writeLabels(sample.labels, into: &out)
             out.writeInteger(sample.timestampMs)
             out.writeInteger(sample.value.bitPattern)
         }
-        if !batch.events.isEmpty {
-            out.writeInteger(eventsTag)
-            let lengthIndex = out.writerIndex
-            out.writeInteger(UInt32(0))
-            let start = out.writerIndex
-            out.writeInteger(UInt32(batch.events.count))
-            for event in batch.events {
-                out.writeWireString(event.kind)
-                out.writeWireString(event.key)
-                out.writeInteger(event.timestampMs)
-                out.writeWireString(event.payload)
-            }
-            out.setInteger(UInt32(out.writerIndex - start), at: lengthIndex)
+        writeSection(eventsTag, batch.events, into: &out) { event, out in
+            out.writeWireString(event.kind)
+            out.writeWireString(event.key)
+            out.writeInteger(event.timestampMs)
+            out.writeWireString(event.payload)
         }
+        writeSection(histogramsTag, batch.histograms, into: &out) { sample, out in
+            out.writeWireString(sample.name)
+            writeLabels(sample.labels, into: &out)
+            out.writeInteger(sample.timestampMs)
+            let histogram = sample.histogram
+            out.writeInteger(histogram.sum.bitPattern)
+            out.writeInteger(histogram.min.bitPattern)
+            out.writeInteger(histogram.max.bitPattern)
+            out.writeInteger(histogram.zeroCount)
+            let buckets = histogram.sortedBuckets
+            out.writeInteger(UInt32(buckets.count))
+            for bucket in buckets {
+                out.writeInteger(bucket.index)
+                out.writeInteger(bucket.count)
+            }
+        }
+        writeSection(logsTag, batch.logs, into: &out) { log, out in
+            out.writeInteger(log.timestampMs)
+            out.writeInteger(UInt8(log.level.rawValue))
+            out.writeWireString(log.service)
+            out.writeWireString(log.event)
+            out.writeWireString(log.logger ?? "")
+            out.writeWireString(log.traceID ?? "")
+            out.writeWireString(log.fields)
+            out.writeWireString(log.source)
+            out.writeInteger(log.offset)
+        }
+    }
+
+    private static func writeLabels(_ labels: Labels, into out: inout ByteBuffer) {
+        out.writeInteger(UInt8(clamping: labels.count))
+        for pair in labels.pairs.prefix(Int(UInt8.max)) {
+            out.writeWireString(pair.name)
+            out.writeWireString(pair.value)
+        }
+    }
+
+    private static func readLabels(_ payload: inout ByteBuffer, _ field: String) throws(WireError) -> Labels {
+        let labelCount = try payload.readWireInteger(UInt8.self, "\(field) label count")
+        var labels: [String: String] = [:]
+        for _ in 0..<labelCount {
+            let labelName = try payload.readWireString("\(field) label name")
+            labels[labelName] = try payload.readWireString("\(field) label value")
+        }
+        return Labels(labels)
+    }
+
+    /// Writes `tag`, a length placeholder, the count and each item; omitted when empty.
+    private static func writeSection<T>(
+        _ tag: UInt8, _ items: [T], into out: inout ByteBuffer, _ write: (T, inout ByteBuffer) -> Void
+    ) {
+        guard !items.isEmpty else { return }
+        out.writeInteger(tag)
+        let lengthIndex = out.writerIndex
+        out.writeInteger(UInt32(0))
+        let start = out.writerIndex
+        out.writeInteger(UInt32(items.count))
+        for item in items { write(item, &out) }
+        out.setInteger(UInt32(out.writerIndex - start), at: lengthIndex)
+    }
+
+    /// Reads a section's count, checks it against the bytes present, then each item.
+    private static func readSection<T>(
+        _ section: inout ByteBuffer, seq: UInt64, what: String, minBytes: Int,
+        _ read: (inout ByteBuffer, String) throws(WireError) -> T
+    ) throws(WireError) -> [T] {
+        let count = try section.readWireInteger(UInt32.self, "batch \(seq) \(what) count")
+        guard UInt64(count) * UInt64(minBytes) <= UInt64(section.readableBytes) else {
+            throw WireError(
+                .malformed,
+                "batch \(seq): announces \(count) \(what)s but only \(section.readableBytes) bytes follow")
+        }
+        var items: [T] = []
+        items.reserveCapacity(Int(count))
+        for index in 0..<Int(count) {
+            items.append(try read(&section, "batch \(seq) \(what) \(index)"))
+        }
+        guard section.readableBytes == 0 else {
+            throw WireError(.malformed, "batch \(seq): \(section.readableBytes) bytes after the \(what)s")
+        }
+        return items
     }
 
     public static func decode(_ payload: inout ByteBuffer) throws(WireError) -> Batch {
@@ -69,52 +147,93 @@ public enum BatchCodec {
             guard let kind = MetricKind(rawValue: rawKind) else {
                 throw WireError(.malformed, "\(field): unknown metric kind \(rawKind)")
             }
-            let labelCount = try payload.readWireInteger(UInt8.self, "\(field) label count")
-            var labels: [String: String] = [:]
-            for _ in 0..<labelCount {
-                let labelName = try payload.readWireString("\(field) label name")
-                labels[labelName] = try payload.readWireString("\(field) label value")
-            }
+            let labels = try readLabels(&payload, field)
             let timestamp = try payload.readWireInteger(Int64.self, "\(field) timestamp")
             let bits = try payload.readWireInteger(UInt64.self, "\(field) value")
             samples.append(
-                Sample(name, Labels(labels), value: Double(bitPattern: bits), kind: kind, timestampMs: timestamp)
+                Sample(name, labels, value: Double(bitPattern: bits), kind: kind, timestampMs: timestamp)
             )
         }
-        var events: [Event] = []
-        // Sections: events, and those of later protocol revisions, skipped when unknown.
+        var batch = Batch(seq: seq, createdMs: created, samples: samples)
+        // Sections: events, histograms, logs, and those of later protocol revisions, skipped when unknown.
         while payload.readableBytes > 0 {
             let tag = try payload.readWireInteger(UInt8.self, "batch \(seq) section tag")
             let length = try payload.readWireInteger(UInt32.self, "batch \(seq) section length")
             guard var section = payload.readSlice(length: Int(length)) else {
                 throw WireError(.malformed, "batch \(seq): section of \(length) bytes truncated")
             }
-            if tag == eventsTag {
-                events = try decodeEvents(&section, seq: seq)
+            switch tag {
+            case eventsTag: batch.events = try decodeEvents(&section, seq: seq)
+            case histogramsTag: batch.histograms = try decodeHistograms(&section, seq: seq)
+            case logsTag: batch.logs = try decodeLogs(&section, seq: seq)
+            default: continue
             }
         }
-        return Batch(seq: seq, createdMs: created, samples: samples, events: events)
+        return batch
     }
 
     static func decodeEvents(_ section: inout ByteBuffer, seq: UInt64) throws(WireError) -> [Event] {
-        let count = try section.readWireInteger(UInt32.self, "batch \(seq) event count")
-        guard UInt64(count) * UInt64(minEventBytes) <= UInt64(section.readableBytes) else {
-            throw WireError(
-                .malformed, "batch \(seq): announces \(count) events but only \(section.readableBytes) bytes follow")
-        }
-        var events: [Event] = []
-        events.reserveCapacity(Int(count))
-        for index in 0..<Int(count) {
-            let field = "batch \(seq) event \(index)"
+        try readSection(&section, seq: seq, what: "event", minBytes: minEventBytes) {
+            (section: inout ByteBuffer, field: String) throws(WireError) in
             let kind = try section.readWireString("\(field) kind")
             let key = try section.readWireString("\(field) key")
             let timestamp = try section.readWireInteger(Int64.self, "\(field) timestamp")
             let payload = try section.readWireString("\(field) payload", maxBytes: maxPayloadBytes)
-            events.append(Event(kind: kind, key: key, timestampMs: timestamp, payload: payload))
+            return Event(kind: kind, key: key, timestampMs: timestamp, payload: payload)
         }
-        guard section.readableBytes == 0 else {
-            throw WireError(.malformed, "batch \(seq): \(section.readableBytes) bytes after the events")
+    }
+
+    static func decodeHistograms(_ section: inout ByteBuffer, seq: UInt64) throws(WireError) -> [HistogramSample] {
+        try readSection(&section, seq: seq, what: "histogram", minBytes: minHistogramBytes) {
+            (section: inout ByteBuffer, field: String) throws(WireError) in
+            let name = try section.readWireString("\(field) name")
+            let labels = try readLabels(&section, field)
+            let timestamp = try section.readWireInteger(Int64.self, "\(field) timestamp")
+            let sum = Double(bitPattern: try section.readWireInteger(UInt64.self, "\(field) sum"))
+            let min = Double(bitPattern: try section.readWireInteger(UInt64.self, "\(field) min"))
+            let max = Double(bitPattern: try section.readWireInteger(UInt64.self, "\(field) max"))
+            let zeroCount = try section.readWireInteger(UInt64.self, "\(field) zero count")
+            let bucketCount = try section.readWireInteger(UInt32.self, "\(field) bucket count")
+            guard UInt64(bucketCount) * UInt64(minBucketBytes) <= UInt64(section.readableBytes) else {
+                throw WireError(.malformed, "\(field): announces \(bucketCount) buckets, bytes missing")
+            }
+            var buckets: [Int32: UInt64] = [:]
+            buckets.reserveCapacity(Int(bucketCount))
+            for _ in 0..<bucketCount {
+                let index = try section.readWireInteger(Int32.self, "\(field) bucket index")
+                let count = try section.readWireInteger(UInt64.self, "\(field) bucket count")
+                guard buckets.updateValue(count, forKey: index) == nil else {
+                    throw WireError(.malformed, "\(field): bucket \(index) appears twice")
+                }
+            }
+            guard
+                let histogram = Histogram(buckets: buckets, zeroCount: zeroCount, sum: sum, min: min, max: max)
+            else {
+                throw WireError(.malformed, "\(field): inconsistent histogram (counts, bounds or sum)")
+            }
+            return HistogramSample(name, labels, timestampMs: timestamp, histogram: histogram)
         }
-        return events
+    }
+
+    static func decodeLogs(_ section: inout ByteBuffer, seq: UInt64) throws(WireError) -> [LogRecord] {
+        try readSection(&section, seq: seq, what: "log", minBytes: minLogBytes) {
+            (section: inout ByteBuffer, field: String) throws(WireError) in
+            let timestamp = try section.readWireInteger(Int64.self, "\(field) timestamp")
+            let rawLevel = try section.readWireInteger(UInt8.self, "\(field) level")
+            guard let level = LogLevel(rawValue: Int(rawLevel)) else {
+                throw WireError(.malformed, "\(field): unknown level \(rawLevel)")
+            }
+            let service = try section.readWireString("\(field) service")
+            let event = try section.readWireString("\(field) event", maxBytes: maxPayloadBytes)
+            let logger = try section.readWireString("\(field) logger")
+            let traceID = try section.readWireString("\(field) trace_id")
+            let fields = try section.readWireString("\(field) fields", maxBytes: maxPayloadBytes)
+            let source = try section.readWireString("\(field) source")
+            let offset = try section.readWireInteger(Int64.self, "\(field) offset")
+            return LogRecord(
+                timestampMs: timestamp, level: level, service: service, event: event,
+                logger: logger.isEmpty ? nil : logger, traceID: traceID.isEmpty ? nil : traceID,
+                fields: fields, source: source, offset: offset)
+        }
     }
 }

@@ -88,7 +88,7 @@ struct Daemon {
         try ManagedProcess(
             binary: "monagent",
             arguments: ["run"],
-            environment: extra.merging([
+            environment: ["MONAGENT_STATSD_ADDRESS": ""].merging(extra) { $1 }.merging([
                 "MONAGENT_INGEST_SOCKET": socketPath,
                 "MONAGENT_INTERVAL": "\(interval)",
                 "MONAGENT_HOST": host,
@@ -106,6 +106,15 @@ struct Daemon {
         let (data, response) = try await URLSession.shared.data(from: url)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         return (status, try JSONSerialization.jsonObject(with: data))
+    }
+
+    /// GET returning the raw body and its content type.
+    func getText(_ path: String) async throws -> (status: Int, body: String, contentType: String) {
+        let url = try #require(URL(string: "http://127.0.0.1:\(httpPort)\(path)"))
+        let (data, response) = try await URLSession.shared.data(from: url)
+        let http = response as? HTTPURLResponse
+        let type = http?.value(forHTTPHeaderField: "Content-Type") ?? ""
+        return (http?.statusCode ?? 0, String(decoding: data, as: UTF8.self), type)
     }
 
     /// Runs a query on the daemon's database and returns the first column of every row.

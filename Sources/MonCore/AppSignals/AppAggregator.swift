@@ -1,0 +1,235 @@
+import Synchronization
+
+/// Aggregates the application's signals between two flushes: StatsD lines from the UDP
+/// receiver (an event-loop thread) and request observations from the log tailer (a task).
+///
+/// Counters and gauges become samples (counters cumulative, as every other counter the
+/// agent ships); timers, histograms and distributions become one mergeable `Histogram`
+/// per (metric, tag set) and window. Cardinality is bounded twice: distinct metric names
+/// (`statsd.max_metrics`, further lines dropped) and tag sets per metric
+/// (`statsd.max_tag_sets`, further sets folded into `overflow="true"`); both counted.
+public final class AppAggregator: Sendable {
+    /// The request-duration histogram every HTTP observation feeds (StatsD timers and log events).
+    public static let requestMetric = "mon_app_request_duration_seconds"
+    static let overflowLabels: Labels = ["overflow": "true"]
+    static let maxLabelValueBytes = 200
+    static let maxSetMembers = 100_000
+
+    struct Key: Hashable {
+        var name: String
+        var labels: Labels
+    }
+
+    struct State {
+        var counters: [Key: Double] = [:]
+        /// Counters created since the last flush: shipped with a 0 just before their first
+        /// value, so the increase over any range includes their first increments.
+        var newCounters: Set<Key> = []
+        var gauges: [Key: Double] = [:]
+        var sets: [Key: Set<String>] = [:]
+        var histograms: [Key: Histogram] = [:]
+        var tagSets: [String: Set<Labels>] = [:]
+        /// The agent's own counters (`mon_agent_statsd_*`, `mon_agent_logs_*`), cumulative.
+        var own: [String: Double] = [:]
+    }
+
+    let config: StatsDConfig
+    private let state = Mutex(State())
+
+    public init(config: StatsDConfig) {
+        self.config = config
+    }
+
+    // MARK: Input
+
+    /// Parses and applies one datagram (several lines allowed); bad lines are counted, never fatal.
+    public func ingest(datagram: UnsafeRawBufferPointer) {
+        var parsed: [StatsDLine] = []
+        var malformed = 0.0
+        var ignored = 0.0
+        let lines = StatsDParser.lines(datagram)
+        for line in lines {
+            do {
+                if let statsd = try StatsDParser.parse(line) { parsed.append(statsd) } else { ignored += 1 }
+            } catch {
+                malformed += 1
+            }
+        }
+        state.withLock { state in
+            state.own["mon_agent_statsd_datagrams_total", default: 0] += 1
+            state.own["mon_agent_statsd_lines_total", default: 0] += Double(lines.count)
+            state.own["mon_agent_statsd_malformed_total", default: 0] += malformed
+            state.own["mon_agent_statsd_ignored_total", default: 0] += ignored
+            for line in parsed { apply(line, to: &state) }
+        }
+    }
+
+    /// Records one HTTP request (from a log event or a StatsD timer).
+    public func recordRequest(endpoint: String, method: String, status: String, seconds: Double, times: UInt64 = 1) {
+        state.withLock { state in
+            recordRequest(endpoint: endpoint, method: method, status: status, seconds: seconds, times: times, &state)
+        }
+    }
+
+    /// Adds to one of the agent's own cumulative counters.
+    public func count(_ name: String, by amount: Double = 1) {
+        guard amount != 0 else { return }
+        state.withLock { $0.own[name, default: 0] += amount }
+    }
+
+    // MARK: Flush
+
+    /// Takes the window's histograms and sets, and the current counters and gauges.
+    public func flush(timestampMs: Int64) -> (samples: [Sample], histograms: [HistogramSample]) {
+        state.withLock { state in
+            var samples: [Sample] = []
+            samples.reserveCapacity(state.counters.count + state.gauges.count + state.sets.count + state.own.count)
+            for (key, value) in state.counters {
+                if state.newCounters.contains(key) {
+                    samples.append(Sample(key.name, key.labels, value: 0, kind: .counter, timestampMs: timestampMs - 1))
+                }
+                samples.append(Sample(key.name, key.labels, value: value, kind: .counter, timestampMs: timestampMs))
+            }
+            state.newCounters.removeAll(keepingCapacity: true)
+            for (key, value) in state.gauges {
+                samples.append(Sample(key.name, key.labels, value: value, timestampMs: timestampMs))
+            }
+            for (key, members) in state.sets {
+                samples.append(Sample(key.name, key.labels, value: Double(members.count), timestampMs: timestampMs))
+            }
+            for (name, value) in state.own {
+                samples.append(Sample(name, value: value, kind: .counter, timestampMs: timestampMs))
+            }
+            let histograms = state.histograms.map { key, histogram in
+                HistogramSample(key.name, key.labels, timestampMs: timestampMs, histogram: histogram)
+            }
+            state.sets.removeAll(keepingCapacity: true)
+            state.histograms.removeAll(keepingCapacity: true)
+            return (samples, histograms)
+        }
+    }
+
+    // MARK: Internals (under the lock)
+
+    private func apply(_ line: StatsDLine, to state: inout State) {
+        let times = UInt64(max(1, (1 / line.sampleRate).rounded()))
+        switch line.kind {
+        case .timer, .histogram, .distribution:
+            let scale = line.kind == .timer ? 0.001 : 1
+            if config.requestMetrics.contains(line.name),
+                let endpoint = tag(line, ["endpoint", "path", "route", "url"])
+            {
+                let method = tag(line, ["method", "http_method"]) ?? ""
+                let status = tag(line, ["status", "status_code", "http_status"]) ?? ""
+                for value in line.values {
+                    recordRequest(
+                        endpoint: endpoint, method: method, status: status, seconds: value * scale, times: times,
+                        &state)
+                }
+                return
+            }
+            let suffix = line.kind == .timer ? "_seconds" : ""
+            guard let key = admit(metricName(line.name, suffix: suffix), labels(line.tags), &state) else { return }
+            var histogram = state.histograms[key] ?? Histogram()
+            for value in line.values { histogram.record(value * scale, times: times) }
+            state.histograms[key] = histogram
+        case .counter:
+            let name = metricName(line.name, suffix: line.name.hasSuffix("_total") ? "" : "_total")
+            guard let key = admit(name, labels(line.tags), &state) else { return }
+            let increment = line.values.reduce(0, +) / line.sampleRate
+            // A cumulative counter never goes down: negative increments are refused.
+            guard increment >= 0 else {
+                state.own["mon_agent_statsd_malformed_total", default: 0] += 1
+                return
+            }
+            if state.counters[key] == nil { state.newCounters.insert(key) }
+            state.counters[key, default: 0] += increment
+        case .gauge:
+            guard let key = admit(metricName(line.name, suffix: ""), labels(line.tags), &state),
+                let last = line.values.last
+            else { return }
+            state.gauges[key] = line.gaugeDelta ? (state.gauges[key] ?? 0) + line.values.reduce(0, +) : last
+        case .set:
+            guard let key = admit(metricName(line.name, suffix: "_unique"), labels(line.tags), &state),
+                let member = line.setMember
+            else { return }
+            if state.sets[key, default: []].count < Self.maxSetMembers { state.sets[key, default: []].insert(member) }
+        }
+    }
+
+    private func recordRequest(
+        endpoint: String, method: String, status: String, seconds: Double, times: UInt64, _ state: inout State
+    ) {
+        guard seconds.isFinite, seconds >= 0 else {
+            state.own["mon_agent_statsd_malformed_total", default: 0] += 1
+            return
+        }
+        let labels: Labels = [
+            "endpoint": EndpointNormalizer.normalize(endpoint),
+            "method": Self.method(method),
+            "status": Self.status(status),
+        ]
+        guard let key = admit(Self.requestMetric, labels, &state) else { return }
+        state.histograms[key, default: Histogram()].record(seconds, times: times)
+    }
+
+    /// The key to record under: the series itself, its metric's overflow series, or nil
+    /// when the metric name is beyond `max_metrics`.
+    private func admit(_ name: String, _ labels: Labels, _ state: inout State) -> Key? {
+        if state.tagSets[name]?.contains(labels) == true { return Key(name: name, labels: labels) }
+        if state.tagSets[name] == nil {
+            guard state.tagSets.count < config.maxMetrics else {
+                state.own["mon_agent_statsd_dropped_total", default: 0] += 1
+                return nil
+            }
+            state.tagSets[name] = []
+        }
+        guard state.tagSets[name, default: []].count < config.maxTagSets else {
+            state.own["mon_agent_statsd_folded_total", default: 0] += 1
+            return Key(name: name, labels: Self.overflowLabels)
+        }
+        state.tagSets[name, default: []].insert(labels)
+        return Key(name: name, labels: labels)
+    }
+
+    private func metricName(_ raw: String, suffix: String) -> String {
+        config.prefix + MetricNames.sanitize(raw) + suffix
+    }
+
+    /// Tags as labels: names sanitized, values cut to 200 bytes; `host` renamed (the agent sets it).
+    private func labels(_ tags: [(name: String, value: String)]) -> Labels {
+        var labels = Labels()
+        for tag in tags {
+            var name = MetricNames.sanitize(tag.name)
+            if name.isEmpty { continue }
+            if name == "host" || name == "overflow" { name = "exported_" + name }
+            labels.set(name, Self.cut(tag.value))
+        }
+        return labels
+    }
+
+    private func tag(_ line: StatsDLine, _ names: [String]) -> String? {
+        for name in names {
+            if let tag = line.tags.first(where: { $0.name == name }) { return tag.value }
+        }
+        return nil
+    }
+
+    static func cut(_ value: String) -> String { value.prefix(utf8Bytes: maxLabelValueBytes) }
+
+    /// `get` → `GET`; anything that is not a short token → `OTHER`.
+    static func method(_ raw: String) -> String {
+        let upper = raw.uppercased()
+        guard !upper.isEmpty else { return "" }
+        guard upper.utf8.count <= 10, upper.utf8.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
+        else { return "OTHER" }
+        return upper
+    }
+
+    /// A three-digit status code, else `unknown` (`"200"`, `200`, `200.0` all give `200`).
+    static func status(_ raw: String) -> String {
+        let trimmed = raw.hasSuffix(".0") ? String(raw.dropLast(2)) : raw
+        guard let code = Int(trimmed), (100...599).contains(code) else { return "unknown" }
+        return String(code)
+    }
+}

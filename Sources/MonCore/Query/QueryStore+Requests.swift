@@ -1,0 +1,252 @@
+/// Request statistics of one endpoint (method + normalized path) over a period.
+public struct EndpointStats: Sendable {
+    public struct Point: Sendable {
+        public var startMs: Int64
+        public var requests: Int64
+        public var serverErrors: Int64
+        public var p50: Double?
+        public var p95: Double?
+        public var p99: Double?
+    }
+
+    public var method: String
+    public var endpoint: String
+    /// Every observation of the period merged (seconds).
+    public var histogram = Histogram()
+    /// Requests by status code (`200`, `503`, `unknown`).
+    public var byStatus: [String: Int64] = [:]
+    public var points: [Point] = []
+
+    public var requests: Int64 { byStatus.values.reduce(0, +) }
+    public var serverErrors: Int64 { count { $0 >= 500 } }
+    public var clientErrors: Int64 { count { (400..<500).contains($0) } }
+    public var successes: Int64 { count { $0 < 400 } }
+
+    private func count(_ predicate: (Int) -> Bool) -> Int64 {
+        byStatus.reduce(0) { total, entry in
+            guard let code = Int(entry.key), predicate(code) else { return total }
+            return total + entry.value
+        }
+    }
+}
+
+/// One kind of error seen in error-level log records.
+public struct ErrorSummary: Sendable {
+    public var event: String
+    public var errorType: String?
+    /// The request path the records name (normalized), if any.
+    public var endpoint: String?
+    public var count: Int64
+    public var lastMs: Int64
+
+    func mergeKey(withEndpoint: Bool) -> String {
+        [event, errorType ?? "", withEndpoint ? endpoint ?? "" : ""].joined(separator: "\u{1F}")
+    }
+
+    /// The same errors regardless of endpoint, most frequent first.
+    public static func byKind(_ summaries: [ErrorSummary]) -> [ErrorSummary] {
+        var merged: [String: ErrorSummary] = [:]
+        for summary in summaries {
+            let key = summary.mergeKey(withEndpoint: false)
+            if var existing = merged[key] {
+                existing.count += summary.count
+                existing.lastMs = max(existing.lastMs, summary.lastMs)
+                existing.endpoint = existing.endpoint == summary.endpoint ? existing.endpoint : nil
+                merged[key] = existing
+            } else {
+                merged[key] = summary
+            }
+        }
+        return merged.values.sorted { ($0.count, $0.lastMs) > ($1.count, $1.lastMs) }
+    }
+}
+
+extension QueryStore {
+    /// Per-endpoint request statistics from the merged request-duration histograms.
+    public func endpointStats(host: String?, range: TimeRange) throws -> [EndpointStats] {
+        let name = AppAggregator.requestMetric
+        let start = String(Double(range.startMs) / 1000)
+        let end = String(Double(range.endMs) / 1000)
+        return try connector.withConnection { connection -> [EndpointStats] in
+            var byKey: [String: EndpointStats] = [:]
+            func key(_ method: String, _ endpoint: String) -> String { method + " " + endpoint }
+            let totals = try connection.query(
+                """
+                SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
+                       coalesce(s.labels->>'status', 'unknown'), sum(h.count)::bigint, sum(h.sum),
+                       sum(h.zero_count)::bigint, min(h.min), max(h.max)
+                FROM histograms h JOIN metric_series s ON s.id = h.series_id
+                WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
+                  AND h.ts > to_timestamp($3::double precision) AND h.ts <= to_timestamp($4::double precision)
+                GROUP BY 1, 2, 3
+                """,
+                [name, host, start, end]
+            )
+            var parts: [String: (sum: Double, zero: UInt64, min: Double, max: Double)] = [:]
+            for row in 0..<totals.rowCount {
+                guard let method = totals.string(row, 0), let endpoint = totals.string(row, 1),
+                    let status = totals.string(row, 2), let count = totals.int(row, 3)
+                else { continue }
+                let k = key(method, endpoint)
+                byKey[k, default: EndpointStats(method: method, endpoint: endpoint)].byStatus[status, default: 0] +=
+                    count
+                var part = parts[k] ?? (0, 0, .infinity, -.infinity)
+                part.sum += totals.double(row, 4) ?? 0
+                part.zero += UInt64(max(0, totals.int(row, 5) ?? 0))
+                part.min = Swift.min(part.min, totals.double(row, 6) ?? .infinity)
+                part.max = Swift.max(part.max, totals.double(row, 7) ?? -.infinity)
+                parts[k] = part
+            }
+            guard !byKey.isEmpty else { return [] }
+            let buckets = try connection.query(
+                """
+                SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
+                       b.i, sum(b.c)::bigint
+                FROM histograms h JOIN metric_series s ON s.id = h.series_id,
+                     unnest(h.idx, h.cnt) AS b(i, c)
+                WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
+                  AND h.ts > to_timestamp($3::double precision) AND h.ts <= to_timestamp($4::double precision)
+                GROUP BY 1, 2, 3
+                """,
+                [name, host, start, end]
+            )
+            var merged: [String: [Int32: UInt64]] = [:]
+            for row in 0..<buckets.rowCount {
+                guard let method = buckets.string(row, 0), let endpoint = buckets.string(row, 1),
+                    let index = buckets.int(row, 2), let count = buckets.int(row, 3), count > 0,
+                    let index32 = Int32(exactly: index)
+                else { continue }
+                merged[key(method, endpoint), default: [:]][index32, default: 0] += UInt64(count)
+            }
+            for (k, part) in parts {
+                if let histogram = Histogram(
+                    buckets: merged[k] ?? [:], zeroCount: part.zero, sum: part.sum, min: part.min, max: part.max)
+                {
+                    byKey[k]?.histogram = histogram
+                }
+            }
+            try addPoints(&byKey, key: key, connection: connection, name: name, host: host, range: range)
+            return byKey.values.sorted { ($0.endpoint, $0.method) < ($1.endpoint, $1.method) }
+        }
+    }
+
+    /// Per-step request counts, server errors and P50/P95/P99, merged in SQL (a running sum
+    /// over the buckets finds each quantile's bucket, as `Histogram.quantile` does).
+    private func addPoints(
+        _ byKey: inout [String: EndpointStats], key: (String, String) -> String, connection: PostgresConnection,
+        name: String, host: String?, range: TimeRange
+    ) throws {
+        let parameters: [String?] = [
+            name, host, String(Double(range.startMs) / 1000), String(Double(range.endMs) / 1000),
+            String(range.stepSeconds),
+        ]
+        let counts = try connection.query(
+            """
+            SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
+                   (floor(extract(epoch FROM h.ts - interval '1 millisecond') / $5) * $5)::bigint AS step,
+                   sum(h.count)::bigint,
+                   (sum(h.count) FILTER (WHERE s.labels->>'status' >= '500' AND s.labels->>'status' < '600'))::bigint
+            FROM histograms h JOIN metric_series s ON s.id = h.series_id
+            WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
+              AND h.ts > to_timestamp($3::double precision) AND h.ts <= to_timestamp($4::double precision)
+            GROUP BY 1, 2, 3
+            ORDER BY 1, 2, 3
+            """,
+            parameters
+        )
+        var points: [String: [Int64: EndpointStats.Point]] = [:]
+        for row in 0..<counts.rowCount {
+            guard let method = counts.string(row, 0), let endpoint = counts.string(row, 1),
+                let step = counts.int(row, 2)
+            else { continue }
+            points[key(method, endpoint), default: [:]][step] = EndpointStats.Point(
+                startMs: step * 1000, requests: counts.int(row, 3) ?? 0, serverErrors: counts.int(row, 4) ?? 0)
+        }
+        let quantiles = try connection.query(
+            """
+            WITH b AS (
+                SELECT coalesce(s.labels->>'method', '') AS method,
+                       coalesce(s.labels->>'endpoint', '(overflow)') AS endpoint,
+                       (floor(extract(epoch FROM h.ts - interval '1 millisecond') / $5) * $5)::bigint AS step,
+                       u.i, sum(u.c) AS c
+                FROM histograms h JOIN metric_series s ON s.id = h.series_id,
+                     unnest(h.idx, h.cnt) AS u(i, c)
+                WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
+                  AND h.ts > to_timestamp($3::double precision) AND h.ts <= to_timestamp($4::double precision)
+                GROUP BY 1, 2, 3, 4
+            ), r AS (
+                SELECT method, endpoint, step, i,
+                       sum(c) OVER (PARTITION BY method, endpoint, step ORDER BY i) AS running,
+                       sum(c) OVER (PARTITION BY method, endpoint, step) AS total
+                FROM b
+            )
+            SELECT method, endpoint, step,
+                   min(i) FILTER (WHERE running > floor(0.50 * (total - 1))),
+                   min(i) FILTER (WHERE running > floor(0.95 * (total - 1))),
+                   min(i) FILTER (WHERE running > floor(0.99 * (total - 1)))
+            FROM r GROUP BY 1, 2, 3
+            """,
+            parameters
+        )
+        for row in 0..<quantiles.rowCount {
+            guard let method = quantiles.string(row, 0), let endpoint = quantiles.string(row, 1),
+                let step = quantiles.int(row, 2)
+            else { continue }
+            let k = key(method, endpoint)
+            func value(_ column: Int) -> Double? {
+                quantiles.int(row, column).flatMap { Int32(exactly: $0) }.map(Histogram.value(ofIndex:))
+            }
+            var point =
+                points[k]?[step] ?? EndpointStats.Point(startMs: step * 1000, requests: 0, serverErrors: 0)
+            point.p50 = value(3)
+            point.p95 = value(4)
+            point.p99 = value(5)
+            points[k, default: [:]][step] = point
+        }
+        for (k, steps) in points {
+            byKey[k]?.points = steps.keys.sorted().compactMap { steps[$0] }
+        }
+    }
+
+    /// The most frequent kinds of error-level log records in the period.
+    public func topErrors(host: String?, range: TimeRange, limit: Int) throws -> [ErrorSummary] {
+        try connector.withConnection { connection -> [ErrorSummary] in
+            let rows = try connection.query(
+                """
+                SELECT event,
+                       coalesce(fields->>'error_type', fields->>'exc_type', fields->>'exception_type',
+                                fields->>'error_class'),
+                       coalesce(fields->>'path', fields->>'endpoint', fields->>'route'),
+                       count(*)::bigint, (extract(epoch FROM max(ts)) * 1000)::bigint
+                FROM logs
+                WHERE level >= \(LogLevel.error.rawValue) AND ($1::text IS NULL OR host = $1)
+                  AND ts > to_timestamp($2::double precision) AND ts <= to_timestamp($3::double precision)
+                GROUP BY 1, 2, 3
+                ORDER BY 4 DESC
+                LIMIT $4
+                """,
+                [host, String(Double(range.startMs) / 1000), String(Double(range.endMs) / 1000), String(limit)]
+            )
+            // Paths are grouped raw in SQL, then merged once normalized (`/items/7` and `/items/8`).
+            var merged: [String: ErrorSummary] = [:]
+            var order: [String] = []
+            for row in 0..<rows.rowCount {
+                guard let event = rows.string(row, 0), let count = rows.int(row, 3) else { continue }
+                let summary = ErrorSummary(
+                    event: event, errorType: rows.string(row, 1),
+                    endpoint: rows.string(row, 2).map(EndpointNormalizer.normalize), count: count,
+                    lastMs: rows.int(row, 4) ?? 0)
+                let key = summary.mergeKey(withEndpoint: true)
+                if var existing = merged[key] {
+                    existing.count += summary.count
+                    existing.lastMs = max(existing.lastMs, summary.lastMs)
+                    merged[key] = existing
+                } else {
+                    merged[key] = summary
+                    order.append(key)
+                }
+            }
+            return order.compactMap { merged[$0] }.sorted { $0.count > $1.count }
+        }
+    }
+}
