@@ -137,6 +137,7 @@ extension API {
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
         let limit = try parameters.limit(default: 20, maximum: 500)
         let statements = try await store.slowStatements(host: try parameters.host(), range: range, limit: limit)
+        let fullText = role(request) == .admin
         let rows: [JSONValue] = statements.map { statement in
             let plan = statement.plan?.value
             let hitTotal = statement.sharedHit + statement.sharedRead
@@ -144,7 +145,8 @@ extension API {
                 ("host", .string(statement.host)),
                 ("queryid", .string(statement.queryid)),
                 ("database", .string(statement.database)),
-                ("query", statement.query.map { .string($0) } ?? .null),
+                ("query", statement.query.map { .string(fullText ? $0 : Self.truncatedQuery($0)) } ?? .null),
+                ("query_truncated", .bool(!fullText && (statement.query?.count ?? 0) > Self.viewerQueryCharacters)),
                 ("calls", .number(statement.calls)),
                 ("calls_per_second", .number(statement.calls / Double(range.periodSeconds))),
                 ("total_ms", .number(statement.totalMs)),
@@ -166,6 +168,14 @@ extension API {
                 ("statements", .array(rows)),
             ])
         )
+    }
+
+    /// Characters of a statement's text shown to the viewer role (literals are already
+    /// normalized away by pg_stat_statements, but identifiers and shapes can be sensitive).
+    static let viewerQueryCharacters = 40
+
+    static func truncatedQuery(_ text: String) -> String {
+        text.count > viewerQueryCharacters ? String(text.prefix(viewerQueryCharacters)) + "…" : text
     }
 
     func postgresTables(_ request: Request) async throws -> Response {

@@ -17,11 +17,14 @@ struct API: Sendable {
     let broadcaster: LogBroadcaster
     let settings: Settings
     let exportSlots: ExportSlots
+    let authenticator: Authenticator
 
     init(
         store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
-        settings: Settings = Settings(), exportConcurrency: Int = 2
+        settings: Settings = Settings(), exportConcurrency: Int = 2,
+        authenticator: Authenticator = Authenticator(tokens: [])
     ) {
+        self.authenticator = authenticator
         self.store = store
         self.stats = stats
         self.broadcaster = broadcaster
@@ -32,6 +35,11 @@ struct API: Sendable {
     func health(_ request: Request) throws -> Response {
         _ = try QueryParameters(request, allowed: [])
         return .json(.object([("status", "ok")]))
+    }
+
+    /// The caller's role (the middleware already refused callers without one).
+    func role(_ request: Request) -> Authenticator.Role {
+        (try? authenticator.role(authorization: request.headers[.authorization]).get()) ?? .viewer
     }
 
     /// Common envelope: period, step, and one entry per host.

@@ -106,3 +106,37 @@ struct QueryParameters {
         try TimeRange(period: values["period"], step: values["step"], nowMs: nowMs)
     }
 }
+
+/// Bearer-token authentication of everything under `/api/`: 401 without a valid token,
+/// 403 when the token's role is too low (logs and exports need `admin`). `/health`
+/// stays open for load balancers.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let authenticator: Authenticator
+
+    /// Paths that need `admin`: raw log records, full query texts by export, exports.
+    static func requiredRole(_ path: String) -> Authenticator.Role {
+        path.hasPrefix("/api/monitoring/logs") || path.hasPrefix("/api/monitoring/export") ? .admin : .viewer
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let path = request.uri.path
+        guard path.hasPrefix("/api/") else { return try await next(request, context) }
+        switch authenticator.role(authorization: request.headers[.authorization]) {
+        case .failure(let failure):
+            var response = try APIError(
+                status: .unauthorized, code: "unauthorized",
+                message: failure == .missing
+                    ? "this endpoint needs an 'Authorization: Bearer <token>' header" : "the token is not valid"
+            ).response(from: request, context: context)
+            response.headers[.wwwAuthenticate] = "Bearer realm=\"monquery\""
+            return response
+        case .success(let role) where role < Self.requiredRole(path):
+            throw APIError(status: .forbidden, code: "forbidden", message: "this endpoint needs the admin role")
+        case .success:
+            return try await next(request, context)
+        }
+    }
+}

@@ -32,7 +32,12 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     )
     let api = API(
         store: store, stats: stats, broadcaster: broadcaster, settings: settings,
-        exportConcurrency: config.exportMaxConcurrent)
+        exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth)
+    if !config.auth.isEnabled {
+        logger.warning(
+            "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
+            metadata: ["listen": "\(config.httpHost):\(config.httpPort)"])
+    }
     let router = buildRouter(api)
     return Application(
         router: router,
@@ -46,6 +51,7 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
 func buildRouter(_ api: API) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: APIErrorMiddleware())
+    router.add(middleware: AuthMiddleware(authenticator: api.authenticator))
     router.get("/health") { request, _ in try api.health(request) }
     router.get("/api/monitoring/system/cpu") { request, _ in try await api.systemCPU(request) }
     router.get("/api/monitoring/system/memory") { request, _ in try await api.systemMemory(request) }

@@ -8,7 +8,7 @@ struct MonQueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monquery",
         abstract: "MnemoLite monitoring daemon: stores what agents send and serves the monitoring API.",
-        subcommands: [Serve.self, Migrate.self, CheckConfig.self],
+        subcommands: [Serve.self, Migrate.self, CheckConfig.self, HashToken.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -81,4 +81,36 @@ func makeLogger(_ level: String) -> Logger {
     var logger = Logger(label: "monquery")
     logger.logLevel = Logger.Level(rawValue: level) ?? .info
     return logger
+}
+
+extension MonQueryCommand {
+    struct HashToken: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "hash-token",
+            abstract: "Print the SHA-256 to put in auth.viewer_tokens / auth.admin_tokens for a token read from stdin.",
+            discussion: """
+                The token is read from standard input (never from the command line, where `ps` would show it).
+                With --generate, a new random token is made and printed once, with its hash.
+                """
+        )
+
+        @Flag(name: .long, help: "Generate a new random 256-bit token instead of reading one.")
+        var generate = false
+
+        func run() throws {
+            let token: String
+            if generate {
+                var generator = SystemRandomNumberGenerator()
+                token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
+                    .joined()
+                print("token:  \(token)")
+            } else {
+                guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                    throw ValidationError("no token on standard input")
+                }
+                token = line.trimmingCharacters(in: .whitespaces)
+            }
+            print("sha256: \(SHA256.hex(Array(token.utf8)))")
+        }
+    }
 }

@@ -87,3 +87,49 @@ import Testing
         }
     }
 }
+
+/// Bearer tokens and roles, before any database access.
+@Suite struct APIAuthTests {
+    static let viewer = "viewer-token"
+    static let admin = "admin-token"
+
+    func app() -> some ApplicationProtocol {
+        let authenticator = Authenticator(tokens: [
+            .init(name: "ui", role: .viewer, hash: SHA256.hash(Array(Self.viewer.utf8))),
+            .init(name: "ops", role: .admin, hash: SHA256.hash(Array(Self.admin.utf8))),
+        ])
+        let api = API(
+            store: QueryStore(databaseURL: "postgresql://127.0.0.1:1/none"), stats: IngestStats(),
+            authenticator: authenticator)
+        return Application(router: buildRouter(api))
+    }
+
+    @Test("401 without or with a wrong token, 403 for a viewer on logs and exports, /health open")
+    func statuses() async throws {
+        let cases: [(String, String?, HTTPResponse.Status)] = [
+            ("/api/monitoring/system/cpu", nil, .unauthorized),
+            ("/api/monitoring/system/cpu", "nope", .unauthorized),
+            ("/api/monitoring/logs", Self.viewer, .forbidden),
+            ("/api/monitoring/logs/stream", Self.viewer, .forbidden),
+            ("/api/monitoring/export?format=csv", Self.viewer, .forbidden),
+            // Authenticated: past the middleware (the test database is away, hence 503).
+            ("/api/monitoring/system/cpu", Self.viewer, .serviceUnavailable),
+            ("/api/monitoring/logs", Self.admin, .serviceUnavailable),
+            ("/health", nil, .ok),
+        ]
+        try await app().test(.router) { client in
+            for (uri, token, expected) in cases {
+                var headers = HTTPFields()
+                if let token { headers[.authorization] = "Bearer \(token)" }
+                try await client.execute(uri: uri, method: .get, headers: headers) { response in
+                    #expect(response.status == expected, "\(uri) with \(token ?? "no token")")
+                    if expected == .unauthorized {
+                        #expect(response.headers[.wwwAuthenticate] == "Bearer realm=\"monquery\"")
+                        let body = String(buffer: response.body)
+                        #expect(body.contains("\"unauthorized\"") && !body.contains(Self.admin))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -22,7 +22,7 @@ struct PostgresSourceTests {
                 ANALYZE big;
                 """
         )
-        let daemon = try Daemon.make()
+        let daemon = try Daemon.make(authenticated: true)
         let monquery = try daemon.start()
         let monagent = try daemon.startAgent(
             interval: 0.25,
@@ -72,6 +72,21 @@ struct PostgresSourceTests {
         #expect(suggestion["kind"] as? String == "trigram_index")
         let sleep = try #require(statements.first { ($0["query"] as? String)?.contains("pg_sleep") == true })
         #expect((sleep["mean_ms"] as? Double ?? 0) >= 190)
+        #expect(scan["query_truncated"] as? Bool == false, "the admin role sees whole texts")
+
+        // The viewer role gets the queryid and a truncated text; no token is 401; logs need admin.
+        let viewer = try #require(daemon.tokens?.viewer)
+        let (viewerStatus, viewerJSON) = try await daemon.get(
+            "/api/monitoring/postgres/slow_queries?period=5m&limit=50", token: viewer)
+        #expect(viewerStatus == 200)
+        let viewerRows = (viewerJSON as? [String: Any])?["statements"] as? [[String: Any]] ?? []
+        let viewerScan = try #require(viewerRows.first { $0["queryid"] as? String == scan["queryid"] as? String })
+        let shown = try #require(viewerScan["query"] as? String)
+        #expect(shown.count <= 41 && shown.hasSuffix("…") && viewerScan["query_truncated"] as? Bool == true)
+        #expect(try await daemon.get("/api/monitoring/postgres/slow_queries", token: "").status == 401)
+        #expect(try await daemon.get("/api/monitoring/postgres/slow_queries", token: "wrong").status == 401)
+        #expect(try await daemon.get("/api/monitoring/logs", token: viewer).status == 403)
+        #expect(try await daemon.get("/health", token: "").status == 200)
 
         // A statistics reset mid-run: deltas restart, never negative.
         try workload.query("SELECT pg_stat_statements_reset()")

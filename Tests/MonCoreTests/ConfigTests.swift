@@ -342,6 +342,8 @@ extension ConfigTests {
                     "MONQUERY_HTTP_LISTEN": ":8090",
                     "MONQUERY_DATABASE_URL": "postgresql://env@h/db",
                     "MONAGENT_HTTP_LISTEN": "1.1.1.1:1",
+                    // Listening beyond loopback needs a token.
+                    "MONQUERY_AUTH_VIEWER_TOKENS": String(repeating: "ab", count: 32),
                 ]
             )
             #expect(config.httpHost == "0.0.0.0")

@@ -29,6 +29,8 @@ public struct QueryConfig: Sendable {
     public var logStreamKeepalive: Double
     /// `export.max_concurrent` — exports running at once, each on its own connection (default 2).
     public var exportMaxConcurrent: Int
+    /// `auth.viewer_tokens`, `auth.admin_tokens` — SHA-256 hashes of the API's bearer tokens.
+    public var auth: Authenticator
 
     public static func load(path: String?, environment: [String: String]) throws -> QueryConfig {
         let source = try ConfigSource(path: path, envPrefix: "MONQUERY", environment: environment)
@@ -54,7 +56,19 @@ public struct QueryConfig: Sendable {
         logStreamBuffer = try source.int("logs.stream_buffer", default: 1000, range: 1...1_000_000)
         logStreamKeepalive = try source.double("logs.stream_keepalive_seconds", default: 15, range: 0.1...3600)
         exportMaxConcurrent = try source.int("export.max_concurrent", default: 2, range: 1...64)
+        auth = try Authenticator(source: source)
         try source.finish()
+        guard auth.isEnabled || Self.isLoopback(httpHost) else {
+            throw ConfigError(
+                key: "http.listen",
+                message:
+                    "'\(listen)' is reachable beyond this host but no API token is configured; set auth.viewer_tokens / auth.admin_tokens"
+            )
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// `127.0.0.1:8089`, `[::1]:8089`, `:8089` (all interfaces, said explicitly).

@@ -51,32 +51,43 @@ final class ManagedProcess: @unchecked Sendable {
 
 /// A running monquery with its own database, socket and HTTP port.
 struct Daemon {
+    /// API tokens of a daemon started with authentication on.
+    struct Tokens {
+        var viewer = "viewer-\(UInt64.random(in: 0...UInt64.max))"
+        var admin = "admin-\(UInt64.random(in: 0...UInt64.max))"
+    }
+
     let databaseURL: String
     let socketPath: String
     let httpPort: Int
     let directory: String
+    /// When set, the daemon requires these tokens and `get` sends the admin one.
+    var tokens: Tokens? = nil
 
-    static func make() throws -> Daemon {
+    static func make(authenticated: Bool = false) throws -> Daemon {
         let directory = try TestEnvironment.makeDirectory("daemon")
         return Daemon(
             databaseURL: try TestEnvironment.makeDatabase(),
             socketPath: "\(directory)/ingest.sock",
             httpPort: TestEnvironment.freePort(),
-            directory: directory
+            directory: directory,
+            tokens: authenticated ? Tokens() : nil
         )
     }
 
     func start() throws -> ManagedProcess {
-        try ManagedProcess(
-            binary: "monquery",
-            arguments: ["serve"],
-            environment: [
-                "MONQUERY_DATABASE_URL": databaseURL,
-                "MONQUERY_INGEST_SOCKET": socketPath,
-                "MONQUERY_HTTP_LISTEN": "127.0.0.1:\(httpPort)",
-            ],
-            logPath: "\(directory)/monquery.log"
-        )
+        var environment = [
+            "MONQUERY_DATABASE_URL": databaseURL,
+            "MONQUERY_INGEST_SOCKET": socketPath,
+            "MONQUERY_HTTP_LISTEN": "127.0.0.1:\(httpPort)",
+        ]
+        if let tokens {
+            environment["MONQUERY_AUTH_VIEWER_TOKENS"] = "ui:" + SHA256.hex(Array(tokens.viewer.utf8))
+            environment["MONQUERY_AUTH_ADMIN_TOKENS"] = "ops:" + SHA256.hex(Array(tokens.admin.utf8))
+        }
+        return try ManagedProcess(
+            binary: "monquery", arguments: ["serve"], environment: environment,
+            logPath: "\(directory)/monquery.log")
     }
 
     func startAgent(
@@ -100,10 +111,15 @@ struct Daemon {
         )
     }
 
-    /// GET on the daemon's HTTP API: status and parsed JSON body.
-    func get(_ path: String) async throws -> (status: Int, json: Any) {
+    /// GET on the daemon's HTTP API: status and parsed JSON body. `token` overrides the
+    /// admin token sent to an authenticated daemon ("" sends none).
+    func get(_ path: String, token: String? = nil) async throws -> (status: Int, json: Any) {
         let url = try #require(URL(string: "http://127.0.0.1:\(httpPort)\(path)"))
-        let (data, response) = try await URLSession.shared.data(from: url)
+        var request = URLRequest(url: url)
+        if let bearer = token ?? tokens?.admin, !bearer.isEmpty {
+            request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         return (status, try JSONSerialization.jsonObject(with: data))
     }

@@ -1,0 +1,95 @@
+import Foundation
+
+/// Who may call the API: bearer tokens with a role. The configuration holds SHA-256
+/// hashes of the tokens (`auth.viewer_tokens`, `auth.admin_tokens`), never the tokens.
+public struct Authenticator: Sendable {
+    public enum Role: Int, Sendable, Comparable {
+        /// Metrics and summaries; query texts truncated.
+        case viewer = 1
+        /// Also logs, full query texts and exports.
+        case admin = 2
+
+        public var name: String { self == .admin ? "admin" : "viewer" }
+        public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    public struct Token: Sendable {
+        public var name: String
+        public var role: Role
+        public var hash: [UInt8]
+
+        public init(name: String, role: Role, hash: [UInt8]) {
+            self.name = name
+            self.role = role
+            self.hash = hash
+        }
+    }
+
+    public enum Failure: Error, Equatable {
+        /// No `Authorization: Bearer` header (401).
+        case missing
+        /// A token that matches no configured hash (401).
+        case invalid
+    }
+
+    public let tokens: [Token]
+
+    /// No tokens: authentication is off (the daemon says so at start).
+    public var isEnabled: Bool { !tokens.isEmpty }
+
+    public init(tokens: [Token]) { self.tokens = tokens }
+
+    /// The caller's role from the `Authorization` header; admin for everyone when off.
+    public func role(authorization: String?) -> Result<Role, Failure> {
+        guard isEnabled else { return .success(.admin) }
+        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+            return .failure(.missing)
+        }
+        let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        let digest = SHA256.hash(Array(token.utf8))
+        // Every configured hash is compared, in constant time, whatever matches.
+        var found: Role? = nil
+        for candidate in tokens where SHA256.constantTimeEqual(candidate.hash, digest) {
+            found = max(found ?? candidate.role, candidate.role)
+        }
+        return found.map { .success($0) } ?? .failure(.invalid)
+    }
+
+    /// `auth.viewer_tokens` / `auth.admin_tokens`: lists of `name:sha256hex` (or bare hex).
+    public init(source: ConfigSource) throws {
+        var tokens: [Token] = []
+        for (key, role) in [("auth.viewer_tokens", Role.viewer), ("auth.admin_tokens", Role.admin)] {
+            for (index, entry) in try source.stringList(key, default: []).enumerated() {
+                let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
+                let name = parts.count == 2 ? parts[0] : "\(role.name)-\(index + 1)"
+                let hex = (parts.last ?? "").lowercased()
+                guard hex.count == 64, let hash = Self.bytes(hex: hex) else {
+                    throw ConfigError(
+                        key: "\(key)[\(index)]",
+                        message: "expected name:<64 hex digits of the token's SHA-256> (see `monquery hash-token`)")
+                }
+                tokens.append(Token(name: name, role: role, hash: hash))
+            }
+        }
+        self.init(tokens: tokens)
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+        }
+        return out
+    }
+
+    static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+}
