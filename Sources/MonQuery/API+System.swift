@@ -9,8 +9,8 @@ extension API {
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
         let data = try await store.series(
             names: [
-                "mon_host_cpu_usage_ratio", "mon_host_cpu_count", "mon_host_load1", "mon_host_load5", "mon_host_load15",
-                "mon_process_cpu_usage_ratio", "mon_process_resident_memory_bytes", "mon_process_count",
+                "mon_host_cpu_usage_ratio", "mon_host_cpu_cores", "mon_host_load1", "mon_host_load5", "mon_host_load15",
+                "mon_process_cpu_usage_ratio", "mon_process_resident_memory_bytes", "mon_process_processes",
                 "mon_process_threads", "mon_process_open_fds",
             ],
             host: try parameters.host(),
@@ -29,7 +29,7 @@ extension API {
                     "current",
                     .object([
                         ("usage_percent", Shape.latest(total, scale: 100)),
-                        ("cores", Shape.latest(data.first("mon_host_cpu_count", host: host))),
+                        ("cores", Shape.latest(data.first("mon_host_cpu_cores", host: host))),
                         ("load1", Shape.latest(load1)),
                         ("load5", Shape.latest(data.first("mon_host_load5", host: host))),
                         ("load15", Shape.latest(data.first("mon_host_load15", host: host))),
@@ -69,7 +69,7 @@ extension API {
                 "mon_host_memory_total_bytes", "mon_host_memory_used_bytes", "mon_host_memory_available_bytes",
                 "mon_host_memory_free_bytes", "mon_host_memory_buffers_bytes", "mon_host_memory_cached_bytes",
                 "mon_host_memory_used_ratio", "mon_host_swap_total_bytes", "mon_host_swap_free_bytes",
-                "mon_process_cpu_usage_ratio", "mon_process_resident_memory_bytes", "mon_process_count",
+                "mon_process_cpu_usage_ratio", "mon_process_resident_memory_bytes", "mon_process_processes",
                 "mon_process_threads", "mon_process_open_fds",
             ],
             host: try parameters.host(),
@@ -113,7 +113,7 @@ extension API {
 
     /// Per process group: CPU (100 % = one core), RSS, counts.
     func processes(_ data: [SeriesData], host: String) -> JSONValue {
-        let groups = Set(data.all("mon_process_count", host: host).compactMap { $0.labels["group"] }).sorted()
+        let groups = Set(data.all("mon_process_processes", host: host).compactMap { $0.labels["group"] }).sorted()
         return .array(
             groups.map { group in
                 let match = ["group": group]
@@ -121,7 +121,7 @@ extension API {
                 let rss = data.first("mon_process_resident_memory_bytes", host: host, match)
                 return .object([
                     ("group", .string(group)),
-                    ("processes", Shape.latest(data.first("mon_process_count", host: host, match))),
+                    ("processes", Shape.latest(data.first("mon_process_processes", host: host, match))),
                     ("cpu_percent", Shape.latest(cpu, scale: 100)),
                     ("average_cpu_percent", Shape.average(cpu, scale: 100)),
                     ("rss_bytes", Shape.latest(rss)),

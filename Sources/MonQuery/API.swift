@@ -18,13 +18,15 @@ struct API: Sendable {
     let settings: Settings
     let exportSlots: ExportSlots
     let authenticator: Authenticator
+    let cache: LastValueCache
 
     init(
         store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
         settings: Settings = Settings(), exportConcurrency: Int = 2,
-        authenticator: Authenticator = Authenticator(tokens: [])
+        authenticator: Authenticator = Authenticator(tokens: []), cache: LastValueCache = LastValueCache()
     ) {
         self.authenticator = authenticator
+        self.cache = cache
         self.store = store
         self.stats = stats
         self.broadcaster = broadcaster

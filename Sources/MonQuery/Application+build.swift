@@ -6,12 +6,16 @@ import MonCore
 /// Builds the daemon: migrations, ingest socket, partition upkeep and the HTTP API.
 func buildApplication(config: QueryConfig, logger: Logger) async throws -> some ApplicationProtocol {
     let broadcaster = LogBroadcaster()
+    let cache = LastValueCache()
     let writer = IngestWriter(
         databaseURL: config.databaseURL,
         password: config.databasePassword,
         maxAgeDays: Int64(config.rawRetentionDays),
         logger: logger,
-        logSink: { broadcaster.publish($0) }
+        onCommit: { batch in
+            cache.record(batch)
+            if !batch.logs.isEmpty { broadcaster.publish(batch.logs) }
+        }
     )
     try await writer.migrate()
     try await writer.maintainPartitions(aheadDays: config.partitionsAheadDays, nowMs: WallClock.nowMs())
@@ -32,7 +36,7 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     )
     let api = API(
         store: store, stats: stats, broadcaster: broadcaster, settings: settings,
-        exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth)
+        exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache)
     if !config.auth.isEnabled {
         logger.warning(
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
@@ -53,6 +57,7 @@ func buildRouter(_ api: API) -> Router<BasicRequestContext> {
     router.add(middleware: APIErrorMiddleware())
     router.add(middleware: AuthMiddleware(authenticator: api.authenticator))
     router.get("/health") { request, _ in try api.health(request) }
+    router.get("/metrics") { request, _ in try await api.prometheus(request) }
     router.get("/api/monitoring/system/cpu") { request, _ in try await api.systemCPU(request) }
     router.get("/api/monitoring/system/memory") { request, _ in try await api.systemMemory(request) }
     router.get("/api/monitoring/system/disk") { request, _ in try await api.systemDisk(request) }

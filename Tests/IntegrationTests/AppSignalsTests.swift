@@ -109,6 +109,18 @@ struct AppSignalsTests {
             return jobs == 6 && depth == 7 ? true : nil
         }
         #expect(monagent.isRunning)
+
+        // Prometheus exposition: the cumulative request histogram and the app counters, valid for promtool.
+        let exposition = try await daemon.getText("/metrics")
+        #expect(exposition.status == 200 && exposition.contentType.hasPrefix("text/plain; version=0.0.4"))
+        let okBucket =
+            "mon_app_request_duration_seconds_bucket{host=\"it-host\",endpoint=\"/v1/search/hybrid\","
+            + "method=\"GET\",status=\"200\",le=\"+Inf\"} 9800"
+        #expect(exposition.body.contains(okBucket))
+        #expect(exposition.body.contains("app_jobs_done_total{host=\"it-host\"} 6"))
+        #expect(exposition.body.contains("# TYPE mon_app_request_duration_seconds histogram"))
+        #expect(exposition.body.contains("process_resident_memory_bytes "))
+        try Promtool.check(exposition.body)
         let series = try daemon.scalar("SELECT count(*) FROM metric_series WHERE name LIKE 'app\\_%'")
         #expect(series == 2, "only the two well-formed application metrics became series")
     }
@@ -322,6 +334,32 @@ extension AppSignalsTests {
         try await Task.sleep(for: .milliseconds(500))
         #expect(try stored() == 130)
         #expect(try daemon.scalar("SELECT count(DISTINCT (fields->>'seq')::int) FROM logs") == 130)
+    }
+}
+
+/// `promtool check metrics` (Debian's prometheus package, installed by scripts/test).
+enum Promtool {
+    static let path = ProcessInfo.processInfo.environment["MON_TEST_PROMTOOL"] ?? "/usr/bin/promtool"
+
+    /// Passes the exposition to promtool on stdin; fails the test with its complaints.
+    static func check(_ exposition: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestFailure("promtool not found at \(path); scripts/test installs the prometheus package")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(exposition.utf8))
+        try input.fileHandleForWriting.close()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "promtool check metrics: \(report)")
     }
 }
 

@@ -88,6 +88,13 @@ struct PostgresSourceTests {
         #expect(try await daemon.get("/api/monitoring/logs", token: viewer).status == 403)
         #expect(try await daemon.get("/health", token: "").status == 200)
 
+        // Prometheus: bounded PostgreSQL aggregates, never a queryid or a query text.
+        let metrics = try await daemon.getText("/metrics")
+        #expect(metrics.body.contains("mon_postgres_cache_hit_ratio{host="))
+        #expect(metrics.body.contains("# TYPE mon_postgres_statements_slow_total counter"))
+        #expect(!metrics.body.contains("queryid") && !metrics.body.contains("LIKE"))
+        try Promtool.check(metrics.body)
+
         // A statistics reset mid-run: deltas restart, never negative.
         try workload.query("SELECT pg_stat_statements_reset()")
         try workload.query("SELECT pg_sleep(0.05)")

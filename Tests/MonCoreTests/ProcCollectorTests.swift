@@ -12,7 +12,7 @@ import Testing
         #expect(samples.named("mon_host_cpu_seconds_total").count == 3 * 8)
         #expect(samples.named("mon_host_cpu_seconds_total").allSatisfy { $0.kind == .counter })
         #expect(samples.named("mon_host_cpu_usage_ratio").isEmpty)
-        #expect(samples.value("mon_host_cpu_count") == 2)
+        #expect(samples.value("mon_host_cpu_cores") == 2)
         #expect(samples.value("mon_host_load1") == 2.04)
         #expect(samples.value("mon_host_load15") == 0.31)
         #expect(samples.value("mon_host_context_switches_total") == 336_508)

@@ -10,7 +10,7 @@ import Testing
         let samples = try collector.collect(timestampMs: 0)
         let uvicorn = Self.group("uvicorn")
         // 101 (python3 -m uvicorn) and 102 (.../bin/uvicorn); 404 is a zombie.
-        #expect(samples.value("mon_process_count", uvicorn) == 2)
+        #expect(samples.value("mon_process_processes", uvicorn) == 2)
         #expect(samples.value("mon_process_cpu_seconds_total", uvicorn) == 6)
         #expect(samples.named("mon_process_cpu_seconds_total").allSatisfy { $0.kind == .counter })
         #expect(samples.value("mon_process_resident_memory_bytes", uvicorn) == 1500.0 * 4096)
@@ -18,12 +18,12 @@ import Testing
         #expect(samples.value("mon_process_open_fds", uvicorn) == 7)
 
         let postgres = Self.group("postgres")
-        #expect(samples.value("mon_process_count", postgres) == 1)
+        #expect(samples.value("mon_process_processes", postgres) == 1)
         #expect(samples.value("mon_process_cpu_seconds_total", postgres) == 0.5)
         #expect(samples.value("mon_process_open_fds", postgres) == 2)
 
         for empty in ["redis-server", "monagent"] {
-            #expect(samples.value("mon_process_count", Self.group(empty)) == 0)
+            #expect(samples.value("mon_process_processes", Self.group(empty)) == 0)
             #expect(samples.value("mon_process_resident_memory_bytes", Self.group(empty)) == 0)
         }
         #expect(samples.named("mon_process_cpu_usage_ratio").isEmpty)
@@ -41,7 +41,7 @@ import Testing
         try root.delete("102")
         try root.write("202/stat", statLine(pid: 202, comm: "postgres", utime: 800, stime: 100, start: 9000))
         let samples = try collector.collect(timestampMs: 12_000)
-        #expect(samples.value("mon_process_count", Self.group("uvicorn")) == 1)
+        #expect(samples.value("mon_process_processes", Self.group("uvicorn")) == 1)
         #expect(samples.value("mon_process_cpu_seconds_total", Self.group("uvicorn")) == 3)
         #expect(samples.value("mon_process_cpu_usage_ratio", Self.group("uvicorn")) == 0.5)
         #expect(samples.value("mon_process_cpu_usage_ratio", Self.group("postgres")) == 0)
@@ -55,8 +55,8 @@ import Testing
         ]
         let collector = ProcessCollector(procFS: try ProcFixtures.root(), groups: groups, clockTicksPerSecond: 100)
         let samples = try collector.collect(timestampMs: 0)
-        #expect(samples.value("mon_process_count", Self.group("python")) == 1)
-        #expect(samples.value("mon_process_count", Self.group("web")) == 1)
+        #expect(samples.value("mon_process_processes", Self.group("python")) == 1)
+        #expect(samples.value("mon_process_processes", Self.group("web")) == 1)
     }
 
     @Test func garbageStatOfOneProcessSkipsOnlyThatProcess() throws {
@@ -64,8 +64,8 @@ import Testing
         defer { root.remove() }
         try root.write("101/stat", "101 (python3")
         let samples = try ProcessCollector(procFS: root.procFS, clockTicksPerSecond: 100).collect(timestampMs: 0)
-        #expect(samples.value("mon_process_count", Self.group("uvicorn")) == 1)
-        #expect(samples.value("mon_process_count", Self.group("postgres")) == 1)
+        #expect(samples.value("mon_process_processes", Self.group("uvicorn")) == 1)
+        #expect(samples.value("mon_process_processes", Self.group("postgres")) == 1)
     }
 
     @Test func missingRootFails() {

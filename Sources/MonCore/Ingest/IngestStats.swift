@@ -15,6 +15,8 @@ public actor IngestStats {
     public private(set) var samplesRejected = 0
     public private(set) var storeFailures = 0
     public private(set) var lastStoreSeconds = 0.0
+    /// Sum of store (transaction) durations, for a `_sum`/`_count` pair.
+    public private(set) var storeSecondsTotal = 0.0
     public private(set) var agents: [String: AgentStatus] = [:]
 
     public init() {}
@@ -43,6 +45,7 @@ public actor IngestStats {
             batchesDuplicate += 1
         }
         lastStoreSeconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        storeSecondsTotal += lastStoreSeconds
         agents[agent.agentID]?.lastBatchMs = WallClock.nowMs()
         agents[agent.agentID]?.lastSeq = batch.seq
     }

@@ -44,14 +44,14 @@ public actor IngestWriter {
         var labelsKey: String
     }
 
-    /// Receives the log records of each committed batch (the live log stream).
-    private let logSink: (@Sendable ([StoredLog]) -> Void)?
+    /// Receives what each batch stored, after the commit (last-value cache, live log stream).
+    private let onCommit: (@Sendable (CommittedBatch) -> Void)?
 
     public init(
         databaseURL: String, password: String? = nil, maxAgeDays: Int64 = 7, logger: Logger,
-        logSink: (@Sendable ([StoredLog]) -> Void)? = nil
+        onCommit: (@Sendable (CommittedBatch) -> Void)? = nil
     ) {
-        self.logSink = logSink
+        self.onCommit = onCommit
         executor = ThreadExecutor(name: "pg-ingest")
         connector = PostgresConnector(url: databaseURL, applicationName: "monquery-ingest", password: password)
         self.maxAgeDays = maxAgeDays
@@ -101,7 +101,7 @@ public actor IngestWriter {
     }
 
     /// Stores one batch atomically. Throws when PostgreSQL is unavailable: the caller must not ack.
-    /// Log records newly stored are then handed to `logSink` (the live stream).
+    /// What was stored is then handed to `onCommit`.
     public func store(_ batch: Batch, from agent: AgentIdentity, nowMs: Int64) throws -> Outcome {
         let oldest = DayPartition(timestampMs: nowMs).adding(days: -maxAgeDays)
         let newest = nowMs + maxFutureMs
@@ -163,7 +163,9 @@ public actor IngestWriter {
                 - histograms.count + batch.logs.count - logs.count
             return (.stored(samples: accepted.count, rejected: rejected), storedLogs)
         }
-        if !stored.1.isEmpty { logSink?(stored.1) }
+        if case .stored = stored.0, let onCommit {
+            onCommit(CommittedBatch(host: agent.host, samples: accepted, histograms: histograms, logs: stored.1))
+        }
         return stored.0
     }
 

@@ -5,7 +5,7 @@
 ///
 /// - `mon_host_cpu_seconds_total{cpu="all"|"N",mode}` counter
 /// - `mon_host_cpu_usage_ratio{cpu}` 1 − Δ(idle+iowait)/Δtotal, from the second cycle on
-/// - `mon_host_cpu_count`, `mon_host_load1`, `mon_host_load5`, `mon_host_load15`
+/// - `mon_host_cpu_cores`, `mon_host_load1`, `mon_host_load5`, `mon_host_load15`
 /// - `mon_host_context_switches_total`, `mon_host_forks_total` counters,
 ///   `mon_host_boot_time_seconds`, `mon_host_processes_running`, `mon_host_processes_blocked`
 /// - `mon_host_pressure_stalled_seconds_total{resource,kind}` counter,
@@ -48,7 +48,7 @@ public final class CPUCollector: Collector {
         }
         previous = current
 
-        samples.append(Sample("mon_host_cpu_count", value: Double(stat.perCPU.count), timestampMs: timestampMs))
+        samples.append(Sample("mon_host_cpu_cores", value: Double(stat.perCPU.count), timestampMs: timestampMs))
         samples.append(Sample("mon_host_load1", value: load.load1, timestampMs: timestampMs))
         samples.append(Sample("mon_host_load5", value: load.load5, timestampMs: timestampMs))
         samples.append(Sample("mon_host_load15", value: load.load15, timestampMs: timestampMs))

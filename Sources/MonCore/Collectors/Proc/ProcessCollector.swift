@@ -1,11 +1,11 @@
 /// Per-group totals over the processes in `/proc/[pid]`.
 ///
 /// Each process belongs to at most one `ProcessGroup` (see `ProcessGroup.group(in:comm:arguments:)`).
-/// Every configured group is reported, with `mon_process_count` 0 when nothing matches.
+/// Every configured group is reported, with `mon_process_processes` 0 when nothing matches.
 /// Processes that exit between listing and reading, zombies, and unreadable fd
 /// directories are skipped silently: they are the normal churn of a host.
 ///
-/// - `mon_process_count{group}`, `mon_process_threads{group}`, `mon_process_open_fds{group}`
+/// - `mon_process_processes{group}`, `mon_process_threads{group}`, `mon_process_open_fds{group}`
 /// - `mon_process_cpu_seconds_total{group}` counter: utime + stime of the live members;
 ///   it drops when a member exits
 /// - `mon_process_cpu_usage_ratio{group}` from the second cycle on: CPU seconds used by
@@ -89,7 +89,8 @@ public final class ProcessCollector: Collector {
         samples.reserveCapacity(groups.count * 6)
         for (group, total) in zip(groups, totals) {
             let labels: Labels = ["group": group.name]
-            samples.append(Sample("mon_process_count", labels, value: Double(total.count), timestampMs: timestampMs))
+            samples.append(
+                Sample("mon_process_processes", labels, value: Double(total.count), timestampMs: timestampMs))
             samples.append(
                 Sample(
                     "mon_process_cpu_seconds_total", labels, value: Double(total.cpuTicks) / clockTicksPerSecond,

@@ -1,0 +1,118 @@
+import Hummingbird
+import MonCore
+
+extension API {
+    /// `GET /metrics` — Prometheus text format 0.0.4, rendered from the last-value cache
+    /// (no database query per scrape): every live series with `host` and its labels, the
+    /// request histograms as `_bucket`/`_sum`/`_count`, the daemon's own ingest metrics
+    /// and the standard `process_*` metrics. Bounded labels only: no query text, no key.
+    func prometheus(_ request: Request) async throws -> Response {
+        _ = try QueryParameters(request, allowed: [])
+        let nowMs = WallClock.nowMs()
+        var out = PrometheusText()
+        let (values, histograms) = cache.snapshot(nowMs: nowMs)
+        for (key, value) in values {
+            out.family(
+                key.name, type: value.kind == .counter ? "counter" : "gauge",
+                help: "Latest value received from monagent.")
+            out.sample(key.name, Self.exposedLabels(key), value.value)
+        }
+        for (key, cumulative) in histograms {
+            out.family(
+                key.name, type: "histogram", help: "Observations since monquery started, merged from agent windows.")
+            out.histogram(key.name, Self.exposedLabels(key), cumulative.histogram)
+        }
+        await daemonMetrics(&out, nowMs: nowMs)
+        Self.processMetrics(&out)
+        var buffer = ByteBuffer()
+        buffer.writeString(out.text)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: buffer))
+    }
+
+    /// `host` first; a series label named `host` is renamed `exported_host`.
+    static func exposedLabels(_ key: LastValueCache.Key) -> [(String, String)] {
+        [("host", key.host)] + key.labels.pairs.map { ($0.name == "host" ? "exported_host" : $0.name, $0.value) }
+    }
+
+    private func daemonMetrics(_ out: inout PrometheusText, nowMs: Int64) async {
+        let counters: [(String, String, Int)] = [
+            ("mon_query_ingest_batches_total", "Batches stored.", await stats.batchesStored),
+            (
+                "mon_query_ingest_duplicate_batches_total",
+                "Replayed batches already stored (acked again, not written).", await stats.batchesDuplicate
+            ),
+            ("mon_query_ingest_samples_total", "Samples stored.", await stats.samplesStored),
+            (
+                "mon_query_ingest_rejected_total",
+                "Samples, events, histograms and logs refused (outside the accepted time range or invalid).",
+                await stats.samplesRejected
+            ),
+            (
+                "mon_query_ingest_store_failures_total",
+                "Batches that could not be stored (not acked; the agent retries).", await stats.storeFailures
+            ),
+        ]
+        for (name, help, value) in counters {
+            out.family(name, type: "counter", help: help)
+            out.sample(name, [], Double(value))
+        }
+        out.family(
+            "mon_query_ingest_store_seconds", type: "summary", help: "Time to store one batch (one transaction).")
+        out.sample("mon_query_ingest_store_seconds_sum", [], await stats.storeSecondsTotal)
+        out.sample("mon_query_ingest_store_seconds_count", [], Double(await stats.batchesStored))
+        out.family("mon_query_ingest_connections", type: "gauge", help: "Open agent connections.")
+        out.sample("mon_query_ingest_connections", [], Double(await stats.openConnections))
+        let agents = await stats.agents.values.sorted { $0.agentID < $1.agentID }
+        out.family("mon_query_agent_connected", type: "gauge", help: "1 while the agent is connected.")
+        for agent in agents {
+            out.sample(
+                "mon_query_agent_connected", [("agent", agent.agentID), ("host", agent.host)], agent.connected ? 1 : 0)
+        }
+        out.family(
+            "mon_query_agent_last_batch_age_seconds", type: "gauge",
+            help: "Seconds since the agent's last stored batch.")
+        for agent in agents {
+            guard let last = agent.lastBatchMs else { continue }
+            out.sample(
+                "mon_query_agent_last_batch_age_seconds", [("agent", agent.agentID), ("host", agent.host)],
+                Double(nowMs - last) / 1000)
+        }
+        out.family("mon_query_cached_series", type: "gauge", help: "Series in the last-value cache behind /metrics.")
+        out.sample("mon_query_cached_series", [], Double(cache.count))
+        out.family("mon_query_log_stream_clients", type: "gauge", help: "Connected live log stream clients.")
+        out.sample("mon_query_log_stream_clients", [], Double(broadcaster.subscriberCount))
+        out.family(
+            "mon_query_log_stream_dropped_total", type: "counter", help: "Records dropped for slow live-stream clients."
+        )
+        out.sample("mon_query_log_stream_dropped_total", [], Double(broadcaster.droppedTotal))
+    }
+
+    /// The standard process metrics of the Prometheus client libraries, from /proc/self.
+    static func processMetrics(_ out: inout PrometheusText) {
+        let proc = ProcFS()
+        guard let statBytes = try? proc.read("self/stat"), let stat = try? ProcessStatParser.parse(statBytes) else {
+            return
+        }
+        let ticks = ProcFS.clockTicksPerSecond
+        out.family(
+            "process_cpu_seconds_total", type: "counter", help: "Total user and system CPU time spent in seconds.")
+        out.sample("process_cpu_seconds_total", [], Double(stat.cpuTicks) / ticks)
+        out.family("process_resident_memory_bytes", type: "gauge", help: "Resident memory size in bytes.")
+        out.sample("process_resident_memory_bytes", [], Double(stat.rssPages) * Double(ProcFS.pageSize))
+        if let fds = try? proc.countEntries("self/fd") {
+            out.family("process_open_fds", type: "gauge", help: "Number of open file descriptors.")
+            out.sample("process_open_fds", [], Double(fds))
+        }
+        if let procStat = try? proc.read("stat"), let boot = try? ProcStatParser.parse(procStat, userHZ: ticks).bootTime
+        {
+            out.family(
+                "process_start_time_seconds", type: "gauge",
+                help: "Start time of the process since unix epoch in seconds.")
+            out.sample("process_start_time_seconds", [], Double(boot) + Double(stat.startTimeTicks) / ticks)
+        }
+        out.family("process_threads", type: "gauge", help: "Number of OS threads in the process.")
+        out.sample("process_threads", [], Double(stat.threads))
+    }
+}
