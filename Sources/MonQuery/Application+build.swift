@@ -25,7 +25,8 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     ingestConfiguration.socketMode = mode_t(config.ingestSocketMode)
     ingestConfiguration.maxFrameBytes = config.maxFrameBytes
     let ingest = IngestServer(configuration: ingestConfiguration, writer: writer, stats: stats, logger: logger)
-    let partitions = PartitionMaintenance(writer: writer, aheadDays: config.partitionsAheadDays, logger: logger)
+    let partitions = PartitionMaintenance(
+        writer: writer, aheadDays: config.partitionsAheadDays, retention: config.retention, logger: logger)
 
     let store = QueryStore(databaseURL: config.databaseURL, password: config.databasePassword)
     let settings = API.Settings(

@@ -8,7 +8,7 @@ struct MonQueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monquery",
         abstract: "MnemoLite monitoring daemon: stores what agents send and serves the monitoring API.",
-        subcommands: [Serve.self, Migrate.self, CheckConfig.self, HashToken.self],
+        subcommands: [Serve.self, Migrate.self, Retention.self, CheckConfig.self, HashToken.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -56,6 +56,39 @@ extension MonQueryCommand {
                 applied.isEmpty
                     ? "schema is up to date" : "applied migrations: \(applied.map(String.init).joined(separator: ", "))"
             )
+        }
+    }
+
+    struct Retention: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Drop the daily partitions past their retention and trim the ingest ledger (the daemon does it hourly)."
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        @Flag(name: .long, help: "Only print what would be dropped.")
+        var dryRun = false
+
+        func run() async throws {
+            let config = try options.load()
+            let logger = makeLogger(config.logLevel)
+            let writer = IngestWriter(
+                databaseURL: config.databaseURL, password: config.databasePassword, logger: logger)
+            let nowMs = WallClock.nowMs()
+            let expired = try await writer.expiredPartitions(policy: config.retention, nowMs: nowMs)
+            for table in Schema.partitionedTables {
+                print("\(table): keep \(config.retention.days[table] ?? 0) days")
+            }
+            if expired.isEmpty { print("nothing to drop") }
+            for partition in expired {
+                let size = Double(partition.bytes) / 1_048_576
+                print(
+                    "\(dryRun ? "would drop" : "dropping") \(partition.partition) (\(Timestamp.iso8601(ms: partition.day.day * DayPartition.millisecondsPerDay).prefix(10)), ~\(partition.estimatedRows) rows, \((size * 10).rounded() / 10) MiB)"
+                )
+            }
+            guard !dryRun else { return }
+            await PartitionMaintenance.applyRetention(config.retention, writer: writer, nowMs: nowMs, logger: logger)
         }
     }
 

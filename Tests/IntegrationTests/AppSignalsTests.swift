@@ -92,6 +92,7 @@ struct AppSignalsTests {
                 let measured = try #require(latency[key] as? Double)
                 let truth = Self.exact(sorted, q)
                 let error = abs(measured - truth) / truth
+                print("\(endpoint.name) \(key): API \(measured) ms, exact \(truth) ms, relative error \(error)")
                 #expect(error <= 0.02, "\(endpoint.name) \(key): API \(measured) ms, exact \(truth) ms")
             }
         }

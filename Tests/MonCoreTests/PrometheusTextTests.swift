@@ -71,3 +71,15 @@ import Testing
         #expect(cache.count == 1)
     }
 }
+
+@Suite struct PartitionNameTests {
+    @Test func parsesOnlyThisTablesDailyNames() {
+        let day = DayPartition(timestampMs: 1_795_910_400_000)
+        #expect(DayPartition(partitionName: day.partitionName(of: "metrics"), of: "metrics") == day)
+        for bad in [
+            "metrics_p2026113", "metrics_p20261131", "metrics_p2026ab29", "events_p20261129", "metrics_p+2026112",
+        ] {
+            #expect(DayPartition(partitionName: bad, of: "metrics") == nil, "\(bad)")
+        }
+    }
+}

@@ -19,8 +19,12 @@ public struct QueryConfig: Sendable {
     public var maxFrameBytes: Int
     /// `storage.partitions_ahead_days` — daily partitions created in advance (default 3).
     public var partitionsAheadDays: Int
-    /// `storage.raw_retention_days` — samples older than this are refused at ingest (default 7).
+    /// `storage.raw_retention_days` — raw samples and histogram windows kept (default 7);
+    /// older ones are refused at ingest.
     public var rawRetentionDays: Int
+    /// `storage.logs_retention_days` (7), `storage.events_retention_days` (30),
+    /// `storage.ledger_retention_days` (7): the other tables' retention.
+    public var retention: RetentionPolicy
     /// `log_level` — default info.
     public var logLevel: String
     /// `logs.stream_buffer` — records a live-stream client may fall behind before drops are counted (default 1000).
@@ -52,6 +56,13 @@ public struct QueryConfig: Sendable {
             "ingest.max_frame_bytes", default: WireLimits.defaultMaxFrameBytes, range: 1024...(1 << 30))
         partitionsAheadDays = try source.int("storage.partitions_ahead_days", default: 3, range: 1...60)
         rawRetentionDays = try source.int("storage.raw_retention_days", default: 7, range: 1...3650)
+        retention = RetentionPolicy(
+            days: [
+                "metrics": rawRetentionDays, "histograms": rawRetentionDays,
+                "logs": try source.int("storage.logs_retention_days", default: 7, range: 1...3650),
+                "events": try source.int("storage.events_retention_days", default: 30, range: 1...3650),
+            ],
+            ledgerDays: try source.int("storage.ledger_retention_days", default: 7, range: 1...3650))
         logLevel = try LogLevelName.validate(source.string("log_level", default: "info"), key: "log_level")
         logStreamBuffer = try source.int("logs.stream_buffer", default: 1000, range: 1...1_000_000)
         logStreamKeepalive = try source.double("logs.stream_keepalive_seconds", default: 15, range: 0.1...3600)

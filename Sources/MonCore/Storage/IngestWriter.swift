@@ -29,7 +29,7 @@ public actor IngestWriter {
     private let executor: ThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    private let connector: PostgresConnector
+    let connector: PostgresConnector
     private let logger: Logger
     private var seriesIDs: [SeriesKey: Int64] = [:]
     private var knownPartitions: Set<DayPartition> = []
@@ -69,6 +69,9 @@ public actor IngestWriter {
         let today = DayPartition(timestampMs: nowMs)
         try ensurePartitions((-1...Int64(aheadDays)).map { today.adding(days: $0) })
     }
+
+    /// Forgets that a day's partitions exist (they were dropped by retention).
+    func forgetPartition(_ day: DayPartition) { knownPartitions.remove(day) }
 
     /// Highest seq stored for this (agent, boot); 0 when none.
     public func lastStoredSeq(agentID: String, bootID: String) throws -> UInt64 {

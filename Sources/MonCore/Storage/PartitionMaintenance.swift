@@ -1,18 +1,51 @@
 import Logging
 import ServiceLifecycle
 
-/// Keeps daily partitions created ahead of time, checking every `every` seconds.
+/// Keeps daily partitions created ahead of time and drops those past retention,
+/// checking every `every` seconds.
 public struct PartitionMaintenance: Service {
     let writer: IngestWriter
     let aheadDays: Int
+    let retention: RetentionPolicy?
     let every: Duration
     let logger: Logger
 
-    public init(writer: IngestWriter, aheadDays: Int, every: Duration = .seconds(3600), logger: Logger) {
+    public init(
+        writer: IngestWriter, aheadDays: Int, retention: RetentionPolicy? = nil, every: Duration = .seconds(3600),
+        logger: Logger
+    ) {
         self.writer = writer
         self.aheadDays = aheadDays
+        self.retention = retention
         self.every = every
         self.logger = logger
+    }
+
+    /// Drops every expired partition and trims the ledger; each failure is logged, the rest goes on.
+    public static func applyRetention(
+        _ policy: RetentionPolicy, writer: IngestWriter, nowMs: Int64, logger: Logger
+    ) async {
+        do {
+            for partition in try await writer.expiredPartitions(policy: policy, nowMs: nowMs) {
+                do {
+                    try await writer.drop(partition)
+                    logger.info(
+                        "dropped expired partition",
+                        metadata: [
+                            "partition": "\(partition.partition)", "estimated_rows": "\(partition.estimatedRows)",
+                            "bytes": "\(partition.bytes)",
+                        ])
+                } catch {
+                    logger.error(
+                        "cannot drop expired partition",
+                        metadata: ["partition": "\(partition.partition)", "error": "\(error)"])
+                }
+            }
+            let trimmed = try await writer.trimLedger(days: policy.ledgerDays)
+            if trimmed > 0 { logger.info("trimmed ingest ledger", metadata: ["rows": "\(trimmed)"]) }
+        } catch {
+            logger.error("cannot apply retention", metadata: ["error": "\(error)"])
+        }
     }
 
     public func run() async throws {
@@ -22,6 +55,9 @@ public struct PartitionMaintenance: Service {
                     try await writer.maintainPartitions(aheadDays: aheadDays, nowMs: WallClock.nowMs())
                 } catch {
                     logger.error("cannot create partitions ahead", metadata: ["error": "\(error)"])
+                }
+                if let retention {
+                    await Self.applyRetention(retention, writer: writer, nowMs: WallClock.nowMs(), logger: logger)
                 }
                 try? await Task.sleep(for: every)
             }

@@ -140,6 +140,12 @@ struct Daemon {
         return (0..<result.rowCount).map { result.string($0, 0) }
     }
 
+    /// Runs a statement on the daemon's database.
+    func execute(_ sql: String) throws {
+        let connection = try PostgresConnection(url: databaseURL, applicationName: "mon-tests")
+        try connection.execute(rawSQL: sql)
+    }
+
     func scalar(_ sql: String, _ parameters: [String?] = []) throws -> Int64 {
         guard let first = try column(sql, parameters).first, let text = first, let value = Int64(text) else {
             throw TestFailure("no integer from: \(sql)")
