@@ -75,7 +75,7 @@ struct AppSignalsTests {
         sender.send("jobs.done:3|c\nqueue.depth:7|g")
         #expect(sendUnixDatagram("jobs.done:3|c", to: unixSocket), "the Unix datagram socket takes the same lines")
 
-        let api = try await eventually("10 000 requests per endpoint in the API", seconds: 30) {
+        let api = try await eventually("10 000 requests per endpoint in the API", seconds: 60) {
             () -> [String: [String: Any]]? in
             let (status, json) = try await daemon.get("/api/monitoring/metrics?type=api&period=1h")
             guard status == 200, let list = (json as? [String: Any])?["endpoints"] as? [[String: Any]] else {
@@ -201,7 +201,7 @@ struct AppSignalsTests {
         for seq in 105..<200 { try write(seq, to: path) }
 
         let rotated = ContinuousClock.now
-        _ = try await eventually("200 lines stored", seconds: 30) { () -> Bool? in
+        _ = try await eventually("200 lines stored", seconds: 60) { () -> Bool? in
             try daemon.scalar("SELECT count(*) FROM logs WHERE fields ? 'seq'") >= 200 ? true : nil
         }
         print("200 lines stored \(rotated.duration(to: .now)) after the rotation")

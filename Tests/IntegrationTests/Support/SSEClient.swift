@@ -61,7 +61,7 @@ final class SSEClient: Sendable {
     var comments: Int { state.withLock { $0.comments } }
 
     /// Waits until `count` events named `name` arrived; returns them.
-    func waitFor(_ count: Int, named name: String = "log", seconds: Double = 15) async throws -> [Event] {
+    func waitFor(_ count: Int, named name: String = "log", seconds: Double = 60) async throws -> [Event] {
         try await eventually("\(count) SSE '\(name)' events", seconds: seconds) { () -> [Event]? in
             let matching = events.filter { $0.event == name }
             return matching.count >= count ? matching : nil

@@ -27,7 +27,7 @@ struct SourceOutage {
         _ = try await eventually("\(upMetric) 0") { try upSamples("0", after: stoppedMs) > 0 ? true : nil }
         // Host cycles keep being stored while the server is down (waited for, not timed:
         // a loaded CI machine may skip ticks).
-        _ = try await eventually("5 host cycles during the outage", seconds: 30) { () -> Bool? in
+        _ = try await eventually("5 host cycles during the outage", seconds: 60) { () -> Bool? in
             let hostCycles = try daemon.scalar(
                 """
                 SELECT count(*) FROM metrics m JOIN metric_series s ON s.id = m.series_id

@@ -61,7 +61,7 @@ struct TestFailure: Error, CustomStringConvertible {
 /// Polls `body` every 100 ms until it returns a value or `seconds` pass.
 func eventually<T>(
     _ what: String,
-    seconds: Double = 20,
+    seconds: Double = 60,
     _ body: () async throws -> T?
 ) async throws -> T {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
