@@ -1,0 +1,179 @@
+# Shared functions of bench/statsd-throughput and bench/logtail-throughput.
+# Source it after scripts/lib.sh; it defines functions and a few variables only.
+#
+# Variables read:
+#   BENCH_SCRATCH   SwiftPM scratch path of the release build (default: ../bench-build
+#                   beside the repository, so the developers' .build/ is never touched)
+#   BENCH_NO_BUILD  1 = use the binaries already in $BENCH_SCRATCH/release, do not run swift build
+#   BENCH_PACKAGE_PATH  package to build (default: this repository). Point it at a copy of the
+#                   tree when files change under Sources/ while you benchmark: SwiftPM aborts a
+#                   build whose inputs change during it.
+#   BENCH_BUILD_NOTE  free text recorded in machine.txt (e.g. which commit a copy was taken from)
+
+bench_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_PACKAGE_PATH=${BENCH_PACKAGE_PATH:-$bench_repo}
+BENCH_SCRATCH=${BENCH_SCRATCH:-$(dirname "$bench_repo")/bench-build}
+CLK_TCK=$(getconf CLK_TCK)
+
+# Seconds since the epoch with milliseconds.
+bench_now() { date +%s.%3N; }
+
+bench_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# Builds (incrementally) the release binaries of both programs into $BENCH_SCRATCH.
+bench_build() {
+    if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
+        bench_log "BENCH_NO_BUILD=1: using the binaries in $BENCH_SCRATCH/release as they are"
+    else
+        local product
+        for product in monagent monquery; do
+            bench_log "swift build -c release --product $product --scratch-path $BENCH_SCRATCH"
+            (cd "$BENCH_PACKAGE_PATH" && swift build -c release --product "$product" --scratch-path "$BENCH_SCRATCH" \
+                --only-use-versions-from-resolved-file >&2)
+        done
+    fi
+    local bin
+    for bin in monagent monquery; do
+        [ -x "$BENCH_SCRATCH/release/$bin" ] || { echo "missing $BENCH_SCRATCH/release/$bin" >&2; return 1; }
+    done
+}
+
+# bench_copy_binaries DIR — copies both release binaries to DIR (runs never use the build dir).
+bench_copy_binaries() {
+    mkdir -p "$1"
+    cp -p "$BENCH_SCRATCH/release/monagent" "$BENCH_SCRATCH/release/monquery" "$1/"
+}
+
+# Describes the machine and the build, as "key: value" lines (for the results file).
+bench_describe() {
+    local bindir=$1
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "cores: $(grep -c ^processor /proc/cpuinfo)"
+    echo "memory: $(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+    echo "kernel: $(uname -r)"
+    echo "net.core.rmem_max: $(cat /proc/sys/net/core/rmem_max)"
+    echo "swift: $(swift --version 2>/dev/null | head -1)"
+    if [ "$BENCH_PACKAGE_PATH" = "$bench_repo" ]; then
+        echo "built from: $(cd "$bench_repo" && git rev-parse --short HEAD 2>/dev/null)$(cd "$bench_repo" && git diff --quiet HEAD -- Sources Package.swift 2>/dev/null || echo ' + uncommitted changes in Sources/')${BENCH_BUILD_NOTE:+ ($BENCH_BUILD_NOTE)}"
+    else
+        echo "built from: $BENCH_PACKAGE_PATH${BENCH_BUILD_NOTE:+ ($BENCH_BUILD_NOTE)}"
+    fi
+    echo "monagent: release, built $(date -u -r "$bindir/monagent" +%Y-%m-%dT%H:%M:%SZ), sha256 $(sha256sum "$bindir/monagent" | cut -c1-16)"
+    echo "monquery: release, built $(date -u -r "$bindir/monquery" +%Y-%m-%dT%H:%M:%SZ), sha256 $(sha256sum "$bindir/monquery" | cut -c1-16)"
+    echo "postgresql: $("$PG_BIN/postgres" --version)"
+    echo "python: $(python3 --version 2>&1)"
+    bench_contention start
+}
+
+# One line on how busy the machine is (load average, CPU pressure): this benchmark shares
+# 2 cores with whatever else runs, so a busy machine lowers every figure.
+bench_contention() {
+    echo "machine_load_$1: loadavg $(cut -d' ' -f1-3 /proc/loadavg); cpu pressure $(head -1 /proc/pressure/cpu 2>/dev/null | cut -d' ' -f2-4)"
+}
+
+# A UDP port on 127.0.0.1 that nothing is bound to (the kernel picks it).
+bench_free_udp_port() {
+    python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# CPU ticks (utime + stime) of a process; 0 if it is gone.
+bench_cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    # Fields after the ")" that closes comm: state is field 3, utime 14, stime 15.
+    echo "${stat##*) }" | awk '{print $12 + $13}'
+}
+
+# CPU ticks of a process and all its direct children (PostgreSQL: postmaster and backends).
+bench_cpu_ticks_tree() {
+    local total pid
+    total=$(bench_cpu_ticks "$1")
+    for pid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        total=$((total + $(bench_cpu_ticks "$pid")))
+    done
+    echo "$total"
+}
+
+# Resident set size of a process in MiB (VmRSS, or VmHWM with "hwm" as $2).
+bench_rss_mib() {
+    local key=VmRSS
+    [ "${2:-}" = hwm ] && key=VmHWM
+    awk -v k="$key:" '$1 == k {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+
+# bench_psql SQL — runs SQL against the benchmark database (tuples only, unaligned, tab-separated).
+bench_psql() {
+    "$PG_BIN/psql" -X -h 127.0.0.1 -p "$BENCH_PG_PORT" -U postgres -d mon -qtA -F $'\t' -v ON_ERROR_STOP=1 -c "$1"
+}
+
+# The largest value stored for one of the agent's own counters (0 before its first sample).
+bench_counter() {
+    bench_psql "SELECT coalesce(max(m.value), 0)::bigint FROM metrics m JOIN metric_series s ON s.id = m.series_id WHERE s.name = '$1'"
+}
+
+# bench_start_stack TMP — starts PostgreSQL, monquery and monagent from TMP/bin with the
+# agent's extra environment already exported by the caller (MONAGENT_STATSD_ADDRESS, ...).
+# Sets BENCH_PG_PORT, BENCH_AGENT_PID, BENCH_QUERY_PID, BENCH_PG_PID.
+bench_start_stack() {
+    local tmp=$1
+    mkdir -p "$tmp/run" "$tmp/agent" "$tmp/logs"
+    : >"$tmp/empty.yaml"
+    BENCH_PG_PORT=$(mon_free_port)
+    bench_log "starting PostgreSQL 15 on 127.0.0.1:$BENCH_PG_PORT"
+    mon_pg_start "$tmp/pg" "$BENCH_PG_PORT"
+    BENCH_PG_PID=$(head -1 "$tmp/pg/data/postmaster.pid")
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$BENCH_PG_PORT" -U postgres mon
+
+    export MONQUERY_DATABASE_URL="postgresql://postgres@127.0.0.1:$BENCH_PG_PORT/mon"
+    export MONQUERY_INGEST_SOCKET="$tmp/run/ingest.sock"
+    export MONQUERY_HTTP_LISTEN="127.0.0.1:$(mon_free_port)"
+    export MONAGENT_INGEST_SOCKET="$tmp/run/ingest.sock"
+    export MONAGENT_STATE_DIR="$tmp/agent"
+    export MONAGENT_COLLECTORS=cpu
+    export MONAGENT_HOST=bench MONAGENT_AGENT_ID=bench
+    export MONAGENT_INTERVAL=${MONAGENT_INTERVAL:-1}
+
+    bench_log "starting monquery"
+    "$tmp/bin/monquery" serve --config "$tmp/empty.yaml" >"$tmp/logs/monquery.log" 2>&1 &
+    BENCH_QUERY_PID=$!
+    local i
+    for i in $(seq 1 200); do
+        [ -S "$tmp/run/ingest.sock" ] && break
+        kill -0 "$BENCH_QUERY_PID" 2>/dev/null || { cat "$tmp/logs/monquery.log" >&2; return 1; }
+        sleep 0.1
+    done
+    [ -S "$tmp/run/ingest.sock" ] || { echo "monquery did not open its socket" >&2; cat "$tmp/logs/monquery.log" >&2; return 1; }
+
+    bench_log "starting monagent (interval ${MONAGENT_INTERVAL}s, collectors=cpu)"
+    "$tmp/bin/monagent" run --config "$tmp/empty.yaml" >"$tmp/logs/monagent.log" 2>&1 &
+    BENCH_AGENT_PID=$!
+    # Ready once its first batch is stored (the ledger has a row).
+    for i in $(seq 1 300); do
+        kill -0 "$BENCH_AGENT_PID" 2>/dev/null || { cat "$tmp/logs/monagent.log" >&2; return 1; }
+        [ "$(bench_psql 'SELECT count(*) FROM ingest_ledger' 2>/dev/null || echo 0)" -gt 0 ] && return 0
+        sleep 0.1
+    done
+    echo "monagent shipped nothing within 30 s" >&2
+    cat "$tmp/logs/monagent.log" >&2
+    return 1
+}
+
+# bench_stop_stack TMP — stops monagent, monquery (SIGTERM, then SIGKILL after 10 s) and PostgreSQL.
+bench_stop_stack() {
+    local tmp=$1 pid i
+    for pid in ${BENCH_AGENT_PID:-} ${BENCH_QUERY_PID:-}; do
+        kill -TERM "$pid" 2>/dev/null || continue
+        for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    BENCH_AGENT_PID= BENCH_QUERY_PID=
+    [ -d "$tmp/pg" ] && mon_pg_stop "$tmp/pg"
+    return 0
+}
+
+# Busy CPU ticks of the whole machine, all cores (user+nice+system+irq+softirq+steal).
+bench_machine_busy_ticks() {
+    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
