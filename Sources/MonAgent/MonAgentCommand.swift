@@ -148,6 +148,10 @@ enum AgentBuilder {
             services.append(AppFlushService(interval: config.interval, aggregator: aggregator, queue: queue))
         }
         services.append(shipper)
+        let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        if notifier.isEnabled {
+            services.append(WatchdogService(notifier: notifier, readyStatus: "collecting every \(config.interval)"))
+        }
         return ServiceGroup(
             configuration: .init(
                 services: services,

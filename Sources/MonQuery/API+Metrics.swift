@@ -65,16 +65,10 @@ extension API {
         default: endpoints.sort { ($0.histogram.quantile(0.95) ?? 0) > ($1.histogram.quantile(0.95) ?? 0) }
         }
         let period = Double(range.periodSeconds)
-        var total = Histogram()
-        var requests: Int64 = 0
-        var serverErrors: Int64 = 0
-        var clientErrors: Int64 = 0
-        for endpoint in endpoints {
-            total.merge(endpoint.histogram)
-            requests += endpoint.requests
-            serverErrors += endpoint.serverErrors
-            clientErrors += endpoint.clientErrors
-        }
+        let totals = EndpointStats.totals(endpoints)
+        let (total, requests, serverErrors, clientErrors) = (
+            totals.histogram, totals.requests, totals.serverErrors, totals.clientErrors
+        )
         let body: JSONValue = .object([
             ("type", "api"),
             ("period", .string(DurationText.format(seconds: range.periodSeconds))),

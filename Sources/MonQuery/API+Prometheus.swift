@@ -2,38 +2,28 @@ import Hummingbird
 import MonCore
 
 extension API {
-    /// `GET /metrics` — Prometheus text format 0.0.4, rendered from the last-value cache
+    /// `GET /metrics` — Prometheus text 0.0.4, or OpenMetrics 1.0.0 when `Accept` asks for
+    /// it, gzip-compressed when `Accept-Encoding` allows; rendered from the last-value cache
     /// (no database query per scrape): every live series with `host` and its labels, the
-    /// request histograms as `_bucket`/`_sum`/`_count`, the daemon's own ingest metrics
-    /// and the standard `process_*` metrics. Bounded labels only: no query text, no key.
+    /// request histograms as `_bucket`/`_sum`/`_count`, the daemon's own ingest and HTTP
+    /// metrics and the standard `process_*` metrics. Bounded labels only.
     func prometheus(_ request: Request) async throws -> Response {
         _ = try QueryParameters(request, allowed: [])
         let nowMs = WallClock.nowMs()
-        var out = PrometheusText()
-        let (values, histograms) = cache.snapshot(nowMs: nowMs)
-        for (key, value) in values {
-            out.family(
-                key.name, type: value.kind == .counter ? "counter" : "gauge",
-                help: "Latest value received from monagent.")
-            out.sample(key.name, Self.exposedLabels(key), value.value)
-        }
-        for (key, cumulative) in histograms {
-            out.family(
-                key.name, type: "histogram", help: "Observations since monquery started, merged from agent windows.")
-            out.histogram(key.name, Self.exposedLabels(key), cumulative.histogram)
-        }
+        let format = PrometheusText.Format.negotiate(accept: request.headers[.accept])
+        var out = PrometheusText(format: format)
+        out.render(cache: cache.snapshot(nowMs: nowMs))
         await daemonMetrics(&out, nowMs: nowMs)
+        httpMetrics.render(into: &out)
         Self.processMetrics(&out)
-        var buffer = ByteBuffer()
-        buffer.writeString(out.text)
-        return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: buffer))
-    }
-
-    /// `host` first; a series label named `host` is renamed `exported_host`.
-    static func exposedLabels(_ key: LastValueCache.Key) -> [(String, String)] {
-        [("host", key.host)] + key.labels.pairs.map { ($0.name == "host" ? "exported_host" : $0.name, $0.value) }
+        out.finish()
+        var headers: HTTPFields = [.contentType: format.contentType, .vary: "Accept, Accept-Encoding"]
+        var bytes = Array(out.text.utf8)
+        if Gzip.isAccepted(request.headers[.acceptEncoding]), let compressed = Gzip.compress(bytes) {
+            bytes = compressed
+            headers[.contentEncoding] = "gzip"
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     private func daemonMetrics(_ out: inout PrometheusText, nowMs: Int64) async {
@@ -59,11 +49,24 @@ extension API {
             out.sample(name, [], Double(value))
         }
         out.family(
-            "mon_query_ingest_store_seconds", type: "summary", help: "Time to store one batch (one transaction).")
+            "mon_query_ingest_store_seconds", type: "summary",
+            help: "Time to store one batch: one transaction, with the COPY of its samples.")
         out.sample("mon_query_ingest_store_seconds_sum", [], await stats.storeSecondsTotal)
         out.sample("mon_query_ingest_store_seconds_count", [], Double(await stats.batchesStored))
         out.family("mon_query_ingest_connections", type: "gauge", help: "Open agent connections.")
         out.sample("mon_query_ingest_connections", [], Double(await stats.openConnections))
+        out.family(
+            "mon_query_ingest_queue_batches", type: "gauge",
+            help: "Batches received and not yet committed (the daemon's ingest queue depth).")
+        out.sample("mon_query_ingest_queue_batches", [], Double(await stats.inFlightBatches))
+        out.family(
+            "mon_query_ingest_lag_seconds", type: "gauge",
+            help: "From a batch's creation at the agent to its commit, for the last batch stored.")
+        out.sample("mon_query_ingest_lag_seconds", [], await stats.lastLagSeconds)
+        out.family(
+            "mon_query_ingest_lag_seconds_total", type: "counter",
+            help: "Sum of creation-to-commit lags of stored batches (divide by batches for the mean).")
+        out.sample("mon_query_ingest_lag_seconds_total", [], await stats.lagSecondsTotal)
         let agents = await stats.agents.values.sorted { $0.agentID < $1.agentID }
         out.family("mon_query_agent_connected", type: "gauge", help: "1 while the agent is connected.")
         for agent in agents {

@@ -19,12 +19,15 @@ struct API: Sendable {
     let exportSlots: ExportSlots
     let authenticator: Authenticator
     let cache: LastValueCache
+    let httpMetrics: HTTPMetrics
 
     init(
         store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
         settings: Settings = Settings(), exportConcurrency: Int = 2,
-        authenticator: Authenticator = Authenticator(tokens: []), cache: LastValueCache = LastValueCache()
+        authenticator: Authenticator = Authenticator(tokens: []), cache: LastValueCache = LastValueCache(),
+        httpMetrics: HTTPMetrics = HTTPMetrics()
     ) {
+        self.httpMetrics = httpMetrics
         self.authenticator = authenticator
         self.cache = cache
         self.store = store

@@ -113,6 +113,8 @@ struct QueryParameters {
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let authenticator: Authenticator
+    /// `/metrics` needs a token too (`prometheus.require_token`).
+    var protectMetrics = false
 
     /// Paths that need `admin`: raw log records, full query texts by export, exports.
     static func requiredRole(_ path: String) -> Authenticator.Role {
@@ -123,7 +125,9 @@ struct AuthMiddleware: RouterMiddleware {
         -> Response
     {
         let path = request.uri.path
-        guard path.hasPrefix("/api/") else { return try await next(request, context) }
+        guard path.hasPrefix("/api/") || (protectMetrics && path == "/metrics") else {
+            return try await next(request, context)
+        }
         switch authenticator.role(authorization: request.headers[.authorization]) {
         case .failure(let failure):
             var response = try APIError(
@@ -137,6 +141,34 @@ struct AuthMiddleware: RouterMiddleware {
             throw APIError(status: .forbidden, code: "forbidden", message: "this endpoint needs the admin role")
         case .success:
             return try await next(request, context)
+        }
+    }
+}
+
+/// Records each request's duration by route pattern, method and status (`/metrics`).
+struct HTTPMetricsMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let metrics: HTTPMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let started = ContinuousClock.now
+        func record(_ status: Int) {
+            metrics.record(
+                route: context.endpointPath ?? "NotFound", method: request.method.rawValue, status: status,
+                seconds: started.duration(to: .now).seconds)
+        }
+        do {
+            let response = try await next(request, context)
+            record(response.status.code)
+            return response
+        } catch let error as HTTPResponseError {
+            record(error.status.code)
+            throw error
+        } catch {
+            record(500)
+            throw error
         }
     }
 }

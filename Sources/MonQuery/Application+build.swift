@@ -1,12 +1,14 @@
+import Foundation
 import Glibc
 import Hummingbird
 import Logging
 import MonCore
+import ServiceLifecycle
 
 /// Builds the daemon: migrations, ingest socket, partition upkeep and the HTTP API.
 func buildApplication(config: QueryConfig, logger: Logger) async throws -> some ApplicationProtocol {
     let broadcaster = LogBroadcaster()
-    let cache = LastValueCache()
+    let cache = LastValueCache(staleAfterMs: Int64(config.metricsStaleAfter) * 1000)
     let writer = IngestWriter(
         databaseURL: config.databaseURL,
         password: config.databasePassword,
@@ -28,6 +30,11 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     let partitions = PartitionMaintenance(
         writer: writer, aheadDays: config.partitionsAheadDays, retention: config.retention, logger: logger)
 
+    let rollup = RollupService(
+        writer: RollupWriter(
+            databaseURL: config.databaseURL, password: config.databasePassword, settleSeconds: config.rollupSettle),
+        every: .milliseconds(Int64(config.rollupInterval * 1000)), logger: logger)
+
     let store = QueryStore(databaseURL: config.databaseURL, password: config.databasePassword)
     let settings = API.Settings(
         logStreamBuffer: config.logStreamBuffer,
@@ -43,22 +50,32 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
             metadata: ["listen": "\(config.httpHost):\(config.httpPort)"])
     }
-    let router = buildRouter(api)
+    let router = buildRouter(api, protectMetrics: config.metricsRequireToken)
+    let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+    var services: [any Service] = [ingest, partitions, rollup]
+    if notifier.isEnabled { services.append(WatchdogService(notifier: notifier)) }
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "monquery"),
-        services: [ingest, partitions],
+        services: services,
+        onServerRunning: { _ in
+            notifier.notify("READY=1\nSTATUS=serving HTTP on \(config.httpHost):\(config.httpPort)")
+        },
         logger: logger
     )
 }
 
 /// Routes of the HTTP surface (DESIGN §8). Paths are a contract with the MnemoLite UI.
-func buildRouter(_ api: API) -> Router<BasicRequestContext> {
+func buildRouter(_ api: API, protectMetrics: Bool = false) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: HTTPMetricsMiddleware(metrics: api.httpMetrics))
     router.add(middleware: APIErrorMiddleware())
-    router.add(middleware: AuthMiddleware(authenticator: api.authenticator))
+    router.add(middleware: AuthMiddleware(authenticator: api.authenticator, protectMetrics: protectMetrics))
     router.get("/health") { request, _ in try api.health(request) }
+    router.get("/health/detailed") { request, _ in try await api.healthDetailed(request) }
     router.get("/metrics") { request, _ in try await api.prometheus(request) }
+    router.get("/api/monitoring/metrics/summary") { request, _ in try await api.summary(request) }
+    router.get("/api/monitoring/compare") { request, _ in try await api.compare(request) }
     router.get("/api/monitoring/system/cpu") { request, _ in try await api.systemCPU(request) }
     router.get("/api/monitoring/system/memory") { request, _ in try await api.systemMemory(request) }
     router.get("/api/monitoring/system/disk") { request, _ in try await api.systemDisk(request) }

@@ -83,8 +83,11 @@ extension MonQueryCommand {
             if expired.isEmpty { print("nothing to drop") }
             for partition in expired {
                 let size = Double(partition.bytes) / 1_048_576
+                let verb =
+                    partition.waitingForRollup
+                    ? "keeping (rollups not past it yet)" : dryRun ? "would drop" : "dropping"
                 print(
-                    "\(dryRun ? "would drop" : "dropping") \(partition.partition) (\(Timestamp.iso8601(ms: partition.day.day * DayPartition.millisecondsPerDay).prefix(10)), ~\(partition.estimatedRows) rows, \((size * 10).rounded() / 10) MiB)"
+                    "\(verb) \(partition.partition) (\(Timestamp.iso8601(ms: partition.day.day * DayPartition.millisecondsPerDay).prefix(10)), ~\(partition.estimatedRows) rows, \((size * 10).rounded() / 10) MiB)"
                 )
             }
             guard !dryRun else { return }

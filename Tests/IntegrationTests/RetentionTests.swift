@@ -24,6 +24,11 @@ struct RetentionTests {
             VALUES ('a', 'b', 1, 'h', 0, now(), now() - interval '10 days'), ('a', 'b', 2, 'h', 0, now(), now())
             """)
 
+        // Raw days the rollups have not passed are kept (their minutes would be lost).
+        let waiting = try Self.run(["retention", "--dry-run"], databaseURL: daemon.databaseURL)
+        #expect(waiting.contains("keeping (rollups not past it yet) \(old.partitionName(of: "metrics"))"))
+        try daemon.execute("UPDATE rollup_state SET watermark = now()")
+
         // The CLI's dry run lists and changes nothing.
         let report = try Self.run(["retention", "--dry-run"], databaseURL: daemon.databaseURL)
         #expect(report.contains("would drop \(old.partitionName(of: "metrics"))"))
@@ -33,8 +38,12 @@ struct RetentionTests {
         #expect(try daemon.scalar("SELECT count(*) FROM metrics") == 1)
 
         let expired = try await writer.expiredPartitions(policy: .defaults, nowMs: now)
-        // metrics, histograms, logs: days -40 … -8 (33 each); events: -40 … -31 (10).
-        #expect(expired.count == 33 * 3 + 10)
+        // metrics, histograms, logs: days -40 … -8 (33 each); events, metrics_1m and
+        // histograms_1m: -40 … -31 (10 each); the hour rollups keep 400 days.
+        let expectedCount = 33 * 3 + 10 * 3
+        #expect(expired.count == expectedCount)
+        let waitingCount = expired.filter(\.waitingForRollup).count
+        #expect(waitingCount == 0)
         for partition in expired { try await writer.drop(partition) }
         #expect(try await writer.expiredPartitions(policy: .defaults, nowMs: now).isEmpty)
         #expect(try daemon.scalar("SELECT count(*) FROM metrics") == 0, "the old sample went with its partition")
@@ -55,17 +64,9 @@ struct RetentionTests {
     /// Runs monquery with the test database; its standard output.
     static func run(_ arguments: [String], databaseURL: String) throws -> String {
         let binary = try #require(TestEnvironment.binDirectory) + "/monquery"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.environment = ["MONQUERY_DATABASE_URL": databaseURL, "PATH": "/usr/bin:/bin"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "monquery \(arguments): \(text)")
+        let (status, text) = try runProgram(
+            binary, arguments, environment: ["MONQUERY_DATABASE_URL": databaseURL, "PATH": "/usr/bin:/bin"])
+        #expect(status == 0, "monquery \(arguments): \(text)")
         return text
     }
 }

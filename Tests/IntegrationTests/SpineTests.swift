@@ -81,7 +81,9 @@ struct SpineTests {
         let storedBefore = try daemon.scalar("SELECT count(*) FROM ingest_ledger")
         _ = try await eventually("replayed batches and new cycles") { () -> Int64? in
             let count = try daemon.scalar("SELECT count(*) FROM ingest_ledger")
-            return count >= storedBefore + 20 ? count : nil
+            let newest = try daemon.scalar(
+                "SELECT coalesce((extract(epoch FROM max(batch_ts)) * 1000)::bigint, 0) FROM ingest_ledger")
+            return count >= storedBefore + 20 && newest > restartedMs + 1000 ? count : nil
         }
         monagent.stop()
 

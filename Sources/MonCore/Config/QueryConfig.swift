@@ -25,6 +25,12 @@ public struct QueryConfig: Sendable {
     /// `storage.logs_retention_days` (7), `storage.events_retention_days` (30),
     /// `storage.ledger_retention_days` (7): the other tables' retention.
     public var retention: RetentionPolicy
+    /// `storage.rollup_1m_retention_days` (30), `storage.rollup_1h_retention_days` (400): the
+    /// rollup tiers' retention (`metrics_1m`/`histograms_1m`, `metrics_1h`/`histograms_1h`).
+    /// `storage.rollup_interval_seconds` (10): pause between rollup passes once caught up.
+    public var rollupInterval: Double
+    /// `storage.rollup_settle_seconds` (15): a minute is rolled up this long after it ended.
+    public var rollupSettle: Int
     /// `log_level` — default info.
     public var logLevel: String
     /// `logs.stream_buffer` — records a live-stream client may fall behind before drops are counted (default 1000).
@@ -35,6 +41,11 @@ public struct QueryConfig: Sendable {
     public var exportMaxConcurrent: Int
     /// `auth.viewer_tokens`, `auth.admin_tokens` — SHA-256 hashes of the API's bearer tokens.
     public var auth: Authenticator
+    /// `prometheus.require_token` — `/metrics` needs a viewer (or admin) token (default false).
+    public var metricsRequireToken: Bool
+    /// `prometheus.stale_after_seconds` — a series not updated for this long leaves `/metrics`
+    /// and the summary (default 300).
+    public var metricsStaleAfter: Int
 
     public static func load(path: String?, environment: [String: String]) throws -> QueryConfig {
         let source = try ConfigSource(path: path, envPrefix: "MONQUERY", environment: environment)
@@ -56,11 +67,17 @@ public struct QueryConfig: Sendable {
             "ingest.max_frame_bytes", default: WireLimits.defaultMaxFrameBytes, range: 1024...(1 << 30))
         partitionsAheadDays = try source.int("storage.partitions_ahead_days", default: 3, range: 1...60)
         rawRetentionDays = try source.int("storage.raw_retention_days", default: 7, range: 1...3650)
+        let minuteDays = try source.int("storage.rollup_1m_retention_days", default: 30, range: 1...3650)
+        let hourDays = try source.int("storage.rollup_1h_retention_days", default: 400, range: 1...3650)
+        rollupInterval = try source.double("storage.rollup_interval_seconds", default: 10, range: 1...3600)
+        rollupSettle = try source.int("storage.rollup_settle_seconds", default: 15, range: 0...3600)
         retention = RetentionPolicy(
             days: [
                 "metrics": rawRetentionDays, "histograms": rawRetentionDays,
                 "logs": try source.int("storage.logs_retention_days", default: 7, range: 1...3650),
                 "events": try source.int("storage.events_retention_days", default: 30, range: 1...3650),
+                "metrics_1m": minuteDays, "histograms_1m": minuteDays,
+                "metrics_1h": hourDays, "histograms_1h": hourDays,
             ],
             ledgerDays: try source.int("storage.ledger_retention_days", default: 7, range: 1...3650))
         logLevel = try LogLevelName.validate(source.string("log_level", default: "info"), key: "log_level")
@@ -68,6 +85,13 @@ public struct QueryConfig: Sendable {
         logStreamKeepalive = try source.double("logs.stream_keepalive_seconds", default: 15, range: 0.1...3600)
         exportMaxConcurrent = try source.int("export.max_concurrent", default: 2, range: 1...64)
         auth = try Authenticator(source: source)
+        metricsRequireToken = try source.bool("prometheus.require_token", default: false)
+        metricsStaleAfter = try source.int("prometheus.stale_after_seconds", default: 300, range: 5...86_400)
+        if metricsRequireToken && !auth.isEnabled {
+            throw ConfigError(
+                key: "prometheus.require_token",
+                message: "is true but no token is configured (auth.viewer_tokens / auth.admin_tokens)")
+        }
         try source.finish()
         guard auth.isEnabled || Self.isLoopback(httpHost) else {
             throw ConfigError(

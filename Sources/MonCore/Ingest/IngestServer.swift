@@ -93,6 +93,7 @@ public struct IngestServer: Service {
                         )
                     case .store(let batch, let agent):
                         let started = ContinuousClock.now
+                        await stats.storeStarted()
                         let outcome: IngestWriter.Outcome
                         do {
                             outcome = try await writer.store(batch, from: agent, nowMs: WallClock.nowMs())

@@ -6,6 +6,8 @@ public actor IngestStats {
         public var lastBatchMs: Int64?
         public var lastSeq: UInt64?
         public var connected: Bool
+        /// Batch creation to commit, of the last stored batch (ms).
+        public var lastLagMs: Int64?
     }
 
     public private(set) var openConnections = 0
@@ -18,6 +20,12 @@ public actor IngestStats {
     /// Sum of store (transaction) durations, for a `_sum`/`_count` pair.
     public private(set) var storeSecondsTotal = 0.0
     public private(set) var agents: [String: AgentStatus] = [:]
+    /// Batches received and waiting for (or in) their transaction: the daemon's queue depth.
+    public private(set) var inFlightBatches = 0
+    /// Batch creation (at the agent) to commit, of the last stored batch, in seconds; and the sum.
+    public private(set) var lastLagSeconds = 0.0
+    public private(set) var lagSecondsTotal = 0.0
+    public let startedMs = WallClock.nowMs()
 
     public init() {}
 
@@ -26,7 +34,11 @@ public actor IngestStats {
         openConnections -= 1
         if let agent { agents[agent.agentID]?.connected = false }
     }
-    func storeFailed() { storeFailures += 1 }
+    func storeStarted() { inFlightBatches += 1 }
+    func storeFailed() {
+        storeFailures += 1
+        inFlightBatches -= 1
+    }
 
     func agentConnected(_ agent: AgentIdentity) {
         var status = agents[agent.agentID] ?? AgentStatus(agentID: agent.agentID, host: agent.host, connected: true)
@@ -36,6 +48,7 @@ public actor IngestStats {
     }
 
     func batchStored(_ agent: AgentIdentity, batch: Batch, outcome: IngestWriter.Outcome, duration: Duration) {
+        inFlightBatches -= 1
         switch outcome {
         case .stored(let samples, let rejected):
             batchesStored += 1
@@ -46,7 +59,14 @@ public actor IngestStats {
         }
         lastStoreSeconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         storeSecondsTotal += lastStoreSeconds
-        agents[agent.agentID]?.lastBatchMs = WallClock.nowMs()
+        let nowMs = WallClock.nowMs()
+        agents[agent.agentID]?.lastBatchMs = nowMs
+        if case .stored = outcome {
+            let lag = max(0, nowMs - batch.createdMs)
+            agents[agent.agentID]?.lastLagMs = lag
+            lastLagSeconds = Double(lag) / 1000
+            lagSecondsTotal += lastLagSeconds
+        }
         agents[agent.agentID]?.lastSeq = batch.seq
     }
 }

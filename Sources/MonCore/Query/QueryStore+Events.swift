@@ -140,32 +140,37 @@ extension QueryStore {
         }
     }
 
-    /// How much a counter grew over the range per (host, labels), counting resets as restarts from 0.
+    /// How much a counter grew over the range per (host, labels), counting resets as restarts
+    /// from 0. Reads the last value of each rollup unit where the tier plan allows (a reset
+    /// inside one unit is then seen as a reset at the unit's end).
     public func increase(name: String, host: String?, range: TimeRange) throws -> [(
         host: String, labels: [String: String], value: Double
     )] {
         try connector.withConnection { connection -> [(host: String, labels: [String: String], value: Double)] in
-            let rows = try connection.query(
-                """
-                SELECT s.host, s.labels::text, sum(CASE WHEN d.delta >= 0 THEN d.delta ELSE d.value END)
-                FROM (
-                    SELECT m.series_id, m.value,
-                           m.value - lag(m.value) OVER (PARTITION BY m.series_id ORDER BY m.ts) AS delta
-                    FROM metrics m
-                    JOIN metric_series s2 ON s2.id = m.series_id
-                    WHERE s2.name = $1 AND ($2::text IS NULL OR s2.host = $2)
-                      AND m.ts >= to_timestamp($3::double precision) AND m.ts <= to_timestamp($4::double precision)
-                ) d
-                JOIN metric_series s ON s.id = d.series_id
-                WHERE d.delta IS NOT NULL
-                GROUP BY s.host, s.labels::text
-                """,
-                [name, host, range.startSeconds, range.endSeconds]
-            )
+            let query = Self.increaseQuery(name: name, host: host, plan: try plan(range, connection))
+            let rows = try connection.query(query.sql, query.parameters)
             return (0..<rows.rowCount).map { row in
                 (rows.string(row, 0) ?? "", Self.decodeLabels(rows.string(row, 1)), rows.double(row, 2) ?? 0)
             }
         }
+    }
+
+    public static func increaseQuery(name: String, host: String?, plan: TierPlan) -> (
+        sql: String, parameters: [String?]
+    ) {
+        let filter = "SELECT id FROM metric_series WHERE name = $1 AND ($2::text IS NULL OR host = $2)"
+        let sql = """
+            SELECT s.host, s.labels::text, sum(CASE WHEN d.delta >= 0 THEN d.delta ELSE d.value END)
+            FROM (
+                SELECT src.series_id, src.last AS value,
+                       src.last - lag(src.last) OVER (PARTITION BY src.series_id ORDER BY src.last_ts) AS delta
+                FROM (\(plan.metricsSource(seriesFilter: filter))) AS src (series_id, ts, sum, count, last, last_ts)
+            ) d
+            JOIN metric_series s ON s.id = d.series_id
+            WHERE d.delta IS NOT NULL
+            GROUP BY s.host, s.labels::text
+            """
+        return (sql, [name, host])
     }
 }
 

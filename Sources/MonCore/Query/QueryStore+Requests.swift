@@ -30,6 +30,48 @@ public struct EndpointStats: Sendable {
     }
 }
 
+extension EndpointStats {
+    /// Several endpoints' statistics merged: one histogram, request and error counts.
+    public struct Totals: Sendable {
+        public var histogram = Histogram()
+        public var requests: Int64 = 0
+        public var serverErrors: Int64 = 0
+        public var clientErrors: Int64 = 0
+    }
+
+    public static func totals(_ endpoints: [EndpointStats]) -> Totals {
+        var totals = Totals()
+        for endpoint in endpoints {
+            totals.histogram.merge(endpoint.histogram)
+            totals.requests += endpoint.requests
+            totals.serverErrors += endpoint.serverErrors
+            totals.clientErrors += endpoint.clientErrors
+        }
+        return totals
+    }
+}
+
+/// Sum, zero count, min and max of histogram rows, accumulated per key before the buckets
+/// are merged into one `Histogram`.
+struct HistogramParts {
+    var sum = 0.0
+    var zero: UInt64 = 0
+    var min = Double.infinity
+    var max = -Double.infinity
+
+    /// Adds the row's `sum, zero_count, min, max` columns starting at `column`.
+    mutating func add(_ rows: PostgresResult, row: Int, column: Int) {
+        sum += rows.double(row, column) ?? 0
+        zero += UInt64(Swift.max(0, rows.int(row, column + 1) ?? 0))
+        min = Swift.min(min, rows.double(row, column + 2) ?? .infinity)
+        max = Swift.max(max, rows.double(row, column + 3) ?? -.infinity)
+    }
+
+    func histogram(_ buckets: [Int32: UInt64]?) -> Histogram? {
+        Histogram(buckets: buckets ?? [:], zeroCount: zero, sum: sum, min: min, max: max)
+    }
+}
+
 /// One kind of error seen in error-level log records.
 public struct ErrorSummary: Sendable {
     public var event: String
@@ -62,12 +104,62 @@ public struct ErrorSummary: Sendable {
 }
 
 extension QueryStore {
+    /// The request-duration histogram series ($1 = metric name, $2 = host or NULL).
+    static let histogramFilter = "SELECT id FROM metric_series WHERE name = $1 AND ($2::text IS NULL OR host = $2)"
+
+    /// Request statistics per host, all endpoints merged (one `EndpointStats` per host, with
+    /// endpoint `*`): for the summary cards.
+    public func endpointStatsByHost(host: String?, range: TimeRange) throws -> [String: [EndpointStats]] {
+        let name = AppAggregator.requestMetric
+        return try connector.withConnection { connection -> [String: [EndpointStats]] in
+            let source = try plan(range, connection).histogramSource(seriesFilter: Self.histogramFilter)
+            let totals = try connection.query(
+                """
+                SELECT s.host, coalesce(s.labels->>'status', 'unknown'), sum(h.count)::bigint, sum(h.sum),
+                       sum(h.zero_count)::bigint, min(h.min), max(h.max)
+                FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id
+                GROUP BY 1, 2
+                """,
+                [name, host]
+            )
+            var stats: [String: EndpointStats] = [:]
+            var parts: [String: HistogramParts] = [:]
+            for row in 0..<totals.rowCount {
+                guard let host = totals.string(row, 0), let status = totals.string(row, 1),
+                    let count = totals.int(row, 2)
+                else { continue }
+                stats[host, default: EndpointStats(method: "", endpoint: "*")].byStatus[status, default: 0] += count
+                parts[host, default: HistogramParts()].add(totals, row: row, column: 3)
+            }
+            guard !stats.isEmpty else { return [:] }
+            let buckets = try connection.query(
+                """
+                SELECT s.host, b.i, sum(b.c)::bigint
+                FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id, unnest(h.idx, h.cnt) AS b(i, c)
+                GROUP BY 1, 2
+                """,
+                [name, host]
+            )
+            var merged: [String: [Int32: UInt64]] = [:]
+            for row in 0..<buckets.rowCount {
+                guard let host = buckets.string(row, 0),
+                    let index = buckets.int(row, 1).flatMap({ Int32(exactly: $0) }),
+                    let count = buckets.int(row, 2), count > 0
+                else { continue }
+                merged[host, default: [:]][index, default: 0] += UInt64(count)
+            }
+            for (host, part) in parts {
+                if let histogram = part.histogram(merged[host]) { stats[host]?.histogram = histogram }
+            }
+            return stats.mapValues { [$0] }
+        }
+    }
+
     /// Per-endpoint request statistics from the merged request-duration histograms.
     public func endpointStats(host: String?, range: TimeRange) throws -> [EndpointStats] {
         let name = AppAggregator.requestMetric
-        let start = String(Double(range.startMs) / 1000)
-        let end = String(Double(range.endMs) / 1000)
         return try connector.withConnection { connection -> [EndpointStats] in
+            let source = try plan(range, connection).histogramSource(seriesFilter: Self.histogramFilter)
             var byKey: [String: EndpointStats] = [:]
             func key(_ method: String, _ endpoint: String) -> String { method + " " + endpoint }
             let totals = try connection.query(
@@ -75,14 +167,13 @@ extension QueryStore {
                 SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
                        coalesce(s.labels->>'status', 'unknown'), sum(h.count)::bigint, sum(h.sum),
                        sum(h.zero_count)::bigint, min(h.min), max(h.max)
-                FROM histograms h JOIN metric_series s ON s.id = h.series_id
+                FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id
                 WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
-                  AND h.ts > to_timestamp($3::double precision) AND h.ts <= to_timestamp($4::double precision)
                 GROUP BY 1, 2, 3
                 """,
-                [name, host, start, end]
+                [name, host]
             )
-            var parts: [String: (sum: Double, zero: UInt64, min: Double, max: Double)] = [:]
+            var parts: [String: HistogramParts] = [:]
             for row in 0..<totals.rowCount {
                 guard let method = totals.string(row, 0), let endpoint = totals.string(row, 1),
                     let status = totals.string(row, 2), let count = totals.int(row, 3)
@@ -90,25 +181,19 @@ extension QueryStore {
                 let k = key(method, endpoint)
                 byKey[k, default: EndpointStats(method: method, endpoint: endpoint)].byStatus[status, default: 0] +=
                     count
-                var part = parts[k] ?? (0, 0, .infinity, -.infinity)
-                part.sum += totals.double(row, 4) ?? 0
-                part.zero += UInt64(max(0, totals.int(row, 5) ?? 0))
-                part.min = Swift.min(part.min, totals.double(row, 6) ?? .infinity)
-                part.max = Swift.max(part.max, totals.double(row, 7) ?? -.infinity)
-                parts[k] = part
+                parts[k, default: HistogramParts()].add(totals, row: row, column: 4)
             }
             guard !byKey.isEmpty else { return [] }
             let buckets = try connection.query(
                 """
                 SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
                        b.i, sum(b.c)::bigint
-                FROM histograms h JOIN metric_series s ON s.id = h.series_id,
+                FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id,
                      unnest(h.idx, h.cnt) AS b(i, c)
                 WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
-                  AND h.ts > to_timestamp($3::double precision) AND h.ts <= to_timestamp($4::double precision)
                 GROUP BY 1, 2, 3
                 """,
-                [name, host, start, end]
+                [name, host]
             )
             var merged: [String: [Int32: UInt64]] = [:]
             for row in 0..<buckets.rowCount {
@@ -119,13 +204,10 @@ extension QueryStore {
                 merged[key(method, endpoint), default: [:]][index32, default: 0] += UInt64(count)
             }
             for (k, part) in parts {
-                if let histogram = Histogram(
-                    buckets: merged[k] ?? [:], zeroCount: part.zero, sum: part.sum, min: part.min, max: part.max)
-                {
-                    byKey[k]?.histogram = histogram
-                }
+                if let histogram = part.histogram(merged[k]) { byKey[k]?.histogram = histogram }
             }
-            try addPoints(&byKey, key: key, connection: connection, name: name, host: host, range: range)
+            try addPoints(
+                &byKey, key: key, connection: connection, source: source, name: name, host: host, range: range)
             return byKey.values.sorted { ($0.endpoint, $0.method) < ($1.endpoint, $1.method) }
         }
     }
@@ -134,21 +216,17 @@ extension QueryStore {
     /// over the buckets finds each quantile's bucket, as `Histogram.quantile` does).
     private func addPoints(
         _ byKey: inout [String: EndpointStats], key: (String, String) -> String, connection: PostgresConnection,
-        name: String, host: String?, range: TimeRange
+        source: String, name: String, host: String?, range: TimeRange
     ) throws {
-        let parameters: [String?] = [
-            name, host, String(Double(range.startMs) / 1000), String(Double(range.endMs) / 1000),
-            String(range.stepSeconds),
-        ]
+        let parameters: [String?] = [name, host, String(range.stepSeconds)]
         let counts = try connection.query(
             """
             SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
-                   (floor(extract(epoch FROM h.ts - interval '1 millisecond') / $5) * $5)::bigint AS step,
+                   (floor(extract(epoch FROM h.ts - interval '1 millisecond') / $3) * $3)::bigint AS step,
                    sum(h.count)::bigint,
                    (sum(h.count) FILTER (WHERE s.labels->>'status' >= '500' AND s.labels->>'status' < '600'))::bigint
-            FROM histograms h JOIN metric_series s ON s.id = h.series_id
+            FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id
             WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
-              AND h.ts > to_timestamp($3::double precision) AND h.ts <= to_timestamp($4::double precision)
             GROUP BY 1, 2, 3
             ORDER BY 1, 2, 3
             """,
@@ -167,12 +245,11 @@ extension QueryStore {
             WITH b AS (
                 SELECT coalesce(s.labels->>'method', '') AS method,
                        coalesce(s.labels->>'endpoint', '(overflow)') AS endpoint,
-                       (floor(extract(epoch FROM h.ts - interval '1 millisecond') / $5) * $5)::bigint AS step,
+                       (floor(extract(epoch FROM h.ts - interval '1 millisecond') / $3) * $3)::bigint AS step,
                        u.i, sum(u.c) AS c
-                FROM histograms h JOIN metric_series s ON s.id = h.series_id,
+                FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id,
                      unnest(h.idx, h.cnt) AS u(i, c)
                 WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
-                  AND h.ts > to_timestamp($3::double precision) AND h.ts <= to_timestamp($4::double precision)
                 GROUP BY 1, 2, 3, 4
             ), r AS (
                 SELECT method, endpoint, step, i,

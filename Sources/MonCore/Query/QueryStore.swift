@@ -21,28 +21,78 @@ public actor QueryStore {
         return start.duration(to: .now).seconds
     }
 
-    /// Series named in `names` (optionally one host) over `range`, with latest, average and points.
+    /// What `/health/detailed` reads from the database.
+    public struct HealthProbe: Sendable {
+        public var latencySeconds: Double
+        public var watermarkMs: Int64?
+        public var pendingRanges: Int64
+        /// `data_directory`, when this role may read it.
+        public var dataDirectory: String?
+    }
+
+    public struct ProbeError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Round trip, rollup watermark and late queue, data directory; the error when unreachable.
+    public func probe() -> Result<HealthProbe, ProbeError> {
+        let start = ContinuousClock.now
+        do {
+            return .success(
+                try connector.withConnection { connection in
+                    _ = try connection.query("SELECT 1")
+                    let latency = start.duration(to: .now).seconds
+                    let rows = try connection.query(
+                        """
+                        SELECT (SELECT (extract(epoch FROM watermark) * 1000)::bigint FROM rollup_state WHERE tier = '1m'),
+                               (SELECT count(*) FROM rollup_pending),
+                               CASE WHEN pg_has_role(current_user, 'pg_read_all_settings', 'USAGE')
+                                    THEN current_setting('data_directory') END
+                        """)
+                    return HealthProbe(
+                        latencySeconds: latency, watermarkMs: rows.int(0, 0), pendingRanges: rows.int(0, 1) ?? 0,
+                        dataDirectory: rows.string(0, 2))
+                })
+        } catch {
+            return .failure(ProbeError(description: "\(error)"))
+        }
+    }
+
+    /// The tier plan for `range` (reads the rollup watermark).
+    func plan(_ range: TimeRange, _ connection: PostgresConnection) throws -> TierPlan {
+        TierPlan(range: range, watermarkMs: try RollupWriter.watermarkMs(connection))
+    }
+
+    /// The plan a chart over `range` would use now.
+    public func tierPlan(for range: TimeRange) throws -> TierPlan {
+        try connector.withConnection { try plan(range, $0) }
+    }
+
+    /// The series query of `series(names:host:range:)` under `plan`, with its parameters.
+    public static func seriesQuery(names: [String], host: String?, range: TimeRange, plan: TierPlan) -> (
+        sql: String, parameters: [String?]
+    ) {
+        let filter = "SELECT id FROM metric_series WHERE name = ANY($1::text[]) AND ($2::text IS NULL OR host = $2)"
+        let sql = """
+            SELECT s.id, s.host, s.name, s.labels::text,
+                   (floor(extract(epoch FROM src.ts) / $3) * $3)::bigint AS bucket,
+                   sum(src.sum), sum(src.count)::double precision,
+                   (array_agg(src.last ORDER BY src.last_ts DESC))[1],
+                   (extract(epoch FROM max(src.last_ts)) * 1000)::bigint
+            FROM (\(plan.metricsSource(seriesFilter: filter))) AS src (series_id, ts, sum, count, last, last_ts)
+            JOIN metric_series s ON s.id = src.series_id
+            GROUP BY 1, 2, 3, 4, 5
+            ORDER BY 1, 5
+            """
+        return (sql, [PostgresArray.text(names), host, String(range.stepSeconds)])
+    }
+
+    /// Series named in `names` (optionally one host) over `range`, with latest, average and
+    /// points, from the coarsest tier that serves the range's step (`TierPlan`).
     public func series(names: [String], host: String?, range: TimeRange) throws -> [SeriesData] {
-        let nameArray = PostgresArray.text(names)
-        let startSeconds = String(Double(range.startMs) / 1000)
-        let endSeconds = String(Double(range.endMs) / 1000)
-        return try connector.withConnection { connection -> [SeriesData] in
-            let buckets = try connection.query(
-                """
-                SELECT s.id, s.host, s.name, s.labels::text,
-                       (floor(extract(epoch FROM m.ts) / $4) * $4)::bigint AS bucket,
-                       sum(m.value), count(*)
-                FROM metrics m
-                JOIN metric_series s ON s.id = m.series_id
-                WHERE s.name = ANY($1::text[])
-                  AND ($2::text IS NULL OR s.host = $2)
-                  AND m.ts >= to_timestamp($3::double precision)
-                  AND m.ts <= to_timestamp($5::double precision)
-                GROUP BY 1, 2, 3, 4, 5
-                ORDER BY 1, 5
-                """,
-                [nameArray, host, startSeconds, String(range.stepSeconds), endSeconds]
-            )
+        try connector.withConnection { connection -> [SeriesData] in
+            let query = Self.seriesQuery(names: names, host: host, range: range, plan: try plan(range, connection))
+            let buckets = try connection.query(query.sql, query.parameters)
             var byID: [Int64: SeriesData] = [:]
             var order: [Int64] = []
             var sums: [Int64: (sum: Double, count: Double)] = [:]
@@ -64,29 +114,23 @@ public actor QueryStore {
                 byID[id]?.points.append((ms: bucket * 1000, value: sum / count))
                 sums[id, default: (0, 0)].sum += sum
                 sums[id, default: (0, 0)].count += count
-            }
-            guard !order.isEmpty else { return [] }
-            let latest = try connection.query(
-                """
-                SELECT DISTINCT ON (m.series_id) m.series_id, (extract(epoch FROM m.ts) * 1000)::bigint, m.value
-                FROM metrics m
-                WHERE m.series_id = ANY($1::bigint[])
-                  AND m.ts >= to_timestamp($2::double precision)
-                  AND m.ts <= to_timestamp($3::double precision)
-                ORDER BY m.series_id, m.ts DESC
-                """,
-                [PostgresArray.integers(order), startSeconds, endSeconds]
-            )
-            for row in 0..<latest.rowCount {
-                guard let id = latest.int(row, 0) else { continue }
-                byID[id]?.latestMs = latest.int(row, 1)
-                byID[id]?.latest = latest.double(row, 2)
+                if let lastMs = buckets.int(row, 8), lastMs >= byID[id]?.latestMs ?? Int64.min {
+                    byID[id]?.latestMs = lastMs
+                    byID[id]?.latest = buckets.double(row, 7)
+                }
             }
             return order.compactMap { id in
                 guard var data = byID[id] else { return nil }
                 if let total = sums[id] { data.average = total.sum / total.count }
                 return data
             }
+        }
+    }
+
+    /// `EXPLAIN (FORMAT JSON)` of `sql`: which partitions a query reads.
+    public func explain(_ sql: String, _ parameters: [String?]) throws -> String {
+        try connector.withConnection { connection in
+            try connection.query("EXPLAIN (FORMAT JSON) " + sql, parameters).string(0, 0) ?? ""
         }
     }
 

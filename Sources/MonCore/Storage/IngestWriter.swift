@@ -87,17 +87,8 @@ public actor IngestWriter {
     /// Creates the partitions (of every partitioned table) for `days` not known to exist yet.
     public func ensurePartitions(_ days: some Sequence<DayPartition>) throws {
         for day in days where !knownPartitions.contains(day) {
-            let next = day.adding(days: 1)
             try connector.withConnection { connection in
-                for table in Schema.partitionedTables {
-                    // DDL takes no bind parameters; the name and bounds come from an integer day.
-                    try connection.execute(
-                        rawSQL: """
-                            CREATE TABLE IF NOT EXISTS \(day.partitionName(of: table)) PARTITION OF \(table)
-                            FOR VALUES FROM ('\(day.startLiteral)') TO ('\(next.startLiteral)')
-                            """
-                    )
-                }
+                for table in Schema.partitionedTables { try day.createPartition(of: table, connection) }
             }
             knownPartitions.insert(day)
         }
@@ -161,6 +152,7 @@ public actor IngestWriter {
                 )
             }
             let storedLogs = logs.isEmpty ? [] : try insertLogs(logs, host: agent.host, connection)
+            try Self.queueLateRange(samples: accepted, histograms: histograms, connection)
             let rejected =
                 batch.samples.count - accepted.count + batch.events.count - events.count + batch.histograms.count
                 - histograms.count + batch.logs.count - logs.count
@@ -170,6 +162,35 @@ public actor IngestWriter {
             onCommit(CommittedBatch(host: agent.host, samples: accepted, histograms: histograms, logs: stored.1))
         }
         return stored.0
+    }
+
+    /// Records the batch's time range for the rollup when it lies behind the rollup watermark
+    /// (a late batch or a spool replay). `FOR SHARE` on the watermark row orders this
+    /// transaction with a rollup pass (which locks it `FOR UPDATE`): either the pass sees
+    /// these rows, or this transaction sees the advanced watermark and queues the range.
+    static func queueLateRange(samples: [Sample], histograms: [HistogramSample], _ connection: PostgresConnection)
+        throws
+    {
+        var lo = Int64.max
+        var hi = Int64.min
+        for sample in samples {
+            lo = min(lo, sample.timestampMs)
+            hi = max(hi, sample.timestampMs)
+        }
+        for sample in histograms {
+            lo = min(lo, sample.timestampMs)
+            hi = max(hi, sample.timestampMs)
+        }
+        guard lo <= hi else { return }
+        try connection.query(
+            """
+            WITH w AS (SELECT watermark FROM rollup_state WHERE tier = '1m' FOR SHARE)
+            INSERT INTO rollup_pending (lo, hi)
+            SELECT to_timestamp($1::double precision / 1000), to_timestamp($2::double precision / 1000)
+            FROM w WHERE w.watermark IS NOT NULL AND to_timestamp($1::double precision / 1000) <= w.watermark
+            """,
+            [String(lo), String(hi)]
+        )
     }
 
     /// Inserts log records (a line already stored — same file, offset and time — is skipped)

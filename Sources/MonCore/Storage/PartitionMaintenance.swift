@@ -27,6 +27,12 @@ public struct PartitionMaintenance: Service {
     ) async {
         do {
             for partition in try await writer.expiredPartitions(policy: policy, nowMs: nowMs) {
+                guard !partition.waitingForRollup else {
+                    logger.warning(
+                        "expired raw partition kept: the rollups have not passed its day yet",
+                        metadata: ["partition": "\(partition.partition)"])
+                    continue
+                }
                 do {
                     try await writer.drop(partition)
                     logger.info(

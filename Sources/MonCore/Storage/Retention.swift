@@ -10,9 +10,13 @@ public struct RetentionPolicy: Sendable, Equatable {
         self.ledgerDays = ledgerDays
     }
 
-    /// Defaults of DESIGN §7: raw samples and histogram windows 7 days, logs 7, events 30.
+    /// Defaults of DESIGN §7: raw samples and histogram windows 7 days, 1-minute rollups 30,
+    /// 1-hour rollups 400, logs 7, events 30.
     public static let defaults = RetentionPolicy(
-        days: ["metrics": 7, "histograms": 7, "logs": 7, "events": 30], ledgerDays: 7)
+        days: [
+            "metrics": 7, "histograms": 7, "logs": 7, "events": 30, "metrics_1m": 30, "histograms_1m": 30,
+            "metrics_1h": 400, "histograms_1h": 400,
+        ], ledgerDays: 7)
 }
 
 /// One partition past its table's retention.
@@ -23,6 +27,9 @@ public struct ExpiredPartition: Sendable, Equatable {
     /// Planner estimate of its rows (`pg_class.reltuples`), for the dry-run report.
     public var estimatedRows: Int64
     public var bytes: Int64
+    /// A raw partition whose day the rollups have not passed yet: kept until they have
+    /// (dropping it would lose those minutes from every tier).
+    public var waitingForRollup = false
 }
 
 extension IngestWriter {
@@ -31,6 +38,7 @@ extension IngestWriter {
     public func expiredPartitions(policy: RetentionPolicy, nowMs: Int64) throws -> [ExpiredPartition] {
         let today = DayPartition(timestampMs: nowMs)
         return try connector.withConnection { connection -> [ExpiredPartition] in
+            let watermark = try RollupWriter.watermarkMs(connection)
             var expired: [ExpiredPartition] = []
             for table in Schema.partitionedTables {
                 guard let days = policy.days[table] else { continue }
@@ -50,10 +58,12 @@ extension IngestWriter {
                     guard let name = rows.string(row, 0), let day = DayPartition(partitionName: name, of: table),
                         day < keepFrom
                     else { continue }
+                    let rolledUp = day.adding(days: 1).startMs <= (watermark ?? Int64.min)
                     expired.append(
                         ExpiredPartition(
                             table: table, partition: name, day: day, estimatedRows: rows.int(row, 1) ?? 0,
-                            bytes: rows.int(row, 2) ?? 0))
+                            bytes: rows.int(row, 2) ?? 0,
+                            waitingForRollup: ["metrics", "histograms"].contains(table) && !rolledUp))
                 }
             }
             return expired.sorted { ($0.day, $0.table) < ($1.day, $1.table) }

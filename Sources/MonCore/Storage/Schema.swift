@@ -110,8 +110,82 @@ public enum Schema {
                 CREATE UNIQUE INDEX logs_line_idx ON logs (host, source, "offset", ts) WHERE source <> '';
                 """
         ),
+        Migration(
+            version: 4,
+            name: "rollups metrics_1m/1h, histograms_1m/1h, watermark and late-batch queue",
+            sql: """
+                CREATE TABLE metrics_1m (
+                    ts         timestamptz NOT NULL,
+                    series_id  bigint NOT NULL,
+                    min        double precision NOT NULL,
+                    max        double precision NOT NULL,
+                    sum        double precision NOT NULL,
+                    count      bigint NOT NULL,
+                    last       double precision NOT NULL,
+                    last_ts    timestamptz NOT NULL,
+                    PRIMARY KEY (series_id, ts)
+                ) PARTITION BY RANGE (ts);
+                CREATE TABLE metrics_1h (
+                    ts         timestamptz NOT NULL,
+                    series_id  bigint NOT NULL,
+                    min        double precision NOT NULL,
+                    max        double precision NOT NULL,
+                    sum        double precision NOT NULL,
+                    count      bigint NOT NULL,
+                    last       double precision NOT NULL,
+                    last_ts    timestamptz NOT NULL,
+                    PRIMARY KEY (series_id, ts)
+                ) PARTITION BY RANGE (ts);
+                CREATE TABLE histograms_1m (
+                    ts          timestamptz NOT NULL,
+                    series_id   bigint NOT NULL,
+                    count       bigint NOT NULL,
+                    sum         double precision NOT NULL,
+                    min         double precision,
+                    max         double precision,
+                    zero_count  bigint NOT NULL DEFAULT 0,
+                    idx         integer[] NOT NULL,
+                    cnt         bigint[] NOT NULL,
+                    PRIMARY KEY (series_id, ts)
+                ) PARTITION BY RANGE (ts);
+                CREATE TABLE histograms_1h (
+                    ts          timestamptz NOT NULL,
+                    series_id   bigint NOT NULL,
+                    count       bigint NOT NULL,
+                    sum         double precision NOT NULL,
+                    min         double precision,
+                    max         double precision,
+                    zero_count  bigint NOT NULL DEFAULT 0,
+                    idx         integer[] NOT NULL,
+                    cnt         bigint[] NOT NULL,
+                    PRIMARY KEY (series_id, ts)
+                ) PARTITION BY RANGE (ts);
+
+                -- Raw minutes before the watermark are rolled up; a NULL watermark means
+                -- "not started" (the first pass starts at the oldest raw partition).
+                CREATE TABLE rollup_state (
+                    tier       text PRIMARY KEY,
+                    watermark  timestamptz
+                );
+                INSERT INTO rollup_state (tier, watermark) VALUES ('1m', NULL);
+
+                -- Raw time ranges written behind the watermark (late batches, spool replays):
+                -- the rollup recomputes their minutes and hours, then deletes the rows it read.
+                CREATE TABLE rollup_pending (
+                    id         bigserial PRIMARY KEY,
+                    lo         timestamptz NOT NULL,
+                    hi         timestamptz NOT NULL,
+                    queued_at  timestamptz NOT NULL DEFAULT now()
+                );
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.
-    public static let partitionedTables = ["metrics", "events", "histograms", "logs"]
+    public static let partitionedTables = [
+        "metrics", "events", "histograms", "logs", "metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h",
+    ]
+
+    /// The rollup tables (written by `RollupWriter`).
+    public static let rollupTables = ["metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h"]
 }

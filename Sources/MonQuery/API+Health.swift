@@ -1,0 +1,144 @@
+import Glibc
+import Hummingbird
+import MonCore
+
+extension API {
+    /// An agent silent for longer than this makes the daemon `degraded`.
+    static let agentSilentMs: Int64 = 60_000
+
+    /// `GET /health/detailed` — `{"status": "healthy|degraded|unhealthy", "checks": {...}}`:
+    /// PostgreSQL (round trip), rollups (lag), ingest (agents, last batch age, queue depth),
+    /// disk of PostgreSQL's data directory when visible from here, memory, and each agent's
+    /// own health (last cycle time, failing collectors). HTTP 503 when unhealthy. Open (no
+    /// token), like `/health`: it names hosts and agents, never a secret.
+    func healthDetailed(_ request: Request) async throws -> Response {
+        _ = try QueryParameters(request, allowed: [])
+        let nowMs = WallClock.nowMs()
+        var checks: [(String, JSONValue)] = []
+        var worst = 0
+        func add(_ name: String, _ level: Int, _ fields: [(String, JSONValue)]) {
+            worst = max(worst, level)
+            checks.append((name, .object([("status", .string(Self.levelName(level)))] + fields)))
+        }
+
+        let probe = await store.probe()
+        switch probe {
+        case .success(let result):
+            add("postgres", 0, [("latency_ms", .number(result.latencySeconds * 1000))])
+            let lagSeconds = result.watermarkMs.map { Double(nowMs - $0) / 1000 }
+            add(
+                "rollups", (lagSeconds ?? 0) > 600 ? 1 : 0,
+                [
+                    ("watermark", result.watermarkMs.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null),
+                    ("lag_seconds", .number(lagSeconds)), ("late_ranges_queued", .number(Double(result.pendingRanges))),
+                ])
+            if let directory = result.dataDirectory, let disk = Self.diskSpace(directory) {
+                let free = disk.total > 0 ? Double(disk.available) / Double(disk.total) : 1
+                add(
+                    "disk", free < 0.02 ? 2 : free < 0.10 ? 1 : 0,
+                    [
+                        ("path", .string(directory)), ("free_ratio", .number(free)),
+                        ("available_bytes", .number(Double(disk.available))),
+                        ("size_bytes", .number(Double(disk.total))),
+                    ])
+            } else {
+                add(
+                    "disk", 0,
+                    [
+                        ("path", result.dataDirectory.map { .string($0) } ?? .null),
+                        ("note", "PostgreSQL's data directory is not visible from this daemon"),
+                    ])
+            }
+        case .failure(let error):
+            add("postgres", 2, [("error", .string(error.description))])
+        }
+
+        let agents = await stats.agents.values.sorted { $0.agentID < $1.agentID }
+        var silent = 0
+        let agentJSON: [JSONValue] = agents.map { agent in
+            let age = agent.lastBatchMs.map { nowMs - $0 }
+            if !agent.connected || (age ?? Int64.max) > Self.agentSilentMs { silent += 1 }
+            return .object([
+                ("agent_id", .string(agent.agentID)), ("host", .string(agent.host)),
+                ("connected", .bool(agent.connected)),
+                ("last_batch_age_seconds", .number(age.map { Double($0) / 1000 })),
+                ("lag_seconds", .number(agent.lastLagMs.map { Double($0) / 1000 })),
+            ])
+        }
+        add(
+            "ingest", silent > 0 ? 1 : 0,
+            [
+                ("connections", .number(Double(await stats.openConnections))),
+                ("queue_batches", .number(Double(await stats.inFlightBatches))),
+                ("store_failures", .number(Double(await stats.storeFailures))),
+                ("agents", .array(agentJSON)),
+            ])
+
+        var memoryFields: [(String, JSONValue)] = []
+        var memoryLevel = 0
+        if let bytes = try? ProcFS().read("meminfo"), let memory = try? MemInfoParser.parse(bytes),
+            let available = memory.availableBytes, memory.totalBytes > 0
+        {
+            let ratio = Double(available) / Double(memory.totalBytes)
+            memoryLevel = ratio < 0.05 ? 1 : 0
+            memoryFields.append(("host_available_ratio", .number(ratio)))
+        }
+        if let stat = try? ProcFS().read("self/stat"), let parsed = try? ProcessStatParser.parse(stat) {
+            memoryFields.append(("process_resident_bytes", .number(Double(parsed.rssPages) * Double(ProcFS.pageSize))))
+        }
+        add("memory", memoryLevel, memoryFields)
+
+        let agentChecks = agentHealth(nowMs: nowMs)
+        add("agents", agentChecks.failing ? 1 : 0, [("hosts", agentChecks.json)])
+
+        let body: JSONValue = .object([
+            ("status", .string(Self.levelName(worst))),
+            ("checked", .string(Timestamp.iso8601(ms: nowMs))),
+            ("checks", .object(checks)),
+        ])
+        var response = Response.json(body)
+        if worst >= 2 { response.status = .serviceUnavailable }
+        return response
+    }
+
+    static func levelName(_ level: Int) -> String { ["healthy", "degraded", "unhealthy"][min(max(level, 0), 2)] }
+
+    /// Each host's agent self-metrics from the cache: last cycle duration, failing collectors, queue.
+    private func agentHealth(nowMs: Int64) -> (json: JSONValue, failing: Bool) {
+        var byHost: [String: (cycle: Double?, failing: [String], queue: Double?, ms: Int64)] = [:]
+        for (key, value) in cache.snapshot(nowMs: nowMs).values {
+            switch key.name {
+            case "mon_agent_cycle_duration_seconds":
+                var entry = byHost[key.host] ?? (nil, [], nil, 0)
+                entry.cycle = value.value
+                entry.ms = max(entry.ms, value.timestampMs)
+                byHost[key.host] = entry
+            case "mon_agent_collector_success" where value.value < 1:
+                let collector = key.labels.pairs.first { $0.name == "collector" }?.value ?? "?"
+                byHost[key.host, default: (nil, [], nil, 0)].failing.append(collector)
+            case "mon_agent_queue_batches":
+                byHost[key.host, default: (nil, [], nil, 0)].queue = value.value
+            default: continue
+            }
+        }
+        let json: JSONValue = .array(
+            byHost.keys.sorted().map { host in
+                let entry = byHost[host]!
+                return .object([
+                    ("host", .string(host)),
+                    ("last_cycle_seconds", .number(entry.cycle)),
+                    ("last_cycle", entry.ms > 0 ? .string(Timestamp.iso8601(ms: entry.ms)) : .null),
+                    ("failing_collectors", .array(entry.failing.sorted().map { .string($0) })),
+                    ("queue_batches", .number(entry.queue)),
+                ])
+            })
+        return (json, byHost.values.contains { !$0.failing.isEmpty })
+    }
+
+    static func diskSpace(_ path: String) -> (total: UInt64, available: UInt64)? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        let unit = UInt64(info.f_frsize)
+        return (UInt64(info.f_blocks) * unit, UInt64(info.f_bavail) * unit)
+    }
+}

@@ -1,0 +1,285 @@
+import Hummingbird
+import MonCore
+
+extension API {
+    /// Gauges of the summary cards, read from the last-value cache: (card, field, metric,
+    /// label match, scale).
+    static let summaryGauges: [(String, String, String, [String: String], Double)] = [
+        ("system", "cpu_percent", "mon_host_cpu_usage_ratio", ["cpu": "all"], 100),
+        ("system", "memory_percent", "mon_host_memory_used_ratio", [:], 100),
+        ("system", "load1", "mon_host_load1", [:], 1),
+        ("redis", "hit_rate_percent", "mon_redis_hit_ratio", [:], 100),
+        ("redis", "memory_used_bytes", "mon_redis_memory_used_bytes", [:], 1),
+        ("redis", "memory_max_bytes", "mon_redis_memory_max_bytes", [:], 1),
+        ("redis", "memory_used_percent", "mon_redis_memory_used_ratio", [:], 100),
+        ("postgres", "connections_used", "mon_postgres_connections_used", [:], 1),
+        ("postgres", "connections_max", "mon_postgres_max_connections", [:], 1),
+        ("postgres", "connections_used_percent", "mon_postgres_connections_used_ratio", [:], 100),
+        ("postgres", "cache_hit_percent", "mon_postgres_cache_hit_ratio", [:], 100),
+    ]
+
+    /// `GET /api/monitoring/metrics/summary[?host=]` — the dashboard's top cards in one call,
+    /// per host and overall: latest gauges from the in-memory cache, API figures over the
+    /// last 5 minutes and slow statements over the last hour from the minute rollups.
+    func summary(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["host"])
+        let host = try parameters.host()
+        let nowMs = WallClock.nowMs()
+        let wanted = Set(Self.summaryGauges.map(\.2))
+        let values = cache.snapshot(nowMs: nowMs).values.filter { key, _ in
+            wanted.contains(key.name) && (host == nil || key.host == host)
+        }
+        // Latest value per (host, metric), the series matching the label filter (unlabelled first).
+        var latest: [String: [String: (value: Double, ms: Int64)]] = [:]
+        for gauge in Self.summaryGauges {
+            for (key, value) in values where key.name == gauge.2 {
+                let labels = Dictionary(key.labels.pairs.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
+                guard gauge.3.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
+                let field = gauge.0 + "." + gauge.1
+                if let existing = latest[key.host]?[field], existing.ms >= value.timestampMs { continue }
+                latest[key.host, default: [:]][field] = (value.value * gauge.4, value.timestampMs)
+            }
+        }
+        let recent = try TimeRange(period: "5m", step: "1m", nowMs: nowMs)
+        let slow = try await store.increase(
+            name: "mon_postgres_statements_slow_total", host: host,
+            range: try TimeRange(period: "1h", step: nil, nowMs: nowMs))
+        let apiHosts = try await store.endpointStatsByHost(host: host, range: recent)
+        var hosts = Set(latest.keys).union(apiHosts.keys).union(slow.map(\.host))
+        if let host { hosts = hosts.filter { $0 == host } }
+
+        func card(_ name: String, _ fields: [String: (value: Double, ms: Int64)]) -> JSONValue {
+            .object(
+                Self.summaryGauges.filter { $0.0 == name }.map { gauge in
+                    (gauge.1, .number(fields[name + "." + gauge.1]?.value))
+                })
+        }
+        func apiCard(_ stats: [EndpointStats]) -> JSONValue {
+            let totals = EndpointStats.totals(stats)
+            return .object([
+                ("requests_per_second", .number(Double(totals.requests) / Double(recent.periodSeconds))),
+                ("p50_ms", .number(totals.histogram.quantile(0.5).map { $0 * 1000 })),
+                ("p95_ms", .number(totals.histogram.quantile(0.95).map { $0 * 1000 })),
+                ("error_rate_percent", Self.rate(totals.serverErrors, of: totals.requests)),
+                ("window", "5m"),
+            ])
+        }
+        let perHost: [JSONValue] = hosts.sorted().map { name in
+            let fields = latest[name] ?? [:]
+            var postgres = card("postgres", fields)
+            if case .object(var pairs) = postgres {
+                let slowHour = slow.filter { $0.host == name }.reduce(0) { $0 + $1.value }
+                pairs.append(("slow_queries_last_hour", .number(slow.contains { $0.host == name } ? slowHour : nil)))
+                postgres = .object(pairs)
+            }
+            let updated = fields.values.map(\.ms).max()
+            return .object([
+                ("host", .string(name)),
+                ("updated", updated.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null),
+                ("api", apiCard(apiHosts[name] ?? [])),
+                ("redis", card("redis", fields)),
+                ("postgres", postgres),
+                ("system", card("system", fields)),
+            ])
+        }
+        // Overall: the API merged over hosts; for gauges the worst host (highest CPU, memory,
+        // connections; lowest hit rates), so one bad host shows on the card.
+        func worst(_ field: String, lowest: Bool = false) -> JSONValue {
+            let candidates = hosts.compactMap { latest[$0]?[field]?.value }
+            return .number(lowest ? candidates.min() : candidates.max())
+        }
+        let overall: JSONValue = .object([
+            ("hosts", .number(Double(hosts.count))),
+            ("api", apiCard(apiHosts.values.flatMap { $0 })),
+            (
+                "redis",
+                .object([
+                    ("hit_rate_percent", worst("redis.hit_rate_percent", lowest: true)),
+                    ("memory_used_percent", worst("redis.memory_used_percent")),
+                ])
+            ),
+            (
+                "postgres",
+                .object([
+                    ("connections_used_percent", worst("postgres.connections_used_percent")),
+                    ("cache_hit_percent", worst("postgres.cache_hit_percent", lowest: true)),
+                    ("slow_queries_last_hour", .number(slow.isEmpty ? nil : slow.reduce(0) { $0 + $1.value })),
+                ])
+            ),
+            (
+                "system",
+                .object([
+                    ("cpu_percent", worst("system.cpu_percent")),
+                    ("memory_percent", worst("system.memory_percent")),
+                ])
+            ),
+        ])
+        return .json(
+            .object([
+                ("generated", .string(Timestamp.iso8601(ms: nowMs))),
+                ("overall", overall),
+                ("hosts", .array(perHost)),
+                // Alert rules are evaluated by a later release; null means "not evaluated", not "none".
+                ("alerts", .object([("active", .null), ("evaluated", false)])),
+            ]))
+    }
+
+    /// Derived API signals `compare` understands, besides stored metric names.
+    static let derivedSignals: [String: (unit: String, help: String)] = [
+        "api_latency_p50_ms": ("ms", "median request duration"),
+        "api_latency_p95_ms": ("ms", "95th percentile request duration"),
+        "api_latency_p99_ms": ("ms", "99th percentile request duration"),
+        "api_error_rate_percent": ("percent", "share of 5xx responses"),
+        "api_requests_per_second": ("requests/s", "request throughput"),
+    ]
+
+    /// `GET /api/monitoring/compare?metric=&labels=&window=1h[&host=]` — the value over the
+    /// last `window` against the same window yesterday and last week, with the change in
+    /// percent and a trend flag. `metric` is a stored metric (gauges: mean; counters: rate
+    /// per second) or a derived API signal (`api_latency_p95_ms`, …); `labels` filters
+    /// series (`endpoint=/v1/search,method=GET`).
+    func compare(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["metric", "labels", "window", "host"])
+        guard let metric = parameters["metric"], !metric.isEmpty else {
+            throw ParameterError(
+                "metric",
+                "required: a metric name (e.g. mon_host_cpu_usage_ratio) or one of "
+                    + Self.derivedSignals.keys.sorted().joined(separator: ", "))
+        }
+        guard metric.count <= 200,
+            metric.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") })
+        else {
+            throw ParameterError("metric", "'\(metric.prefix(40))' is not a metric name")
+        }
+        let labels = try Self.parseLabels(parameters["labels"])
+        let host = try parameters.host()
+        let windowText = parameters["window"] ?? "1h"
+        let window = try DurationText.seconds(windowText, parameter: "window")
+        guard window >= 60, window <= 7 * 86_400 else {
+            throw ParameterError("window", "'\(windowText)' must be between 1m and 7d")
+        }
+        let nowMs = WallClock.nowMs()
+        var periods: [(String, Int64, Double?)] = []
+        for (name, offset) in [("now", Int64(0)), ("yesterday", Int64(86_400_000)), ("last_week", Int64(604_800_000))] {
+            periods.append(
+                (
+                    name, nowMs - offset,
+                    try await compareValue(metric, labels: labels, host: host, window: window, endMs: nowMs - offset)
+                ))
+        }
+        let unit = Self.derivedSignals[metric]?.unit ?? Self.unit(ofMetric: metric)
+        let current = periods[0].2
+        func change(_ before: Double?) -> Double? {
+            guard let current, let before, before != 0 else { return nil }
+            return (current - before) / abs(before) * 100
+        }
+        let changes = periods.dropFirst().map { change($0.2) }
+        let trend = Self.trend(changes)
+        func text(_ value: Double?) -> String {
+            guard let value else { return "no data" }
+            return "\((value * 100).rounded() / 100) \(unit)"
+        }
+        var summary = "\(metric): now \(text(current))"
+        for ((name, _, value), delta) in zip(periods.dropFirst(), changes) {
+            let label = name == "yesterday" ? "yesterday" : "last week"
+            summary += ", \(label) \(text(value))"
+            if let delta { summary += " (\(delta >= 0 ? "+" : "")\((delta * 10).rounded() / 10) %)" }
+        }
+        if trend == "up" { summary += " ⚠ trending up" }
+        if trend == "down" { summary += " ⚠ trending down" }
+        var pairs: [(String, JSONValue)] = [
+            ("metric", .string(metric)),
+            ("labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("host", host.map { .string($0) } ?? .null),
+            ("window", .string(DurationText.format(seconds: window))),
+            ("unit", .string(unit)),
+        ]
+        for (index, (name, endMs, value)) in periods.enumerated() {
+            var entry: [(String, JSONValue)] = [
+                ("from", .string(Timestamp.iso8601(ms: endMs - window * 1000))),
+                ("to", .string(Timestamp.iso8601(ms: endMs))),
+                ("value", .number(value)),
+            ]
+            if index > 0 { entry.append(("change_percent", .number(changes[index - 1]))) }
+            pairs.append((name, .object(entry)))
+        }
+        pairs.append(("trend", .string(trend)))
+        pairs.append(("summary", .string(summary)))
+        return .json(.object(pairs))
+    }
+
+    /// `up` when the value is above both references and at least 10 % above one; `down`
+    /// symmetrically; `stable` otherwise (or `unknown` without references).
+    static func trend(_ changes: [Double?]) -> String {
+        let known = changes.compactMap { $0 }
+        guard !known.isEmpty else { return "unknown" }
+        if known.allSatisfy({ $0 > 0 }), known.contains(where: { $0 >= 10 }) { return "up" }
+        if known.allSatisfy({ $0 < 0 }), known.contains(where: { $0 <= -10 }) { return "down" }
+        return "stable"
+    }
+
+    static func unit(ofMetric name: String) -> String {
+        for (suffix, unit) in [
+            ("_seconds_total", "seconds/s"), ("_bytes_total", "bytes/s"), ("_total", "per second"),
+            ("_ratio", "ratio"), ("_seconds", "seconds"), ("_bytes", "bytes"), ("_percent", "percent"),
+        ] where name.hasSuffix(suffix) {
+            return unit
+        }
+        return ""
+    }
+
+    /// `labels=a=b,c=d` → `[a: b, c: d]`.
+    static func parseLabels(_ text: String?) throws(ParameterError) -> [String: String] {
+        guard let text, !text.isEmpty else { return [:] }
+        guard text.count <= 1000 else { throw ParameterError("labels", "longer than 1000 characters") }
+        var labels: [String: String] = [:]
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair.count == 2, !pair[0].isEmpty,
+                pair[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+            else {
+                throw ParameterError("labels", "'\(part.prefix(40))' is not name=value (pairs separated by commas)")
+            }
+            labels[String(pair[0])] = String(pair[1])
+        }
+        return labels
+    }
+
+    /// The value of `metric` over `[endMs - window, endMs]`, nil without data.
+    private func compareValue(
+        _ metric: String, labels: [String: String], host: String?, window: Int64, endMs: Int64
+    ) async throws -> Double? {
+        // Whole-minute steps, so the minute (or hour) rollups serve it.
+        let step = window >= 2 * 86_400 ? "1h" : window >= 120 ? "1m" : "\(window)s"
+        let range = try TimeRange(period: DurationText.format(seconds: window), step: step, nowMs: endMs)
+        if Self.derivedSignals[metric] != nil {
+            let stats = try await store.endpointStats(host: host, range: range).filter { endpoint in
+                (labels["endpoint"].map { $0 == endpoint.endpoint } ?? true)
+                    && (labels["method"].map { $0 == endpoint.method } ?? true)
+            }
+            let totals = EndpointStats.totals(stats)
+            let (merged, requests, errors) = (totals.histogram, totals.requests, totals.serverErrors)
+            guard requests > 0 else { return nil }
+            switch metric {
+            case "api_latency_p50_ms": return merged.quantile(0.5).map { $0 * 1000 }
+            case "api_latency_p95_ms": return merged.quantile(0.95).map { $0 * 1000 }
+            case "api_latency_p99_ms": return merged.quantile(0.99).map { $0 * 1000 }
+            case "api_error_rate_percent": return Double(errors) / Double(requests) * 100
+            default: return Double(requests) / Double(window)
+            }
+        }
+        if metric.hasSuffix("_total") {
+            let increases = try await store.increase(name: metric, host: host, range: range).filter { entry in
+                labels.allSatisfy { entry.labels[$0.key] == $0.value }
+            }
+            guard !increases.isEmpty else { return nil }
+            return increases.reduce(0) { $0 + $1.value } / Double(window)
+        }
+        let series = try await store.series(names: [metric], host: host, range: range).filter { series in
+            labels.allSatisfy { series.labels[$0.key] == $0.value }
+        }
+        let averages = series.compactMap(\.average)
+        guard !averages.isEmpty else { return nil }
+        return averages.reduce(0, +) / Double(averages.count)
+    }
+}
