@@ -114,8 +114,23 @@ enum AgentBuilder {
     }
 
     static func build(config: AgentConfig, logger: Logger) -> ServiceGroup {
-        let queue = MemoryBatchQueue(capacity: config.queueMaxBatches)
-        let identity = AgentIdentity(agentID: config.agentID, host: config.host, bootID: UUID().uuidString.lowercased())
+        let queue: any BatchQueue
+        var bootID = UUID().uuidString.lowercased()
+        if let spoolConfig = config.spool {
+            do {
+                let spool = try SpoolBatchQueue(config: spoolConfig, logger: logger)
+                bootID = spool.bootID
+                queue = spool
+            } catch {
+                logger.error(
+                    "cannot open the spool; batches are kept in memory only (lost if the agent stops)",
+                    metadata: ["error": "\(error)"])
+                queue = MemoryBatchQueue(capacity: config.queueMaxBatches)
+            }
+        } else {
+            queue = MemoryBatchQueue(capacity: config.queueMaxBatches)
+        }
+        let identity = AgentIdentity(agentID: config.agentID, host: config.host, bootID: bootID)
         var shipperConfiguration = Shipper.Configuration(socketPath: config.ingestSocket, identity: identity)
         shipperConfiguration.backoffInitial = config.backoffInitial
         shipperConfiguration.backoffMaximum = config.backoffMaximum

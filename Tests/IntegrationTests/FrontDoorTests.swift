@@ -68,7 +68,7 @@ struct FrontDoorTests {
         #expect(gzipped.body.prefix(2) == Data([0x1f, 0x8b]))
 
         // The real consumer: Prometheus scrapes (negotiating OpenMetrics) and answers a query.
-        let (status, report) = try runProgram("deploy/prometheus/check", ["http://127.0.0.1:\(daemon.httpPort)"])
+        let (status, report) = try await runProgram("deploy/prometheus/check", ["http://127.0.0.1:\(daemon.httpPort)"])
         #expect(status == 0, "\(report)")
         #expect(report.contains("health:         up") && report.contains("host=\"front-1\""), "\(report)")
     }
@@ -126,8 +126,8 @@ struct FrontDoorTests {
 
     @Test("health/detailed answers 503 unhealthy while PostgreSQL is down, healthy again after")
     func healthWhileDatabaseDown() async throws {
-        let cluster = try PrivateCluster()
-        defer { try? cluster.stop() }
+        let cluster = try await PrivateCluster.make()
+        defer { cluster.stopNow() }
         var daemon = try Daemon.make()
         daemon = Daemon(
             databaseURL: cluster.databaseURL, socketPath: daemon.socketPath, httpPort: daemon.httpPort,
@@ -138,7 +138,7 @@ struct FrontDoorTests {
             guard let (status, _) = try? await daemon.get("/health/detailed") else { return nil }
             return status == 200 ? true : nil
         }
-        try cluster.stop()
+        try await cluster.stop()
         let down = try await eventually("503 while down") { () -> [String: Any]? in
             guard let (status, json) = try? await daemon.get("/health/detailed"), status == 503 else { return nil }
             return json as? [String: Any]
@@ -148,7 +148,7 @@ struct FrontDoorTests {
         #expect(postgres["status"] as? String == "unhealthy" && postgres["error"] is String)
         let (liveness, _) = try await daemon.get("/health")
         #expect(liveness == 200, "liveness does not depend on the database")
-        try cluster.start()
+        try await cluster.start()
         _ = try await eventually("healthy again", seconds: 90) { () -> Bool? in
             guard let (status, _) = try? await daemon.get("/health/detailed") else { return nil }
             return status == 200 ? true : nil

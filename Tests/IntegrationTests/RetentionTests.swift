@@ -64,7 +64,7 @@ struct RetentionTests {
     /// Runs monquery with the test database; its standard output.
     static func run(_ arguments: [String], databaseURL: String) throws -> String {
         let binary = try #require(TestEnvironment.binDirectory) + "/monquery"
-        let (status, text) = try runProgram(
+        let (status, text) = try runProgramBlocking(
             binary, arguments, environment: ["MONQUERY_DATABASE_URL": databaseURL, "PATH": "/usr/bin:/bin"])
         #expect(status == 0, "monquery \(arguments): \(text)")
         return text

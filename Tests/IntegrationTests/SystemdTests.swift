@@ -7,7 +7,7 @@ import Testing
 @Suite(.enabled(if: TestEnvironment.isAvailable, "needs scripts/test (live PostgreSQL)"))
 struct SystemdTests {
     /// A datagram socket standing in for systemd's `$NOTIFY_SOCKET`.
-    final class NotifySocket {
+    final class NotifySocket: @unchecked Sendable {
         let path: String
         let fd: Int32
 
@@ -27,8 +27,15 @@ struct SystemdTests {
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
 
-        /// Messages received until `predicate` holds for one of them (or `seconds` pass).
-        func receive(until predicate: (String) -> Bool, seconds: Double = 60) -> [String] {
+        /// Messages received until `predicate` holds for one of them (or `seconds` pass),
+        /// waited for off the cooperative pool.
+        func receive(until predicate: @escaping @Sendable (String) -> Bool, seconds: Double = 60) async throws
+            -> [String]
+        {
+            try await offPool { self.receiveBlocking(until: predicate, seconds: seconds) }
+        }
+
+        func receiveBlocking(until predicate: (String) -> Bool, seconds: Double) -> [String] {
             var messages: [String] = []
             let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -58,27 +65,27 @@ struct SystemdTests {
             ],
             logPath: "\(daemon.directory)/monquery.log")
         defer { monquery.stop() }
-        let ready = daemonSocket.receive(until: { $0.hasPrefix("READY=1") })
+        let ready = try await daemonSocket.receive(until: { $0.hasPrefix("READY=1") })
         #expect(ready.last?.contains("STATUS=serving HTTP on 127.0.0.1:\(daemon.httpPort)") == true, "\(ready)")
         let (status, _) = try await daemon.get("/health")
         #expect(status == 200, "READY=1 came once the HTTP server listened")
-        let pings = daemonSocket.receive(until: { $0 == "WATCHDOG=1" })
+        let pings = try await daemonSocket.receive(until: { $0 == "WATCHDOG=1" })
         #expect(pings.last == "WATCHDOG=1")
 
         let agentSocket = try NotifySocket()
         let monagent = try daemon.startAgent(extra: ["NOTIFY_SOCKET": agentSocket.path, "WATCHDOG_USEC": "400000"])
-        let agentReady = agentSocket.receive(until: { $0.hasPrefix("READY=1") })
+        let agentReady = try await agentSocket.receive(until: { $0.hasPrefix("READY=1") })
         #expect(agentReady.last?.contains("STATUS=collecting") == true, "\(agentReady)")
-        #expect(agentSocket.receive(until: { $0 == "WATCHDOG=1" }).last == "WATCHDOG=1")
+        #expect(try await agentSocket.receive(until: { $0 == "WATCHDOG=1" }).last == "WATCHDOG=1")
         monagent.stop()
-        #expect(agentSocket.receive(until: { $0 == "STOPPING=1" }, seconds: 5).last == "STOPPING=1")
+        #expect(try await agentSocket.receive(until: { $0 == "STOPPING=1" }, seconds: 5).last == "STOPPING=1")
     }
 
     @Test("deploy/systemd units: systemd-analyze verify is clean and security exposure ≤ 2.0")
-    func unitsVerify() throws {
+    func unitsVerify() async throws {
         var environment = ProcessInfo.processInfo.environment
         environment["MON_BIN_DIR"] = TestEnvironment.binDirectory
-        let (status, report) = try runProgram("deploy/systemd/verify", environment: environment)
+        let (status, report) = try await runProgram("deploy/systemd/verify", environment: environment)
         #expect(status == 0, "\(report)")
         #expect(report.contains("monagent.service: ok") && report.contains("monquery.service: ok"), "\(report)")
     }

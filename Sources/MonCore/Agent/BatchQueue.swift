@@ -5,10 +5,8 @@
 public protocol BatchQueue: Actor {
     /// Adds a batch; may drop the oldest one when full (counted in `dropped`).
     func append(_ batch: Batch)
-    /// Appends `batch` under the next sequence number (its own `seq` is ignored); returns the seq.
-    /// Several sources (host sampler, PostgreSQL, Redis, StatsD, logs) share one queue and one sequence.
-    @discardableResult
-    func enqueue(_ batch: Batch) -> UInt64
+    /// Highest sequence number appended so far.
+    var lastSeq: UInt64 { get }
     /// The oldest batch not yet acknowledged.
     func oldestUnacked() -> Batch?
     /// Forgets every batch with `seq <= seq`.
@@ -19,9 +17,21 @@ public protocol BatchQueue: Actor {
     var dropped: Int { get }
     /// Fires (coalesced) whenever a batch is appended.
     nonisolated var appended: AsyncStream<Void> { get }
+    /// The disk spool's counters (nil for a memory-only queue).
+    var spoolStats: SpoolStats? { get }
 }
 
 extension BatchQueue {
+    /// Appends `batch` under the next sequence number (its own `seq` is ignored); returns the seq.
+    /// Several sources (host sampler, PostgreSQL, Redis, StatsD, logs) share one queue and one sequence.
+    @discardableResult
+    public func enqueue(_ batch: Batch) -> UInt64 {
+        var numbered = batch
+        numbered.seq = lastSeq + 1
+        append(numbered)
+        return numbered.seq
+    }
+
     /// Enqueues a batch of samples and events under the next sequence number.
     @discardableResult
     public func enqueue(samples: [Sample], events: [Event], createdMs: Int64) -> UInt64 {
@@ -41,7 +51,7 @@ public actor MemoryBatchQueue: BatchQueue {
     private var batches: [Batch] = []
     private var head = 0
     public private(set) var dropped = 0
-    private var lastSeq: UInt64 = 0
+    public private(set) var lastSeq: UInt64 = 0
     public nonisolated let appended: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
 
@@ -52,14 +62,6 @@ public actor MemoryBatchQueue: BatchQueue {
     }
 
     public var depth: Int { batches.count - head }
-
-    @discardableResult
-    public func enqueue(_ batch: Batch) -> UInt64 {
-        var numbered = batch
-        numbered.seq = lastSeq + 1
-        append(numbered)
-        return numbered.seq
-    }
 
     public func append(_ batch: Batch) {
         lastSeq = max(lastSeq, batch.seq)
@@ -73,6 +75,8 @@ public actor MemoryBatchQueue: BatchQueue {
     }
 
     public func oldestUnacked() -> Batch? { head < batches.count ? batches[head] : nil }
+
+    public var spoolStats: SpoolStats? { nil }
 
     public func acknowledge(upTo seq: UInt64) {
         while head < batches.count, batches[head].seq <= seq { head += 1 }

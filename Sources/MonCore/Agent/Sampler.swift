@@ -67,6 +67,18 @@ public struct Sampler: Service {
                     timestampMs: tick
                 )
             )
+            if let spool = await queue.spoolStats {
+                for (name, value, kind) in [
+                    ("mon_agent_spool_bytes", spool.bytes, MetricKind.gauge),
+                    ("mon_agent_spool_segments", spool.segments, .gauge),
+                    ("mon_agent_spool_dropped_total", spool.dropped, .counter),
+                    ("mon_agent_spool_write_errors_total", spool.writeErrors, .counter),
+                    ("mon_agent_spool_torn_records_total", spool.tornRecords, .counter),
+                    ("mon_agent_spool_recovered_batches", spool.recovered, .gauge),
+                ] {
+                    samples.append(Sample(name, value: Double(value), kind: kind, timestampMs: tick))
+                }
+            }
             await queue.enqueue(samples: samples, events: [], createdMs: WallClock.nowMs())
         }
     }

@@ -37,6 +37,8 @@ public struct AgentConfig: Sendable {
     public var statsd: StatsDConfig
     /// `logs.*` — the JSON log tailer (off while `logs.paths` is empty).
     public var logs: LogsConfig
+    /// `spool.*` — the durable disk spool of unacked batches; nil when `spool.enabled` is false.
+    public var spool: SpoolConfig?
 
     public static let allCollectors = ["cpu", "memory", "disk", "filesystem", "network", "process"]
 
@@ -57,6 +59,15 @@ public struct AgentConfig: Sendable {
         queueMaxBatches = try source.int("ingest.queue_max_batches", default: 720, range: 1...1_000_000)
         backoffInitial = try source.double("ingest.backoff_initial_seconds", default: 0.1, range: 0.001...60)
         backoffMaximum = try source.double("ingest.backoff_max_seconds", default: 10, range: 0.01...3600)
+        if try source.bool("spool.enabled", default: true) {
+            spool = SpoolConfig(
+                directory: source.string("spool.directory", default: stateDir + "/spool"),
+                maxBytes: try source.int("spool.max_bytes", default: 64 << 20, range: (64 << 10)...(1 << 40)),
+                maxAgeSeconds: try source.int("spool.max_age_seconds", default: 86_400, range: 60...(366 * 86_400)),
+                fsync: try source.bool("spool.fsync", default: true))
+        } else {
+            spool = nil
+        }
         procRoot = source.string("proc.root", default: "/proc")
         collectors = try source.stringList("collectors", default: Self.allCollectors)
         for name in collectors where !Self.allCollectors.contains(name) {

@@ -105,6 +105,8 @@ struct Daemon {
                 "MONAGENT_HOST": host,
                 "MONAGENT_AGENT_ID": agentID,
                 "MONAGENT_STATE_DIR": directory,
+                // One spool per agent: several agents share the daemon's directory.
+                "MONAGENT_SPOOL_DIRECTORY": "\(directory)/spool-\(agentID)",
                 "MONAGENT_INGEST_BACKOFF_MAX_SECONDS": "0.5",
             ]) { $1 },
             logPath: "\(directory)/monagent-\(agentID).log"

@@ -3,21 +3,33 @@ import MonCore
 
 /// A PostgreSQL cluster of its own, started and stopped by the test (scripts/lib.sh's
 /// `mon_pg_start`/`mon_pg_stop`), for tests that take the daemon's database away.
-struct PrivateCluster {
+struct PrivateCluster: Sendable {
     let directory: String
     let port: Int
 
-    init() throws {
-        directory = try TestEnvironment.makeDirectory("pg")
-        port = TestEnvironment.freePort()
-        try start()
-        try Self.shell("\"$PG_BIN/createdb\" -h 127.0.0.1 -p \(port) -U postgres mon")
+    /// initdb, start, and `createdb mon`.
+    static func make() async throws -> PrivateCluster {
+        let cluster = PrivateCluster(
+            directory: try TestEnvironment.makeDirectory("pg"), port: TestEnvironment.freePort())
+        try await cluster.start()
+        try await offPool { try Self.shell("\"$PG_BIN/createdb\" -h 127.0.0.1 -p \(cluster.port) -U postgres mon") }
+        return cluster
     }
 
     var databaseURL: String { "postgresql://postgres@127.0.0.1:\(port)/mon" }
 
-    func start() throws { try Self.shell("mon_pg_start '\(directory)' \(port)") }
-    func stop() throws { try Self.shell("mon_pg_stop '\(directory)'") }
+    func start() async throws {
+        let command = "mon_pg_start '\(directory)' \(port)"
+        try await offPool { try Self.shell(command) }
+    }
+
+    func stop() async throws {
+        let command = "mon_pg_stop '\(directory)'"
+        try await offPool { try Self.shell(command) }
+    }
+
+    /// For `defer`: stops without waiting on the cooperative pool's behalf.
+    func stopNow() { try? Self.shell("mon_pg_stop '\(directory)'") }
 
     /// Runs `command` in bash with scripts/lib.sh sourced (from the package root).
     ///

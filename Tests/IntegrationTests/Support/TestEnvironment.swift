@@ -77,9 +77,25 @@ func eventually<T>(
     throw TestFailure("timed out waiting for \(what)\(lastError.map { " (last error: \($0))" } ?? "")")
 }
 
-/// Runs `executable` (a path, relative to the package root or absolute) to completion:
-/// its exit status and combined output.
+/// Runs blocking work (waiting for a process, a socket) on a thread of its own, so it does
+/// not hold one of the few threads of Swift's cooperative pool that the other tests,
+/// running in parallel, need.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.start()
+    }
+}
+
+/// Runs `executable` (a path, relative to the package root or absolute) to completion,
+/// off the cooperative pool: its exit status and combined output.
 func runProgram(
+    _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil
+) async throws -> (status: Int32, output: String) {
+    try await offPool { try runProgramBlocking(executable, arguments, environment: environment) }
+}
+
+func runProgramBlocking(
     _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil
 ) throws -> (status: Int32, output: String) {
     let process = Process()
