@@ -17,44 +17,49 @@ struct RollupTests {
         try await writer.migrate()
         let today = DayPartition(timestampMs: nowMs)
         try await writer.ensurePartitions((-11...1).map { today.adding(days: Int64($0)) })
-        let connection = try PostgresConnection(url: databaseURL, applicationName: "mon-tests")
-        var series: [(String, String, String, String, String)] = []
-        for host in ["h1", "h2"] {
-            for index in 0..<seriesPerHost {
-                let labels = index == 0 ? Labels(["cpu": "all"]) : Labels(["cpu": "\(index)"])
-                series.append((host, "mon_host_cpu_usage_ratio", labels.canonicalKey, Self.json(labels), "gauge"))
+        // Long statements: run them off Swift's cooperative pool (two threads on a 2-core
+        // machine), or every other test of the run stalls while they execute.
+        try await offPool {
+            let connection = try PostgresConnection(url: databaseURL, applicationName: "mon-tests")
+            var series: [(String, String, String, String, String)] = []
+            for host in ["h1", "h2"] {
+                for index in 0..<seriesPerHost {
+                    let labels = index == 0 ? Labels(["cpu": "all"]) : Labels(["cpu": "\(index)"])
+                    series.append((host, "mon_host_cpu_usage_ratio", labels.canonicalKey, Self.json(labels), "gauge"))
+                }
+                series.append((host, "mon_redis_keyspace_hits_total", "", "{}", "counter"))
+                series.append(
+                    (
+                        host, AppAggregator.requestMetric,
+                        Labels(["endpoint": "/v1/search", "method": "GET", "status": "200"]).canonicalKey,
+                        #"{"endpoint": "/v1/search", "method": "GET", "status": "200"}"#, "histogram"
+                    ))
             }
-            series.append((host, "mon_redis_keyspace_hits_total", "", "{}", "counter"))
-            series.append(
-                (
-                    host, AppAggregator.requestMetric,
-                    Labels(["endpoint": "/v1/search", "method": "GET", "status": "200"]).canonicalKey,
-                    #"{"endpoint": "/v1/search", "method": "GET", "status": "200"}"#, "histogram"
-                ))
-        }
-        for (host, name, key, labels, kind) in series {
+            for (host, name, key, labels, kind) in series {
+                try connection.query(
+                    "INSERT INTO metric_series (host, name, labels_key, labels, kind) VALUES ($1, $2, $3, $4::jsonb, $5)",
+                    [host, name, key, labels, kind])
+            }
+            let start = String((nowMs - 10 * day) / 60_000 * 60)
+            let samples = (10 * day - 20 * 60_000) / 30_000
             try connection.query(
-                "INSERT INTO metric_series (host, name, labels_key, labels, kind) VALUES ($1, $2, $3, $4::jsonb, $5)",
-                [host, name, key, labels, kind])
+                """
+                INSERT INTO metrics (ts, series_id, value)
+                SELECT to_timestamp($1::double precision) + make_interval(secs => g * 30), s.id,
+                       CASE WHEN s.kind = 'counter' THEN (g % 5000) * 3 ELSE (g * 7 + s.id * 13) % 101 END
+                FROM generate_series(0, $2::int) AS g, metric_series s
+                WHERE s.kind <> 'histogram'
+                """, [start, String(samples)])
+            try connection.query(
+                """
+                INSERT INTO histograms (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
+                SELECT to_timestamp($1::double precision) + make_interval(secs => g * 60), s.id, 3 + g % 4, 2 * g % 9,
+                       0.01, 0.5, g % 2, ARRAY[100 + g % 3, 140 + g % 5], ARRAY[1, 2 + g % 4 - g % 2]::bigint[]
+                FROM generate_series(1, $2::int) AS g, metric_series s
+                WHERE s.kind = 'histogram'
+                """, [start, String(samples / 2)])
+
         }
-        let start = String((nowMs - 10 * day) / 60_000 * 60)
-        let samples = (10 * day - 20 * 60_000) / 30_000
-        try connection.query(
-            """
-            INSERT INTO metrics (ts, series_id, value)
-            SELECT to_timestamp($1::double precision) + make_interval(secs => g * 30), s.id,
-                   CASE WHEN s.kind = 'counter' THEN (g % 5000) * 3 ELSE (g * 7 + s.id * 13) % 101 END
-            FROM generate_series(0, $2::int) AS g, metric_series s
-            WHERE s.kind <> 'histogram'
-            """, [start, String(samples)])
-        try connection.query(
-            """
-            INSERT INTO histograms (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
-            SELECT to_timestamp($1::double precision) + make_interval(secs => g * 60), s.id, 3 + g % 4, 2 * g % 9,
-                   0.01, 0.5, g % 2, ARRAY[100 + g % 3, 140 + g % 5], ARRAY[1, 2 + g % 4 - g % 2]::bigint[]
-            FROM generate_series(1, $2::int) AS g, metric_series s
-            WHERE s.kind = 'histogram'
-            """, [start, String(samples / 2)])
     }
 
     static func json(_ labels: Labels) -> String {
@@ -62,7 +67,11 @@ struct RollupTests {
     }
 
     /// Rows of the rollup tables that differ from an aggregate of the raw rows (both ways).
-    static func mismatches(_ daemon: Daemon) throws -> [String: Int64] {
+    static func mismatches(_ daemon: Daemon) async throws -> [String: Int64] {
+        try await offPool { try mismatchesBlocking(daemon) }
+    }
+
+    static func mismatchesBlocking(_ daemon: Daemon) throws -> [String: Int64] {
         var result: [String: Int64] = [:]
         for unit in ["minute", "hour"] {
             let table = unit == "minute" ? "metrics_1m" : "metrics_1h"
@@ -121,7 +130,9 @@ struct RollupTests {
         let watermark = try #require(try await rollup.watermarkMs())
         #expect(watermark == (now - 15_000) / 60_000 * 60_000)
         #expect(
-            try Self.mismatches(daemon) == ["metrics_1m": 0, "metrics_1h": 0, "histograms_1m": 0, "histograms_1h": 0])
+            try await Self.mismatches(daemon) == [
+                "metrics_1m": 0, "metrics_1h": 0, "histograms_1m": 0, "histograms_1h": 0,
+            ])
         #expect(try daemon.scalar("SELECT count(*) FROM metrics_1h") > 2 * 3 * 239)
 
         // A late batch (an agent replaying three-hour-old cycles) is queued and folded in.
@@ -146,7 +157,9 @@ struct RollupTests {
         #expect(try daemon.scalar(gaugeMax.replacingOccurrences(of: "%@", with: "metrics_1h")) == 1000)
         #expect(try daemon.scalar(gaugeMax.replacingOccurrences(of: "%@", with: "metrics_1m")) == 1000)
         #expect(
-            try Self.mismatches(daemon) == ["metrics_1m": 0, "metrics_1h": 0, "histograms_1m": 0, "histograms_1h": 0])
+            try await Self.mismatches(daemon) == [
+                "metrics_1m": 0, "metrics_1h": 0, "histograms_1m": 0, "histograms_1h": 0,
+            ])
 
         // Expected 30-day figures, from raw rows before retention drops the oldest days.
         let rawAverage = try #require(
@@ -282,10 +295,10 @@ struct RollupTests {
         try await RollupWriter(databaseURL: reference.databaseURL).catchUp(nowMs: WallClock.nowMs())
         for table in Schema.rollupTables {
             let digest = "SELECT md5(string_agg(t::text, '|' ORDER BY t.series_id, t.ts)) FROM \(table) t"
-            let a = try interrupted.column(digest).first.flatMap { $0 }
-            let b = try reference.column(digest).first.flatMap { $0 }
+            let a = try await offPool { try interrupted.column(digest).first.flatMap { $0 } }
+            let b = try await offPool { try reference.column(digest).first.flatMap { $0 } }
             #expect(a != nil && a == b, "\(table) differs after kill -9")
         }
-        #expect(try Self.mismatches(interrupted).values.allSatisfy { $0 == 0 })
+        #expect(try await Self.mismatches(interrupted).values.allSatisfy { $0 == 0 })
     }
 }
