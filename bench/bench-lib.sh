@@ -1,4 +1,4 @@
-# Shared functions of bench/statsd-throughput and bench/logtail-throughput.
+# Shared functions of bench/statsd-throughput, bench/logtail-throughput and bench/metrics-render.
 # Source it after scripts/lib.sh; it defines functions and a few variables only.
 #
 # Variables read:
@@ -9,10 +9,13 @@
 #                   tree when files change under Sources/ while you benchmark: SwiftPM aborts a
 #                   build whose inputs change during it.
 #   BENCH_BUILD_NOTE  free text recorded in machine.txt (e.g. which commit a copy was taken from)
+#   BENCH_TOOL_SCRATCH  scratch path of the bench/swift package (mon-bench), default
+#                   $BENCH_SCRATCH/mon-bench: a package of its own needs a build directory of its own
 
 bench_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_PACKAGE_PATH=${BENCH_PACKAGE_PATH:-$bench_repo}
 BENCH_SCRATCH=${BENCH_SCRATCH:-$(dirname "$bench_repo")/bench-build}
+BENCH_TOOL_SCRATCH=${BENCH_TOOL_SCRATCH:-$BENCH_SCRATCH/mon-bench}
 CLK_TCK=$(getconf CLK_TCK)
 
 # Seconds since the epoch with milliseconds.
@@ -20,28 +23,51 @@ bench_now() { date +%s.%3N; }
 
 bench_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# Builds (incrementally) the release binaries of both programs into $BENCH_SCRATCH.
+# bench_build [PRODUCT...] — builds (incrementally) the release binaries of the products
+# (default: monagent monquery) into $BENCH_SCRATCH.
 bench_build() {
+    local products=("$@")
+    [ ${#products[@]} -gt 0 ] || products=(monagent monquery)
     if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
         bench_log "BENCH_NO_BUILD=1: using the binaries in $BENCH_SCRATCH/release as they are"
     else
         local product
-        for product in monagent monquery; do
+        for product in "${products[@]}"; do
             bench_log "swift build -c release --product $product --scratch-path $BENCH_SCRATCH"
             (cd "$BENCH_PACKAGE_PATH" && swift build -c release --product "$product" --scratch-path "$BENCH_SCRATCH" \
                 --only-use-versions-from-resolved-file >&2)
         done
     fi
     local bin
-    for bin in monagent monquery; do
+    for bin in "${products[@]}"; do
         [ -x "$BENCH_SCRATCH/release/$bin" ] || { echo "missing $BENCH_SCRATCH/release/$bin" >&2; return 1; }
     done
 }
 
-# bench_copy_binaries DIR — copies both release binaries to DIR (runs never use the build dir).
+# Builds (incrementally) bench/swift's mon-bench in release mode into $BENCH_TOOL_SCRATCH.
+# The package depends on the repository root by path; the root's Package.resolved is copied
+# beside it the first time, so both resolve the same dependency versions.
+bench_build_tool() {
+    local package=$BENCH_PACKAGE_PATH/bench/swift
+    if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+        if [ ! -f "$package/Package.resolved" ] && [ -f "$BENCH_PACKAGE_PATH/Package.resolved" ]; then
+            cp "$BENCH_PACKAGE_PATH/Package.resolved" "$package/Package.resolved"
+        fi
+        bench_log "swift build -c release --product mon-bench --scratch-path $BENCH_TOOL_SCRATCH (in bench/swift)"
+        (cd "$package" && swift build -c release --product mon-bench --scratch-path "$BENCH_TOOL_SCRATCH" >&2)
+    fi
+    [ -x "$BENCH_TOOL_SCRATCH/release/mon-bench" ] || { echo "missing $BENCH_TOOL_SCRATCH/release/mon-bench" >&2; return 1; }
+}
+
+# bench_copy_binaries DIR [PRODUCT...] — copies the release binaries (default: monagent
+# monquery) to DIR (runs never use the build dir).
 bench_copy_binaries() {
-    mkdir -p "$1"
-    cp -p "$BENCH_SCRATCH/release/monagent" "$BENCH_SCRATCH/release/monquery" "$1/"
+    local dir=$1 bin
+    shift
+    local products=("$@")
+    [ ${#products[@]} -gt 0 ] || products=(monagent monquery)
+    mkdir -p "$dir"
+    for bin in "${products[@]}"; do cp -p "$BENCH_SCRATCH/release/$bin" "$dir/"; done
 }
 
 # Describes the machine and the build, as "key: value" lines (for the results file).
@@ -59,8 +85,11 @@ bench_describe() {
     else
         echo "built from: $BENCH_PACKAGE_PATH${BENCH_BUILD_NOTE:+ ($BENCH_BUILD_NOTE)}"
     fi
-    echo "monagent: release, built $(date -u -r "$bindir/monagent" +%Y-%m-%dT%H:%M:%SZ), sha256 $(sha256sum "$bindir/monagent" | cut -c1-16)"
-    echo "monquery: release, built $(date -u -r "$bindir/monquery" +%Y-%m-%dT%H:%M:%SZ), sha256 $(sha256sum "$bindir/monquery" | cut -c1-16)"
+    local bin
+    for bin in monagent monquery mon-bench; do
+        [ -x "$bindir/$bin" ] || continue
+        echo "$bin: release, built $(date -u -r "$bindir/$bin" +%Y-%m-%dT%H:%M:%SZ), sha256 $(sha256sum "$bindir/$bin" | cut -c1-16)"
+    done
     echo "postgresql: $("$PG_BIN/postgres" --version)"
     echo "python: $(python3 --version 2>&1)"
     bench_contention start
@@ -112,12 +141,13 @@ bench_counter() {
     bench_psql "SELECT coalesce(max(m.value), 0)::bigint FROM metrics m JOIN metric_series s ON s.id = m.series_id WHERE s.name = '$1'"
 }
 
-# bench_start_stack TMP — starts PostgreSQL, monquery and monagent from TMP/bin with the
-# agent's extra environment already exported by the caller (MONAGENT_STATSD_ADDRESS, ...).
-# Sets BENCH_PG_PORT, BENCH_AGENT_PID, BENCH_QUERY_PID, BENCH_PG_PID.
-bench_start_stack() {
+# bench_start_daemon TMP — starts PostgreSQL and monquery (from TMP/bin) on built-in
+# defaults plus MONQUERY_* variables: database on a free port, ingest socket TMP/run/ingest.sock,
+# HTTP on a free port of 127.0.0.1 (MONQUERY_HTTP_LISTEN). Sets BENCH_PG_PORT, BENCH_PG_PID,
+# BENCH_QUERY_PID.
+bench_start_daemon() {
     local tmp=$1
-    mkdir -p "$tmp/run" "$tmp/agent" "$tmp/logs"
+    mkdir -p "$tmp/run" "$tmp/logs"
     : >"$tmp/empty.yaml"
     BENCH_PG_PORT=$(mon_free_port)
     bench_log "starting PostgreSQL 15 on 127.0.0.1:$BENCH_PG_PORT"
@@ -128,11 +158,6 @@ bench_start_stack() {
     export MONQUERY_DATABASE_URL="postgresql://postgres@127.0.0.1:$BENCH_PG_PORT/mon"
     export MONQUERY_INGEST_SOCKET="$tmp/run/ingest.sock"
     export MONQUERY_HTTP_LISTEN="127.0.0.1:$(mon_free_port)"
-    export MONAGENT_INGEST_SOCKET="$tmp/run/ingest.sock"
-    export MONAGENT_STATE_DIR="$tmp/agent"
-    export MONAGENT_COLLECTORS=cpu
-    export MONAGENT_HOST=bench MONAGENT_AGENT_ID=bench
-    export MONAGENT_INTERVAL=${MONAGENT_INTERVAL:-1}
 
     bench_log "starting monquery"
     "$tmp/bin/monquery" serve --config "$tmp/empty.yaml" >"$tmp/logs/monquery.log" 2>&1 &
@@ -144,6 +169,20 @@ bench_start_stack() {
         sleep 0.1
     done
     [ -S "$tmp/run/ingest.sock" ] || { echo "monquery did not open its socket" >&2; cat "$tmp/logs/monquery.log" >&2; return 1; }
+}
+
+# bench_start_stack TMP — starts PostgreSQL, monquery and monagent from TMP/bin with the
+# agent's extra environment already exported by the caller (MONAGENT_STATSD_ADDRESS, ...).
+# Sets BENCH_PG_PORT, BENCH_AGENT_PID, BENCH_QUERY_PID, BENCH_PG_PID.
+bench_start_stack() {
+    local tmp=$1 i
+    bench_start_daemon "$tmp" || return 1
+    mkdir -p "$tmp/agent"
+    export MONAGENT_INGEST_SOCKET="$tmp/run/ingest.sock"
+    export MONAGENT_STATE_DIR="$tmp/agent"
+    export MONAGENT_COLLECTORS=cpu
+    export MONAGENT_HOST=bench MONAGENT_AGENT_ID=bench
+    export MONAGENT_INTERVAL=${MONAGENT_INTERVAL:-1}
 
     bench_log "starting monagent (interval ${MONAGENT_INTERVAL}s, collectors=cpu)"
     "$tmp/bin/monagent" run --config "$tmp/empty.yaml" >"$tmp/logs/monagent.log" 2>&1 &
@@ -176,4 +215,28 @@ bench_stop_stack() {
 # Busy CPU ticks of the whole machine, all cores (user+nice+system+irq+softirq+steal).
 bench_machine_busy_ticks() {
     awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# bench_wait_quiet — waits while the machine is busy with other work, so that timing runs do
+# not share the 2 cores with it: while a process matches BENCH_BUSY_PATTERN (default
+# "monPackageTests|swift-build": the project's tests, any swift build), or the whole machine
+# was busier than BENCH_QUIET_CORES (0.3) cores over a 2-second sample. Gives up after
+# BENCH_WAIT_MAX seconds (default 3600; 0 = never wait). Prints the seconds waited.
+bench_wait_quiet() {
+    local pattern=${BENCH_BUSY_PATTERN:-monPackageTests|swift-build} max=${BENCH_WAIT_MAX:-3600} waited=0 b0 b1
+    while [ "$waited" -lt "$max" ]; do
+        if ! pgrep -f "$pattern" >/dev/null; then
+            b0=$(bench_machine_busy_ticks)
+            sleep 2
+            b1=$(bench_machine_busy_ticks)
+            awk -v a="$b0" -v b="$b1" -v t="$CLK_TCK" -v q="${BENCH_QUIET_CORES:-0.3}" \
+                'BEGIN { exit !((b - a) / t / 2 < q) }' && break
+        fi
+        if [ "$waited" = 0 ]; then
+            bench_log "waiting while other work runs: $(pgrep -f "$pattern" | head -3 | xargs -r ps -o comm= -p | sort -u | xargs)"
+        fi
+        sleep 10
+        waited=$((waited + 10))
+    done
+    echo "$waited"
 }

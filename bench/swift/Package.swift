@@ -1,0 +1,27 @@
+// swift-tools-version:6.0
+// mon-bench: benchmark tools that need MonCore itself (the /metrics renderer, the ingest
+// wire protocol). A separate package so that the root package (and its users) never build
+// it. Build it with a scratch path of its own (bench/metrics-render does), never in
+// ../../.build.
+import PackageDescription
+
+let package = Package(
+    name: "mon-bench",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        // The repository root (package "mon"). Its identity is the name of the directory
+        // the repository is checked out in, so the product below names the package "mon".
+        .package(name: "mon", path: "../.."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "mon-bench",
+            dependencies: [
+                .product(name: "MonCore", package: "mon"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        )
+    ],
+    swiftLanguageModes: [.v6]
+)
