@@ -45,9 +45,11 @@ def main(out, result):
     for part in parts:
         wall = float(part["wall_s"])
         busy = float(part["machine_busy_cpu_s"])
-        # Our own CPU: mon-bench render is one CPU-bound thread; a scrape part is the daemon's
-        # CPU time (curl's few ms go to "others").
-        own = wall if part["part"] == "render" else daemon_cpu.get((part["size"], part["item"]), 0.0)
+        # Our own CPU: the script's finished children (mon-bench render, curl), plus the daemon's
+        # CPU time in a scrape part.
+        own = float(part.get("children_cpu_s") or 0)
+        if part["part"] == "scrape":
+            own += daemon_cpu.get((part["size"], part["item"]), 0.0)
         part["others_cpu_s"] = round(busy - own, 2)
         part["contended"] = busy - own > CONTENDED_SHARE * wall
         contended[(part["part"], part["size"], part["item"])] = part["contended"]
@@ -110,17 +112,17 @@ def main(out, result):
     scrapes = read_tsv(os.path.join(out, "scrapes.tsv")) if os.path.exists(os.path.join(out, "scrapes.tsv")) else []
     for row in scrapes:
         variant = http.setdefault(row["size"], {}).setdefault(
-            row["variant"], {"time_total_ms": [], "time_starttransfer_ms": [], "bytes": set(), "http_codes": set()}
+            row["variant"], {"time_total_ms": [], "time_starttransfer_ms": [], "bytes": [], "http_codes": set()}
         )
         variant["time_total_ms"].append(float(row["time_total_s"]) * 1000)
         variant["time_starttransfer_ms"].append(float(row["time_starttransfer_s"]) * 1000)
-        variant["bytes"].add(int(row["size_download"]))
+        variant["bytes"].append(int(row["size_download"]))
         variant["http_codes"].add(row["http_code"])
     for size, variants in http.items():
         for variant in variants.values():
             variant["time_total_ms"] = spread(variant["time_total_ms"])
             variant["time_starttransfer_ms"] = spread(variant["time_starttransfer_ms"])
-            variant["bytes"] = spread(sorted(variant["bytes"]))
+            variant["bytes"] = spread(variant["bytes"])
             variant["http_codes"] = sorted(variant["http_codes"])
     for row in daemon_rows:
         variant = http.setdefault(row["size"], {}).setdefault(row["variant"], {})
@@ -221,11 +223,12 @@ def main(out, result):
     print()
     print("promtool check metrics (text 0.0.4), findings:", json.dumps(promtool, sort_keys=True))
     print()
-    print("Parts (wall s, machine busy CPU-s, others CPU-s, waited s):")
+    print("Parts (wall s, machine busy CPU-s, own children CPU-s, others CPU-s, waited s):")
     for part in parts:
         print(
             f"  {part['part']:<7} {part['size']:>7} {part['item']:<12} {part['wall_s']:>8} {part['machine_busy_cpu_s']:>8} "
-            f"{part['others_cpu_s']:>8} {part['waited_s']:>6}{'  contended' if part['contended'] else ''}"
+            f"{part.get('children_cpu_s', '-'):>8} {part['others_cpu_s']:>8} {part['waited_s']:>6}"
+            f"{'  contended' if part['contended'] else ''}"
         )
     if target:
         verdict = "met" if target["met"] else "MISSED"
