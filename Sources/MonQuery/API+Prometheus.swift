@@ -43,6 +43,11 @@ extension API {
                 "mon_query_ingest_store_failures_total",
                 "Batches that could not be stored (not acked; the agent retries).", await stats.storeFailures
             ),
+            (
+                "mon_query_ingest_refused_connections_total",
+                "Ingest connections refused because their user is not in ingest.allowed_users / allowed_groups.",
+                await stats.refusedConnections
+            ),
         ]
         for (name, help, value) in counters {
             out.family(name, type: "counter", help: help)

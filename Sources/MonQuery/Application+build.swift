@@ -26,6 +26,7 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     var ingestConfiguration = IngestServer.Configuration(socketPath: config.ingestSocket)
     ingestConfiguration.socketMode = mode_t(config.ingestSocketMode)
     ingestConfiguration.maxFrameBytes = config.maxFrameBytes
+    ingestConfiguration.allowList = config.ingestAllowList
     let ingest = IngestServer(configuration: ingestConfiguration, writer: writer, stats: stats, logger: logger)
     let partitions = PartitionMaintenance(
         writer: writer, aheadDays: config.partitionsAheadDays, retention: config.retention, logger: logger)

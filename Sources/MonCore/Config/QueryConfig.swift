@@ -15,6 +15,9 @@ public struct QueryConfig: Sendable {
     public var ingestSocket: String
     /// `ingest.socket_mode` — octal permission bits of the socket (default `0660`).
     public var ingestSocketMode: UInt32
+    /// `ingest.allowed_users`, `ingest.allowed_groups` — who may connect (`SO_PEERCRED`),
+    /// besides root and the daemon's own user (default: nobody else).
+    public var ingestAllowList: IngestAllowList
     /// `ingest.max_frame_bytes` — largest frame accepted (default 16 MiB).
     public var maxFrameBytes: Int
     /// `storage.partitions_ahead_days` — daily partitions created in advance (default 3).
@@ -63,6 +66,11 @@ public struct QueryConfig: Sendable {
             throw ConfigError(key: "ingest.socket_mode", message: "'\(mode)' is not an octal mode like 0660")
         }
         ingestSocketMode = parsedMode
+        ingestAllowList = IngestAllowList(
+            uids: try IngestAllowList.userIDs(
+                source.stringList("ingest.allowed_users", default: []), key: "ingest.allowed_users"),
+            gids: try IngestAllowList.groupIDs(
+                source.stringList("ingest.allowed_groups", default: []), key: "ingest.allowed_groups"))
         maxFrameBytes = try source.int(
             "ingest.max_frame_bytes", default: WireLimits.defaultMaxFrameBytes, range: 1024...(1 << 30))
         partitionsAheadDays = try source.int("storage.partitions_ahead_days", default: 3, range: 1...60)

@@ -16,6 +16,9 @@ public struct IngestServer: Service {
         public var socketMode: mode_t = 0o660
         /// Largest frame accepted before allocation (default 16 MiB).
         public var maxFrameBytes = WireLimits.defaultMaxFrameBytes
+        /// Local users allowed to connect, checked with `SO_PEERCRED` (root and the daemon's
+        /// own user always are).
+        public var allowList = IngestAllowList()
 
         public init(socketPath: String) { self.socketPath = socketPath }
     }
@@ -44,7 +47,11 @@ public struct IngestServer: Service {
                         ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrame))
                     )
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-                    return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
+                }.flatMap {
+                    PeerCredentials.of(channel)
+                }.flatMapThrowing { peer in
+                    Connection(
+                        channel: try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel), peer: peer)
                 }
             }
         chmod(path, configuration.socketMode)
@@ -54,7 +61,7 @@ public struct IngestServer: Service {
                 try await withThrowingDiscardingTaskGroup { group in
                     try await server.executeThenClose { inbound in
                         for try await connection in inbound {
-                            group.addTask { await self.serve(connection) }
+                            group.addTask { await self.accept(connection) }
                         }
                     }
                 }
@@ -65,7 +72,29 @@ public struct IngestServer: Service {
         unlink(path)
     }
 
-    private func serve(_ connection: NIOAsyncChannel<Frame, Frame>) async {
+    /// An accepted connection and who opened it.
+    struct Connection: Sendable {
+        var channel: NIOAsyncChannel<Frame, Frame>
+        var peer: PeerCredentials?
+    }
+
+    private func accept(_ connection: Connection) async {
+        guard let peer = connection.peer, configuration.allowList.allows(peer) else {
+            await stats.connectionRefused()
+            let who = connection.peer.map(\.description) ?? "a peer whose credentials could not be read"
+            logger.warning(
+                "refusing ingest connection: the user is not in ingest.allowed_users or ingest.allowed_groups",
+                metadata: ["peer": "\(who)"])
+            try? await connection.channel.executeThenClose { _, outbound in
+                try await outbound.write(
+                    WireMessage.error(WireError(.forbidden, "this user may not send batches to monquery")).frame())
+            }
+            return
+        }
+        await serve(connection.channel, peer: peer)
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<Frame, Frame>, peer: PeerCredentials) async {
         await stats.connectionOpened()
         var session = IngestSession()
         var agentLabel = "unidentified agent"

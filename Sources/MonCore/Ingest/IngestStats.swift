@@ -29,7 +29,11 @@ public actor IngestStats {
 
     public init() {}
 
+    /// Connections refused because their user is not allowed (`SO_PEERCRED`).
+    public private(set) var refusedConnections = 0
+
     func connectionOpened() { openConnections += 1 }
+    func connectionRefused() { refusedConnections += 1 }
     func connectionClosed(_ agent: AgentIdentity?) {
         openConnections -= 1
         if let agent { agents[agent.agentID]?.connected = false }

@@ -75,7 +75,7 @@ struct Daemon {
         )
     }
 
-    func start() throws -> ManagedProcess {
+    func start(extra: [String: String] = [:]) throws -> ManagedProcess {
         var environment = [
             "MONQUERY_DATABASE_URL": databaseURL,
             "MONQUERY_INGEST_SOCKET": socketPath,
@@ -85,6 +85,7 @@ struct Daemon {
             environment["MONQUERY_AUTH_VIEWER_TOKENS"] = "ui:" + SHA256.hex(Array(tokens.viewer.utf8))
             environment["MONQUERY_AUTH_ADMIN_TOKENS"] = "ops:" + SHA256.hex(Array(tokens.admin.utf8))
         }
+        environment.merge(extra) { $1 }
         return try ManagedProcess(
             binary: "monquery", arguments: ["serve"], environment: environment,
             logPath: "\(directory)/monquery.log")
@@ -94,11 +95,13 @@ struct Daemon {
         interval: Double = 0.2,
         host: String = "it-host",
         agentID: String = "it-agent",
-        extra: [String: String] = [:]
+        extra: [String: String] = [:],
+        wrapper: [String] = []
     ) throws -> ManagedProcess {
+        // `wrapper` runs the agent through another program (e.g. setpriv as another user).
         try ManagedProcess(
-            binary: "monagent",
-            arguments: ["run"],
+            binary: wrapper.first ?? "monagent",
+            arguments: wrapper.isEmpty ? ["run"] : Array(wrapper.dropFirst()) + ["run"],
             environment: ["MONAGENT_STATSD_ADDRESS": ""].merging(extra) { $1 }.merging([
                 "MONAGENT_INGEST_SOCKET": socketPath,
                 "MONAGENT_INTERVAL": "\(interval)",
