@@ -22,6 +22,21 @@ mon_install_deps() {
     fi
 }
 
+# mon_python_tool VENV PACKAGE... — a Python virtualenv with these PyPI packages (kept
+# between runs; created when missing). Prints nothing; the tools are in VENV/bin.
+mon_python_tool() {
+    local venv=$1; shift
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -m venv "$venv" || { echo "cannot create a Python venv in $venv (apt install python3-venv)" >&2; return 1; }
+    fi
+    local missing=()
+    for p in "$@"; do "$venv/bin/python" -m pip show -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "==> pip install ${missing[*]} (into $venv)"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check "${missing[@]}"
+    fi
+}
+
 # Prints a TCP port on 127.0.0.1 that nothing listens on.
 mon_free_port() {
     local port

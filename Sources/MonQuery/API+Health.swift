@@ -106,7 +106,8 @@ extension API {
     /// Each host's agent self-metrics from the cache: last cycle duration, failing collectors, queue.
     private func agentHealth(nowMs: Int64) -> (json: JSONValue, failing: Bool) {
         var byHost: [String: (cycle: Double?, failing: [String], queue: Double?, ms: Int64)] = [:]
-        for (key, value) in cache.snapshot(nowMs: nowMs).values {
+        for entry in cache.snapshot(nowMs: nowMs).values {
+            let (key, value) = (entry.key, entry.value)
             switch key.name {
             case "mon_agent_cycle_duration_seconds":
                 var entry = byHost[key.host] ?? (nil, [], nil, 0)

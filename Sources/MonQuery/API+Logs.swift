@@ -132,7 +132,7 @@ extension API {
     static func logFilter(_ parameters: QueryParameters) throws(ParameterError) -> LogFilter {
         var filter = LogFilter()
         if let level = parameters["level"] {
-            guard let parsed = LogLevel(parsing: level) else {
+            guard LogLevel.parameterNames.contains(level), let parsed = LogLevel(parsing: level) else {
                 throw ParameterError(
                     "level", "'\(level.prefix(40))' is not one of debug, info, warning, error, critical")
             }

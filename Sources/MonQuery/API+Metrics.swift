@@ -36,6 +36,7 @@ extension API {
             throw ParameterError("type", "'\(type.prefix(40))' is not one of api, system, redis, postgres")
         }
         guard parameters["sort"] == nil else { throw ParameterError("sort", "only type=api can be sorted") }
+        guard parameters["limit"] == nil else { throw ParameterError("limit", "only type=api has a list to limit") }
         let data = try await store.series(names: fields.map(\.1), host: host, range: range)
         let hosts: [JSONValue] = data.hosts.map { host in
             let series = fields.map { field in (field.0, data.first(field.1, host: host, field.2), field.3) }

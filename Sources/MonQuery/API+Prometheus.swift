@@ -11,14 +11,16 @@ extension API {
         _ = try QueryParameters(request, allowed: [])
         let nowMs = WallClock.nowMs()
         let format = PrometheusText.Format.negotiate(accept: request.headers[.accept])
-        var out = PrometheusText(format: format)
-        out.render(cache: cache.snapshot(nowMs: nowMs))
+        let snapshot = cache.snapshot(nowMs: nowMs)
+        var out = PrometheusText(
+            format: format, capacity: 64 * 1024 + 120 * (snapshot.values.count + 18 * snapshot.histograms.count))
+        out.render(cache: snapshot)
         await daemonMetrics(&out, nowMs: nowMs)
         httpMetrics.render(into: &out)
         Self.processMetrics(&out)
         out.finish()
         var headers: HTTPFields = [.contentType: format.contentType, .vary: "Accept, Accept-Encoding"]
-        var bytes = Array(out.text.utf8)
+        var bytes = out.bytes
         if Gzip.isAccepted(request.headers[.acceptEncoding]), let compressed = Gzip.compress(bytes) {
             bytes = compressed
             headers[.contentEncoding] = "gzip"

@@ -26,9 +26,9 @@ extension API {
         let host = try parameters.host()
         let nowMs = WallClock.nowMs()
         let wanted = Set(Self.summaryGauges.map(\.2))
-        let values = cache.snapshot(nowMs: nowMs).values.filter { key, _ in
-            wanted.contains(key.name) && (host == nil || key.host == host)
-        }
+        let values = cache.snapshot(nowMs: nowMs).values.filter { entry in
+            wanted.contains(entry.key.name) && (host == nil || entry.key.host == host)
+        }.map { ($0.key, $0.value) }
         // Latest value per (host, metric), the series matching the label filter (unlabelled first).
         var latest: [String: [String: (value: Double, ms: Int64)]] = [:]
         for gauge in Self.summaryGauges {

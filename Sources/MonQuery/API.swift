@@ -10,6 +10,8 @@ struct API: Sendable {
         var logStreamKeepalive = 15.0
         var databaseURL = ""
         var databasePassword: String? = nil
+        /// `/openapi.json` marks `/metrics` as secured.
+        var metricsRequireToken = false
     }
 
     let store: QueryStore

@@ -85,7 +85,8 @@ struct QueryParameters {
         guard let host = values["host"] else { return nil }
         guard !host.isEmpty, host.count <= 253,
             host.unicodeScalars.allSatisfy({
-                $0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0)
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || ".-_".unicodeScalars.contains($0)
             })
         else {
             throw ParameterError("host", "'\(host.prefix(40))' is not a host name")

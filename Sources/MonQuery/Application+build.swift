@@ -41,7 +41,8 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         logStreamBuffer: config.logStreamBuffer,
         logStreamKeepalive: config.logStreamKeepalive,
         databaseURL: config.databaseURL,
-        databasePassword: config.databasePassword
+        databasePassword: config.databasePassword,
+        metricsRequireToken: config.metricsRequireToken
     )
     let api = API(
         store: store, stats: stats, broadcaster: broadcaster, settings: settings,
@@ -72,27 +73,9 @@ func buildRouter(_ api: API, protectMetrics: Bool = false) -> Router<BasicReques
     router.add(middleware: HTTPMetricsMiddleware(metrics: api.httpMetrics))
     router.add(middleware: APIErrorMiddleware())
     router.add(middleware: AuthMiddleware(authenticator: api.authenticator, protectMetrics: protectMetrics))
-    router.get("/health") { request, _ in try api.health(request) }
-    router.get("/health/detailed") { request, _ in try await api.healthDetailed(request) }
-    router.get("/metrics") { request, _ in try await api.prometheus(request) }
-    router.get("/api/monitoring/metrics/summary") { request, _ in try await api.summary(request) }
-    router.get("/api/monitoring/compare") { request, _ in try await api.compare(request) }
-    router.get("/api/monitoring/system/cpu") { request, _ in try await api.systemCPU(request) }
-    router.get("/api/monitoring/system/memory") { request, _ in try await api.systemMemory(request) }
-    router.get("/api/monitoring/system/disk") { request, _ in try await api.systemDisk(request) }
-    router.get("/api/monitoring/system/network") { request, _ in try await api.systemNetwork(request) }
-    router.get("/api/monitoring/postgres/status") { request, _ in try await api.postgresStatus(request) }
-    router.get("/api/monitoring/postgres/connections") { request, _ in try await api.postgresConnections(request) }
-    router.get("/api/monitoring/postgres/slow_queries") { request, _ in try await api.postgresSlowQueries(request) }
-    router.get("/api/monitoring/postgres/tables") { request, _ in try await api.postgresTables(request) }
-    router.get("/api/monitoring/postgres/indexes") { request, _ in try await api.postgresIndexes(request) }
-    router.get("/api/monitoring/redis/status") { request, _ in try await api.redisStatus(request) }
-    router.get("/api/monitoring/redis/stats") { request, _ in try await api.redisStats(request) }
-    router.get("/api/monitoring/redis/keys") { request, _ in try await api.redisKeys(request) }
-    router.get("/api/monitoring/redis/slowlog") { request, _ in try await api.redisSlowlog(request) }
-    router.get("/api/monitoring/metrics") { request, _ in try await api.metrics(request) }
-    router.get("/api/monitoring/logs") { request, _ in try await api.logs(request) }
-    router.get("/api/monitoring/logs/stream") { request, _ in try await api.logStream(request) }
-    router.get("/api/monitoring/export") { request, _ in try await api.export(request) }
+    for route in API.routes {
+        let handler = route.handler
+        router.get(RouterPath(stringLiteral: route.path)) { request, _ in try await handler(api, request) }
+    }
     return router
 }

@@ -57,18 +57,86 @@ import Testing
         let sample = HistogramSample("h", ["endpoint": "/"], timestampMs: 2000, histogram: window)
         cache.record(Self.batch("a", [], [sample]))
         cache.record(Self.batch("a", [], [sample]))
-        let (values, histograms) = cache.snapshot(nowMs: 3000)
-        #expect(values.map(\.0.host) == ["a", "b"])
-        #expect(values.map(\.1.value) == [2, 5])
-        #expect(histograms.first?.1.histogram.count == 2)
+        let snapshot = cache.snapshot(nowMs: 3000)
+        #expect(snapshot.values.map(\.key.host) == ["a", "b"])
+        #expect(snapshot.values.map(\.value.value) == [2, 5])
+        #expect(snapshot.histograms.first?.value.histogram.count == 2)
     }
 
     @Test func forgetsSeriesSilentLongerThanTheStaleBound() {
         let cache = LastValueCache(staleAfterMs: 1000)
         cache.record(
             Self.batch("a", [Sample("old", value: 1, timestampMs: 0), Sample("new", value: 1, timestampMs: 5000)]))
-        #expect(cache.snapshot(nowMs: 5500).values.map(\.0.name) == ["new"])
+        #expect(cache.snapshot(nowMs: 5500).values.map(\.key.name) == ["new"])
         #expect(cache.count == 1)
+        // A forgotten series that comes back is a new entry, in order.
+        cache.record(Self.batch("a", [Sample("old", value: 2, timestampMs: 6000)]))
+        #expect(cache.snapshot(nowMs: 6000).values.map(\.key.name) == ["new", "old"])
+    }
+
+    @Test func keepsExpositionOrderAsSeriesArriveBetweenSnapshots() {
+        let cache = LastValueCache(staleAfterMs: 1_000_000)
+        var expected: [String] = []
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            var samples: [Sample] = []
+            for _ in 0..<50 {
+                let name = "m\(Int.random(in: 0..<30, using: &generator))"
+                let label = "v\(Int.random(in: 0..<30, using: &generator))"
+                samples.append(Sample(name, ["l": label], value: Double(round), timestampMs: Int64(round)))
+                expected.append("\(name)\u{0}h\u{0}l=\"\(label)\"")
+            }
+            cache.record(Self.batch("h", samples))
+            let keys = cache.snapshot(nowMs: Int64(round)).values.map {
+                "\($0.key.name)\u{0}\($0.key.host)\u{0}\($0.key.labels.canonicalKey)"
+            }
+            #expect(keys == Set(expected).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        }
+    }
+
+    /// The cache's precomputed lines equal the general `sample`/`histogram` path, for awkward
+    /// names and values, in both formats.
+    @Test(arguments: [PrometheusText.Format.text004, .openMetrics])
+    func precomputedLinesEqualTheGeneralPath(format: PrometheusText.Format) {
+        let cache = LastValueCache(staleAfterMs: 1_000_000)
+        var window = Histogram()
+        for value in [0.0, 0.0004, 0.02, 0.3, 7, 100] { window.record(value) }
+        cache.record(
+            Self.batch(
+                "web-1",
+                [
+                    Sample("c_total", ["path": "/a\"b\\c\nd"], value: 3, kind: .counter, timestampMs: 1),
+                    Sample("c2", ["host": "inner", "9bad-name": "é"], value: -1.5, kind: .counter, timestampMs: 1),
+                    Sample("g", value: 1e20, timestampMs: 1),
+                    Sample("g", ["x": ""], value: -0.0, timestampMs: 1),
+                    Sample("g", ["x": "1"], value: .nan, timestampMs: 1),
+                    Sample("g", ["x": "2"], value: -.infinity, timestampMs: 1),
+                    Sample("g", ["x": "3"], value: -123_456_789, timestampMs: 1),
+                ],
+                [HistogramSample("h_seconds", ["endpoint": "/v1/x"], timestampMs: 1, histogram: window)]))
+        let snapshot = cache.snapshot(nowMs: 1)
+        var fast = PrometheusText(format: format)
+        fast.render(cache: snapshot)
+        fast.finish()
+        var general = PrometheusText(format: format)
+        var declared: Set<String> = []
+        for entry in snapshot.values {
+            if declared.insert(entry.key.name).inserted {
+                general.family(
+                    entry.key.name, type: entry.value.kind == .counter ? "counter" : "gauge",
+                    help: "Latest value received from monagent.")
+            }
+            general.sample(entry.key.name, PrometheusText.exposedLabels(entry.key), entry.value.value)
+        }
+        for entry in snapshot.histograms {
+            general.family(
+                entry.key.name, type: "histogram",
+                help: "Observations since monquery started, merged from agent windows.")
+            general.histogram(entry.key.name, PrometheusText.exposedLabels(entry.key), entry.value.histogram)
+        }
+        general.finish()
+        #expect(fast.text == general.text)
+        #expect(fast.text.contains("g{host=\"web-1\",x=\"3\"} -123456789\n"))
     }
 }
 

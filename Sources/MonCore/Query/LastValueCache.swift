@@ -12,6 +12,11 @@ public struct CommittedBatch: Sendable {
 /// The latest value of every series, and a running histogram per histogram series, fed
 /// by the ingest writer after each commit. `/metrics` renders from here: a scrape never
 /// queries the database. Series silent for `staleAfterMs` are left out and forgotten.
+///
+/// Built for a scrape of 10 000+ series in a few milliseconds: each series' sort key and
+/// its escaped exposition labels are computed once, when it first appears; entries stay in
+/// one array kept sorted (re-sorted only after new series arrived), so a snapshot is a
+/// copy-on-write reference to that array and rendering is appending precomputed bytes.
 public final class LastValueCache: Sendable {
     public struct Key: Hashable, Sendable {
         public var host: String
@@ -31,9 +36,96 @@ public final class LastValueCache: Sendable {
         public var timestampMs: Int64
     }
 
+    /// What never changes about a series, computed once.
+    public final class Series: Sendable {
+        public let key: Key
+        /// name, host, canonical labels, separated by 0 bytes: the exposition order.
+        let sortKey: [UInt8]
+        /// The metric name as UTF-8.
+        public let nameBytes: [UInt8]
+        /// `host="…",label="…"`: sanitized names, escaped values, without the braces.
+        public let labelBytes: [UInt8]
+
+        init(_ key: Key) {
+            self.key = key
+            var sort = Array(key.name.utf8)
+            sort.append(0)
+            sort.append(contentsOf: key.host.utf8)
+            sort.append(0)
+            sort.append(contentsOf: key.labels.canonicalKey.utf8)
+            sortKey = sort
+            nameBytes = Array(key.name.utf8)
+            var labels: [UInt8] = []
+            for (index, (name, value)) in PrometheusText.exposedLabels(key).enumerated() {
+                if index > 0 { labels.append(UInt8(ascii: ",")) }
+                labels.append(contentsOf: PrometheusText.labelName(name).utf8)
+                labels.append(contentsOf: "=\"".utf8)
+                labels.append(contentsOf: Labels.escape(value).utf8)
+                labels.append(UInt8(ascii: "\""))
+            }
+            labelBytes = labels
+        }
+
+        static func precedes(_ a: Series, _ b: Series) -> Bool {
+            a.sortKey.lexicographicallyPrecedes(b.sortKey)
+        }
+    }
+
+    public struct Entry<V: Sendable>: Sendable {
+        public let series: Series
+        public var value: V
+        public var key: Key { series.key }
+    }
+
+    /// Entries in exposition order, and where each key is.
+    struct Table<V: Sendable> {
+        var entries: [Entry<V>] = []
+        var index: [Key: Int] = [:]
+        /// Entries were appended since the last sort.
+        var unsorted = false
+
+        mutating func update(_ key: Key, _ body: (inout V?) -> Void) {
+            if let position = index[key] {
+                var value: V? = entries[position].value
+                body(&value)
+                if let value { entries[position].value = value }
+            } else {
+                var value: V?
+                body(&value)
+                guard let value else { return }
+                index[key] = entries.count
+                entries.append(Entry(series: Series(key), value: value))
+                unsorted = true
+            }
+        }
+
+        /// Drops entries `isLive` refuses and restores the order: cheap when nothing changed.
+        mutating func prepare(isLive: (V) -> Bool) {
+            var changed = false
+            if entries.contains(where: { !isLive($0.value) }) {
+                entries.removeAll { !isLive($0.value) }
+                changed = true
+            }
+            if unsorted {
+                entries.sort { Series.precedes($0.series, $1.series) }
+                unsorted = false
+                changed = true
+            }
+            guard changed else { return }
+            index.removeAll(keepingCapacity: true)
+            for (position, entry) in entries.enumerated() { index[entry.series.key] = position }
+        }
+    }
+
     struct State {
-        var values: [Key: Value] = [:]
-        var histograms: [Key: Cumulative] = [:]
+        var values = Table<Value>()
+        var histograms = Table<Cumulative>()
+    }
+
+    /// Live entries in exposition order (by name, then host and labels).
+    public struct Snapshot: Sendable {
+        public var values: [Entry<Value>]
+        public var histograms: [Entry<Cumulative>]
     }
 
     public let staleAfterMs: Int64
@@ -47,34 +139,32 @@ public final class LastValueCache: Sendable {
         state.withLock { state in
             for sample in batch.samples {
                 let key = Key(host: batch.host, name: sample.name, labels: sample.labels)
-                if let existing = state.values[key], existing.timestampMs > sample.timestampMs { continue }
-                state.values[key] = Value(kind: sample.kind, value: sample.value, timestampMs: sample.timestampMs)
+                state.values.update(key) { value in
+                    if let existing = value, existing.timestampMs > sample.timestampMs { return }
+                    value = Value(kind: sample.kind, value: sample.value, timestampMs: sample.timestampMs)
+                }
             }
             for sample in batch.histograms {
                 let key = Key(host: batch.host, name: sample.name, labels: sample.labels)
-                var cumulative = state.histograms[key] ?? Cumulative(histogram: Histogram(), timestampMs: 0)
-                cumulative.histogram.merge(sample.histogram)
-                cumulative.timestampMs = max(cumulative.timestampMs, sample.timestampMs)
-                state.histograms[key] = cumulative
+                state.histograms.update(key) { value in
+                    var cumulative = value ?? Cumulative(histogram: Histogram(), timestampMs: 0)
+                    cumulative.histogram.merge(sample.histogram)
+                    cumulative.timestampMs = max(cumulative.timestampMs, sample.timestampMs)
+                    value = cumulative
+                }
             }
         }
     }
 
-    /// Current entries (sorted by name, then host and labels); stale ones are dropped.
-    public func snapshot(nowMs: Int64) -> (values: [(Key, Value)], histograms: [(Key, Cumulative)]) {
+    /// Current entries in exposition order; stale ones are dropped (and forgotten).
+    public func snapshot(nowMs: Int64) -> Snapshot {
         state.withLock { state in
             let oldest = nowMs - staleAfterMs
-            state.values = state.values.filter { $0.value.timestampMs >= oldest }
-            state.histograms = state.histograms.filter { $0.value.timestampMs >= oldest }
-            func order(_ a: Key, _ b: Key) -> Bool {
-                (a.name, a.host, a.labels.canonicalKey) < (b.name, b.host, b.labels.canonicalKey)
-            }
-            return (
-                state.values.sorted { order($0.key, $1.key) }.map { ($0.key, $0.value) },
-                state.histograms.sorted { order($0.key, $1.key) }.map { ($0.key, $0.value) }
-            )
+            state.values.prepare { $0.timestampMs >= oldest }
+            state.histograms.prepare { $0.timestampMs >= oldest }
+            return Snapshot(values: state.values.entries, histograms: state.histograms.entries)
         }
     }
 
-    public var count: Int { state.withLock { $0.values.count + $0.histograms.count } }
+    public var count: Int { state.withLock { $0.values.entries.count + $0.histograms.entries.count } }
 }

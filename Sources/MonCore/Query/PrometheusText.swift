@@ -51,15 +51,22 @@ public struct PrometheusText {
     ]
 
     public let format: Format
-    public private(set) var text = ""
+    /// The exposition so far, UTF-8.
+    public private(set) var bytes: [UInt8] = []
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
     private var declared: Set<String> = []
     /// Family name → type, to name counter samples in OpenMetrics.
     private var counterFamilies: Set<String> = []
+    /// `le` label values of `defaultBoundaries` in this format.
+    private let defaultLe: [[UInt8]]
 
-    public init(format: Format = .text004) {
+    public init(format: Format = .text004, capacity: Int = 1 << 16) {
         self.format = format
-        text.reserveCapacity(1 << 16)
+        bytes.reserveCapacity(capacity)
+        defaultLe = Self.defaultBoundaries.map { Array(Self.leText($0, format: format).utf8) }
     }
+
+    private mutating func append(_ string: String) { bytes.append(contentsOf: string.utf8) }
 
     /// `# HELP` and `# TYPE` (and `# UNIT` in OpenMetrics) once per family. `name` is the
     /// sample name (`..._total` for counters).
@@ -71,9 +78,9 @@ public struct PrometheusText {
             counterFamilies.insert(name)
         }
         let escaped = help.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
-        text += "# HELP \(family) \(escaped)\n"
-        text += "# TYPE \(family) \(type)\n"
-        if format == .openMetrics, let unit = Self.unit(of: family) { text += "# UNIT \(family) \(unit)\n" }
+        append("# HELP \(family) \(escaped)\n")
+        append("# TYPE \(family) \(type)\n")
+        if format == .openMetrics, let unit = Self.unit(of: family) { append("# UNIT \(family) \(unit)\n") }
     }
 
     /// The base unit a family's name ends with (OpenMetrics `# UNIT` needs the suffix).
@@ -84,26 +91,46 @@ public struct PrometheusText {
 
     /// Ends the exposition (`# EOF` in OpenMetrics).
     public mutating func finish() {
-        if format == .openMetrics { text += "# EOF\n" }
+        if format == .openMetrics { append("# EOF\n") }
     }
 
     public mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {
-        text += name
-        if format == .openMetrics, counterFamilies.contains(name), !name.hasSuffix("_total") { text += "_total" }
+        append(name)
+        if format == .openMetrics, counterFamilies.contains(name), !name.hasSuffix("_total") { append("_total") }
         if !labels.isEmpty {
-            text += "{"
+            bytes.append(UInt8(ascii: "{"))
             for (index, label) in labels.enumerated() {
-                if index > 0 { text += "," }
-                text += Self.labelName(label.0)
-                text += "=\""
-                text += Labels.escape(label.1)
-                text += "\""
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                append(Self.labelName(label.0))
+                append("=\"")
+                append(Labels.escape(label.1))
+                bytes.append(UInt8(ascii: "\""))
             }
-            text += "}"
+            bytes.append(UInt8(ascii: "}"))
         }
-        text += " "
-        text += Self.format(value)
-        text += "\n"
+        bytes.append(UInt8(ascii: " "))
+        appendValue(value)
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// `format(value)` without a temporary string for the common case of a whole number.
+    private mutating func appendValue(_ value: Double) {
+        guard value == value.rounded(), abs(value) < 1e15 else {
+            append(Self.format(value))
+            return
+        }
+        var whole = Int64(value)
+        if whole < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            whole = -whole
+        }
+        var divisor: Int64 = 1
+        while divisor <= whole / 10 { divisor *= 10 }
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(whole / divisor))
+            whole %= divisor
+            divisor /= 10
+        }
     }
 
     /// A cumulative histogram as `_bucket{le}`, `_sum`, `_count`.
@@ -127,7 +154,9 @@ public struct PrometheusText {
     }
 
     /// `le` text: OpenMetrics wants canonical floats (`1.0`), the text format takes `1`.
-    func leText(_ value: Double) -> String {
+    func leText(_ value: Double) -> String { Self.leText(value, format: format) }
+
+    static func leText(_ value: Double, format: Format) -> String {
         let text = Self.format(value)
         return format == .openMetrics && !text.contains(".") && !text.contains("e") && value.isFinite
             ? text + ".0" : text
@@ -151,23 +180,72 @@ public struct PrometheusText {
 
 extension PrometheusText {
     /// Every live entry of the cache: values with `host` and their labels, histograms as
-    /// `_bucket`/`_sum`/`_count`. Families come out grouped (the snapshot is sorted by name).
-    public mutating func render(
-        cache snapshot: (
-            values: [(LastValueCache.Key, LastValueCache.Value)],
-            histograms: [(LastValueCache.Key, LastValueCache.Cumulative)]
-        )
-    ) {
-        for (key, value) in snapshot.values {
-            family(
-                key.name, type: value.kind == .counter ? "counter" : "gauge",
-                help: "Latest value received from monagent.")
-            sample(key.name, Self.exposedLabels(key), value.value)
+    /// `_bucket`/`_sum`/`_count`. Families come out grouped (the snapshot is in name order).
+    /// Each line is the series' precomputed name and label bytes plus the value.
+    public mutating func render(cache snapshot: LastValueCache.Snapshot) {
+        var family: String?
+        var total = false
+        for entry in snapshot.values {
+            let series = entry.series
+            if series.key.name != family {
+                family = series.key.name
+                self.family(
+                    series.key.name, type: entry.value.kind == .counter ? "counter" : "gauge",
+                    help: "Latest value received from monagent.")
+                total =
+                    format == .openMetrics && counterFamilies.contains(series.key.name)
+                    && !series.key.name.hasSuffix("_total")
+            }
+            bytes.append(contentsOf: series.nameBytes)
+            if total { append("_total") }
+            line(series.labelBytes, le: nil, value: entry.value.value)
         }
-        for (key, cumulative) in snapshot.histograms {
-            family(key.name, type: "histogram", help: "Observations since monquery started, merged from agent windows.")
-            histogram(key.name, Self.exposedLabels(key), cumulative.histogram)
+        for entry in snapshot.histograms {
+            let series = entry.series
+            if series.key.name != family {
+                family = series.key.name
+                self.family(
+                    series.key.name, type: "histogram",
+                    help: "Observations since monquery started, merged from agent windows."
+                )
+            }
+            let histogram = entry.value.histogram
+            let sorted = histogram.sortedBuckets
+            var index = 0
+            var cumulative = histogram.zeroCount
+            for (position, boundary) in Self.defaultBoundaries.enumerated() {
+                while index < sorted.count, Histogram.upperBound(ofIndex: sorted[index].index) <= boundary {
+                    cumulative += sorted[index].count
+                    index += 1
+                }
+                bytes.append(contentsOf: series.nameBytes)
+                append("_bucket")
+                line(series.labelBytes, le: defaultLe[position], value: Double(cumulative))
+            }
+            bytes.append(contentsOf: series.nameBytes)
+            append("_bucket")
+            line(series.labelBytes, le: Array("+Inf".utf8), value: Double(histogram.count))
+            bytes.append(contentsOf: series.nameBytes)
+            append("_sum")
+            line(series.labelBytes, le: nil, value: histogram.sum)
+            bytes.append(contentsOf: series.nameBytes)
+            append("_count")
+            line(series.labelBytes, le: nil, value: Double(histogram.count))
         }
+    }
+
+    /// `{labels[,le="…"]} value\n` after a sample name.
+    private mutating func line(_ labels: [UInt8], le: [UInt8]?, value: Double) {
+        bytes.append(UInt8(ascii: "{"))
+        bytes.append(contentsOf: labels)
+        if let le {
+            append(",le=\"")
+            bytes.append(contentsOf: le)
+            bytes.append(UInt8(ascii: "\""))
+        }
+        append("} ")
+        appendValue(value)
+        bytes.append(UInt8(ascii: "\n"))
     }
 
     /// `host` first; a series label named `host` is renamed `exported_host`.

@@ -75,7 +75,7 @@ struct Daemon {
         )
     }
 
-    func start(extra: [String: String] = [:]) throws -> ManagedProcess {
+    func start(extra: [String: String] = [:], log: String = "monquery.log") throws -> ManagedProcess {
         var environment = [
             "MONQUERY_DATABASE_URL": databaseURL,
             "MONQUERY_INGEST_SOCKET": socketPath,
@@ -88,7 +88,7 @@ struct Daemon {
         environment.merge(extra) { $1 }
         return try ManagedProcess(
             binary: "monquery", arguments: ["serve"], environment: environment,
-            logPath: "\(directory)/monquery.log")
+            logPath: "\(directory)/\(log)")
     }
 
     func startAgent(
