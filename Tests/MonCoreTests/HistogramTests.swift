@@ -282,4 +282,18 @@ enum ValueDistribution: String, Sendable, CaseIterable, CustomTestStringConverti
                 buckets: parts.buckets, zeroCount: parts.zeroCount, sum: parts.sum, min: parts.min, max: parts.max)
                 == nil)
     }
+
+    /// Found by the StatsD fuzz target (fuzz/crashes/statsd/histogram-sum-overflow): a
+    /// sampled `x:1e308|h|@0.5` made the sum infinite, and the daemon refused every batch
+    /// behind it.
+    @Test func anObservationThatWouldOverflowTheSumIsRefused() {
+        var histogram = Histogram()
+        let accepted = [
+            histogram.record(1e308), histogram.record(1e308, times: 2), histogram.record(.infinity),
+            histogram.record(.nan),
+        ]
+        #expect(accepted == [true, false, false, false])
+        #expect(histogram.count == 1)
+        #expect(histogram.sum.isFinite)
+    }
 }

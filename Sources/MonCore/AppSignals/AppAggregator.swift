@@ -131,7 +131,9 @@ public final class AppAggregator: Sendable {
             let suffix = line.kind == .timer ? "_seconds" : ""
             guard let key = admit(metricName(line.name, suffix: suffix), labels(line.tags), &state) else { return }
             var histogram = state.histograms[key] ?? Histogram()
-            for value in line.values { histogram.record(value * scale, times: times) }
+            for value in line.values where !histogram.record(value * scale, times: times) {
+                state.own["mon_agent_statsd_malformed_total", default: 0] += 1
+            }
             state.histograms[key] = histogram
         case .counter:
             let name = metricName(line.name, suffix: line.name.hasSuffix("_total") ? "" : "_total")
@@ -170,7 +172,9 @@ public final class AppAggregator: Sendable {
             "status": Self.status(status),
         ]
         guard let key = admit(Self.requestMetric, labels, &state) else { return }
-        state.histograms[key, default: Histogram()].record(seconds, times: times)
+        if !state.histograms[key, default: Histogram()].record(seconds, times: times) {
+            state.own["mon_agent_statsd_malformed_total", default: 0] += 1
+        }
     }
 
     /// The key to record under: the series itself, its metric's overflow series, or nil

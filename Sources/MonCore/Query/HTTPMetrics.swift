@@ -15,7 +15,7 @@ public final class HTTPMetrics: Sendable {
 
     public func record(route: String, method: String, status: Int, seconds: Double) {
         let key = Key(route: route, method: method, status: String(status))
-        state.withLock { $0[key, default: Histogram()].record(max(seconds, 0)) }
+        state.withLock { _ = $0[key, default: Histogram()].record(max(seconds, 0)) }
     }
 
     /// `mon_query_http_request_duration_seconds` as a histogram family.

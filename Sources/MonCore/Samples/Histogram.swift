@@ -66,8 +66,12 @@ public struct Histogram: Sendable, Hashable {
     }
 
     /// Records `value` `times` times; non-finite values are ignored (the caller counts them).
-    public mutating func record(_ value: Double, times: UInt64 = 1) {
-        guard value.isFinite, times > 0 else { return }
+    /// Records `value` `times` times. Refused (false) when it is not finite or would make
+    /// the sum overflow to infinity: a histogram with an infinite sum cannot be shipped
+    /// (the daemon refuses it), so one absurd observation must not poison a whole batch.
+    @discardableResult
+    public mutating func record(_ value: Double, times: UInt64 = 1) -> Bool {
+        guard value.isFinite, times > 0, (sum + value * Double(times)).isFinite else { return false }
         if value <= Self.minimumPositive {
             zeroCount &+= times
         } else {
@@ -77,6 +81,7 @@ public struct Histogram: Sendable, Hashable {
         sum += value * Double(times)
         min = Swift.min(min, value)
         max = Swift.max(max, value)
+        return true
     }
 
     /// Adds every observation of `other`.

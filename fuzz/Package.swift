@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+// libFuzzer targets for MonCore (issue 7, "Bad input and fuzzing"). A separate package so
+// the main build never sees the fuzzer flags; see fuzz/README.md.
+import PackageDescription
+
+let fuzzTargets = ["FuzzFrame", "FuzzProc", "FuzzRedis", "FuzzStatsD", "FuzzLogLine", "FuzzQueryParams"]
+
+let package = Package(
+    name: "mon-fuzz",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "mon", path: "..")
+    ],
+    targets: [
+        // libFuzzer's driver behind the `<Target>_main` entry point SwiftPM links executables with.
+        .target(name: "FuzzMain"),
+        .target(
+            name: "FuzzSupport",
+            dependencies: [.product(name: "MonCore", package: "mon")]
+        )
+    ]
+        + fuzzTargets.map { name in
+            .executableTarget(
+                name: name,
+                dependencies: ["FuzzMain", "FuzzSupport", .product(name: "MonCore", package: "mon")]
+            )
+        },
+    swiftLanguageModes: [.v6]
+)
