@@ -16,6 +16,7 @@ extension API {
             format: format, capacity: 64 * 1024 + 120 * (snapshot.values.count + 18 * snapshot.histograms.count))
         out.render(cache: snapshot)
         await daemonMetrics(&out, nowMs: nowMs)
+        await alertMetrics(&out)
         httpMetrics.render(into: &out)
         Self.processMetrics(&out)
         out.finish()

@@ -119,8 +119,7 @@ extension API {
                 ("generated", .string(Timestamp.iso8601(ms: nowMs))),
                 ("overall", overall),
                 ("hosts", .array(perHost)),
-                // Alert rules are evaluated by a later release; null means "not evaluated", not "none".
-                ("alerts", .object([("active", .null), ("evaluated", false)])),
+                ("alerts", await alertsSummary(host: host)),
             ]))
     }
 

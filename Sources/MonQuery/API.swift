@@ -22,13 +22,16 @@ struct API: Sendable {
     let authenticator: Authenticator
     let cache: LastValueCache
     let httpMetrics: HTTPMetrics
+    /// Nil when `alerts.enabled` is false.
+    let alerts: (evaluator: AlertEvaluator, store: AlertStore)?
 
     init(
         store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
         settings: Settings = Settings(), exportConcurrency: Int = 2,
         authenticator: Authenticator = Authenticator(tokens: []), cache: LastValueCache = LastValueCache(),
-        httpMetrics: HTTPMetrics = HTTPMetrics()
+        httpMetrics: HTTPMetrics = HTTPMetrics(), alerts: (evaluator: AlertEvaluator, store: AlertStore)? = nil
     ) {
+        self.alerts = alerts
         self.httpMetrics = httpMetrics
         self.authenticator = authenticator
         self.cache = cache

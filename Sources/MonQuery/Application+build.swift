@@ -44,9 +44,20 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         databasePassword: config.databasePassword,
         metricsRequireToken: config.metricsRequireToken
     )
+    let alertStore = AlertStore(databaseURL: config.databaseURL, password: config.databasePassword)
+    let evaluator = AlertEvaluator(
+        rules: config.alerts.enabled ? config.alerts.rules : [],
+        store: QueryStore(databaseURL: config.databaseURL, password: config.databasePassword, name: "pg-alert-query"),
+        alerts: alertStore, cache: cache, stats: stats,
+        webhook: config.alerts.webhookURL.map {
+            AlertWebhook(
+                url: $0, timeoutSeconds: config.alerts.webhookTimeout, maxAttempts: config.alerts.webhookMaxAttempts,
+                externalURL: config.alerts.externalURL, logger: logger)
+        }, logger: logger)
     let api = API(
         store: store, stats: stats, broadcaster: broadcaster, settings: settings,
-        exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache)
+        exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache,
+        alerts: config.alerts.enabled ? (evaluator, alertStore) : nil)
     if !config.auth.isEnabled {
         logger.warning(
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
@@ -55,6 +66,12 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     let router = buildRouter(api, protectMetrics: config.metricsRequireToken)
     let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
     var services: [any Service] = [ingest, partitions, rollup]
+    if config.alerts.enabled {
+        services.append(
+            AlertService(
+                evaluator: evaluator, alerts: alertStore, every: .milliseconds(Int64(config.alerts.interval * 1000)),
+                retentionDays: config.retention.days["events"] ?? 30, logger: logger))
+    }
     if notifier.isEnabled { services.append(WatchdogService(notifier: notifier)) }
     return Application(
         router: router,

@@ -73,6 +73,7 @@ enum OpenAPI {
         if secured { add(401, "No token, or not a valid one.") }
         if route.access == .admin { add(403, "The token's role is viewer; this endpoint needs admin.") }
         for status in route.alsoAnswers where status == 429 { add(429, "Too many exports running; retry later.") }
+        for status in route.alsoAnswers where status == 404 { add(404, "Switched off in the configuration.") }
         if route.path == "/health/detailed" {
             responses.append(("503", success(route, description: "Unhealthy: which check failed, and why.")))
         } else if route.path.hasPrefix("/api/") {

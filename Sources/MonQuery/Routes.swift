@@ -128,6 +128,17 @@ extension API {
             access: .viewer, parameters: [.host], requiredKeys: ["generated", "overall", "hosts", "alerts"]
         ) { api, request in try await api.summary(request) },
         Route(
+            path: "/api/monitoring/alerts",
+            summary: "Current alerts (pending and firing) and stored transitions, newest first.", access: .viewer,
+            parameters: [
+                .oneOf("state", API.alertStates, "Only this state (active: only the current alerts)."),
+                .duration("since", "Transitions this far back (default 24h)."), .host,
+                .limit(default: 200, maximum: 1000),
+            ],
+            requiredKeys: ["since", "evaluated", "rules", "active", "events"],
+            alsoAnswers: [404]
+        ) { api, request in try await api.alertsList(request) },
+        Route(
             path: "/api/monitoring/compare",
             summary: "A metric's mean over a window now, the same window yesterday and last week, and the trend.",
             access: .viewer,

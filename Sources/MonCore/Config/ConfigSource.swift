@@ -156,6 +156,13 @@ public final class ConfigSource {
         }
     }
 
+    /// The raw YAML list under `key` and its origin (`file:line`), for structured lists
+    /// parsed elsewhere (alert rules). Nil when absent.
+    public func sequenceNode(_ key: String) -> (node: Node, origin: String)? {
+        consumed.insert(key)
+        return sequences[key]
+    }
+
     /// A list of mappings with string or string-list values (process groups, cache types).
     public func mappingList(_ key: String) throws -> [[String: [String]]]? {
         consumed.insert(key)

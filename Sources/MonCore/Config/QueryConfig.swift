@@ -1,3 +1,5 @@
+import Foundation
+
 /// monquery's configuration. Every key is documented in `config/monquery.yaml`;
 /// every scalar can be overridden by `MONQUERY_<KEY>` (dots become underscores).
 public struct QueryConfig: Sendable {
@@ -50,6 +52,9 @@ public struct QueryConfig: Sendable {
     /// and the summary (default 300).
     public var metricsStaleAfter: Int
 
+    /// `alerts.*`: rule evaluation and notification.
+    public var alerts: AlertSettings
+
     public static func load(path: String?, environment: [String: String]) throws -> QueryConfig {
         let source = try ConfigSource(path: path, envPrefix: "MONQUERY", environment: environment)
         return try QueryConfig(source: source)
@@ -95,6 +100,7 @@ public struct QueryConfig: Sendable {
         auth = try Authenticator(source: source)
         metricsRequireToken = try source.bool("prometheus.require_token", default: false)
         metricsStaleAfter = try source.int("prometheus.stale_after_seconds", default: 300, range: 5...86_400)
+        alerts = try AlertSettings(source: source)
         if metricsRequireToken && !auth.isEnabled {
             throw ConfigError(
                 key: "prometheus.require_token",
@@ -126,5 +132,57 @@ public struct QueryConfig: Sendable {
             throw ConfigError(key: key, message: "'\(text)' has no valid port (0-65535)")
         }
         return (host, port)
+    }
+}
+
+/// `alerts.*` of monquery.yaml.
+public struct AlertSettings: Sendable {
+    /// `alerts.enabled` (default true).
+    public var enabled: Bool
+    /// `alerts.interval_seconds` — every rule is evaluated this often (default 10).
+    public var interval: Double
+    /// The rules in force: the shipped defaults (`alerts.default_rules`, default true), then
+    /// the files of `alerts.rules_dir` (default `/etc/mon/rules.d`, `*.yaml`), then
+    /// `alerts.rules` (a list in this file); a later rule replaces an earlier one of the same name.
+    public var rules: [AlertRule]
+    /// `alerts.webhook_url` — Alertmanager-style webhook (default none).
+    public var webhookURL: URL?
+    /// `alerts.webhook_timeout_seconds` (10), `alerts.webhook_max_attempts` (5).
+    public var webhookTimeout: Double
+    public var webhookMaxAttempts: Int
+    /// `alerts.external_url` — link sent as `generatorURL`/`externalURL` (default empty).
+    public var externalURL: String
+
+    public init(source: ConfigSource) throws {
+        enabled = try source.bool("alerts.enabled", default: true)
+        interval = try source.double("alerts.interval_seconds", default: 10, range: 0.2...3600)
+        var lists: [[AlertRule]] = []
+        do {
+            if try source.bool("alerts.default_rules", default: true) {
+                lists.append(try AlertRuleParser.parse(yaml: DefaultAlertRules.yaml, file: "<default rules>"))
+            }
+            lists.append(
+                try AlertRuleParser.load(directory: source.string("alerts.rules_dir", default: "/etc/mon/rules.d")))
+            if let (node, origin) = source.sequenceNode("alerts.rules") {
+                let file = String(origin.prefix { $0 != ":" })
+                lists.append(try AlertRuleParser.parse(list: node, file: file))
+            }
+        } catch let error as AlertRuleError {
+            throw ConfigError(key: "alerts", message: "invalid rule at \(error.origin): \(error.message)")
+        }
+        rules = AlertRuleParser.merge(lists)
+        if let text = source.optionalString("alerts.webhook_url"), !text.isEmpty {
+            guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme),
+                url.host != nil
+            else {
+                throw ConfigError(key: "alerts.webhook_url", message: "'\(text.prefix(80))' is not an http(s) URL")
+            }
+            webhookURL = url
+        } else {
+            webhookURL = nil
+        }
+        webhookTimeout = try source.double("alerts.webhook_timeout_seconds", default: 10, range: 0.1...300)
+        webhookMaxAttempts = try source.int("alerts.webhook_max_attempts", default: 5, range: 1...100)
+        externalURL = source.string("alerts.external_url", default: "")
     }
 }

@@ -8,6 +8,10 @@ public actor IngestStats {
         public var connected: Bool
         /// Batch creation to commit, of the last stored batch (ms).
         public var lastLagMs: Int64?
+        /// The agent's collection interval as seen from its live batches (moving average, ms).
+        public var intervalMs: Double?
+        /// Creation time of the last live (not replayed) batch.
+        public var lastCreatedMs: Int64?
     }
 
     public private(set) var openConnections = 0
@@ -68,6 +72,20 @@ public actor IngestStats {
         if case .stored = outcome {
             let lag = max(0, nowMs - batch.createdMs)
             agents[agent.agentID]?.lastLagMs = lag
+            if lag < 5000, var status = agents[agent.agentID] {
+                // Live batches only: a replayed spool arrives back to back.
+                // Gaps under 100 ms are batches of one cycle (sources ship apart), not the interval.
+                if let previous = status.lastCreatedMs, batch.createdMs - previous >= 100,
+                    batch.createdMs - previous <= 600_000
+                {
+                    let gap = Double(batch.createdMs - previous)
+                    status.intervalMs = status.intervalMs.map { $0 * 0.8 + gap * 0.2 } ?? gap
+                }
+                if status.lastCreatedMs.map({ batch.createdMs - $0 >= 100 }) ?? true {
+                    status.lastCreatedMs = batch.createdMs
+                }
+                agents[agent.agentID] = status
+            }
             lastLagSeconds = Double(lag) / 1000
             lagSecondsTotal += lastLagSeconds
         }

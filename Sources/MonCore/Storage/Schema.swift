@@ -179,6 +179,28 @@ public enum Schema {
                 );
                 """
         ),
+        Migration(
+            version: 5,
+            name: "alert state transitions",
+            sql: """
+                -- One row per transition of a (rule, host): pending, firing, resolved, inactive.
+                -- Few rows (transitions, not evaluations); trimmed with the events retention.
+                CREATE TABLE alert_events (
+                    id         bigserial PRIMARY KEY,
+                    ts         timestamptz NOT NULL,
+                    rule       text NOT NULL,
+                    host       text NOT NULL,
+                    severity   text NOT NULL,
+                    state      text NOT NULL,
+                    value      double precision,
+                    threshold  double precision,
+                    summary    text NOT NULL,
+                    hint       text NOT NULL
+                );
+                CREATE INDEX alert_events_ts ON alert_events (ts);
+                CREATE INDEX alert_events_rule_host ON alert_events (rule, host, id);
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.

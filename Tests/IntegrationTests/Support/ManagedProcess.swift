@@ -96,12 +96,13 @@ struct Daemon {
         host: String = "it-host",
         agentID: String = "it-agent",
         extra: [String: String] = [:],
-        wrapper: [String] = []
+        wrapper: [String] = [],
+        arguments: [String] = []
     ) throws -> ManagedProcess {
         // `wrapper` runs the agent through another program (e.g. setpriv as another user).
         try ManagedProcess(
             binary: wrapper.first ?? "monagent",
-            arguments: wrapper.isEmpty ? ["run"] : Array(wrapper.dropFirst()) + ["run"],
+            arguments: (wrapper.isEmpty ? ["run"] : Array(wrapper.dropFirst()) + ["run"]) + arguments,
             environment: ["MONAGENT_STATSD_ADDRESS": ""].merging(extra) { $1 }.merging([
                 "MONAGENT_INGEST_SOCKET": socketPath,
                 "MONAGENT_INTERVAL": "\(interval)",

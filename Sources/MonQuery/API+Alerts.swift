@@ -1,0 +1,98 @@
+import Hummingbird
+import MonCore
+
+extension API {
+    static let alertStates = ["active", "pending", "firing", "resolved", "inactive"]
+
+    static func alertJSON(_ alert: AlertEngine.Active) -> JSONValue {
+        .object([
+            ("rule", .string(alert.rule)),
+            ("host", .string(alert.host)),
+            ("severity", .string(alert.severity.rawValue)),
+            ("state", .string(alert.state.rawValue)),
+            ("since", .string(Timestamp.iso8601(ms: alert.firingSinceMs ?? alert.sinceMs))),
+            ("value", .number(alert.value)),
+            ("threshold", .number(alert.threshold)),
+            ("summary", .string(alert.summary)),
+            ("hint", .string(alert.hint)),
+        ])
+    }
+
+    /// The summary's `alerts` member: the current alerts, or `evaluated: false` before the
+    /// first evaluation (and when alerting is off).
+    func alertsSummary(host: String?) async -> JSONValue {
+        guard let evaluator = alerts?.evaluator, await evaluator.hasEvaluated else {
+            return .object([("active", .null), ("evaluated", false)])
+        }
+        let active = await evaluator.active.filter { host == nil || $0.host == host }
+        return .object([
+            ("evaluated", true),
+            ("firing", .number(Double(active.filter { $0.state == .firing }.count))),
+            ("active", .array(active.map(Self.alertJSON))),
+        ])
+    }
+
+    /// `GET /api/monitoring/alerts?state=&since=24h&host=&limit=` — the current alerts and the
+    /// stored transitions (newest first). `state=active` lists only the current ones.
+    func alertsList(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["state", "since", "host", "limit"])
+        let state = parameters["state"]
+        if let state, !Self.alertStates.contains(state) {
+            throw ParameterError(
+                "state", "'\(state.prefix(40))' is not one of \(Self.alertStates.joined(separator: ", "))")
+        }
+        let range = try TimeRange(period: parameters["since"] ?? "24h", step: nil, nowMs: WallClock.nowMs())
+        let host = try parameters.host()
+        let limit = try parameters.limit(default: 200, maximum: 1000)
+        guard let (evaluator, store) = alerts else {
+            throw APIError(
+                status: .notFound, code: "alerts_disabled", message: "alerting is off (alerts.enabled: false)")
+        }
+        let active = await evaluator.active.filter { alert in
+            (host == nil || alert.host == host)
+                && (state == nil || state == "active" || state == alert.state.rawValue)
+        }
+        let events =
+            state == "active"
+            ? [] : try await store.events(state: state, host: host, sinceMs: range.startMs, limit: limit)
+        let rules = evaluator.rules
+        let failing = await evaluator.failing
+        return .json(
+            .object([
+                ("since", .string(DurationText.format(seconds: range.periodSeconds))),
+                ("evaluated", .bool(await evaluator.hasEvaluated)),
+                ("rules", .number(Double(rules.count))),
+                ("failing_rules", .object(failing.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+                ("active", .array(active.map(Self.alertJSON))),
+                (
+                    "events",
+                    .array(
+                        events.map { event in
+                            let item = event.transition
+                            return .object([
+                                ("id", .number(Double(event.id))),
+                                ("timestamp", .string(Timestamp.iso8601(ms: item.timestampMs))),
+                                ("rule", .string(item.rule)), ("host", .string(item.host)),
+                                ("severity", .string(item.severity.rawValue)), ("state", .string(item.state.rawValue)),
+                                ("value", .number(item.value)), ("threshold", .number(item.threshold)),
+                                ("summary", .string(item.summary)), ("hint", .string(item.hint)),
+                            ])
+                        })
+                ),
+            ]))
+    }
+
+    /// `mon_alerts{rule,severity,host}` 1 per firing alert (like Prometheus' `ALERTS`).
+    func alertMetrics(_ out: inout PrometheusText) async {
+        guard let evaluator = alerts?.evaluator else { return }
+        out.family("mon_alerts", type: "gauge", help: "1 for each firing alert of monquery's rules.")
+        for alert in await evaluator.active where alert.state == .firing {
+            out.sample(
+                "mon_alerts", [("rule", alert.rule), ("severity", alert.severity.rawValue), ("host", alert.host)], 1)
+        }
+        out.family(
+            "mon_alerts_pending", type: "gauge",
+            help: "Alerts whose condition holds but not yet for their 'for' duration.")
+        out.sample("mon_alerts_pending", [], Double(await evaluator.active.filter { $0.state == .pending }.count))
+    }
+}
