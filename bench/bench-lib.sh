@@ -4,10 +4,11 @@
 # Variables read:
 #   BENCH_SCRATCH   SwiftPM scratch path of the release build (default: ../bench-build
 #                   beside the repository, so the developers' .build/ is never touched)
-#   BENCH_NO_BUILD  1 = use the binaries already in $BENCH_SCRATCH/release, do not run swift build
+#   BENCH_NO_BUILD  1 = use the binaries already in $BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release}, do not run swift build
 #   BENCH_PACKAGE_PATH  package to build (default: this repository). Point it at a copy of the
 #                   tree when files change under Sources/ while you benchmark: SwiftPM aborts a
 #                   build whose inputs change during it.
+#   BENCH_BUILD_CONFIG release (default) or debug: debug only for smoke runs (CI), never for figures
 #   BENCH_BUILD_NOTE  free text recorded in machine.txt (e.g. which commit a copy was taken from)
 #   BENCH_TOOL_SCRATCH  scratch path of the bench/swift package (mon-bench), default
 #                   $BENCH_SCRATCH/mon-bench: a package of its own needs a build directory of its own
@@ -29,18 +30,18 @@ bench_build() {
     local products=("$@")
     [ ${#products[@]} -gt 0 ] || products=(monagent monquery)
     if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
-        bench_log "BENCH_NO_BUILD=1: using the binaries in $BENCH_SCRATCH/release as they are"
+        bench_log "BENCH_NO_BUILD=1: using the binaries in $BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release} as they are"
     else
         local product
         for product in "${products[@]}"; do
-            bench_log "swift build -c release --product $product --scratch-path $BENCH_SCRATCH"
-            (cd "$BENCH_PACKAGE_PATH" && swift build -c release --product "$product" --scratch-path "$BENCH_SCRATCH" \
+            bench_log "swift build -c ${BENCH_BUILD_CONFIG:-release} --product $product --scratch-path $BENCH_SCRATCH"
+            (cd "$BENCH_PACKAGE_PATH" && swift build -c "${BENCH_BUILD_CONFIG:-release}" --product "$product" --scratch-path "$BENCH_SCRATCH" \
                 --only-use-versions-from-resolved-file >&2)
         done
     fi
     local bin
     for bin in "${products[@]}"; do
-        [ -x "$BENCH_SCRATCH/release/$bin" ] || { echo "missing $BENCH_SCRATCH/release/$bin" >&2; return 1; }
+        [ -x "$BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release}/$bin" ] || { echo "missing $BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release}/$bin" >&2; return 1; }
     done
 }
 
@@ -53,10 +54,10 @@ bench_build_tool() {
         if [ ! -f "$package/Package.resolved" ] && [ -f "$BENCH_PACKAGE_PATH/Package.resolved" ]; then
             cp "$BENCH_PACKAGE_PATH/Package.resolved" "$package/Package.resolved"
         fi
-        bench_log "swift build -c release --product mon-bench --scratch-path $BENCH_TOOL_SCRATCH (in bench/swift)"
-        (cd "$package" && swift build -c release --product mon-bench --scratch-path "$BENCH_TOOL_SCRATCH" >&2)
+        bench_log "swift build -c ${BENCH_BUILD_CONFIG:-release} --product mon-bench --scratch-path $BENCH_TOOL_SCRATCH (in bench/swift)"
+        (cd "$package" && swift build -c "${BENCH_BUILD_CONFIG:-release}" --product mon-bench --scratch-path "$BENCH_TOOL_SCRATCH" >&2)
     fi
-    [ -x "$BENCH_TOOL_SCRATCH/release/mon-bench" ] || { echo "missing $BENCH_TOOL_SCRATCH/release/mon-bench" >&2; return 1; }
+    [ -x "$BENCH_TOOL_SCRATCH/${BENCH_BUILD_CONFIG:-release}/mon-bench" ] || { echo "missing $BENCH_TOOL_SCRATCH/${BENCH_BUILD_CONFIG:-release}/mon-bench" >&2; return 1; }
 }
 
 # bench_copy_binaries DIR [PRODUCT...] — copies the release binaries (default: monagent
@@ -67,7 +68,7 @@ bench_copy_binaries() {
     local products=("$@")
     [ ${#products[@]} -gt 0 ] || products=(monagent monquery)
     mkdir -p "$dir"
-    for bin in "${products[@]}"; do cp -p "$BENCH_SCRATCH/release/$bin" "$dir/"; done
+    for bin in "${products[@]}"; do cp -p "$BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release}/$bin" "$dir/"; done
 }
 
 # Describes the machine and the build, as "key: value" lines (for the results file).

@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // mon-bench: benchmark tools that need MonCore itself (the /metrics renderer, the ingest
-// wire protocol). A separate package so that the root package (and its users) never build
+// wire protocol, the collectors, the rollup and partition code). A separate package so that the root package (and its users) never build
 // it. Build it with a scratch path of its own (bench/metrics-render does), never in
 // ../../.build.
 import PackageDescription
@@ -13,6 +13,7 @@ let package = Package(
         // the repository is checked out in, so the product below names the package "mon".
         .package(name: "mon", path: "../.."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -20,6 +21,7 @@ let package = Package(
             dependencies: [
                 .product(name: "MonCore", package: "mon"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         )
     ],

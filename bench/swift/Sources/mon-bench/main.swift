@@ -14,6 +14,20 @@ import Foundation
 ///   mon-bench push --socket PATH --series N [--hosts H] [--observations O] [--timeout S]
 ///       Sends the same N series (timestamp now) to a running monquery's ingest socket:
 ///       per host one connection, HELLO → WELCOME, one BATCH → ACK. Prints JSON.
+///
+///   mon-bench cycle [--iterations N] [--warmup W] [--pause-ms P] [--groups a,b,c]
+///                   [--postgres-url URL] [--redis-url URL] [--floor-files FILE] [--host-only]
+///       Times the agent's collectors called directly (Cycle.swift); --floor-files also times
+///       reading the listed /proc files with kept descriptors + pread.
+///
+///   mon-bench ingest --socket PATH [--agents A] [--batch-samples N] [--duration-ms D]
+///                    [--warmup-batches W] [--host-prefix P]
+///       A (--agents) synthetic agents push batches of N samples as fast as ACKs allow (Ingest.swift).
+///
+///   mon-bench send-one --socket PATH --host H --value X [--name N] [--labels k=v,...]
+///   mon-bench insert --database-url URL [--table T] [--duration-ms D] [--series S]
+///   mon-bench prepare-db --database-url URL [--days-back N]
+///   mon-bench rollup --database-url URL [--chunk-minutes M]
 
 struct UsageError: Error, CustomStringConvertible {
     var description: String
@@ -69,15 +83,29 @@ let usage = """
     usage: mon-bench render --series N [--repeat R] [--warmup W] [--hosts H] [--observations O]
                             [--formats text004,openmetrics] [--gzip] [--dump FILE]
            mon-bench push --socket PATH --series N [--hosts H] [--observations O] [--timeout S]
+           mon-bench cycle [--iterations N] [--warmup W] [--pause-ms P] [--groups a,b,c]
+                           [--postgres-url URL] [--redis-url URL] [--floor-files FILE] [--host-only]
+           mon-bench ingest --socket PATH [--agents A] [--batch-samples N] [--duration-ms D]
+                            [--warmup-batches W] [--host-prefix P]
+           mon-bench send-one --socket PATH --host H --value X [--name N] [--labels k=v,...]
+           mon-bench insert --database-url URL [--table T] [--duration-ms D] [--series S]
+           mon-bench prepare-db --database-url URL [--days-back N]
+           mon-bench rollup --database-url URL [--chunk-minutes M]
     """
 
 let arguments = CommandLine.arguments
 do {
     guard arguments.count >= 2 else { throw UsageError(usage) }
-    let options = try Options(arguments.dropFirst(2), flagNames: ["gzip"])
+    let options = try Options(arguments.dropFirst(2), flagNames: ["gzip", "host-only"])
     switch arguments[1] {
     case "render": try RenderCommand.run(options)
     case "push": try PushCommand.run(options)
+    case "cycle": try CycleCommand.run(options)
+    case "ingest": try IngestCommand.run(options)
+    case "send-one": try SendOneCommand.run(options)
+    case "insert": try InsertCommand.run(options)
+    case "prepare-db": try PrepareDBCommand.run(options)
+    case "rollup": try RollupCommand.run(options)
     case "-h", "--help", "help":
         print(usage)
     default: throw UsageError(usage)

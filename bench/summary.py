@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Regenerates the DESIGN §11 summary table of BENCHMARKS.md from the newest results file of
+each part in a results directory (the part between <!-- bench:summary:begin --> and
+<!-- bench:summary:end -->; the markers are added under the first heading when missing).
+
+usage: summary.py RESULTS_DIR BENCHMARKS.md [--check PART...]
+  --check: fail (exit 1) unless each named part has a parsable results file with the
+           fields the table needs (bench/run --smoke uses it so the harness cannot rot).
+"""
+import glob
+import json
+import os
+import sys
+
+BEGIN = "<!-- bench:summary:begin -->"
+END = "<!-- bench:summary:end -->"
+
+
+def newest(results_dir, part):
+    patterns = [part + "-*.json"] + (["metrics-render-*.json"] if part == "render" else [])
+    files = []
+    for pattern in patterns:
+        files += glob.glob(os.path.join(results_dir, pattern))
+    # Names end in <YYYYMMDD-HHMMSS>.json: newest by that stamp.
+    files.sort(key=lambda p: os.path.basename(p)[-20:])
+    if not files:
+        return None, None
+    with open(files[-1]) as f:
+        return files[-1], json.load(f)
+
+
+def num(x, digits=2):
+    if x is None:
+        return "—"
+    if abs(x) >= 1000:
+        return "{:,.0f}".format(x).replace(",", " ")
+    return ("%." + str(digits) + "f") % x
+
+
+def contention(data):
+    """'no' / 'yes (n of m parts)' from the contention records a results file holds."""
+    records = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            if "contended" in x and isinstance(x["contended"], bool):
+                records.append(x["contended"])
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(data)
+    c = data.get("contention") or {}
+    if "contended_steps" in c or "contended_reps" in c:            # statsd, logtail
+        n, total = c.get("contended_steps", c.get("contended_reps")), c.get("steps", c.get("reps"))
+        unit = "steps" if "contended_steps" in c else "repetitions"
+        return "no" if n == 0 else "**yes** (%d of %d %s)" % (n, total, unit)
+    if data.get("parts") and isinstance(data["parts"], list):   # metrics-render
+        records = [bool(p.get("contended")) for p in data["parts"]]
+    if not records:
+        return "?"
+    n = sum(records)
+    return "no" if n == 0 else "**yes** (%d of %d parts)" % (n, len(records))
+
+
+def met(flag):
+    if flag == "n/a":
+        return "no target"
+    return "?" if flag is None else ("**met**" if flag else "**missed**")
+
+
+def size_label(n):
+    n = int(n)
+    return "%dk" % (n // 1000) if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def link(path, benchmarks):
+    if not path:
+        return "—"
+    rel = os.path.relpath(path, os.path.dirname(os.path.abspath(benchmarks)))
+    if rel.startswith(".."):
+        return "`%s`" % os.path.basename(path)
+    return "[`%s`](%s)" % (os.path.basename(path), rel)
+
+
+def rows(results_dir, benchmarks):
+    out = []
+    missing = "not measured yet (no results file)"
+
+    def add(what, target, ours, theirs, ratio, ok, data, path):
+        if data is None:
+            out.append((what, target, missing, "—", "—", "?", "—", "—"))
+        else:
+            extra = " (smoke)" if data.get("smoke") else ""
+            out.append((what, target, ours, theirs, ratio, met(ok) + extra, contention(data),
+                        link(path, benchmarks)))
+
+    path, d = newest(results_dir, "overhead")
+    if d:
+        o, t, r = d["ours"], d["theirs"], d["ratios"]
+        soak = d["settings"]["seconds"]
+        add("agent CPU, all collectors, %g s interval (%d s)" % (d["settings"]["interval_s"], soak),
+            "≤ 3 ms CPU per cycle, ≥ 4× less than the exporter trio",
+            "%s ms/cycle (windows of %d cycles: %s / %s / %s)" % (
+                num(o["cpu_ms_per_cycle"]), d["settings"]["window_cycles"],
+                *(num((o["cpu_ms_per_cycle_windows"] or {}).get(k)) for k in ("median", "min", "max"))),
+            "trio %s ms/scrape round (node %s, redis %s, postgres %s)" % (
+                num(t["cpu_ms_per_round"]), num(t["cpu_ms_per_round_each"]["node"]),
+                num(t["cpu_ms_per_round_each"]["redis"]), num(t["cpu_ms_per_round_each"]["postgres"])),
+            "theirs ÷ ours = %s" % num(r["cpu_theirs_over_ours"], 2), d["targets"]["agent_cpu"]["met"], d, path)
+        add("agent RSS, steady state", "≤ 12 MB, ≥ 4× less than the trio, no growth over a 30 min soak",
+            "%s MiB (VmHWM %s; %s → %s over the run%s)" % (
+                num(o["rss_mib"], 1), num(o["hwm_mib"], 1), num(o["rss_mib_first"], 1), num(o["rss_mib_last"], 1),
+                "" if soak >= 1800 else "; no 30-min soak"),
+            "trio %s MiB" % num(t["rss_mib"], 1), "theirs ÷ ours = %s" % num(r["rss_theirs_over_ours"], 2),
+            d["targets"]["agent_rss"]["met"], d, path)
+    else:
+        add("agent CPU per cycle", "≤ 3 ms, ≥ 4× less than the trio", "", "", "", None, None, None)
+        add("agent RSS", "≤ 12 MB, ≥ 4× less than the trio", "", "", "", None, None, None)
+
+    path, d = newest(results_dir, "cycle")
+    if d:
+        rep = d["report"]
+        floor = rep.get("floor")
+        add("/proc part of a cycle", "≤ 0.5 ms, within ~2× of the pread floor",
+            "%s ms median (min %s, max %s); whole host cycle %s ms" % (
+                num(rep["proc_ms"]["median"], 3), num(rep["proc_ms"]["min"], 3), num(rep["proc_ms"]["max"], 3),
+                num(rep["host_cycle_ms"]["median"], 3)),
+            ("pread floor %s ms (%d files), open/read/close %s ms" % (
+                num(floor["pread_ms"]["median"], 3), floor["files"], num(floor["open_read_close_ms"]["median"], 3))
+             if floor else "—"),
+            "%s× the floor" % num(d["ratios"]["proc_over_pread_floor"], 1) if floor else "—",
+            d["targets"]["proc_part"]["met"], d, path)
+    else:
+        add("/proc part of a cycle", "≤ 0.5 ms", "", "", "", None, None, None)
+
+    path, d = newest(results_dir, "ingest")
+    if d:
+        s, r = d["summary"], d["ratios"]
+        best = str(s["best_batch_samples"])
+        add("ingest into PostgreSQL (daemon + PG, 2 cores)", "≥ 50 % of raw psql binary COPY, same run",
+            "%s samples/s (%s-sample batches; all: %s)" % (
+                num(s["ingest_samples_per_second"][best]), size_label(best),
+                ", ".join("%s: %s" % (size_label(k), num(v)) for k, v in sorted(s["ingest_samples_per_second"].items(), key=lambda kv: int(kv[0])))),
+            "binary COPY %s rows/s; single-row INSERT %s rows/s" % (
+                num(s["copy_binary_rows_per_second"]["median"]), num(s["insert_rows_per_second"])),
+            "%s %% of COPY; %s× INSERT" % (num(100 * r["ingest_over_copy_binary"][best], 0),
+                                           num(r["ingest_over_insert"][best], 1)),
+            d["targets"]["ingest"]["met"], d, path)
+        vi, vl = d["visible_idle"], d["visible_load"]
+
+        def vis(v, key):
+            return num(v[key]["median"], 0) + "/" + num(v[key]["max"], 0) if v.get(key) else "timeout"
+        add("sample visible in the API after its cycle ends", "≤ 1 s",
+            "idle: summary %s ms, system/cpu %s ms (median/max); under ingest load: %s, %s ms" % (
+                vis(vi, "summary_ms"), vis(vi, "cpu_ms"), vis(vl, "summary_ms"), vis(vl, "cpu_ms")),
+            "—", "—", d["targets"]["visible"]["met"], d, path)
+    else:
+        add("ingest into PostgreSQL", "≥ 50 % of raw binary COPY", "", "", "", None, None, None)
+        add("sample visible in the API", "≤ 1 s", "", "", "", None, None, None)
+
+    path, d = newest(results_dir, "render")
+    if d and not d.get("target"):
+        add("/metrics render, 10 000 series", "≤ 5 ms; `promtool check metrics` 0 findings",
+            "no 10 000-series run in this results file", "—", "—", None, d, path)
+    elif d:
+        t = d["target"]
+        findings = d.get("promtool_findings", {}).get("10000", {})
+        lint = ", ".join("%s %s" % (k, v) for k, v in sorted(findings.items())) if findings else "n/a"
+        add("/metrics render, 10 000 series", "≤ 5 ms; `promtool check metrics` 0 findings",
+            "%s ms (%s; fastest %s ms); promtool findings: %s" % (
+                num(t["measured_ms"], 1), t["measured"], num(t["best_ms"], 1), lint),
+            "trio's findings 68, 28, 14 (DESIGN §11, not re-measured)", "—",
+            bool(t["met"]) and all(v == 0 for v in findings.values() if isinstance(v, int)), d, path)
+    else:
+        add("/metrics render, 10 000 series", "≤ 5 ms", "", "", "", None, None, None)
+
+    path, d = newest(results_dir, "api")
+    if d:
+        runs = {r["connections"]: r for r in d["endpoints"]["summary"]["runs"]}
+        c = d["settings"]["concurrency"]
+        others = "; ".join("%s p99 %s ms" % (name, num(next(r for r in e["runs"] if r["connections"] == c)
+                                                        .get("p99_ms"), 1))
+                           for name, e in d["endpoints"].items() if name != "summary")
+        add("summary endpoint, %d d of data, %d hosts" % (d["settings"]["days"], d["settings"]["hosts"]),
+            "p99 ≤ 25 ms",
+            "p50 %s / p99 %s ms at %d connections (1 connection: %s / %s ms)" % (
+                num(runs[c].get("p50_ms"), 1), num(runs[c].get("p99_ms"), 1), c, num(runs[1].get("p50_ms"), 1),
+                num(runs[1].get("p99_ms"), 1)),
+            "other endpoints at %d connections: %s" % (c, others), "—",
+            d["targets"]["summary_p99"]["met"], d, path)
+    else:
+        add("summary endpoint, 7 d, 10 hosts", "p99 ≤ 25 ms", "", "", "", None, None, None)
+
+    path, d = newest(results_dir, "statsd")
+    if d:
+        z = d["zero_loss_lines_per_second"]
+        add("StatsD datagrams into one agent", "≥ 100 000 lines/s without loss",
+            "zero-loss step: %s lines/s with 20 lines/datagram, %s with 1 (median of %d repetitions)" % (
+                num(z["20"]["median"]), num(z["1"]["median"]), z["20"]["count"]),
+            "—", "—", d["targets"]["statsd"]["met"], d, path)
+    else:
+        add("StatsD datagrams into one agent", "≥ 100 000 lines/s without loss", "", "", "", None, None, None)
+
+    path, d = newest(results_dir, "retention")
+    if d:
+        s = d["summary"]
+        add("retention: drop a day of raw samples (issue 9 item 7)", "partition drop, not DELETE (no number)",
+            "drop partition %s ms (median of %d; %s rows)" % (num(s["drop_ms"]["median"], 1), s["drop_ms"]["count"],
+                                                             num(d["settings"]["rows"])),
+            "DELETE of the same rows %s ms (+ VACUUM %s ms)" % (num(s["delete_ms"]["median"], 0),
+                                                            num(s["vacuum_after_delete_ms"]["median"], 0)),
+            "DELETE takes %s× longer" % num(s["delete_over_drop"]["median"], 0), "n/a", d, path)
+    path, d = newest(results_dir, "logtail")
+    if d:
+        add("log tailing (context, no DESIGN §11 target)", "—",
+            "%s lines/s agent side, %s end to end (median)" % (num(d["agent_lines_per_second"]["median"]),
+                                                               num(d["e2e_lines_per_second"]["median"])),
+            "—", "—", "n/a", d, path)
+    return out
+
+
+def table(results_dir, benchmarks):
+    lines = [BEGIN,
+             "<!-- Generated by bench/summary.py from the newest bench/results/<part>-*.json of each part;"
+             " bench/run rewrites it. -->",
+             "",
+             "| DESIGN §11 target | target | our figure | comparison (same run) | ratio | verdict | contended | results |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in rows(results_dir, benchmarks):
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |")
+    lines.append("")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def check(results_dir, parts):
+    bad = []
+    for part in parts:
+        path, data = newest(results_dir, part)
+        if not data:
+            bad.append("%s: no results file" % part)
+    return bad
+
+
+def main():
+    args = sys.argv[1:]
+    parts = []
+    if "--check" in args:
+        i = args.index("--check")
+        parts = args[i + 1:]
+        args = args[:i]
+    results_dir, benchmarks = args
+    problems = check(results_dir, parts)
+    text = table(results_dir, benchmarks)   # raises on a results file without the needed fields
+    with open(benchmarks) as f:
+        doc = f.read()
+    if BEGIN in doc and END in doc:
+        doc = doc[:doc.index(BEGIN)] + text + doc[doc.index(END) + len(END):]
+    else:
+        # After the introduction (before the first "## " section).
+        at = doc.find("\n## ")
+        section = "\n## Summary: DESIGN §11 targets\n\n" + text + "\n"
+        doc = doc + section if at < 0 else doc[:at] + "\n" + section + doc[at:]
+    with open(benchmarks, "w") as f:
+        f.write(doc)
+    for p in problems:
+        print("summary: " + p, file=sys.stderr)
+    if problems:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
