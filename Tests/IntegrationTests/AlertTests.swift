@@ -80,7 +80,8 @@ struct AlertTests {
             environment: [:], logPath: "\(daemon.directory)/hook.log")
         defer { hook.stop(SIGKILL) }  // python inherits a blocked SIGTERM from the test process
         let monquery = try daemon.start(extra: [
-            "MONQUERY_ALERTS_INTERVAL_SECONDS": "0.5", "MONQUERY_ALERTS_DEFAULT_RULES": "false",
+            "MONQUERY_ALERTS_ENABLED": "true", "MONQUERY_ALERTS_INTERVAL_SECONDS": "0.5",
+            "MONQUERY_ALERTS_DEFAULT_RULES": "false",
             "MONQUERY_ALERTS_RULES_DIR": rulesDirectory,
             "MONQUERY_ALERTS_WEBHOOK_URL": "http://127.0.0.1:\(hookPort)/hook",
         ])
@@ -208,7 +209,9 @@ struct AlertTests {
         try FileManager.default.createDirectory(atPath: rulesDirectory, withIntermediateDirectories: true)
         try "- name: Bad\n  metric: m\n  op: '!='\n  threshold: 1\n  summary: s\n".write(
             toFile: "\(rulesDirectory)/bad.yaml", atomically: true, encoding: .utf8)
-        let monquery = try daemon.start(extra: ["MONQUERY_ALERTS_RULES_DIR": rulesDirectory])
+        let monquery = try daemon.start(extra: [
+            "MONQUERY_ALERTS_ENABLED": "true", "MONQUERY_ALERTS_RULES_DIR": rulesDirectory,
+        ])
         _ = try await eventually("monquery exiting") { monquery.isRunning ? nil : true }
         #expect(monquery.log.contains("bad.yaml:3"), "\(monquery.log)")
         #expect(monquery.log.contains("op '!='"), "\(monquery.log)")

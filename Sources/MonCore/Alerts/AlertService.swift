@@ -174,12 +174,13 @@ public struct AlertService: Service {
         try await cancelWhenGracefulShutdown {
             var lastTrim = ContinuousClock.now - .seconds(3600)
             while !Task.isCancelled {
+                // First pass one interval after start: agents have reported by then.
+                try await Task.sleep(for: every)
                 await evaluator.evaluate(nowMs: WallClock.nowMs())
                 if ContinuousClock.now - lastTrim >= .seconds(3600) {
                     try? await alerts.trim(days: retentionDays)
                     lastTrim = .now
                 }
-                try await Task.sleep(for: every)
             }
         }
     }
