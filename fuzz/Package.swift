@@ -17,7 +17,7 @@ let package = Package(
         .target(
             name: "FuzzSupport",
             dependencies: [.product(name: "MonCore", package: "mon")]
-        )
+        ),
     ]
         + fuzzTargets.map { name in
             .executableTarget(

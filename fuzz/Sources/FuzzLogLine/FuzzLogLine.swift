@@ -83,7 +83,9 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     }
     let (samples, histograms) = aggregator.flush(timestampMs: 1_795_927_350_000)
     checkBatchAcceptedByDaemon(
-        Batch(seq: 7, createdMs: 1_795_927_350_000, samples: samples, histograms: withoutKnownBadHistograms(histograms), logs: records),
+        Batch(
+            seq: 7, createdMs: 1_795_927_350_000, samples: samples, histograms: withoutKnownBadHistograms(histograms),
+            logs: records),
         "batch of log records")
     return 0
 }

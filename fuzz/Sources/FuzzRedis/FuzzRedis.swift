@@ -90,7 +90,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
                 let step = tracker.update(reading)
                 invariant(step.lost >= 0, "negative slowlog loss \(step.lost)")
                 invariant(step.new.count <= reading.count, "more new slowlog entries than read")
-                invariant(zip(step.new, step.new.dropFirst()).allSatisfy { $0.id <= $1.id }, "new entries not oldest first")
+                invariant(
+                    zip(step.new, step.new.dropFirst()).allSatisfy { $0.id <= $1.id }, "new entries not oldest first")
             }
         }
         if let info = try? RedisInfoParser.parse(reply) { checkInfo(info) }

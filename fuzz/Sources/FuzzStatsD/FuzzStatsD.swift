@@ -70,7 +70,9 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         aggregator.ingest(datagram: datagram)
         let (samples, histograms) = aggregator.flush(timestampMs: 1_795_927_350_000)
         checkBatchAcceptedByDaemon(
-            Batch(seq: 1, createdMs: 1_795_927_350_000, samples: samples, histograms: withoutKnownBadHistograms(histograms)),
+            Batch(
+                seq: 1, createdMs: 1_795_927_350_000, samples: samples,
+                histograms: withoutKnownBadHistograms(histograms)),
             "batch flushed by AppAggregator")
     }
     return 0

@@ -129,7 +129,9 @@ enum CycleCommand {
             var proc = 0.0
             for collector in collectors {
                 let start = clock.now
-                do { _ = try collector.collect(timestampMs: now) } catch { failures.insert("\(collector.name): \(error)") }
+                do { _ = try collector.collect(timestampMs: now) } catch {
+                    failures.insert("\(collector.name): \(error)")
+                }
                 let ms = start.duration(to: clock.now).milliseconds
                 proc += ms
                 if timed { perCollector[collector.name, default: []].append(ms) }

@@ -70,7 +70,12 @@ enum IngestCommand {
                 defer { finished.leave() }
                 let host = "\(prefix)-\(k + 1)"
                 var readyLeft = true
-                func markReady() { if readyLeft { readyLeft = false; ready.leave() } }
+                func markReady() {
+                    if readyLeft {
+                        readyLeft = false
+                        ready.leave()
+                    }
+                }
                 do {
                     let client = try IngestClient(socketPath: socketPath, timeoutSeconds: 300)
                     try client.send(.hello(.init(agentID: "mon-bench-\(host)", host: host, bootID: bootID)))
@@ -78,7 +83,9 @@ enum IngestCommand {
                         throw UsageError("expected WELCOME")
                     }
                     var seq = welcome.lastAckedSeq
-                    let labels: [Labels] = (0..<batchSamples).map { Labels(["slot": String($0), "group": "g\($0 % 16)"]) }
+                    let labels: [Labels] = (0..<batchSamples).map {
+                        Labels(["slot": String($0), "group": "g\($0 % 16)"])
+                    }
                     var batchIndex: Int64 = 0
                     func sendBatch() throws -> Double {
                         seq += 1
@@ -206,7 +213,8 @@ enum InsertCommand {
         let deadline = start + .milliseconds(durationMs)
         let baseMs = WallClock.nowMs()
         var rows = 0
-        let sql = "INSERT INTO \(table) (ts, series_id, value) VALUES (to_timestamp($1::double precision / 1000), $2, $3)"
+        let sql =
+            "INSERT INTO \(table) (ts, series_id, value) VALUES (to_timestamp($1::double precision / 1000), $2, $3)"
         while clock.now < deadline {
             for _ in 0..<100 {
                 let ts = baseMs + Int64(rows / series)
