@@ -41,7 +41,8 @@ mon_python_tool() {
 mon_free_port() {
     local port
     for _ in $(seq 1 50); do
-        port=$((20000 + RANDOM % 20000))
+        # Below the ephemeral range (32768-60999) that outgoing connections draw from.
+        port=$((20000 + RANDOM % 12000))
         if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo "$port"; return 0; fi
     done
     echo "no free port found" >&2

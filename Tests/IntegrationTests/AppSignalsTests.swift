@@ -121,7 +121,7 @@ struct AppSignalsTests {
         #expect(exposition.body.contains("app_jobs_done_total{host=\"it-host\"} 6"))
         #expect(exposition.body.contains("# TYPE mon_app_request_duration_seconds histogram"))
         #expect(exposition.body.contains("process_resident_memory_bytes "))
-        try Promtool.check(exposition.body)
+        try await Promtool.check(exposition.body)
         let series = try daemon.scalar("SELECT count(*) FROM metric_series WHERE name LIKE 'app\\_%'")
         #expect(series == 2, "only the two well-formed application metrics became series")
     }
@@ -343,24 +343,12 @@ enum Promtool {
     static let path = ProcessInfo.processInfo.environment["MON_TEST_PROMTOOL"] ?? "/usr/bin/promtool"
 
     /// Passes the exposition to promtool on stdin; fails the test with its complaints.
-    static func check(_ exposition: String) throws {
+    static func check(_ exposition: String) async throws {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw TestFailure("promtool not found at \(path); scripts/test installs the prometheus package")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["check", "metrics"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(exposition.utf8))
-        try input.fileHandleForWriting.close()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "promtool check metrics: \(report)")
+        let (status, report) = try await runProgram(path, ["check", "metrics"], input: exposition)
+        #expect(status == 0, "promtool check metrics: \(report)")
     }
 }
 

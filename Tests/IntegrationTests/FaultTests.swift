@@ -126,8 +126,18 @@ struct FaultTests {
         func segments() throws -> [String] {
             try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.hasSuffix(".seg") }.sorted()
         }
-        _ = try await eventually("a spool segment") { try segments().isEmpty ? nil : true }
-        try await Task.sleep(for: .seconds(2))
+        func spoolBytes() throws -> Int {
+            try segments().reduce(0) {
+                $0 + ((try FileManager.default.attributesOfItem(atPath: spool + "/" + $1)[.size] as? Int) ?? 0)
+            }
+        }
+        let first = try await eventually("a spool record") { () -> Int? in
+            let bytes = try spoolBytes()
+            return bytes > 0 ? bytes : nil
+        }
+        // Several records (about the same size each), so tearing the last leaves some whole:
+        // a fixed sleep was one record on a loaded machine, and nothing was left to recover.
+        _ = try await eventually("four spool records") { try spoolBytes() >= 4 * first ? true : nil }
         monagent.stop(SIGKILL)
         // Tear the last record: cut a few bytes off the newest segment.
         let newest = spool + "/" + (try #require(try segments().last))

@@ -55,10 +55,10 @@ struct FrontDoorTests {
 
         // /metrics: text 0.0.4 by default (promtool-clean), OpenMetrics on request, gzip.
         let url = "http://127.0.0.1:\(daemon.httpPort)/metrics"
-        let text = try curl([url])
+        let text = try await offPool { try curl([url]) }
         #expect(text.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
         let body = String(decoding: text.body, as: UTF8.self)
-        try Promtool.check(body)
+        try await Promtool.check(body)
         #expect(
             body.contains(
                 "mon_query_http_request_duration_seconds_bucket{route=\"/api/monitoring/metrics/summary\",method=\"GET\",status=\"200\""
@@ -66,11 +66,13 @@ struct FrontDoorTests {
         #expect(body.contains("mon_query_ingest_queue_batches "))
         #expect(body.contains("mon_query_ingest_lag_seconds "))
         #expect(body.contains("mon_host_cpu_usage_ratio{host=\"front-1\",cpu=\"all\"}"))
-        let openMetrics = try curl(["-H", "Accept: application/openmetrics-text; version=1.0.0", url])
+        let openMetrics = try await offPool {
+            try curl(["-H", "Accept: application/openmetrics-text; version=1.0.0", url])
+        }
         #expect(openMetrics.headers["content-type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8")
         let omBody = String(decoding: openMetrics.body, as: UTF8.self)
         #expect(omBody.hasSuffix("# EOF\n") && omBody.contains("# UNIT "))
-        let gzipped = try curl(["-H", "Accept-Encoding: gzip", url])
+        let gzipped = try await offPool { try curl(["-H", "Accept-Encoding: gzip", url]) }
         #expect(gzipped.headers["content-encoding"] == "gzip")
         #expect(gzipped.body.prefix(2) == Data([0x1f, 0x8b]))
 

@@ -93,7 +93,7 @@ struct PostgresSourceTests {
         #expect(metrics.body.contains("mon_postgres_cache_hit_ratio{host="))
         #expect(metrics.body.contains("# TYPE mon_postgres_statements_slow_total counter"))
         #expect(!metrics.body.contains("queryid") && !metrics.body.contains("LIKE"))
-        try Promtool.check(metrics.body)
+        try await Promtool.check(metrics.body)
 
         // A statistics reset mid-run: deltas restart, never negative.
         try workload.query("SELECT pg_stat_statements_reset()")

@@ -25,12 +25,12 @@ struct RetentionTests {
             """)
 
         // Raw days the rollups have not passed are kept (their minutes would be lost).
-        let waiting = try Self.run(["retention", "--dry-run"], databaseURL: daemon.databaseURL)
+        let waiting = try await Self.run(["retention", "--dry-run"], databaseURL: daemon.databaseURL)
         #expect(waiting.contains("keeping (rollups not past it yet) \(old.partitionName(of: "metrics"))"))
         try daemon.execute("UPDATE rollup_state SET watermark = now()")
 
         // The CLI's dry run lists and changes nothing.
-        let report = try Self.run(["retention", "--dry-run"], databaseURL: daemon.databaseURL)
+        let report = try await Self.run(["retention", "--dry-run"], databaseURL: daemon.databaseURL)
         #expect(report.contains("would drop \(old.partitionName(of: "metrics"))"))
         #expect(!report.contains("would drop \(today.adding(days: -7).partitionName(of: "metrics"))"))
         #expect(report.contains("would drop \(today.adding(days: -31).partitionName(of: "events"))"))
@@ -62,9 +62,9 @@ struct RetentionTests {
     }
 
     /// Runs monquery with the test database; its standard output.
-    static func run(_ arguments: [String], databaseURL: String) throws -> String {
+    static func run(_ arguments: [String], databaseURL: String) async throws -> String {
         let binary = try #require(TestEnvironment.binDirectory) + "/monquery"
-        let (status, text) = try runProgramBlocking(
+        let (status, text) = try await runProgram(
             binary, arguments, environment: ["MONQUERY_DATABASE_URL": databaseURL, "PATH": "/usr/bin:/bin"])
         #expect(status == 0, "monquery \(arguments): \(text)")
         return text

@@ -37,10 +37,22 @@ final class ManagedProcess: @unchecked Sendable {
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
 
-    /// Sends `signal` and waits for the process to exit.
+    /// Sends `signal` and waits for the process to exit: at most 20 s, then SIGKILL.
+    ///
+    /// Called from `defer`, so on a thread of the cooperative pool: a child that ignored
+    /// SIGTERM must not hold that thread for longer than this bound.
     func stop(_ signal: Int32 = SIGTERM) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, signal)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+        if process.isRunning {
+            FileHandle.standardError.write(
+                Data(
+                    "\(name) (pid \(pid)) still running 20 s after signal \(signal); killing it. Log: \(logPath)\n".utf8
+                ))
+            kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
     }
 

@@ -31,46 +31,25 @@ struct PrivateCluster: Sendable {
     /// For `defer`: stops without waiting on the cooperative pool's behalf.
     func stopNow() { try? Self.shell("mon_pg_stop '\(directory)'") }
 
-    /// Runs `command` in bash with scripts/lib.sh sourced (from the package root).
-    ///
-    /// posix_spawn + waitpid rather than Foundation's Process: its exit monitoring hung here
-    /// when the script left a daemon (the PostgreSQL server) behind. Output goes to a file,
-    /// not a pipe, for the same reason.
+    /// Runs `command` in bash with scripts/lib.sh sourced (from the package root), on the
+    /// calling thread; see `runProgramBlocking` for why output goes to a file.
     static func shell(_ command: String) throws {
-        let logPath = NSTemporaryDirectory() + "mon-shell-\(UInt32.random(in: 0...UInt32.max)).log"
-        defer { try? FileManager.default.removeItem(atPath: logPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let arguments = ["/bin/bash", "-c", ". scripts/lib.sh && " + command]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, &argv, environ)
-        guard spawned == 0 else { throw TestFailure("cannot run bash: errno \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        let (status, text) = try runProgramBlocking("/bin/bash", ["-c", ". scripts/lib.sh && " + command])
         guard status == 0 else { throw TestFailure("\(command) failed (status \(status)): \(text)") }
     }
 }
 
-/// `curl -sS -D - ARGS URL`: status line and headers, then the body.
+/// `curl -sS ARGS`: the response headers (the status under `:status`) and the body; both
+/// empty when curl could not get a response.
 func curl(_ arguments: [String]) throws -> (headers: [String: String], body: Data) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    let headerFile = NSTemporaryDirectory() + "curl-headers-\(UInt32.random(in: 0...UInt32.max))"
-    defer { try? FileManager.default.removeItem(atPath: headerFile) }
-    process.arguments = ["-sS", "-D", headerFile] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let body = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
+    let stem = NSTemporaryDirectory() + "curl-\(UInt64.random(in: 0...UInt64.max))"
+    defer {
+        unlink(stem + ".headers")
+        unlink(stem + ".body")
+    }
+    _ = try runProgramBlocking("/usr/bin/curl", ["-sS", "-D", stem + ".headers", "-o", stem + ".body"] + arguments)
+    let body = (try? Data(contentsOf: URL(fileURLWithPath: stem + ".body"))) ?? Data()
+    let text = (try? String(contentsOfFile: stem + ".headers", encoding: .utf8)) ?? ""
     var headers: [String: String] = [:]
     for line in text.split(whereSeparator: \.isNewline) {
         if line.hasPrefix("HTTP/") {

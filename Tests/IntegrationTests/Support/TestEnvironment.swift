@@ -34,22 +34,26 @@ enum TestEnvironment {
         return path
     }
 
-    /// A TCP port nothing listens on at the moment.
+    /// A TCP port nothing listens on at the moment, chosen at random below the kernel's
+    /// ephemeral range (32768–60999): a port the kernel handed out for `bind(0)` is also one
+    /// it hands to outgoing connections, and forty daemons talking to PostgreSQL took one
+    /// before the test's daemon could listen on it.
     static func freePort() -> Int {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        while true {
+            let port = UInt16.random(in: 20_000...32_000)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = port.bigEndian
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if bound == 0 { return Int(port) }
         }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
@@ -90,23 +94,53 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
 /// Runs `executable` (a path, relative to the package root or absolute) to completion,
 /// off the cooperative pool: its exit status and combined output.
 func runProgram(
-    _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil
+    _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil, input: String? = nil
 ) async throws -> (status: Int32, output: String) {
-    try await offPool { try runProgramBlocking(executable, arguments, environment: environment) }
+    try await offPool { try runProgramBlocking(executable, arguments, environment: environment, input: input) }
 }
 
+/// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), which Swift's Glibc module
+/// does not declare.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnActionsAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32)
+    -> Int32
+
+/// Runs `executable` to completion on the calling thread: its exit status and combined output.
+///
+/// Input and output are files, never pipes, and the child gets no descriptor beyond 0–2:
+/// Foundation's `Pipe` descriptors are inheritable, so a daemon started meanwhile by another
+/// test (a PostgreSQL server through `pg_ctl`) kept a pipe's write end open and a reader
+/// waiting for end-of-file blocked until that daemon stopped — a minute during which the
+/// blocked thread was one of the two the whole parallel run had.
 func runProgramBlocking(
-    _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil
+    _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil, input: String? = nil
 ) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, text)
+    let stem = NSTemporaryDirectory() + "mon-run-\(UInt64.random(in: 0...UInt64.max))"
+    let outputPath = stem + ".out"
+    let inputPath = stem + ".in"
+    defer {
+        unlink(outputPath)
+        unlink(inputPath)
+    }
+    if let input { try Data(input.utf8).write(to: URL(fileURLWithPath: inputPath)) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, input == nil ? "/dev/null" : inputPath, O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    _ = spawnActionsAddCloseFrom(&actions, 3)
+    var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+    var envp: [UnsafeMutablePointer<CChar>?] =
+        (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { for pointer in argv + envp { free(pointer) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &actions, nil, &argv, &envp)
+    guard spawned == 0 else { throw TestFailure("cannot run \(executable): errno \(spawned)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    // WIFEXITED / WEXITSTATUS; a signal shows as 128 + its number, like a shell.
+    let exit = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return (exit, output)
 }
