@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MonCore
+import MonTLS
 import ServiceLifecycle
 
 @main
@@ -37,12 +38,12 @@ extension MonAgentCommand {
             let config = try options.load()
             var logger = Logger(label: "monagent")
             logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
-            let group = AgentBuilder.build(config: config, logger: logger)
+            let group = try AgentBuilder.build(config: config, logger: logger)
             logger.info(
                 "monagent starting",
                 metadata: [
                     "agent_id": "\(config.agentID)", "host": "\(config.host)", "interval_seconds": "\(config.interval)",
-                    "socket": "\(config.ingestSocket)",
+                    "daemon": "\(config.ingestRemote.map { "tls://\($0.host):\($0.port)" } ?? config.ingestSocket)",
                 ]
             )
             try await group.run()
@@ -90,11 +91,16 @@ extension MonAgentCommand {
 
         func run() async throws {
             let config = try options.load()
+            _ = try config.ingestRemote.map(Shipper.Remote.init)
             print("configuration OK")
             print("  agent_id        \(config.agentID)")
             print("  host            \(config.host)")
             print("  interval        \(config.interval) s")
-            print("  ingest.socket   \(config.ingestSocket)")
+            if let remote = config.ingestRemote {
+                print("  ingest.address  \(remote.host):\(remote.port) (TLS, token from ingest.token_file)")
+            } else {
+                print("  ingest.socket   \(config.ingestSocket)")
+            }
             print("  collectors      \(config.collectors.joined(separator: ", "))")
             print("  processes       \(config.processGroups.map(\.name).joined(separator: ", "))")
             let statsd = config.statsd.address.map { "udp \($0.host):\($0.port)" } ?? "off"
@@ -113,7 +119,9 @@ enum AgentBuilder {
             .filter { config.collectors.contains($0.name) }
     }
 
-    static func build(config: AgentConfig, logger: Logger) -> ServiceGroup {
+    static func build(config: AgentConfig, logger: Logger) throws -> ServiceGroup {
+        // The TLS settings of a remote daemon are read now: a bad CA file stops the start.
+        let daemon = try config.ingestRemote.map(Shipper.Remote.init)
         let queue: any BatchQueue
         var bootID = UUID().uuidString.lowercased()
         if let spoolConfig = config.spool {
@@ -134,6 +142,7 @@ enum AgentBuilder {
         var shipperConfiguration = Shipper.Configuration(socketPath: config.ingestSocket, identity: identity)
         shipperConfiguration.backoffInitial = config.backoffInitial
         shipperConfiguration.backoffMaximum = config.backoffMaximum
+        shipperConfiguration.remote = daemon
         let sampler = Sampler(
             configuration: .init(interval: config.interval),
             queue: queue,

@@ -1,8 +1,11 @@
 import Foundation
 import Glibc
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import MonCore
+import MonTLS
 import ServiceLifecycle
 
 /// Builds the daemon: migrations, ingest socket, partition upkeep and the HTTP API.
@@ -27,6 +30,7 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     ingestConfiguration.socketMode = mode_t(config.ingestSocketMode)
     ingestConfiguration.maxFrameBytes = config.maxFrameBytes
     ingestConfiguration.allowList = config.ingestAllowList
+    ingestConfiguration.tcp = try config.ingestTCP.map(IngestServer.TCPListener.init)
     let ingest = IngestServer(configuration: ingestConfiguration, writer: writer, stats: stats, logger: logger)
     let partitions = PartitionMaintenance(
         writer: writer, aheadDays: config.partitionsAheadDays, retention: config.retention, logger: logger)
@@ -73,12 +77,23 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
                 retentionDays: config.retention.days["events"] ?? 30, logger: logger))
     }
     if notifier.isEnabled { services.append(WatchdogService(notifier: notifier)) }
+    var server = HTTPServerBuilder.http1()
+    if let tls = config.httpTLS {
+        server = try .tls(.http1(), tlsConfiguration: tls.serverConfiguration())
+    } else if !QueryConfig.isLoopback(config.httpHost) {
+        logger.warning(
+            "the API is reachable beyond this host over plain HTTP: tokens cross the network in clear; set http.tls.certificate_file and http.tls.key_file, or put a TLS proxy in front",
+            metadata: ["listen": "\(config.httpHost):\(config.httpPort)"])
+    }
     return Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "monquery"),
         services: services,
         onServerRunning: { _ in
-            notifier.notify("READY=1\nSTATUS=serving HTTP on \(config.httpHost):\(config.httpPort)")
+            notifier.notify(
+                "READY=1\nSTATUS=serving HTTP\(config.httpTLS == nil ? "" : "S") on \(config.httpHost):\(config.httpPort)"
+            )
         },
         logger: logger
     )

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MonCore
+import MonTLS
 
 @main
 struct MonQueryCommand: AsyncParsableCommand {
@@ -105,10 +106,16 @@ extension MonQueryCommand {
 
         func run() async throws {
             let config = try options.load()
+            // TLS files are read and matched now, as `serve` would.
+            _ = try config.httpTLS?.serverContext()
+            _ = try config.ingestTCP.map(IngestServer.TCPListener.init)
             print("configuration OK")
             print("  database.url    \(SecretRedaction.redactURL(config.databaseURL))")
-            print("  http.listen     \(config.httpHost):\(config.httpPort)")
+            print("  http.listen     \(config.httpHost):\(config.httpPort)\(config.httpTLS == nil ? "" : " (TLS)")")
             print("  ingest.socket   \(config.ingestSocket)")
+            if let tcp = config.ingestTCP {
+                print("  ingest.tcp      \(tcp.host):\(tcp.port) (TLS, \(tcp.tokens.count) token(s))")
+            }
         }
     }
 }

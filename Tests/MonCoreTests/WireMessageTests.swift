@@ -254,7 +254,7 @@ private struct XorShift: RandomNumberGenerator {
 
     @Test func trailingBytesAfterNonBatchMessagesAreMalformed() {
         let messages: [WireMessage] = [
-            .hello(.init(agentID: "a", host: "h", bootID: "b")),
+            .hello(.init(agentID: "a", host: "h", bootID: "b", token: "t")),
             .welcome(.init(lastAckedSeq: 0)),
             .ack(seq: 1),
             .error(WireError(.malformed, "m")),
@@ -266,6 +266,14 @@ private struct XorShift: RandomNumberGenerator {
             #expect(error?.code == WireError.Code.malformed.rawValue)
             #expect(error?.message.contains("1 trailing bytes") == true)
         }
+    }
+
+    @Test func helloWithAPartialTokenFieldIsMalformed() {
+        var frame = WireMessage.hello(.init(agentID: "a", host: "h", bootID: "b")).frame()
+        frame.payload.writeInteger(UInt8(0))
+        let error = #expect(throws: WireError.self) { try WireMessage(frame: frame) }
+        #expect(error?.code == WireError.Code.malformed.rawValue)
+        #expect(error?.message.contains("hello.token") == true)
     }
 
     // MARK: - Fuzz

@@ -16,11 +16,32 @@ public struct Shipper: Service {
         public var backoffInitial = 0.1
         public var backoffMaximum = 10.0
         public var maxFrameBytes = WireLimits.defaultMaxFrameBytes
+        /// A remote daemon over TCP + TLS, used instead of `socketPath` when set.
+        public var remote: Remote?
 
         public init(socketPath: String, identity: AgentIdentity) {
             self.socketPath = socketPath
             self.identity = identity
         }
+
+        /// Where batches go, for log lines.
+        var destination: String { remote.map { "tls://\($0.host):\($0.port)" } ?? socketPath }
+    }
+
+    /// A monquery on another host (`ingest.address`): TLS, and a token in HELLO.
+    public struct Remote: Sendable {
+        public var settings: RemoteIngestSettings
+        /// The TLS client handler (MonTLS), first in the connection's pipeline.
+        public var security: ChannelSecurity
+
+        public init(settings: RemoteIngestSettings, security: @escaping ChannelSecurity) {
+            self.settings = settings
+            self.security = security
+        }
+
+        var host: String { settings.host }
+        var port: Int { settings.port }
+        var token: String { settings.token }
     }
 
     public struct ProtocolError: Error, CustomStringConvertible {
@@ -56,7 +77,7 @@ public struct Shipper: Service {
                 logger.warning(
                     "ingest connection failed, retrying",
                     metadata: [
-                        "socket": "\(configuration.socketPath)", "error": "\(error)",
+                        "daemon": "\(configuration.destination)", "error": "\(error)",
                         "retry_in_seconds": "\(Int(delay * 1000) / 1000).\(Int(delay * 1000) % 1000)",
                         "queued_batches": "\(depth)",
                     ]
@@ -70,23 +91,16 @@ public struct Shipper: Service {
         appended: inout AsyncStream<Void>.Iterator,
         onWelcome: () -> Void
     ) async throws {
-        let maxFrame = configuration.maxFrameBytes
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(unixDomainSocketPath: configuration.socketPath) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrame))
-                    )
-                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-                    return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
-                }
-            }
+        let channel = try await connect()
         try await channel.executeThenClose { inbound, outbound in
             var responses = inbound.makeAsyncIterator()
             let identity = configuration.identity
             try await outbound.write(
-                WireMessage.hello(.init(agentID: identity.agentID, host: identity.host, bootID: identity.bootID))
-                    .frame()
+                WireMessage.hello(
+                    .init(
+                        agentID: identity.agentID, host: identity.host, bootID: identity.bootID,
+                        token: configuration.remote?.token)
+                ).frame()
             )
             guard case .welcome(let welcome) = try await Self.receive(&responses) else {
                 throw ProtocolError(message: "expected WELCOME")
@@ -96,7 +110,7 @@ public struct Shipper: Service {
             let depth = await queue.depth
             logger.info(
                 "connected to monquery",
-                metadata: ["socket": "\(configuration.socketPath)", "queued_batches": "\(depth)"]
+                metadata: ["daemon": "\(configuration.destination)", "queued_batches": "\(depth)"]
             )
             while !Task.isCancelled {
                 guard let batch = await queue.oldestUnacked() else {
@@ -108,6 +122,28 @@ public struct Shipper: Service {
                     throw ProtocolError(message: "expected ACK for batch \(batch.seq)")
                 }
                 await queue.acknowledge(upTo: seq)
+            }
+        }
+    }
+
+    private func connect() async throws -> NIOAsyncChannel<Frame, Frame> {
+        let maxFrame = configuration.maxFrameBytes
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        @Sendable func framing(_ channel: any Channel) throws -> NIOAsyncChannel<Frame, Frame> {
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrame)))
+            try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+            return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
+        }
+        guard let remote = configuration.remote else {
+            return try await bootstrap.connect(unixDomainSocketPath: configuration.socketPath) { channel in
+                channel.eventLoop.makeCompletedFuture { try framing(channel) }
+            }
+        }
+        let security = remote.security
+        return try await bootstrap.connect(host: remote.host, port: remote.port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try security(channel)
+                return try framing(channel)
             }
         }
     }

@@ -18,6 +18,11 @@ public struct AgentConfig: Sendable {
     public var logLevel: String
     /// `ingest.socket` — the daemon's socket (default `/run/monquery/ingest.sock`).
     public var ingestSocket: String
+    /// `ingest.address` — `host:port` of a remote monquery's TCP listener; when set, the agent
+    /// connects there over TLS (checked against `ingest.tls.ca_file`, or the system's roots;
+    /// name `ingest.tls.server_name`, default the host) and presents the token read from
+    /// `ingest.token_file`, instead of using `ingest.socket`.
+    public var ingestRemote: RemoteIngestSettings?
     /// `ingest.queue_max_batches` — batches kept in memory while the daemon is away (default 720).
     public var queueMaxBatches: Int
     /// `ingest.backoff_initial_seconds` / `ingest.backoff_max_seconds` — reconnect backoff (0.1 / 10).
@@ -40,6 +45,24 @@ public struct AgentConfig: Sendable {
     /// `spool.*` — the durable disk spool of unacked batches; nil when `spool.enabled` is false.
     public var spool: SpoolConfig?
 
+    /// `ingest.address` with its TLS settings and token.
+    static func remote(_ source: ConfigSource) throws -> RemoteIngestSettings? {
+        let address = source.string("ingest.address", default: "")
+        let caFile = source.string("ingest.tls.ca_file", default: "")
+        let serverName = source.string("ingest.tls.server_name", default: "")
+        let token = try source.secretFile("ingest.token_file")
+        guard !address.isEmpty else { return nil }
+        let (host, port) = try QueryConfig.parseListen(address, key: "ingest.address")
+        guard let token, !token.isEmpty else {
+            throw ConfigError(
+                key: "ingest.token_file",
+                message: "is required with ingest.address: the daemon refuses remote agents without a token")
+        }
+        let tls = TLSClientSettings(
+            caFile: caFile.isEmpty ? nil : caFile, serverName: serverName.isEmpty ? nil : serverName)
+        return RemoteIngestSettings(host: host, port: port, tls: tls, token: token)
+    }
+
     public static let allCollectors = ["cpu", "memory", "disk", "filesystem", "network", "process"]
 
     /// Loads `path` (nil: defaults only) and applies `MONAGENT_*` overrides from `environment`.
@@ -56,6 +79,7 @@ public struct AgentConfig: Sendable {
         stateDir = source.string("state_dir", default: "/var/lib/monagent")
         logLevel = try LogLevelName.validate(source.string("log_level", default: "info"), key: "log_level")
         ingestSocket = source.string("ingest.socket", default: "/run/monquery/ingest.sock")
+        ingestRemote = try Self.remote(source)
         queueMaxBatches = try source.int("ingest.queue_max_batches", default: 720, range: 1...1_000_000)
         backoffInitial = try source.double("ingest.backoff_initial_seconds", default: 0.1, range: 0.001...60)
         backoffMaximum = try source.double("ingest.backoff_max_seconds", default: 10, range: 0.01...3600)
@@ -126,4 +150,13 @@ public enum HostName {
         let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return name.isEmpty ? "localhost" : name
     }
+}
+
+/// `ingest.address` with its TLS settings and token.
+public struct RemoteIngestSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var tls: TLSClientSettings
+    /// Never logged; sent only inside the TLS session.
+    public var token: String
 }

@@ -59,19 +59,29 @@ public struct Authenticator: Sendable {
     public init(source: ConfigSource) throws {
         var tokens: [Token] = []
         for (key, role) in [("auth.viewer_tokens", Role.viewer), ("auth.admin_tokens", Role.admin)] {
-            for (index, entry) in try source.stringList(key, default: []).enumerated() {
-                let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
-                let name = parts.count == 2 ? parts[0] : "\(role.name)-\(index + 1)"
-                let hex = (parts.last ?? "").lowercased()
-                guard hex.count == 64, let hash = Self.bytes(hex: hex) else {
-                    throw ConfigError(
-                        key: "\(key)[\(index)]",
-                        message: "expected name:<64 hex digits of the token's SHA-256> (see `monquery hash-token`)")
-                }
-                tokens.append(Token(name: name, role: role, hash: hash))
+            tokens += try Self.hashes(source, key: key, defaultName: role.name).map {
+                Token(name: $0.name, role: role, hash: $0.hash)
             }
         }
         self.init(tokens: tokens)
+    }
+
+    /// A list of `name:sha256hex` (or bare hex) under `key`; an entry that is not one is an
+    /// error naming its index (and never echoing it: it may be a raw token pasted by mistake).
+    static func hashes(_ source: ConfigSource, key: String, defaultName: String) throws -> [(
+        name: String, hash: [UInt8]
+    )] {
+        try source.stringList(key, default: []).enumerated().map { index, entry in
+            let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
+            let name = parts.count == 2 ? parts[0] : "\(defaultName)-\(index + 1)"
+            let hex = (parts.last ?? "").lowercased()
+            guard hex.count == 64, let hash = Self.bytes(hex: hex) else {
+                throw ConfigError(
+                    key: "\(key)[\(index)]",
+                    message: "expected name:<64 hex digits of the token's SHA-256> (see `monquery hash-token`)")
+            }
+            return (name, hash)
+        }
     }
 
     static func bytes(hex: String) -> [UInt8]? {
@@ -91,5 +101,27 @@ public struct Authenticator: Sendable {
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
         default: return nil
         }
+    }
+}
+
+/// `ingest.tokens`: SHA-256 hashes of the tokens remote agents present over TCP.
+public struct IngestTokens: Sendable {
+    let hashes: [(name: String, hash: [UInt8])]
+
+    public init(hashes: [(name: String, hash: [UInt8])]) { self.hashes = hashes }
+
+    public init(source: ConfigSource) throws {
+        self.init(hashes: try Authenticator.hashes(source, key: "ingest.tokens", defaultName: "agent"))
+    }
+
+    public var isEmpty: Bool { hashes.isEmpty }
+    public var count: Int { hashes.count }
+
+    /// The name of the configured token `token` is, compared in constant time against every one.
+    public func name(of token: String) -> String? {
+        let digest = SHA256.hash(Array(token.utf8))
+        var found: String? = nil
+        for candidate in hashes where SHA256.constantTimeEqual(candidate.hash, digest) { found = candidate.name }
+        return found
     }
 }

@@ -13,6 +13,9 @@ public struct QueryConfig: Sendable {
     /// `http.listen` — `host:port` of the HTTP API (default `127.0.0.1:8089`).
     public var httpHost: String
     public var httpPort: Int
+    /// `http.tls.certificate_file`, `http.tls.key_file` — PEM files; set both to serve the API
+    /// over HTTPS (default: plain HTTP, fine on loopback behind a TLS-terminating proxy).
+    public var httpTLS: TLSFiles?
     /// `ingest.socket` — agents connect here (default `/run/monquery/ingest.sock`).
     public var ingestSocket: String
     /// `ingest.socket_mode` — octal permission bits of the socket (default `0660`).
@@ -22,6 +25,10 @@ public struct QueryConfig: Sendable {
     public var ingestAllowList: IngestAllowList
     /// `ingest.max_frame_bytes` — largest frame accepted (default 16 MiB).
     public var maxFrameBytes: Int
+    /// `ingest.tcp_listen` — `host:port` where remote agents connect (default: off). Requires
+    /// `ingest.tls.certificate_file` / `ingest.tls.key_file` and `ingest.tokens` (SHA-256
+    /// hashes, `name:hex`, of the tokens the agents present).
+    public var ingestTCP: IngestTCPSettings?
     /// `storage.partitions_ahead_days` — daily partitions created in advance (default 3).
     public var partitionsAheadDays: Int
     /// `storage.raw_retention_days` — raw samples and histogram windows kept (default 7);
@@ -65,6 +72,7 @@ public struct QueryConfig: Sendable {
         databasePassword = try source.secretFile("database.password_file")
         let listen = source.string("http.listen", default: "127.0.0.1:8089")
         (httpHost, httpPort) = try Self.parseListen(listen, key: "http.listen")
+        httpTLS = try TLSFiles.load(source, prefix: "http.tls")
         ingestSocket = source.string("ingest.socket", default: "/run/monquery/ingest.sock")
         let mode = source.string("ingest.socket_mode", default: "0660")
         guard let parsedMode = UInt32(mode, radix: 8), parsedMode <= 0o777 else {
@@ -78,6 +86,7 @@ public struct QueryConfig: Sendable {
                 source.stringList("ingest.allowed_groups", default: []), key: "ingest.allowed_groups"))
         maxFrameBytes = try source.int(
             "ingest.max_frame_bytes", default: WireLimits.defaultMaxFrameBytes, range: 1024...(1 << 30))
+        ingestTCP = try Self.tcpListener(source)
         partitionsAheadDays = try source.int("storage.partitions_ahead_days", default: 3, range: 1...60)
         rawRetentionDays = try source.int("storage.raw_retention_days", default: 7, range: 1...3650)
         let minuteDays = try source.int("storage.rollup_1m_retention_days", default: 30, range: 1...3650)
@@ -116,7 +125,28 @@ public struct QueryConfig: Sendable {
         }
     }
 
-    static func isLoopback(_ host: String) -> Bool {
+    /// `ingest.tcp_listen` with the TLS files and tokens it cannot go without.
+    static func tcpListener(_ source: ConfigSource) throws -> IngestTCPSettings? {
+        let listen = source.string("ingest.tcp_listen", default: "")
+        let tls = try TLSFiles.load(source, prefix: "ingest.tls")
+        let tokens = try IngestTokens(source: source)
+        guard !listen.isEmpty else { return nil }
+        let (host, port) = try parseListen(listen, key: "ingest.tcp_listen")
+        guard let tls else {
+            throw ConfigError(
+                key: "ingest.tcp_listen",
+                message:
+                    "needs ingest.tls.certificate_file and ingest.tls.key_file: remote agents connect over TLS only")
+        }
+        guard !tokens.isEmpty else {
+            throw ConfigError(
+                key: "ingest.tcp_listen",
+                message: "needs ingest.tokens: every remote agent presents a token (see `monquery hash-token`)")
+        }
+        return IngestTCPSettings(host: host, port: port, tls: tls, tokens: tokens)
+    }
+
+    public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
@@ -185,4 +215,12 @@ public struct AlertSettings: Sendable {
         webhookMaxAttempts = try source.int("alerts.webhook_max_attempts", default: 5, range: 1...100)
         externalURL = source.string("alerts.external_url", default: "")
     }
+}
+
+/// `ingest.tcp_listen` and what it needs: the listener's address, TLS files and tokens.
+public struct IngestTCPSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var tls: TLSFiles
+    public var tokens: IngestTokens
 }

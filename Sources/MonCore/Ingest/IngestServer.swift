@@ -4,7 +4,8 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// Accepts agents on a Unix stream socket and stores their batches.
+/// Accepts agents on a Unix stream socket (and, for remote agents, on TCP with TLS and a
+/// token) and stores their batches.
 ///
 /// Each connection is served by its own task; a bad frame closes that connection
 /// with a logged error and an error frame, and leaves every other agent alone.
@@ -19,8 +20,26 @@ public struct IngestServer: Service {
         /// Local users allowed to connect, checked with `SO_PEERCRED` (root and the daemon's
         /// own user always are).
         public var allowList = IngestAllowList()
+        /// `ingest.tcp_listen`: remote agents, over TLS, each presenting a token.
+        public var tcp: TCPListener?
 
         public init(socketPath: String) { self.socketPath = socketPath }
+    }
+
+    /// The TCP listener for remote agents: TLS is required, and so is a token in HELLO.
+    public struct TCPListener: Sendable {
+        public var host: String
+        public var port: Int
+        public var tokens: IngestTokens
+        /// The TLS server handler (MonTLS), first in every connection's pipeline.
+        public var security: ChannelSecurity
+
+        public init(host: String, port: Int, tokens: IngestTokens, security: @escaping ChannelSecurity) {
+            self.host = host
+            self.port = port
+            self.tokens = tokens
+            self.security = security
+        }
     }
 
     let configuration: Configuration
@@ -39,49 +58,92 @@ public struct IngestServer: Service {
         let path = configuration.socketPath
         try SocketDirectory.prepare(forSocket: path)
         let maxFrame = configuration.maxFrameBytes
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let local = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 128)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrame))
-                    )
-                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try Self.addFraming(channel, maxFrame: maxFrame)
                 }.flatMap {
                     PeerCredentials.of(channel)
                 }.flatMapThrowing { peer in
                     Connection(
-                        channel: try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel), peer: peer)
+                        channel: try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel),
+                        origin: .local(peer))
                 }
             }
         chmod(path, configuration.socketMode)
         logger.info("ingest socket listening", metadata: ["socket": "\(path)"])
+        let remote = try await configuration.tcp.asyncMap { try await bindTCP($0, maxFrame: maxFrame) }
         do {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { group in
-                    try await server.executeThenClose { inbound in
-                        for try await connection in inbound {
-                            group.addTask { await self.accept(connection) }
-                        }
-                    }
+                    if let remote { group.addTask { try await self.acceptAll(remote) } }
+                    try await self.acceptAll(local)
                 }
             }
         } catch is CancellationError {
-            // A graceful shutdown cancels the accept loop: the normal way out.
+            // A graceful shutdown cancels the accept loops: the normal way out.
         }
         unlink(path)
     }
 
+    /// The TCP listener for remote agents: TLS first in every pipeline.
+    private func bindTCP(_ tcp: TCPListener, maxFrame: Int) async throws -> NIOAsyncChannel<Connection, Never> {
+        let security = tcp.security
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 128)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: tcp.host, port: tcp.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try security(channel)
+                    try Self.addFraming(channel, maxFrame: maxFrame)
+                    return Connection(
+                        channel: try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel),
+                        origin: .remote(channel.remoteAddress.map { "\($0)" } ?? "an unknown address"))
+                }
+            }
+        logger.info("ingest TCP listening (TLS, token required)", metadata: ["listen": "\(tcp.host):\(tcp.port)"])
+        return server
+    }
+
+    private static func addFraming(_ channel: any Channel, maxFrame: Int) throws {
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrame)))
+        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+    }
+
+    private func acceptAll(_ server: NIOAsyncChannel<Connection, Never>) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await self.accept(connection) }
+                }
+            }
+        }
+    }
+
     /// An accepted connection and who opened it.
     struct Connection: Sendable {
+        enum Origin: Sendable {
+            /// The Unix socket: the kernel's word on the peer (`SO_PEERCRED`), when it gave it.
+            case local(PeerCredentials?)
+            /// TCP: the peer's address; it proves who it is with a token in HELLO.
+            case remote(String)
+        }
+
         var channel: NIOAsyncChannel<Frame, Frame>
-        var peer: PeerCredentials?
+        var origin: Origin
     }
 
     private func accept(_ connection: Connection) async {
-        guard let peer = connection.peer, configuration.allowList.allows(peer) else {
+        guard case .local(let credentials) = connection.origin else {
+            if case .remote(let address) = connection.origin {
+                await serve(connection.channel, peer: "remote \(address)", tokens: configuration.tcp?.tokens)
+            }
+            return
+        }
+        guard let peer = credentials, configuration.allowList.allows(peer) else {
             await stats.connectionRefused()
-            let who = connection.peer.map(\.description) ?? "a peer whose credentials could not be read"
+            let who = credentials.map(\.description) ?? "a peer whose credentials could not be read"
             logger.warning(
                 "refusing ingest connection: the user is not in ingest.allowed_users or ingest.allowed_groups",
                 metadata: ["peer": "\(who)"])
@@ -91,13 +153,13 @@ public struct IngestServer: Service {
             }
             return
         }
-        await serve(connection.channel, peer: peer)
+        await serve(connection.channel, peer: peer.description, tokens: nil)
     }
 
-    private func serve(_ connection: NIOAsyncChannel<Frame, Frame>, peer: PeerCredentials) async {
+    private func serve(_ connection: NIOAsyncChannel<Frame, Frame>, peer: String, tokens: IngestTokens?) async {
         await stats.connectionOpened()
-        var session = IngestSession()
-        var agentLabel = "unidentified agent"
+        var session = IngestSession(tokens: tokens)
+        var agentLabel = "unidentified agent (\(peer))"
         var identified: AgentIdentity?
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -141,6 +203,7 @@ public struct IngestServer: Service {
                         await stats.batchStored(
                             agent, batch: batch, outcome: outcome, duration: started.duration(to: .now))
                     case .reject(let error):
+                        if error.code == WireError.Code.forbidden.rawValue { await stats.connectionRefused() }
                         try await reject(error, agent: agentLabel, outbound: outbound)
                         return
                     }
@@ -178,6 +241,14 @@ enum SocketDirectory {
 }
 
 /// Milliseconds since the Unix epoch from the realtime clock.
+extension Optional {
+    /// `map` with an async transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
+
 public enum WallClock {
     public static func nowMs() -> Int64 {
         var spec = timespec()

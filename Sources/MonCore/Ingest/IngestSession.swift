@@ -19,8 +19,10 @@ public struct IngestSession: Sendable {
     }
 
     public private(set) var state: State = .awaitingHello
+    /// Tokens a remote agent must present in HELLO; nil on the Unix socket.
+    let tokens: IngestTokens?
 
-    public init() {}
+    public init(tokens: IngestTokens? = nil) { self.tokens = tokens }
 
     public mutating func receive(_ message: WireMessage) -> Action {
         switch (state, message) {
@@ -33,6 +35,14 @@ public struct IngestSession: Sendable {
             }
             guard !hello.agentID.isEmpty, !hello.host.isEmpty, !hello.bootID.isEmpty else {
                 return fail(.malformed, "hello needs a non-empty agent_id, host and boot_id")
+            }
+            if let tokens {
+                guard let token = hello.token, !token.isEmpty else {
+                    return fail(.forbidden, "a remote agent must send its ingest token (ingest.token_file)")
+                }
+                guard tokens.name(of: token) != nil else {
+                    return fail(.forbidden, "the ingest token is not one of ingest.tokens")
+                }
             }
             let agent = AgentIdentity(agentID: hello.agentID, host: hello.host, bootID: hello.bootID)
             state = .ready(agent)

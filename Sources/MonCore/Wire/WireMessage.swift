@@ -15,13 +15,19 @@ public enum WireMessage: Sendable, Equatable {
         public var host: String
         /// Random per agent process start; `(agentID, bootID, seq)` identifies a batch.
         public var bootID: String
+        /// Ingest token of a remote agent (TCP + TLS); an optional trailing field, absent on
+        /// the Unix socket, where the kernel vouches for the peer.
+        public var token: String?
 
-        public init(protocolVersion: UInt16 = WireLimits.protocolVersion, agentID: String, host: String, bootID: String)
-        {
+        public init(
+            protocolVersion: UInt16 = WireLimits.protocolVersion, agentID: String, host: String, bootID: String,
+            token: String? = nil
+        ) {
             self.protocolVersion = protocolVersion
             self.agentID = agentID
             self.host = host
             self.bootID = bootID
+            self.token = token
         }
     }
 
@@ -81,6 +87,7 @@ extension WireMessage {
             out.writeWireString(hello.agentID)
             out.writeWireString(hello.host)
             out.writeWireString(hello.bootID)
+            if let token = hello.token { out.writeWireString(token) }
             return Frame(.hello, payload: out)
         case .welcome(let welcome):
             out.writeInteger(welcome.protocolVersion)
@@ -111,7 +118,8 @@ extension WireMessage {
             let agentID = try payload.readWireString("hello.agent_id")
             let host = try payload.readWireString("hello.host")
             let bootID = try payload.readWireString("hello.boot_id")
-            self = .hello(Hello(protocolVersion: version, agentID: agentID, host: host, bootID: bootID))
+            let token = payload.readableBytes > 0 ? try payload.readWireString("hello.token") : nil
+            self = .hello(Hello(protocolVersion: version, agentID: agentID, host: host, bootID: bootID, token: token))
         case .welcome:
             let version = try payload.readWireInteger(UInt16.self, "welcome.protocol_version")
             let seq = try payload.readWireInteger(UInt64.self, "welcome.last_acked_seq")

@@ -1,0 +1,100 @@
+import MonCore
+import NIOCore
+import NIOSSL
+
+/// TLS for the executables (swift-nio-ssl, BoringSSL): contexts from the configured files,
+/// and the handler each new connection gets first. Errors name the configuration key and
+/// the file, never what the file holds.
+extension TLSFiles {
+    /// The server side, TLS 1.2 or later, with the certificate chain and key read now.
+    public func serverConfiguration() throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificate)
+        } catch {
+            throw ConfigError(
+                key: "\(prefix).certificate_file",
+                message: "cannot read a PEM certificate from \(certificate): \(error)")
+        }
+        guard !chain.isEmpty else {
+            throw ConfigError(key: "\(prefix).certificate_file", message: "\(certificate) holds no certificate")
+        }
+        let privateKey: NIOSSLPrivateKey
+        do {
+            privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+        } catch {
+            throw ConfigError(key: "\(prefix).key_file", message: "cannot read a PEM private key from \(key)")
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+        configuration.minimumTLSVersion = .tlsv12
+        return configuration
+    }
+
+    /// A server context; the key must go with the certificate.
+    public func serverContext() throws -> NIOSSLContext {
+        let configuration = try serverConfiguration()
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ConfigError(
+                key: "\(prefix).key_file",
+                message: "the key in \(key) does not go with the certificate in \(certificate)")
+        }
+    }
+
+    /// Puts a TLS server handler first in each accepted connection.
+    public func serverSecurity() throws -> ChannelSecurity {
+        let context = try serverContext()
+        return { channel in try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
+    }
+}
+
+extension TLSClientSettings {
+    /// The client side, TLS 1.2 or later, trusting `caFile` (or the system's roots).
+    public func context() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        if let caFile {
+            do {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            } catch {
+                throw ConfigError(key: "ingest.tls.ca_file", message: "cannot read a PEM certificate from \(caFile)")
+            }
+        }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ConfigError(key: "ingest.tls", message: "cannot set up TLS: \(error)")
+        }
+    }
+
+    /// Puts a TLS client handler first in a connection to `host`, checking the certificate
+    /// for `serverName` (default `host`). An address literal is checked against the
+    /// certificate's IP entries: SNI and name checks take host names only.
+    public func clientSecurity(host: String) throws -> ChannelSecurity {
+        let context = try context()
+        let name = serverName ?? host
+        let hostname = name.contains(":") || name.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : name
+        return { channel in
+            try channel.pipeline.syncOperations.addHandler(
+                NIOSSLClientHandler(context: context, serverHostname: hostname))
+        }
+    }
+}
+
+extension Shipper.Remote {
+    /// The remote daemon of `ingest.address`, with its TLS handler built now.
+    public init(_ settings: RemoteIngestSettings) throws {
+        self.init(settings: settings, security: try settings.tls.clientSecurity(host: settings.host))
+    }
+}
+
+extension IngestServer.TCPListener {
+    /// The listener of `ingest.tcp_listen`, with its certificate and key read now.
+    public init(_ settings: IngestTCPSettings) throws {
+        self.init(
+            host: settings.host, port: settings.port, tokens: settings.tokens,
+            security: try settings.tls.serverSecurity())
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import MonCore
+import Testing
+
+/// Remote agents over TCP: TLS always, a token in HELLO; the API over HTTPS.
+@Suite(.enabled(if: TestEnvironment.isAvailable), .serialized)
+struct IngestTLSTests {
+    /// A self-signed certificate for localhost and 127.0.0.1, and its key.
+    struct Certificate {
+        let certificate: String
+        let key: String
+
+        static func make(in directory: String, name: String) async throws -> Certificate {
+            let made = Certificate(certificate: "\(directory)/\(name).crt", key: "\(directory)/\(name).key")
+            let (status, output) = try await runProgram(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", made.key, "-out", made.certificate,
+                ])
+            #expect(status == 0, "openssl: \(output)")
+            return made
+        }
+    }
+
+    static func ledgerRows(_ daemon: Daemon, agent: String) throws -> Int64 {
+        try daemon.scalar("SELECT count(*) FROM ingest_ledger WHERE agent_id = $1", [agent])
+    }
+
+    @Test(
+        "remote agents: stored with the token over verified TLS; a wrong token or an unknown CA gets nothing in; HTTPS API"
+    )
+    func remoteAgents() async throws {
+        let daemon = try Daemon.make()
+        let server = try await Certificate.make(in: daemon.directory, name: "server")
+        let rogue = try await Certificate.make(in: daemon.directory, name: "rogue")
+        let token = "ingest-\(UInt64.random(in: 0...UInt64.max))"
+        let wrongToken = "wrong-\(UInt64.random(in: 0...UInt64.max))"
+        let tokenFile = "\(daemon.directory)/token"
+        let wrongTokenFile = "\(daemon.directory)/wrong-token"
+        try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile))
+        try Data(wrongToken.utf8).write(to: URL(fileURLWithPath: wrongTokenFile))
+        let ingestPort = TestEnvironment.freePort()
+
+        let monquery = try daemon.start(extra: [
+            "MONQUERY_INGEST_TCP_LISTEN": "127.0.0.1:\(ingestPort)",
+            "MONQUERY_INGEST_TLS_CERTIFICATE_FILE": server.certificate,
+            "MONQUERY_INGEST_TLS_KEY_FILE": server.key,
+            "MONQUERY_INGEST_TOKENS": "remote:" + SHA256.hex(Array(token.utf8)),
+            "MONQUERY_HTTP_TLS_CERTIFICATE_FILE": server.certificate,
+            "MONQUERY_HTTP_TLS_KEY_FILE": server.key,
+        ])
+        defer { monquery.stop() }
+        func remoteAgent(_ id: String, tokenFile: String, ca: String) throws -> ManagedProcess {
+            try daemon.startAgent(
+                interval: 0.2, host: "remote-host", agentID: id,
+                extra: [
+                    "MONAGENT_INGEST_ADDRESS": "127.0.0.1:\(ingestPort)", "MONAGENT_INGEST_TOKEN_FILE": tokenFile,
+                    "MONAGENT_INGEST_TLS_CA_FILE": ca,
+                    // Through the name, not the address, for the good one: both checks work.
+                    "MONAGENT_INGEST_TLS_SERVER_NAME": id == "tls-good" ? "localhost" : "",
+                ])
+        }
+        let good = try remoteAgent("tls-good", tokenFile: tokenFile, ca: server.certificate)
+        defer { good.stop() }
+        let wrong = try remoteAgent("tls-wrong-token", tokenFile: wrongTokenFile, ca: server.certificate)
+        defer { wrong.stop() }
+        let untrusting = try remoteAgent("tls-rogue-ca", tokenFile: tokenFile, ca: rogue.certificate)
+        defer { untrusting.stop() }
+
+        _ = try await eventually("batches from the remote agent") {
+            try Self.ledgerRows(daemon, agent: "tls-good") >= 3 ? true : nil
+        }
+        _ = try await eventually("the wrong token refused") {
+            wrong.log.contains("forbidden") && monquery.log.contains("not one of ingest.tokens") ? true : nil
+        }
+        _ = try await eventually("the untrusted certificate refused by the agent") {
+            untrusting.log.lowercased().contains("certificate") ? true : nil
+        }
+        #expect(try Self.ledgerRows(daemon, agent: "tls-wrong-token") == 0)
+        #expect(try Self.ledgerRows(daemon, agent: "tls-rogue-ca") == 0)
+
+        // The API over HTTPS, verified against the same certificate; plain HTTP gets nothing.
+        let base = "https://127.0.0.1:\(daemon.httpPort)"
+        let health = try await offPool {
+            try curl(["--max-time", "10", "--cacert", server.certificate, base + "/health"])
+        }
+        #expect(health.headers[":status"] == "200")
+        let metrics = try await offPool {
+            try curl(["--max-time", "10", "--cacert", server.certificate, base + "/metrics"])
+        }
+        let exposition = String(decoding: metrics.body, as: UTF8.self)
+        let refused = exposition.split(separator: "\n").first {
+            $0.hasPrefix("mon_query_ingest_refused_connections_total ")
+        }
+        #expect(refused.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0 >= 1, "\(refused ?? "absent")")
+        let plain = try await offPool {
+            try curl(["--max-time", "10", "http://127.0.0.1:\(daemon.httpPort)/health"])
+        }
+        #expect(plain.headers[":status"] == nil)
+
+        // No token ever reaches a log.
+        for log in [monquery.log, good.log, wrong.log, untrusting.log] {
+            #expect(!log.contains(token) && !log.contains(wrongToken))
+        }
+    }
+}
