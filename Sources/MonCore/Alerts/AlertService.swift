@@ -140,13 +140,7 @@ public actor AlertEvaluator {
             for (host, endpoints) in try await store.endpointStatsByHost(host: nil, range: try range()) {
                 let totals = EndpointStats.totals(endpoints)
                 guard totals.requests > 0, totals.requests >= rule.minRequests else { continue }
-                switch name {
-                case "api_latency_p95_ms": byHost[host] = totals.histogram.quantile(0.95).map { $0 * 1000 }
-                case "api_latency_p99_ms": byHost[host] = totals.histogram.quantile(0.99).map { $0 * 1000 }
-                case "api_error_rate_percent":
-                    byHost[host] = Double(totals.serverErrors) / Double(totals.requests) * 100
-                default: byHost[host] = Double(totals.requests) / Double(window)
-                }
+                byHost[host] = totals.value(of: name, windowSeconds: Double(window))
             }
             return byHost.mapValues { $0 * rule.scale }
         }
