@@ -10,6 +10,8 @@ public actor AlertEvaluator {
     let cache: LastValueCache
     let stats: IngestStats
     let webhook: AlertWebhook?
+    /// For rules with an `anomaly_*` signal (nil when anomaly detection is off).
+    let anomalies: AnomalyMonitor?
     let logger: Logger
     private var engine = AlertEngine()
     private var restored = false
@@ -20,8 +22,9 @@ public actor AlertEvaluator {
 
     public init(
         rules: [AlertRule], store: QueryStore, alerts: AlertStore, cache: LastValueCache, stats: IngestStats,
-        webhook: AlertWebhook?, logger: Logger
+        webhook: AlertWebhook?, anomalies: AnomalyMonitor? = nil, logger: Logger
     ) {
+        self.anomalies = anomalies
         self.rules = rules
         self.store = store
         self.alerts = alerts
@@ -135,6 +138,13 @@ public actor AlertEvaluator {
             return byHost
         case .builtin("ingest_lag_seconds"):
             return await stats.batchesStored > 0 ? ["monquery": await stats.lastLagSeconds] : [:]
+        case .builtin(let name) where AlertRule.anomalyBuiltins[name] != nil:
+            guard let anomalies, let signal = AlertRule.anomalyBuiltins[name]?.signal else {
+                throw AlertRuleError(origin: rule.origin, message: "\(name) needs anomalies.enabled: true")
+            }
+            return await anomalies.deviations(signal).compactMapValues { rule.comparison.worst($0) }.mapValues {
+                $0 * rule.scale
+            }
         case .builtin(let name):
             var byHost: [String: Double] = [:]
             for (host, endpoints) in try await store.endpointStatsByHost(host: nil, range: try range()) {
