@@ -20,7 +20,8 @@ extension API {
 
     /// `GET /api/monitoring/metrics/summary[?host=]` — the dashboard's top cards in one call,
     /// per host and overall: latest gauges from the in-memory cache, API figures over the
-    /// last 5 minutes and slow statements over the last hour from the minute rollups.
+    /// last 5 minutes and slow statements over the last hour from the minute rollups; the
+    /// current alerts and the latest anomaly evaluation (count and the top three).
     func summary(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["host"])
         let host = try parameters.host()
@@ -120,6 +121,7 @@ extension API {
                 ("overall", overall),
                 ("hosts", .array(perHost)),
                 ("alerts", await alertsSummary(host: host)),
+                ("anomalies", await anomaliesSummary(host: host)),
             ]))
     }
 
