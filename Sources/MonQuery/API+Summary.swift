@@ -20,7 +20,8 @@ extension API {
 
     /// `GET /api/monitoring/metrics/summary[?host=]` — the dashboard's top cards in one call,
     /// per host and overall: latest gauges from the in-memory cache, API figures over the
-    /// last 5 minutes and slow statements over the last hour from the minute rollups.
+    /// last 5 minutes and slow statements over the last hour from the minute rollups; the
+    /// current alerts and the latest anomaly evaluation (count and the top three).
     func summary(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["host"])
         let host = try parameters.host()
@@ -120,17 +121,12 @@ extension API {
                 ("overall", overall),
                 ("hosts", .array(perHost)),
                 ("alerts", await alertsSummary(host: host)),
+                ("anomalies", await anomaliesSummary(host: host)),
             ]))
     }
 
     /// Derived API signals `compare` understands, besides stored metric names.
-    static let derivedSignals: [String: (unit: String, help: String)] = [
-        "api_latency_p50_ms": ("ms", "median request duration"),
-        "api_latency_p95_ms": ("ms", "95th percentile request duration"),
-        "api_latency_p99_ms": ("ms", "99th percentile request duration"),
-        "api_error_rate_percent": ("percent", "share of 5xx responses"),
-        "api_requests_per_second": ("requests/s", "request throughput"),
-    ]
+    static var derivedSignals: [String: (unit: String, help: String)] { EndpointStats.Totals.signals }
 
     /// `GET /api/monitoring/compare?metric=&labels=&window=1h[&host=]` — the value over the
     /// last `window` against the same window yesterday and last week, with the change in
@@ -256,16 +252,7 @@ extension API {
                 (labels["endpoint"].map { $0 == endpoint.endpoint } ?? true)
                     && (labels["method"].map { $0 == endpoint.method } ?? true)
             }
-            let totals = EndpointStats.totals(stats)
-            let (merged, requests, errors) = (totals.histogram, totals.requests, totals.serverErrors)
-            guard requests > 0 else { return nil }
-            switch metric {
-            case "api_latency_p50_ms": return merged.quantile(0.5).map { $0 * 1000 }
-            case "api_latency_p95_ms": return merged.quantile(0.95).map { $0 * 1000 }
-            case "api_latency_p99_ms": return merged.quantile(0.99).map { $0 * 1000 }
-            case "api_error_rate_percent": return Double(errors) / Double(requests) * 100
-            default: return Double(requests) / Double(window)
-            }
+            return EndpointStats.totals(stats).value(of: metric, windowSeconds: Double(window))
         }
         if metric.hasSuffix("_total") {
             let increases = try await store.increase(name: metric, host: host, range: range).filter { entry in

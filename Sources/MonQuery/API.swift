@@ -24,14 +24,18 @@ struct API: Sendable {
     let httpMetrics: HTTPMetrics
     /// Nil when `alerts.enabled` is false.
     let alerts: (evaluator: AlertEvaluator, store: AlertStore)?
+    /// Nil when `anomalies.enabled` is false.
+    let anomalies: AnomalyMonitor?
 
     init(
         store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
         settings: Settings = Settings(), exportConcurrency: Int = 2,
         authenticator: Authenticator = Authenticator(tokens: []), cache: LastValueCache = LastValueCache(),
-        httpMetrics: HTTPMetrics = HTTPMetrics(), alerts: (evaluator: AlertEvaluator, store: AlertStore)? = nil
+        httpMetrics: HTTPMetrics = HTTPMetrics(), alerts: (evaluator: AlertEvaluator, store: AlertStore)? = nil,
+        anomalies: AnomalyMonitor? = nil
     ) {
         self.alerts = alerts
+        self.anomalies = anomalies
         self.httpMetrics = httpMetrics
         self.authenticator = authenticator
         self.cache = cache

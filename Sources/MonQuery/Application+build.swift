@@ -48,6 +48,13 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         databasePassword: config.databasePassword,
         metricsRequireToken: config.metricsRequireToken
     )
+    let anomalies =
+        config.anomalies.enabled
+        ? AnomalyMonitor(
+            settings: config.anomalies,
+            store: QueryStore(
+                databaseURL: config.databaseURL, password: config.databasePassword, name: "pg-anomaly-query"),
+            logger: logger) : nil
     let alertStore = AlertStore(databaseURL: config.databaseURL, password: config.databasePassword)
     let evaluator = AlertEvaluator(
         rules: config.alerts.enabled ? config.alerts.rules : [],
@@ -57,11 +64,11 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
             AlertWebhook(
                 url: $0, timeoutSeconds: config.alerts.webhookTimeout, maxAttempts: config.alerts.webhookMaxAttempts,
                 externalURL: config.alerts.externalURL, logger: logger)
-        }, logger: logger)
+        }, anomalies: anomalies, logger: logger)
     let api = API(
         store: store, stats: stats, broadcaster: broadcaster, settings: settings,
         exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache,
-        alerts: config.alerts.enabled ? (evaluator, alertStore) : nil)
+        alerts: config.alerts.enabled ? (evaluator, alertStore) : nil, anomalies: anomalies)
     if !config.auth.isEnabled {
         logger.warning(
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
@@ -75,6 +82,10 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
             AlertService(
                 evaluator: evaluator, alerts: alertStore, every: .milliseconds(Int64(config.alerts.interval * 1000)),
                 retentionDays: config.retention.days["events"] ?? 30, logger: logger))
+    }
+    if let anomalies {
+        services.append(
+            AnomalyService(monitor: anomalies, every: .milliseconds(Int64(config.anomalies.interval * 1000))))
     }
     if notifier.isEnabled { services.append(WatchdogService(notifier: notifier)) }
     var server = HTTPServerBuilder.http1()

@@ -124,8 +124,10 @@ extension API {
         ) { api, request in try api.openAPIDocument(request) },
         Route(
             path: "/api/monitoring/metrics/summary",
-            summary: "One-look summary: API, Redis, PostgreSQL and system cards with their state, and alerts.",
-            access: .viewer, parameters: [.host], requiredKeys: ["generated", "overall", "hosts", "alerts"]
+            summary:
+                "One-look summary: API, Redis, PostgreSQL and system cards with their state, alerts and anomalies.",
+            access: .viewer, parameters: [.host],
+            requiredKeys: ["generated", "overall", "hosts", "alerts", "anomalies"]
         ) { api, request in try await api.summary(request) },
         Route(
             path: "/api/monitoring/alerts",
@@ -138,6 +140,22 @@ extension API {
             requiredKeys: ["since", "evaluated", "rules", "active", "events"],
             alsoAnswers: [404]
         ) { api, request in try await api.alertsList(request) },
+        Route(
+            path: "/api/monitoring/anomalies",
+            summary:
+                "Key signals far (> 3 σ) from their usual value at this hour (same hour over the last 7 days), and steady trends.",
+            access: .viewer,
+            parameters: [
+                RouteParameter(
+                    name: "host",
+                    description:
+                        "Only this host's signals (letters, digits, '.', '-', '_'); the API signals, merged over hosts, are then left out.",
+                    schema: .object([("type", "string"), ("pattern", "^[A-Za-z0-9._-]{1,253}$")])),
+                .oneOf("all", ["true", "false"], "true: also list every judged series under `signals`."),
+            ],
+            requiredKeys: ["evaluated", "evaluated_at", "anomalies", "trends", "baseline", "trend"],
+            alsoAnswers: [404]
+        ) { api, request in try await api.anomaliesList(request) },
         Route(
             path: "/api/monitoring/compare",
             summary: "A metric's mean over a window now, the same window yesterday and last week, and the trend.",

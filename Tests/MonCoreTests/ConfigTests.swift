@@ -495,3 +495,97 @@ extension ConfigTests {
         }
     }
 }
+
+extension ConfigTests {
+    @Suite struct AnomalyConfigTests {
+        @Test func defaults() throws {
+            let settings = try QueryConfig.load(path: nil, environment: [:]).anomalies
+            #expect(settings.enabled)
+            #expect(settings.interval == 30)
+            #expect(settings.signals == AnomalySignal.allCases)
+            #expect(settings.baselineDays == 7)
+            #expect(settings.detector == AnomalyDetector(sigmas: 3, minimumPoints: 5))
+            #expect(settings.currentWindowSeconds == 300)
+            #expect(settings.minRequests == 20)
+            #expect(settings.trendWindowSeconds == 1800)
+            #expect(settings.trend == TrendDetector(minimumChangePercent: 20, minimumR2: 0.5, minimumPoints: 5))
+        }
+
+        @Test func shippedExampleFileEqualsTheDefaults() throws {
+            let path = repositoryConfigDirectory.appendingPathComponent("monquery.yaml").path
+            let shipped = try QueryConfig.load(path: path, environment: [:]).anomalies
+            #expect(shipped == AnomalySettings())
+        }
+
+        @Test func valuesAreReadFromTheFileAndTheEnvironment() throws {
+            let config = try query(
+                """
+                anomalies:
+                  interval_seconds: 5
+                  signals: [cpu_percent, api_latency_p95_ms]
+                  baseline_days: 14
+                  min_baseline_points: 10
+                  sigmas: 4
+                  current_window: 10m
+                  min_requests: 50
+                  trend_window: 1h
+                  trend_min_change_percent: 10
+                  trend_min_r2: 0.8
+                """,
+                env: ["MONQUERY_ANOMALIES_SIGMAS": "2.5"])
+            let settings = config.anomalies
+            #expect(settings.interval == 5)
+            #expect(settings.signals == [.cpu, .apiLatencyP95])
+            #expect(settings.baselineDays == 14)
+            #expect(settings.detector == AnomalyDetector(sigmas: 2.5, minimumPoints: 10))
+            #expect(settings.currentWindowSeconds == 600)
+            #expect(settings.minRequests == 50)
+            #expect(settings.trendWindowSeconds == 3600)
+            #expect(settings.trend == TrendDetector(minimumChangePercent: 10, minimumR2: 0.8, minimumPoints: 5))
+        }
+
+        @Test(
+            "bad values name their key",
+            arguments: [
+                ("anomalies:\n  signals: [cpu_percent, disk_percent]\n", "anomalies.signals", "disk_percent"),
+                ("anomalies:\n  min_baseline_points: 8\n", "anomalies.min_baseline_points", "baseline_days (7)"),
+                ("anomalies:\n  baseline_days: 0\n", "anomalies.baseline_days", "out of range"),
+                ("anomalies:\n  sigmas: zero\n", "anomalies.sigmas", "not a number"),
+                ("anomalies:\n  current_window: 5 minutes\n", "anomalies.current_window", "not a duration"),
+                ("anomalies:\n  current_window: 30s\n", "anomalies.current_window", "out of range 1m...1h"),
+                ("anomalies:\n  trend_window: 2d\n", "anomalies.trend_window", "out of range"),
+                ("anomalies:\n  trend_min_r2: 1.5\n", "anomalies.trend_min_r2", "out of range"),
+                ("anomalies:\n  min_requests: -1\n", "anomalies.min_requests", "out of range"),
+                ("anomalies:\n  sigma: 3\n", "anomalies.sigma", "unknown key"),
+            ])
+        func badValueNamesTheKey(yaml: String, key: String, message: String) {
+            let error = #expect(throws: ConfigError.self) { try query(yaml) }
+            #expect(error?.key == key)
+            #expect(error?.message.contains(message) == true, "\(error?.message ?? "")")
+        }
+
+        @Test("an alert rule may use an anomaly signal, only while anomaly detection watches it")
+        func alertRulesOptIn() throws {
+            let rule = """
+                alerts:
+                  default_rules: false
+                  rules_dir: /nonexistent
+                  rules:
+                    - name: LatencyAnomaly
+                      signal: anomaly_api_latency_p95_ms
+                      op: ">"
+                      threshold: 3
+                      summary: "{{value}} σ"
+                """
+            let config = try query(rule)
+            #expect(config.alerts.rules.first?.anomalySignal == .apiLatencyP95)
+            let off = #expect(throws: ConfigError.self) { try query(rule + "\nanomalies:\n  enabled: false\n") }
+            #expect(off?.key == "anomalies.enabled")
+            #expect(off?.message.contains("LatencyAnomaly") == true)
+            let unwatched = #expect(throws: ConfigError.self) {
+                try query(rule + "\nanomalies:\n  signals: [cpu_percent]\n")
+            }
+            #expect(unwatched?.key == "anomalies.signals")
+        }
+    }
+}

@@ -76,7 +76,27 @@ public struct AlertRule: Sendable, Equatable {
         "api_requests_per_second": "requests per second over the window",
         "agent_silence_intervals": "time since the agent's last batch, in its own collection intervals (≥ 1 s each)",
         "ingest_lag_seconds": "batch creation at the agent to commit in PostgreSQL, last batch (host: monquery)",
-    ]
+    ].merging(anomalyBuiltins.map { ($0.key, $0.value.help) }) { $1 }
+
+    /// `anomaly_<key signal>`: the signed deviation of the signal from its seasonal baseline,
+    /// in baseline spreads (σ), from the latest anomaly evaluation (`anomalies.*`; the rule's
+    /// window is not used). Per host; `*` for the API signals, merged over hosts.
+    public static let anomalyBuiltins: [String: (signal: AnomalySignal, help: String)] = Dictionary(
+        uniqueKeysWithValues: AnomalySignal.allCases.map { signal in
+            (
+                "anomaly_\(signal.rawValue)",
+                (
+                    signal,
+                    "deviation of \(signal.rawValue) from the same hour on previous days, in σ (anomalies.*; host * for API signals)"
+                )
+            )
+        })
+
+    /// The anomaly signal this rule reads, if any.
+    public var anomalySignal: AnomalySignal? {
+        guard case .builtin(let name) = signal else { return nil }
+        return Self.anomalyBuiltins[name]?.signal
+    }
 
     public enum Severity: String, Sendable, CaseIterable {
         case warning, critical

@@ -10,6 +10,8 @@ public actor AlertEvaluator {
     let cache: LastValueCache
     let stats: IngestStats
     let webhook: AlertWebhook?
+    /// For rules with an `anomaly_*` signal (nil when anomaly detection is off).
+    let anomalies: AnomalyMonitor?
     let logger: Logger
     private var engine = AlertEngine()
     private var restored = false
@@ -20,8 +22,9 @@ public actor AlertEvaluator {
 
     public init(
         rules: [AlertRule], store: QueryStore, alerts: AlertStore, cache: LastValueCache, stats: IngestStats,
-        webhook: AlertWebhook?, logger: Logger
+        webhook: AlertWebhook?, anomalies: AnomalyMonitor? = nil, logger: Logger
     ) {
+        self.anomalies = anomalies
         self.rules = rules
         self.store = store
         self.alerts = alerts
@@ -135,18 +138,19 @@ public actor AlertEvaluator {
             return byHost
         case .builtin("ingest_lag_seconds"):
             return await stats.batchesStored > 0 ? ["monquery": await stats.lastLagSeconds] : [:]
+        case .builtin(let name) where AlertRule.anomalyBuiltins[name] != nil:
+            guard let anomalies, let signal = AlertRule.anomalyBuiltins[name]?.signal else {
+                throw AlertRuleError(origin: rule.origin, message: "\(name) needs anomalies.enabled: true")
+            }
+            return await anomalies.deviations(signal).compactMapValues { rule.comparison.worst($0) }.mapValues {
+                $0 * rule.scale
+            }
         case .builtin(let name):
             var byHost: [String: Double] = [:]
             for (host, endpoints) in try await store.endpointStatsByHost(host: nil, range: try range()) {
                 let totals = EndpointStats.totals(endpoints)
                 guard totals.requests > 0, totals.requests >= rule.minRequests else { continue }
-                switch name {
-                case "api_latency_p95_ms": byHost[host] = totals.histogram.quantile(0.95).map { $0 * 1000 }
-                case "api_latency_p99_ms": byHost[host] = totals.histogram.quantile(0.99).map { $0 * 1000 }
-                case "api_error_rate_percent":
-                    byHost[host] = Double(totals.serverErrors) / Double(totals.requests) * 100
-                default: byHost[host] = Double(totals.requests) / Double(window)
-                }
+                byHost[host] = totals.value(of: name, windowSeconds: Double(window))
             }
             return byHost.mapValues { $0 * rule.scale }
         }

@@ -62,6 +62,9 @@ public struct QueryConfig: Sendable {
     /// `alerts.*`: rule evaluation and notification.
     public var alerts: AlertSettings
 
+    /// `anomalies.*`: seasonal-baseline anomalies and trend flags on the key signals.
+    public var anomalies: AnomalySettings
+
     public static func load(path: String?, environment: [String: String]) throws -> QueryConfig {
         let source = try ConfigSource(path: path, envPrefix: "MONQUERY", environment: environment)
         return try QueryConfig(source: source)
@@ -110,6 +113,23 @@ public struct QueryConfig: Sendable {
         metricsRequireToken = try source.bool("prometheus.require_token", default: false)
         metricsStaleAfter = try source.int("prometheus.stale_after_seconds", default: 300, range: 5...86_400)
         alerts = try AlertSettings(source: source)
+        anomalies = try AnomalySettings(source: source)
+        if alerts.enabled {
+            for rule in alerts.rules {
+                guard let signal = rule.anomalySignal else { continue }
+                guard anomalies.enabled else {
+                    throw ConfigError(
+                        key: "anomalies.enabled",
+                        message: "is false but alert rule \(rule.name) (\(rule.origin)) uses anomaly_\(signal.rawValue)"
+                    )
+                }
+                guard anomalies.signals.contains(signal) else {
+                    throw ConfigError(
+                        key: "anomalies.signals",
+                        message: "does not list \(signal.rawValue), used by alert rule \(rule.name) (\(rule.origin))")
+                }
+            }
+        }
         if metricsRequireToken && !auth.isEnabled {
             throw ConfigError(
                 key: "prometheus.require_token",
