@@ -23,8 +23,11 @@ extension API {
     /// last 5 minutes and slow statements over the last hour from the minute rollups.
     func summary(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["host"])
-        let host = try parameters.host()
-        let nowMs = WallClock.nowMs()
+        return .json(try await summaryJSON(host: try parameters.host(), nowMs: WallClock.nowMs()))
+    }
+
+    /// The summary document (the endpoint's body; the dashboard's cards read it too).
+    func summaryJSON(host: String?, nowMs: Int64) async throws -> JSONValue {
         let wanted = Set(Self.summaryGauges.map(\.2))
         let values = cache.snapshot(nowMs: nowMs).values.filter { entry in
             wanted.contains(entry.key.name) && (host == nil || entry.key.host == host)
@@ -114,13 +117,12 @@ extension API {
                 ])
             ),
         ])
-        return .json(
-            .object([
-                ("generated", .string(Timestamp.iso8601(ms: nowMs))),
-                ("overall", overall),
-                ("hosts", .array(perHost)),
-                ("alerts", await alertsSummary(host: host)),
-            ]))
+        return .object([
+            ("generated", .string(Timestamp.iso8601(ms: nowMs))),
+            ("overall", overall),
+            ("hosts", .array(perHost)),
+            ("alerts", await alertsSummary(host: host)),
+        ])
     }
 
     /// Derived API signals `compare` understands, besides stored metric names.
