@@ -12,6 +12,8 @@ struct API: Sendable {
         var databasePassword: String? = nil
         /// `/openapi.json` marks `/metrics` as secured.
         var metricsRequireToken = false
+        /// `ui.secure_cookie`: the dashboard's session cookie is `Secure`.
+        var uiSecureCookie = false
     }
 
     let store: QueryStore
@@ -24,14 +26,18 @@ struct API: Sendable {
     let httpMetrics: HTTPMetrics
     /// Nil when `alerts.enabled` is false.
     let alerts: (evaluator: AlertEvaluator, store: AlertStore)?
+    /// Logged-in dashboard sessions (`/ui`).
+    let sessions: UISessionStore
 
     init(
         store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
         settings: Settings = Settings(), exportConcurrency: Int = 2,
         authenticator: Authenticator = Authenticator(tokens: []), cache: LastValueCache = LastValueCache(),
-        httpMetrics: HTTPMetrics = HTTPMetrics(), alerts: (evaluator: AlertEvaluator, store: AlertStore)? = nil
+        httpMetrics: HTTPMetrics = HTTPMetrics(), alerts: (evaluator: AlertEvaluator, store: AlertStore)? = nil,
+        sessions: UISessionStore = UISessionStore(lifetimeSeconds: 43_200)
     ) {
         self.alerts = alerts
+        self.sessions = sessions
         self.httpMetrics = httpMetrics
         self.authenticator = authenticator
         self.cache = cache

@@ -42,7 +42,8 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         logStreamKeepalive: config.logStreamKeepalive,
         databaseURL: config.databaseURL,
         databasePassword: config.databasePassword,
-        metricsRequireToken: config.metricsRequireToken
+        metricsRequireToken: config.metricsRequireToken,
+        uiSecureCookie: config.uiSecureCookie
     )
     let alertStore = AlertStore(databaseURL: config.databaseURL, password: config.databasePassword)
     let evaluator = AlertEvaluator(
@@ -57,7 +58,8 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     let api = API(
         store: store, stats: stats, broadcaster: broadcaster, settings: settings,
         exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache,
-        alerts: config.alerts.enabled ? (evaluator, alertStore) : nil)
+        alerts: config.alerts.enabled ? (evaluator, alertStore) : nil,
+        sessions: UISessionStore(lifetimeSeconds: config.uiSessionMaxAge))
     if !config.auth.isEnabled {
         logger.warning(
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
@@ -90,9 +92,12 @@ func buildRouter(_ api: API, protectMetrics: Bool = false) -> Router<BasicReques
     router.add(middleware: HTTPMetricsMiddleware(metrics: api.httpMetrics))
     router.add(middleware: APIErrorMiddleware())
     router.add(middleware: AuthMiddleware(authenticator: api.authenticator, protectMetrics: protectMetrics))
+    router.add(middleware: UIAuthMiddleware(authenticator: api.authenticator, sessions: api.sessions))
     for route in API.routes {
         let handler = route.handler
-        router.get(RouterPath(stringLiteral: route.path)) { request, _ in try await handler(api, request) }
+        router.on(RouterPath(stringLiteral: route.path), method: route.method) { request, _ in
+            try await handler(api, request)
+        }
     }
     return router
 }
