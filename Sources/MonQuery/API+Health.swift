@@ -13,7 +13,15 @@ extension API {
     /// token), like `/health`: it names hosts and agents, never a secret.
     func healthDetailed(_ request: Request) async throws -> Response {
         _ = try QueryParameters(request, allowed: [])
-        let nowMs = WallClock.nowMs()
+        let report = await healthReport(nowMs: WallClock.nowMs())
+        var response = Response.json(report.body)
+        if report.level >= 2 { response.status = .serviceUnavailable }
+        return response
+    }
+
+    /// The `/health/detailed` document and its worst level (0 healthy, 1 degraded,
+    /// 2 unhealthy); the dashboard's header badge shows it too.
+    func healthReport(nowMs: Int64) async -> (body: JSONValue, level: Int) {
         var checks: [(String, JSONValue)] = []
         var worst = 0
         func add(_ name: String, _ level: Int, _ fields: [(String, JSONValue)]) {
@@ -96,9 +104,7 @@ extension API {
             ("checked", .string(Timestamp.iso8601(ms: nowMs))),
             ("checks", .object(checks)),
         ])
-        var response = Response.json(body)
-        if worst >= 2 { response.status = .serviceUnavailable }
-        return response
+        return (body, worst)
     }
 
     static func levelName(_ level: Int) -> String { ["healthy", "degraded", "unhealthy"][min(max(level, 0), 2)] }

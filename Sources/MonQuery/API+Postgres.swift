@@ -13,7 +13,11 @@ extension API {
     func postgresStatus(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host"])
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
-        let host = try parameters.host()
+        return envelope(range, hosts: try await postgresStatusHosts(range: range, host: try parameters.host()))
+    }
+
+    /// One entry per host of `/postgres/status` (the dashboard's PostgreSQL page reads them too).
+    func postgresStatusHosts(range: TimeRange, host: String?) async throws -> [JSONValue] {
         let data = try await store.series(
             names: [
                 "mon_postgres_up", "mon_postgres_info", "mon_postgres_uptime_seconds", "mon_postgres_max_connections",
@@ -90,7 +94,7 @@ extension API {
                 ("flags", .array(flags)),
             ])
         }
-        return envelope(range, hosts: hosts)
+        return hosts
     }
 
     func postgresConnections(_ request: Request) async throws -> Response {
@@ -136,9 +140,23 @@ extension API {
         let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
         let limit = try parameters.limit(default: 20, maximum: 500)
-        let statements = try await store.slowStatements(host: try parameters.host(), range: range, limit: limit)
-        let fullText = role(request) == .admin
-        let rows: [JSONValue] = statements.map { statement in
+        let rows = try await slowQueryRows(
+            range: range, host: try parameters.host(), limit: limit, fullText: role(request) == .admin)
+        return .json(
+            .object([
+                ("period", .string(DurationText.format(seconds: range.periodSeconds))),
+                ("from", .string(Timestamp.iso8601(ms: range.startMs))),
+                ("to", .string(Timestamp.iso8601(ms: range.endMs))),
+                ("statements", .array(rows)),
+            ])
+        )
+    }
+
+    /// The slowest statements of the range with plan and suggestions; query texts truncated
+    /// unless `fullText` (admin).
+    func slowQueryRows(range: TimeRange, host: String?, limit: Int, fullText: Bool) async throws -> [JSONValue] {
+        let statements = try await store.slowStatements(host: host, range: range, limit: limit)
+        return statements.map { statement in
             let plan = statement.plan?.value
             let hitTotal = statement.sharedHit + statement.sharedRead
             return .object([
@@ -160,14 +178,6 @@ extension API {
                 ("suggestions", plan?["suggestions"] ?? .array([])),
             ])
         }
-        return .json(
-            .object([
-                ("period", .string(DurationText.format(seconds: range.periodSeconds))),
-                ("from", .string(Timestamp.iso8601(ms: range.startMs))),
-                ("to", .string(Timestamp.iso8601(ms: range.endMs))),
-                ("statements", .array(rows)),
-            ])
-        )
     }
 
     /// Characters of a statement's text shown to the viewer role (literals are already
@@ -179,30 +189,38 @@ extension API {
     }
 
     func postgresTables(_ request: Request) async throws -> Response {
-        try await snapshot(request, kind: "pg_table", listName: "tables") { _ in [] }
+        try await snapshot(request, kind: "pg_table", listName: "tables")
     }
 
     func postgresIndexes(_ request: Request) async throws -> Response {
-        try await snapshot(request, kind: "pg_index", listName: "indexes") { payload in
-            let unused =
-                payload["scans"]?.doubleValue == 0 && payload["primary"]?.boolValue == false
-                && payload["unique"]?.boolValue == false
-            return [("unused", .bool(unused))]
-        }
+        try await snapshot(request, kind: "pg_index", listName: "indexes")
     }
 
-    /// Latest snapshot events of `kind` per host, their payload as-is plus `extra` fields.
-    private func snapshot(
-        _ request: Request,
-        kind: String,
-        listName: String,
-        extra: (JSONValue) -> [(String, JSONValue)]
-    ) async throws -> Response {
+    /// Fields added to each entry of a snapshot: `unused` for indexes.
+    static func snapshotExtra(kind: String, _ payload: JSONValue) -> [(String, JSONValue)] {
+        guard kind == "pg_index" else { return [] }
+        let unused =
+            payload["scans"]?.doubleValue == 0 && payload["primary"]?.boolValue == false
+            && payload["unique"]?.boolValue == false
+        return [("unused", .bool(unused))]
+    }
+
+    private func snapshot(_ request: Request, kind: String, listName: String) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
         let limit = try parameters.limit(default: 200, maximum: 1000)
-        let rows = try await store.latestEvents(kind: kind, host: try parameters.host(), range: range, limit: 100_000)
-        let hosts: [JSONValue] = Set(rows.map(\.host)).sorted().map { host in
+        let hosts = try await snapshotHosts(
+            kind: kind, listName: listName, range: range, host: try parameters.host(), limit: limit)
+        return envelope(range, hosts: hosts)
+    }
+
+    /// Latest snapshot events of `kind` per host, biggest first, their payload as-is plus the
+    /// `snapshotExtra` fields (`/postgres/tables`, `/postgres/indexes`, the dashboard).
+    func snapshotHosts(kind: String, listName: String, range: TimeRange, host: String?, limit: Int) async throws
+        -> [JSONValue]
+    {
+        let rows = try await store.latestEvents(kind: kind, host: host, range: range, limit: 100_000)
+        return Set(rows.map(\.host)).sorted().map { host in
             let items = rows.filter { $0.host == host }
                 .compactMap { row -> (Double, JSONValue)? in
                     guard let payload = row.payload.value, case .object(let pairs) = payload else { return nil }
@@ -210,7 +228,9 @@ extension API {
                     return (
                         size,
                         .object(
-                            pairs + extra(payload) + [("snapshot_at", .string(Timestamp.iso8601(ms: row.timestampMs)))])
+                            pairs + Self.snapshotExtra(kind: kind, payload) + [
+                                ("snapshot_at", .string(Timestamp.iso8601(ms: row.timestampMs)))
+                            ])
                     )
                 }
                 .sorted { $0.0 > $1.0 }
@@ -218,7 +238,6 @@ extension API {
                 .map(\.1)
             return .object([("host", .string(host)), (listName, .array(Array(items)))])
         }
-        return envelope(range, hosts: hosts)
     }
 
     func flag(_ code: String, _ message: String) -> JSONValue {

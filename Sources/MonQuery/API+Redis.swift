@@ -12,7 +12,11 @@ extension API {
     func redisStatus(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host"])
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
-        let host = try parameters.host()
+        return envelope(range, hosts: try await redisStatusHosts(range: range, host: try parameters.host()))
+    }
+
+    /// One entry per host of `/redis/status` (the dashboard's Redis page reads them too).
+    func redisStatusHosts(range: TimeRange, host: String?) async throws -> [JSONValue] {
         let data = try await store.series(
             names: [
                 "mon_redis_up", "mon_redis_info", "mon_redis_uptime_seconds", "mon_redis_memory_used_bytes",
@@ -79,22 +83,27 @@ extension API {
                 ("flags", .array(flags)),
             ])
         }
-        return envelope(range, hosts: hosts)
+        return hosts
     }
 
     func redisStats(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        return envelope(range, hosts: try await redisStatsHosts(range: range, host: try parameters.host()))
+    }
+
+    /// One entry per host of `/redis/stats`: series and per cache type rates.
+    func redisStatsHosts(range: TimeRange, host: String?) async throws -> [JSONValue] {
         let data = try await store.series(
             names: [
                 "mon_redis_hit_ratio", "mon_redis_memory_used_bytes", "mon_redis_ops_per_second",
                 "mon_redis_evictions_per_second", "mon_redis_cache_keys", "mon_redis_cache_avg_ttl_seconds",
                 "mon_redis_cache_configured_ttl_seconds",
             ],
-            host: try parameters.host(),
+            host: host,
             range: range
         )
-        let cacheHits = try await applicationCacheCounts(host: try parameters.host(), range: range)
+        let cacheHits = try await applicationCacheCounts(host: host, range: range)
         let hosts: [JSONValue] = data.hosts.map { host in
             let hit = data.first("mon_redis_hit_ratio", host: host)
             let memory = data.first("mon_redis_memory_used_bytes", host: host)
@@ -113,7 +122,7 @@ extension API {
                 ("cache_types", cacheTypes(data, host: host, counts: cacheHits[host] ?? [:], extra: { _ in [] })),
             ])
         }
-        return envelope(range, hosts: hosts)
+        return hosts
     }
 
     func redisKeys(_ request: Request) async throws -> Response {
@@ -168,31 +177,31 @@ extension API {
         let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
         let limit = try parameters.limit(default: 50, maximum: 1000)
-        let rows = try await store.events(
-            kind: "redis_slowlog", host: try parameters.host(), range: range, limit: limit)
+        let entries = try await redisSlowlogEntries(range: range, host: try parameters.host(), limit: limit)
         return .json(
             .object([
                 ("period", .string(DurationText.format(seconds: range.periodSeconds))),
-                (
-                    "entries",
-                    .array(
-                        rows.map { row in
-                            let payload = row.payload.value
-                            return .object([
-                                ("host", .string(row.host)),
-                                ("timestamp", .string(Timestamp.iso8601(ms: row.timestampMs))),
-                                ("id", payload?["id"] ?? .null),
-                                ("duration_ms", .number(payload?["duration_us"]?.doubleValue.map { $0 / 1000 })),
-                                ("command", payload?["command"] ?? .null),
-                                ("arguments", payload?["arguments"] ?? .array([])),
-                                ("client_address", payload?["client_address"] ?? .null),
-                                ("client_name", payload?["client_name"] ?? .null),
-                            ])
-                        }
-                    )
-                ),
+                ("entries", .array(entries)),
             ])
         )
+    }
+
+    /// SLOWLOG entries of the range, newest first.
+    func redisSlowlogEntries(range: TimeRange, host: String?, limit: Int) async throws -> [JSONValue] {
+        let rows = try await store.events(kind: "redis_slowlog", host: host, range: range, limit: limit)
+        return rows.map { row in
+            let payload = row.payload.value
+            return .object([
+                ("host", .string(row.host)),
+                ("timestamp", .string(Timestamp.iso8601(ms: row.timestampMs))),
+                ("id", payload?["id"] ?? .null),
+                ("duration_ms", .number(payload?["duration_us"]?.doubleValue.map { $0 / 1000 })),
+                ("command", payload?["command"] ?? .null),
+                ("arguments", payload?["arguments"] ?? .array([])),
+                ("client_address", payload?["client_address"] ?? .null),
+                ("client_name", payload?["client_name"] ?? .null),
+            ])
+        }
     }
 
     /// The application's own cache counters (StatsD `cache.hit` / `cache.miss` tagged

@@ -24,8 +24,11 @@ extension API {
     /// current alerts and the latest anomaly evaluation (count and the top three).
     func summary(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["host"])
-        let host = try parameters.host()
-        let nowMs = WallClock.nowMs()
+        return .json(try await summaryJSON(host: try parameters.host(), nowMs: WallClock.nowMs()))
+    }
+
+    /// The summary document (the endpoint's body; the dashboard's cards read it too).
+    func summaryJSON(host: String?, nowMs: Int64) async throws -> JSONValue {
         let wanted = Set(Self.summaryGauges.map(\.2))
         let values = cache.snapshot(nowMs: nowMs).values.filter { entry in
             wanted.contains(entry.key.name) && (host == nil || entry.key.host == host)
@@ -115,14 +118,13 @@ extension API {
                 ])
             ),
         ])
-        return .json(
-            .object([
-                ("generated", .string(Timestamp.iso8601(ms: nowMs))),
-                ("overall", overall),
-                ("hosts", .array(perHost)),
-                ("alerts", await alertsSummary(host: host)),
-                ("anomalies", await anomaliesSummary(host: host)),
-            ]))
+        return .object([
+            ("generated", .string(Timestamp.iso8601(ms: nowMs))),
+            ("overall", overall),
+            ("hosts", .array(perHost)),
+            ("alerts", await alertsSummary(host: host)),
+            ("anomalies", await anomaliesSummary(host: host)),
+        ])
     }
 
     /// Derived API signals `compare` understands, besides stored metric names.

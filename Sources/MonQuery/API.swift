@@ -12,6 +12,8 @@ struct API: Sendable {
         var databasePassword: String? = nil
         /// `/openapi.json` marks `/metrics` as secured.
         var metricsRequireToken = false
+        /// `ui.secure_cookie`: the dashboard's session cookie is `Secure`.
+        var uiSecureCookie = false
     }
 
     let store: QueryStore
@@ -26,16 +28,20 @@ struct API: Sendable {
     let alerts: (evaluator: AlertEvaluator, store: AlertStore)?
     /// Nil when `anomalies.enabled` is false.
     let anomalies: AnomalyMonitor?
+    /// Logged-in dashboard sessions (`/ui`).
+    let sessions: UISessionStore
 
     init(
         store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
         settings: Settings = Settings(), exportConcurrency: Int = 2,
         authenticator: Authenticator = Authenticator(tokens: []), cache: LastValueCache = LastValueCache(),
         httpMetrics: HTTPMetrics = HTTPMetrics(), alerts: (evaluator: AlertEvaluator, store: AlertStore)? = nil,
-        anomalies: AnomalyMonitor? = nil
+        anomalies: AnomalyMonitor? = nil,
+        sessions: UISessionStore = UISessionStore(lifetimeSeconds: 43_200)
     ) {
         self.alerts = alerts
         self.anomalies = anomalies
+        self.sessions = sessions
         self.httpMetrics = httpMetrics
         self.authenticator = authenticator
         self.cache = cache

@@ -80,6 +80,13 @@ struct QueryParameters {
 
     subscript(name: String) -> String? { values[name] }
 
+    /// The same parameters without those of `names` given empty (a form's "any" choice).
+    func droppingEmpty(_ names: Set<String>) -> QueryParameters {
+        var copy = self
+        for name in names where copy.values[name]?.isEmpty == true { copy.values[name] = nil }
+        return copy
+    }
+
     /// `host`: a host name filter (letters, digits, `.-_`, at most 253 characters).
     func host() throws(ParameterError) -> String? {
         guard let host = values["host"] else { return nil }

@@ -46,7 +46,8 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         logStreamKeepalive: config.logStreamKeepalive,
         databaseURL: config.databaseURL,
         databasePassword: config.databasePassword,
-        metricsRequireToken: config.metricsRequireToken
+        metricsRequireToken: config.metricsRequireToken,
+        uiSecureCookie: config.uiSecureCookie
     )
     let anomalies =
         config.anomalies.enabled
@@ -68,7 +69,8 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     let api = API(
         store: store, stats: stats, broadcaster: broadcaster, settings: settings,
         exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache,
-        alerts: config.alerts.enabled ? (evaluator, alertStore) : nil, anomalies: anomalies)
+        alerts: config.alerts.enabled ? (evaluator, alertStore) : nil, anomalies: anomalies,
+        sessions: UISessionStore(lifetimeSeconds: config.uiSessionMaxAge))
     if !config.auth.isEnabled {
         logger.warning(
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
@@ -116,9 +118,12 @@ func buildRouter(_ api: API, protectMetrics: Bool = false) -> Router<BasicReques
     router.add(middleware: HTTPMetricsMiddleware(metrics: api.httpMetrics))
     router.add(middleware: APIErrorMiddleware())
     router.add(middleware: AuthMiddleware(authenticator: api.authenticator, protectMetrics: protectMetrics))
+    router.add(middleware: UIAuthMiddleware(authenticator: api.authenticator, sessions: api.sessions))
     for route in API.routes {
         let handler = route.handler
-        router.get(RouterPath(stringLiteral: route.path)) { request, _ in try await handler(api, request) }
+        router.on(RouterPath(stringLiteral: route.path), method: route.method) { request, _ in
+            try await handler(api, request)
+        }
     }
     return router
 }

@@ -35,19 +35,44 @@ enum OpenAPI {
                         .string(
                             "MnemoLite monitoring API. Everything under /api needs 'Authorization: Bearer <token>' "
                                 + "(viewer or admin; logs and exports need admin). Errors are {\"error\": {\"code\", \"message\"}}; "
-                                + "unknown or repeated query parameters are refused with 400.")
+                                + "unknown or repeated query parameters are refused with 400. The dashboard under /ui "
+                                + "(HTML) needs an admin session from POST /ui/login, or an admin bearer token.")
                     ),
                 ])
             ),
-            ("paths", .object(routes.map { ($0.path, .object([("get", operation($0, metricsNeedToken))])) })),
+            ("paths", .object(paths(routes, metricsNeedToken))),
             (
                 "components",
                 .object([
-                    ("securitySchemes", .object([("bearer", .object([("type", "http"), ("scheme", "bearer")]))])),
+                    (
+                        "securitySchemes",
+                        .object([
+                            ("bearer", .object([("type", "http"), ("scheme", "bearer")])),
+                            (
+                                "session",
+                                .object([
+                                    ("type", "apiKey"), ("in", "cookie"), ("name", .string(API.sessionCookie)),
+                                    ("description", "Dashboard session from POST /ui/login (admin token)."),
+                                ])
+                            ),
+                        ])
+                    ),
                     ("schemas", .object([("Error", error)])),
                 ])
             ),
         ])
+    }
+
+    /// One entry per path, with an operation per method, in the table's order.
+    static func paths(_ routes: [Route], _ metricsNeedToken: Bool) -> [(String, JSONValue)] {
+        var order: [String] = []
+        var operations: [String: [(String, JSONValue)]] = [:]
+        for route in routes {
+            if operations[route.path] == nil { order.append(route.path) }
+            operations[route.path, default: []].append(
+                (route.method.rawValue.lowercased(), operation(route, metricsNeedToken)))
+        }
+        return order.map { ($0, .object(operations[$0] ?? [])) }
     }
 
     static func operation(_ route: Route, _ metricsNeedToken: Bool) -> JSONValue {
@@ -55,7 +80,7 @@ enum OpenAPI {
         switch route.access {
         case .open: secured = false
         case .scrape: secured = metricsNeedToken
-        case .viewer, .admin: secured = true
+        case .viewer, .admin, .session: secured = true
         }
         var responses: [(String, JSONValue)] = [("200", success(route))]
         let errorBody = reference("#/components/schemas/Error")
@@ -70,33 +95,84 @@ enum OpenAPI {
                 ))
         }
         add(400, "A parameter is malformed, unknown or repeated; the message names it.")
-        if secured { add(401, "No token, or not a valid one.") }
+        func page(_ status: Int, _ description: String) {
+            responses.append(
+                (
+                    String(status),
+                    .object([
+                        ("description", .string(description)),
+                        ("content", .object([("text/html", .object([("schema", .object([("type", "string")]))]))])),
+                    ])
+                ))
+        }
+        if route.access == .session {
+            responses.append(
+                ("303", .object([("description", "No valid session: redirect to /ui/login?next=… (the login form).")])))
+            page(403, "The token's role is viewer; the dashboard needs admin.")
+        } else if route.path == "/ui/login" {
+            responses.append(
+                (
+                    "303",
+                    .object([("description", "Logged in (or authentication is off): redirect to next.")])
+                ))
+            if route.method == .post {
+                page(401, "The token is not valid: the form again, with the reason.")
+                page(403, "The token's role is viewer; the dashboard needs admin.")
+            }
+        } else if secured {
+            add(401, "No token, or not a valid one.")
+        }
         if route.access == .admin { add(403, "The token's role is viewer; this endpoint needs admin.") }
         for status in route.alsoAnswers where status == 429 { add(429, "Too many exports running; retry later.") }
         for status in route.alsoAnswers where status == 404 { add(404, "Switched off in the configuration.") }
         if route.path == "/health/detailed" {
             responses.append(("503", success(route, description: "Unhealthy: which check failed, and why.")))
-        } else if route.path.hasPrefix("/api/") {
+        } else if route.path.hasPrefix("/api/") || route.path.hasPrefix("/ui/monitoring/") {
             add(503, "The metrics database is unavailable.")
         }
         let path = route.path.split(separator: "/").joined(separator: "_")
-        return .object([
-            ("operationId", .string("get_" + path.replacingOccurrences(of: ".", with: "_"))),
-            ("summary", .string(route.summary)),
-            (
-                "parameters",
-                .array(
-                    route.parameters.map { parameter in
-                        .object([
-                            ("name", .string(parameter.name)), ("in", "query"),
-                            ("required", .bool(parameter.required)),
-                            ("description", .string(parameter.description)), ("schema", parameter.schema),
-                        ])
-                    })
-            ),
-            ("security", secured ? [.object([("bearer", [])])] : []),
-            ("responses", .object(responses)),
-        ])
+        var body: [(String, JSONValue)] = []
+        if !route.formFields.isEmpty {
+            let schema: JSONValue = .object([
+                ("type", "object"),
+                ("required", .array(route.formFields.filter(\.required).map { .string($0.name) })),
+                ("properties", .object(route.formFields.map { ($0.name, $0.schema) })),
+                ("additionalProperties", false),
+            ])
+            body = [
+                (
+                    "requestBody",
+                    .object([
+                        ("required", true),
+                        ("content", .object([("application/x-www-form-urlencoded", .object([("schema", schema)]))])),
+                    ])
+                )
+            ]
+        }
+        let security: JSONValue =
+            route.access == .session
+            ? [.object([("session", [])]), .object([("bearer", [])])] : secured ? [.object([("bearer", [])])] : []
+        return .object(
+            [
+                (
+                    "operationId",
+                    .string(route.method.rawValue.lowercased() + "_" + path.replacingOccurrences(of: ".", with: "_"))
+                ),
+                ("summary", .string(route.summary)),
+                (
+                    "parameters",
+                    .array(
+                        route.parameters.map { parameter in
+                            .object([
+                                ("name", .string(parameter.name)), ("in", "query"),
+                                ("required", .bool(parameter.required)),
+                                ("description", .string(parameter.description)), ("schema", parameter.schema),
+                            ])
+                        })
+                ),
+                ("security", security),
+                ("responses", .object(responses)),
+            ] + body)
     }
 
     static func success(_ route: Route, description: String = "OK") -> JSONValue {

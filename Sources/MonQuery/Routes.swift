@@ -12,9 +12,12 @@ struct Route: Sendable {
         case scrape
         case viewer
         case admin
+        /// The dashboard: an admin session cookie from `/ui/login`, or an admin bearer token.
+        case session
     }
 
     var path: String
+    var method: HTTPRequest.Method = .get
     var summary: String
     var access: Access
     var parameters: [RouteParameter] = []
@@ -26,6 +29,8 @@ struct Route: Sendable {
     var jsonArray = false
     /// Other statuses this endpoint answers besides 200, 400, 401, 403, 404, 405, 500, 503.
     var alsoAnswers: [Int] = []
+    /// Fields of an `application/x-www-form-urlencoded` body (POST).
+    var formFields: [RouteParameter] = []
     var handler: @Sendable (API, Request) async throws -> Response
 }
 
@@ -104,178 +109,182 @@ extension API {
     static let envelopeKeys = ["period", "step", "from", "to", "hosts"]
 
     /// Every endpoint, in the order of DESIGN §8.
-    static let routes: [Route] = [
-        Route(
-            path: "/health", summary: "Liveness: 200 while the daemon runs.", access: .open, requiredKeys: ["status"]
-        ) { api, request in try api.health(request) },
-        Route(
-            path: "/health/detailed",
-            summary: "Readiness: PostgreSQL, rollups, disk, ingest per agent, memory; 503 when unhealthy.",
-            access: .open, requiredKeys: ["status", "checked", "checks"]
-        ) { api, request in try await api.healthDetailed(request) },
-        Route(
-            path: "/metrics",
-            summary: "Prometheus exposition (text 0.0.4, or OpenMetrics 1.0.0 by Accept; gzip by Accept-Encoding).",
-            access: .scrape, produces: ["text/plain"]
-        ) { api, request in try await api.prometheus(request) },
-        Route(
-            path: "/openapi.json", summary: "This document.", access: .open,
-            requiredKeys: ["openapi", "info", "paths"]
-        ) { api, request in try api.openAPIDocument(request) },
-        Route(
-            path: "/api/monitoring/metrics/summary",
-            summary:
-                "One-look summary: API, Redis, PostgreSQL and system cards with their state, alerts and anomalies.",
-            access: .viewer, parameters: [.host],
-            requiredKeys: ["generated", "overall", "hosts", "alerts", "anomalies"]
-        ) { api, request in try await api.summary(request) },
-        Route(
-            path: "/api/monitoring/alerts",
-            summary: "Current alerts (pending and firing) and stored transitions, newest first.", access: .viewer,
-            parameters: [
-                .oneOf("state", API.alertStates, "Only this state (active: only the current alerts)."),
-                .duration("since", "Transitions this far back (default 24h)."), .host,
-                .limit(default: 200, maximum: 1000),
-            ],
-            requiredKeys: ["since", "evaluated", "rules", "active", "events"],
-            alsoAnswers: [404]
-        ) { api, request in try await api.alertsList(request) },
-        Route(
-            path: "/api/monitoring/anomalies",
-            summary:
-                "Key signals far (> 3 σ) from their usual value at this hour (same hour over the last 7 days), and steady trends.",
-            access: .viewer,
-            parameters: [
-                RouteParameter(
-                    name: "host",
-                    description:
-                        "Only this host's signals (letters, digits, '.', '-', '_'); the API signals, merged over hosts, are then left out.",
-                    schema: .object([("type", "string"), ("pattern", "^[A-Za-z0-9._-]{1,253}$")])),
-                .oneOf("all", ["true", "false"], "true: also list every judged series under `signals`."),
-            ],
-            requiredKeys: ["evaluated", "evaluated_at", "anomalies", "trends", "baseline", "trend"],
-            alsoAnswers: [404]
-        ) { api, request in try await api.anomaliesList(request) },
-        Route(
-            path: "/api/monitoring/compare",
-            summary: "A metric's mean over a window now, the same window yesterday and last week, and the trend.",
-            access: .viewer,
-            parameters: [
-                RouteParameter(
-                    name: "metric", description: "A metric name, or a derived signal (api_p95_seconds, ...).",
-                    schema: .object([("type", "string"), ("pattern", "^[A-Za-z0-9_:]{1,200}$")]), required: true),
-                RouteParameter(
-                    name: "labels", description: "Label filter: name=value pairs separated by commas.",
-                    schema: .object([("type", "string"), ("maxLength", 1000)])),
-                .duration("window", "Window length, 1m to 7d (default 1h)."), .host,
-            ],
-            requiredKeys: ["metric", "window", "now", "yesterday", "last_week", "trend", "summary"]
-        ) { api, request in try await api.compare(request) },
-        Route(
-            path: "/api/monitoring/system/cpu", summary: "CPU usage, load and pressure per host.", access: .viewer,
-            parameters: RouteParameter.range, requiredKeys: envelopeKeys
-        ) { api, request in try await api.systemCPU(request) },
-        Route(
-            path: "/api/monitoring/system/memory", summary: "Memory and swap per host.", access: .viewer,
-            parameters: RouteParameter.range, requiredKeys: envelopeKeys
-        ) { api, request in try await api.systemMemory(request) },
-        Route(
-            path: "/api/monitoring/system/disk", summary: "File systems and block devices per host.",
-            access: .viewer, parameters: RouteParameter.range, requiredKeys: envelopeKeys
-        ) { api, request in try await api.systemDisk(request) },
-        Route(
-            path: "/api/monitoring/system/network", summary: "Interfaces and sockets per host.", access: .viewer,
-            parameters: RouteParameter.range, requiredKeys: envelopeKeys
-        ) { api, request in try await api.systemNetwork(request) },
-        Route(
-            path: "/api/monitoring/postgres/status",
-            summary: "PostgreSQL per host: connections, cache hit ratio, transactions, flags.", access: .viewer,
-            parameters: [.period, .host], requiredKeys: envelopeKeys
-        ) { api, request in try await api.postgresStatus(request) },
-        Route(
-            path: "/api/monitoring/postgres/connections", summary: "Connections by state over time.",
-            access: .viewer, parameters: RouteParameter.range, requiredKeys: envelopeKeys
-        ) { api, request in try await api.postgresConnections(request) },
-        Route(
-            path: "/api/monitoring/postgres/slow_queries",
-            summary: "Slowest statements of the period (pg_stat_statements deltas), with plan and suggestion.",
-            access: .viewer, parameters: [.period, .host, .limit(default: 20, maximum: 500)],
-            requiredKeys: ["period", "from", "to", "statements"]
-        ) { api, request in try await api.postgresSlowQueries(request) },
-        Route(
-            path: "/api/monitoring/postgres/tables", summary: "Latest table snapshot: rows, scans, sizes, vacuum.",
-            access: .viewer, parameters: [.period, .host, .limit(default: 200, maximum: 1000)],
-            requiredKeys: envelopeKeys
-        ) { api, request in try await api.postgresTables(request) },
-        Route(
-            path: "/api/monitoring/postgres/indexes", summary: "Latest index snapshot: scans, size, unused flag.",
-            access: .viewer, parameters: [.period, .host, .limit(default: 200, maximum: 1000)],
-            requiredKeys: envelopeKeys
-        ) { api, request in try await api.postgresIndexes(request) },
-        Route(
-            path: "/api/monitoring/redis/status",
-            summary: "Redis per host: memory, hit rate, keys, evictions, clients, flags.", access: .viewer,
-            parameters: [.period, .host], requiredKeys: envelopeKeys
-        ) { api, request in try await api.redisStatus(request) },
-        Route(
-            path: "/api/monitoring/redis/stats", summary: "Redis series and per cache type rates.", access: .viewer,
-            parameters: RouteParameter.range, requiredKeys: envelopeKeys
-        ) { api, request in try await api.redisStats(request) },
-        Route(
-            path: "/api/monitoring/redis/keys", summary: "Keys per cache type: count, without TTL, TTL distribution.",
-            access: .viewer, parameters: [.period, .host], requiredKeys: envelopeKeys
-        ) { api, request in try await api.redisKeys(request) },
-        Route(
-            path: "/api/monitoring/redis/slowlog", summary: "SLOWLOG entries, newest first.", access: .viewer,
-            parameters: [.period, .host, .limit(default: 50, maximum: 1000)], requiredKeys: ["period", "entries"]
-        ) { api, request in try await api.redisSlowlog(request) },
-        Route(
-            path: "/api/monitoring/metrics",
-            summary:
-                "Per-endpoint API latency and errors (type=api), or per-host key values (system, redis, postgres).",
-            access: .viewer,
-            parameters: [
-                .oneOf("type", ["api", "system", "redis", "postgres"], "Which signals.", required: true),
-                .period, .step, .host,
-                .oneOf("sort", ["p95", "errors", "rate"], "Endpoint order (type=api only)."),
-                .limit(default: 50, maximum: 1000, only: "type=api only"),
-            ],
-            requiredKeys: ["type", "period", "step", "from", "to"]
-        ) { api, request in try await api.metrics(request) },
-        Route(
-            path: "/api/monitoring/logs", summary: "Log records, newest first, with a cursor to older ones.",
-            access: .admin,
-            parameters: RouteParameter.logFilters + [
-                .limit(default: 100, maximum: 1000),
-                RouteParameter(
-                    name: "cursor", description: "next_cursor of the previous page.",
-                    schema: .object([("type", "string"), ("pattern", "^[0-9]{1,19}-[0-9]{1,19}$")])),
-            ],
-            requiredKeys: ["since", "from", "to", "count", "next_cursor", "logs"]
-        ) { api, request in try await api.logs(request) },
-        Route(
-            path: "/api/monitoring/logs/stream",
-            summary: "Server-Sent Events of log records as they are stored; Last-Event-ID replays what was missed.",
-            access: .admin,
-            parameters: RouteParameter.logFilters + [
-                RouteParameter(
-                    name: "last_event_id", description: "Replay after this record id (or the Last-Event-ID header).",
-                    schema: .object([("type", "integer"), ("minimum", 0)]))
-            ],
-            produces: ["text/event-stream"]
-        ) { api, request in try await api.logStream(request) },
-        Route(
-            path: "/api/monitoring/export", summary: "Streamed export of samples, logs or events as CSV or JSON.",
-            access: .admin,
-            parameters: [
-                .oneOf("format", ["csv", "json"], "Output format (default json)."),
-                .duration("period", "How far back (default 24h)."),
-                .oneOf("type", ExportKind.allCases.map(\.rawValue), "What to export (default metrics)."),
-                .host,
-            ],
-            produces: ["application/json", "text/csv"], jsonArray: true, alsoAnswers: [429]
-        ) { api, request in try await api.export(request) },
-    ]
+    static let routes: [Route] =
+        [
+            Route(
+                path: "/health", summary: "Liveness: 200 while the daemon runs.", access: .open,
+                requiredKeys: ["status"]
+            ) { api, request in try api.health(request) },
+            Route(
+                path: "/health/detailed",
+                summary: "Readiness: PostgreSQL, rollups, disk, ingest per agent, memory; 503 when unhealthy.",
+                access: .open, requiredKeys: ["status", "checked", "checks"]
+            ) { api, request in try await api.healthDetailed(request) },
+            Route(
+                path: "/metrics",
+                summary: "Prometheus exposition (text 0.0.4, or OpenMetrics 1.0.0 by Accept; gzip by Accept-Encoding).",
+                access: .scrape, produces: ["text/plain"]
+            ) { api, request in try await api.prometheus(request) },
+            Route(
+                path: "/openapi.json", summary: "This document.", access: .open,
+                requiredKeys: ["openapi", "info", "paths"]
+            ) { api, request in try api.openAPIDocument(request) },
+            Route(
+                path: "/api/monitoring/metrics/summary",
+                summary:
+                    "One-look summary: API, Redis, PostgreSQL and system cards with their state, alerts and anomalies.",
+                access: .viewer, parameters: [.host],
+                requiredKeys: ["generated", "overall", "hosts", "alerts", "anomalies"]
+            ) { api, request in try await api.summary(request) },
+            Route(
+                path: "/api/monitoring/alerts",
+                summary: "Current alerts (pending and firing) and stored transitions, newest first.", access: .viewer,
+                parameters: [
+                    .oneOf("state", API.alertStates, "Only this state (active: only the current alerts)."),
+                    .duration("since", "Transitions this far back (default 24h)."), .host,
+                    .limit(default: 200, maximum: 1000),
+                ],
+                requiredKeys: ["since", "evaluated", "rules", "active", "events"],
+                alsoAnswers: [404]
+            ) { api, request in try await api.alertsList(request) },
+            Route(
+                path: "/api/monitoring/anomalies",
+                summary:
+                    "Key signals far (> 3 σ) from their usual value at this hour (same hour over the last 7 days), and steady trends.",
+                access: .viewer,
+                parameters: [
+                    RouteParameter(
+                        name: "host",
+                        description:
+                            "Only this host's signals (letters, digits, '.', '-', '_'); the API signals, merged over hosts, are then left out.",
+                        schema: .object([("type", "string"), ("pattern", "^[A-Za-z0-9._-]{1,253}$")])),
+                    .oneOf("all", ["true", "false"], "true: also list every judged series under `signals`."),
+                ],
+                requiredKeys: ["evaluated", "evaluated_at", "anomalies", "trends", "baseline", "trend"],
+                alsoAnswers: [404]
+            ) { api, request in try await api.anomaliesList(request) },
+            Route(
+                path: "/api/monitoring/compare",
+                summary: "A metric's mean over a window now, the same window yesterday and last week, and the trend.",
+                access: .viewer,
+                parameters: [
+                    RouteParameter(
+                        name: "metric", description: "A metric name, or a derived signal (api_p95_seconds, ...).",
+                        schema: .object([("type", "string"), ("pattern", "^[A-Za-z0-9_:]{1,200}$")]), required: true),
+                    RouteParameter(
+                        name: "labels", description: "Label filter: name=value pairs separated by commas.",
+                        schema: .object([("type", "string"), ("maxLength", 1000)])),
+                    .duration("window", "Window length, 1m to 7d (default 1h)."), .host,
+                ],
+                requiredKeys: ["metric", "window", "now", "yesterday", "last_week", "trend", "summary"]
+            ) { api, request in try await api.compare(request) },
+            Route(
+                path: "/api/monitoring/system/cpu", summary: "CPU usage, load and pressure per host.", access: .viewer,
+                parameters: RouteParameter.range, requiredKeys: envelopeKeys
+            ) { api, request in try await api.systemCPU(request) },
+            Route(
+                path: "/api/monitoring/system/memory", summary: "Memory and swap per host.", access: .viewer,
+                parameters: RouteParameter.range, requiredKeys: envelopeKeys
+            ) { api, request in try await api.systemMemory(request) },
+            Route(
+                path: "/api/monitoring/system/disk", summary: "File systems and block devices per host.",
+                access: .viewer, parameters: RouteParameter.range, requiredKeys: envelopeKeys
+            ) { api, request in try await api.systemDisk(request) },
+            Route(
+                path: "/api/monitoring/system/network", summary: "Interfaces and sockets per host.", access: .viewer,
+                parameters: RouteParameter.range, requiredKeys: envelopeKeys
+            ) { api, request in try await api.systemNetwork(request) },
+            Route(
+                path: "/api/monitoring/postgres/status",
+                summary: "PostgreSQL per host: connections, cache hit ratio, transactions, flags.", access: .viewer,
+                parameters: [.period, .host], requiredKeys: envelopeKeys
+            ) { api, request in try await api.postgresStatus(request) },
+            Route(
+                path: "/api/monitoring/postgres/connections", summary: "Connections by state over time.",
+                access: .viewer, parameters: RouteParameter.range, requiredKeys: envelopeKeys
+            ) { api, request in try await api.postgresConnections(request) },
+            Route(
+                path: "/api/monitoring/postgres/slow_queries",
+                summary: "Slowest statements of the period (pg_stat_statements deltas), with plan and suggestion.",
+                access: .viewer, parameters: [.period, .host, .limit(default: 20, maximum: 500)],
+                requiredKeys: ["period", "from", "to", "statements"]
+            ) { api, request in try await api.postgresSlowQueries(request) },
+            Route(
+                path: "/api/monitoring/postgres/tables", summary: "Latest table snapshot: rows, scans, sizes, vacuum.",
+                access: .viewer, parameters: [.period, .host, .limit(default: 200, maximum: 1000)],
+                requiredKeys: envelopeKeys
+            ) { api, request in try await api.postgresTables(request) },
+            Route(
+                path: "/api/monitoring/postgres/indexes", summary: "Latest index snapshot: scans, size, unused flag.",
+                access: .viewer, parameters: [.period, .host, .limit(default: 200, maximum: 1000)],
+                requiredKeys: envelopeKeys
+            ) { api, request in try await api.postgresIndexes(request) },
+            Route(
+                path: "/api/monitoring/redis/status",
+                summary: "Redis per host: memory, hit rate, keys, evictions, clients, flags.", access: .viewer,
+                parameters: [.period, .host], requiredKeys: envelopeKeys
+            ) { api, request in try await api.redisStatus(request) },
+            Route(
+                path: "/api/monitoring/redis/stats", summary: "Redis series and per cache type rates.", access: .viewer,
+                parameters: RouteParameter.range, requiredKeys: envelopeKeys
+            ) { api, request in try await api.redisStats(request) },
+            Route(
+                path: "/api/monitoring/redis/keys",
+                summary: "Keys per cache type: count, without TTL, TTL distribution.",
+                access: .viewer, parameters: [.period, .host], requiredKeys: envelopeKeys
+            ) { api, request in try await api.redisKeys(request) },
+            Route(
+                path: "/api/monitoring/redis/slowlog", summary: "SLOWLOG entries, newest first.", access: .viewer,
+                parameters: [.period, .host, .limit(default: 50, maximum: 1000)], requiredKeys: ["period", "entries"]
+            ) { api, request in try await api.redisSlowlog(request) },
+            Route(
+                path: "/api/monitoring/metrics",
+                summary:
+                    "Per-endpoint API latency and errors (type=api), or per-host key values (system, redis, postgres).",
+                access: .viewer,
+                parameters: [
+                    .oneOf("type", ["api", "system", "redis", "postgres"], "Which signals.", required: true),
+                    .period, .step, .host,
+                    .oneOf("sort", ["p95", "errors", "rate"], "Endpoint order (type=api only)."),
+                    .limit(default: 50, maximum: 1000, only: "type=api only"),
+                ],
+                requiredKeys: ["type", "period", "step", "from", "to"]
+            ) { api, request in try await api.metrics(request) },
+            Route(
+                path: "/api/monitoring/logs", summary: "Log records, newest first, with a cursor to older ones.",
+                access: .admin,
+                parameters: RouteParameter.logFilters + [
+                    .limit(default: 100, maximum: 1000),
+                    RouteParameter(
+                        name: "cursor", description: "next_cursor of the previous page.",
+                        schema: .object([("type", "string"), ("pattern", "^[0-9]{1,19}-[0-9]{1,19}$")])),
+                ],
+                requiredKeys: ["since", "from", "to", "count", "next_cursor", "logs"]
+            ) { api, request in try await api.logs(request) },
+            Route(
+                path: "/api/monitoring/logs/stream",
+                summary: "Server-Sent Events of log records as they are stored; Last-Event-ID replays what was missed.",
+                access: .admin,
+                parameters: RouteParameter.logFilters + [
+                    RouteParameter(
+                        name: "last_event_id",
+                        description: "Replay after this record id (or the Last-Event-ID header).",
+                        schema: .object([("type", "integer"), ("minimum", 0)]))
+                ],
+                produces: ["text/event-stream"]
+            ) { api, request in try await api.logStream(request) },
+            Route(
+                path: "/api/monitoring/export", summary: "Streamed export of samples, logs or events as CSV or JSON.",
+                access: .admin,
+                parameters: [
+                    .oneOf("format", ["csv", "json"], "Output format (default json)."),
+                    .duration("period", "How far back (default 24h)."),
+                    .oneOf("type", ExportKind.allCases.map(\.rawValue), "What to export (default metrics)."),
+                    .host,
+                ],
+                produces: ["application/json", "text/csv"], jsonArray: true, alsoAnswers: [429]
+            ) { api, request in try await api.export(request) },
+        ] + dashboardRoutes
 
     /// `GET /openapi.json` — the OpenAPI 3.0 description of every route.
     func openAPIDocument(_ request: Request) throws -> Response {

@@ -122,7 +122,8 @@ struct AnomalyTests {
           summary: "CPU {{value}} σ above its usual level on {{host}}"
         """.write(toFile: "\(rules)/anomaly.yaml", atomically: true, encoding: .utf8)
         let monquery = try daemon.start(extra: [
-            "MONQUERY_ANOMALIES_INTERVAL_SECONDS": "0.5", "MONQUERY_ALERTS_ENABLED": "true",
+            "MONQUERY_ANOMALIES_INTERVAL_SECONDS": "0.5", "MONQUERY_ANOMALIES_ENABLED": "true",
+            "MONQUERY_ALERTS_ENABLED": "true",
             "MONQUERY_ALERTS_DEFAULT_RULES": "false", "MONQUERY_ALERTS_RULES_DIR": rules,
             "MONQUERY_ALERTS_INTERVAL_SECONDS": "0.5",
         ])
@@ -185,7 +186,9 @@ struct AnomalyTests {
     func noSpikeNoFlag() async throws {
         let daemon = try Daemon.make()
         try await Self.writeHistory(daemon.databaseURL, nowMs: WallClock.nowMs(), cpuNow: 20, latencyNow: 0.1)
-        let monquery = try daemon.start(extra: ["MONQUERY_ANOMALIES_INTERVAL_SECONDS": "0.5"])
+        let monquery = try daemon.start(extra: [
+            "MONQUERY_ANOMALIES_INTERVAL_SECONDS": "0.5", "MONQUERY_ANOMALIES_ENABLED": "true",
+        ])
         defer { monquery.stop() }
         let signals = try await Self.signals(daemon)
         let cpu = try #require(signals["cpu_percent"])

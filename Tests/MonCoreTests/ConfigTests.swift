@@ -305,6 +305,22 @@ extension ConfigTests {
             let config = try QueryConfig.load(path: path, environment: [:])
             #expect(config.httpPort == 8089)
             #expect(config.databaseURL == "postgresql:///mon")
+            let defaults = try QueryConfig.load(path: nil, environment: [:])
+            #expect(config.uiSessionMaxAge == defaults.uiSessionMaxAge && defaults.uiSessionMaxAge == 43_200)
+            #expect(config.uiSecureCookie == defaults.uiSecureCookie && !defaults.uiSecureCookie)
+        }
+
+        @Test func dashboardKeys() throws {
+            let config = try query("ui:\n  session_max_age_seconds: 3600\n  secure_cookie: true\n")
+            #expect(config.uiSessionMaxAge == 3600 && config.uiSecureCookie)
+            let fromEnv = try QueryConfig.load(path: nil, environment: ["MONQUERY_UI_SESSION_MAX_AGE_SECONDS": "120"])
+            #expect(fromEnv.uiSessionMaxAge == 120)
+            for bad in ["0", "59", "2592001", "12h"] {
+                let error = #expect(throws: ConfigError.self) { try query("ui:\n  session_max_age_seconds: \(bad)\n") }
+                #expect(error?.key == "ui.session_max_age_seconds", "\(bad)")
+            }
+            let typo = #expect(throws: ConfigError.self) { try query("ui:\n  secure_cookies: true\n") }
+            #expect(typo?.key == "ui.secure_cookies")
         }
 
         @Test func valuesAreReadFromTheFile() throws {

@@ -46,13 +46,19 @@ public struct Authenticator: Sendable {
             return .failure(.missing)
         }
         let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return match(token: token).map { .success($0.role) } ?? .failure(.invalid)
+    }
+
+    /// The configured token `token` is (the highest role when listed twice), nil when none.
+    /// Every configured hash is compared, in constant time, whatever matches; the token
+    /// itself is only hashed, never kept.
+    public func match(token: String) -> Token? {
         let digest = SHA256.hash(Array(token.utf8))
-        // Every configured hash is compared, in constant time, whatever matches.
-        var found: Role? = nil
+        var found: Token? = nil
         for candidate in tokens where SHA256.constantTimeEqual(candidate.hash, digest) {
-            found = max(found ?? candidate.role, candidate.role)
+            if found.map({ candidate.role > $0.role }) ?? true { found = candidate }
         }
-        return found.map { .success($0) } ?? .failure(.invalid)
+        return found
     }
 
     /// `auth.viewer_tokens` / `auth.admin_tokens`: lists of `name:sha256hex` (or bare hex).

@@ -61,6 +61,13 @@ public struct QueryConfig: Sendable {
 
     /// `alerts.*`: rule evaluation and notification.
     public var alerts: AlertSettings
+    /// `ui.session_max_age_seconds` — how long a dashboard login lasts (default 43200, 12 h;
+    /// 60 to 2592000). Sessions live in memory: a restart logs everyone out.
+    public var uiSessionMaxAge: Int
+    /// `ui.secure_cookie` — mark the dashboard's session cookie `Secure` (default false: the
+    /// daemon serves plain HTTP; set it when a TLS proxy fronts the dashboard. A request
+    /// forwarded with `X-Forwarded-Proto: https` gets `Secure` either way).
+    public var uiSecureCookie: Bool
 
     /// `anomalies.*`: seasonal-baseline anomalies and trend flags on the key signals.
     public var anomalies: AnomalySettings
@@ -130,6 +137,8 @@ public struct QueryConfig: Sendable {
                 }
             }
         }
+        uiSessionMaxAge = try source.int("ui.session_max_age_seconds", default: 43_200, range: 60...2_592_000)
+        uiSecureCookie = try source.bool("ui.secure_cookie", default: false)
         if metricsRequireToken && !auth.isEnabled {
             throw ConfigError(
                 key: "prometheus.require_token",

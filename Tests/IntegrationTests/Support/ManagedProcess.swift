@@ -95,6 +95,8 @@ struct Daemon {
             // Alert rules are off unless a test turns them on: forty daemons evaluating the
             // default rules at once slowed the parallel run until tests timed out.
             "MONQUERY_ALERTS_ENABLED": "false",
+            // The same for anomaly detection (AnomalyTests turns it on).
+            "MONQUERY_ANOMALIES_ENABLED": "false",
         ]
         if let tokens {
             environment["MONQUERY_AUTH_VIEWER_TOKENS"] = "ui:" + SHA256.hex(Array(tokens.viewer.utf8))

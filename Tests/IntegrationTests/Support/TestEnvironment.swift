@@ -144,3 +144,30 @@ func runProgramBlocking(
     let exit = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return (exit, output)
 }
+
+/// Runs `executable` to completion off the cooperative pool with its standard output written
+/// to the file `output` and its standard error to `errors` (or `output` too), not pipes:
+/// its exit status.
+func runProgram(
+    _ executable: String, _ arguments: [String], output: String, errors: String? = nil
+) async throws -> Int32 {
+    try await offPool {
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        defer { try? log.close() }
+        var errorLog = log
+        if let errors {
+            _ = FileManager.default.createFile(atPath: errors, contents: nil)
+            errorLog = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        }
+        defer { if errors != nil { try? errorLog.close() } }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = errorLog
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}

@@ -1,0 +1,94 @@
+import Hummingbird
+import MonCore
+
+extension API {
+    /// The fragments each page is made of (and serves alone with `?fragment=`), in page order.
+    static let dashboardFragments: [DashboardPage.Section: [String]] = [
+        .advanced: [
+            "health-badge", "alerts", "card-api", "card-redis", "card-postgres", "card-system", "chart-latency",
+            "redis-hit-rate", "slow-queries", "logs",
+        ],
+        .api: ["health-badge", "alerts", "card-api", "chart-latency", "chart-traffic", "endpoints", "top-errors"],
+        .redis: ["health-badge", "alerts", "card-redis", "redis-hit-rate", "chart-redis", "redis-slowlog"],
+        .postgres: [
+            "health-badge", "alerts", "card-postgres", "chart-postgres", "slow-queries", "postgres-tables",
+            "postgres-indexes",
+        ],
+        .logs: ["health-badge", "logs"],
+    ]
+
+    static let dashboardParameters: Set<String> = ["period", "host", "fragment"]
+    static let dashboardLogParameters: Set<String> = ["level", "service", "q"]
+
+    /// Longest period of the dashboard's selector.
+    static let dashboardMaxPeriodSeconds: Int64 = 7 * 86_400
+
+    func dashboardAdvanced(_ request: Request) async throws -> Response { try await dashboard(request, .advanced) }
+    func dashboardAPI(_ request: Request) async throws -> Response { try await dashboard(request, .api) }
+    func dashboardRedis(_ request: Request) async throws -> Response { try await dashboard(request, .redis) }
+    func dashboardPostgres(_ request: Request) async throws -> Response { try await dashboard(request, .postgres) }
+    func dashboardLogs(_ request: Request) async throws -> Response { try await dashboard(request, .logs) }
+
+    /// `GET /ui/monitoring/<section>[?period=1h][&host=][&fragment=][&level=&service=&q=]` —
+    /// the page, or with `fragment` only that element (for HTMX `hx-get`). The data comes
+    /// from the same functions as the JSON endpoints, in-process.
+    func dashboard(_ request: Request, _ section: DashboardPage.Section) async throws -> Response {
+        let allowed = Self.dashboardParameters.union(section == .logs ? Self.dashboardLogParameters : [])
+        let parameters = try QueryParameters(request, allowed: allowed).droppingEmpty(Self.dashboardLogParameters)
+        let periodText = parameters["period"] ?? "1h"
+        let seconds = try DurationText.seconds(periodText, parameter: "period")
+        guard seconds >= 60, seconds <= Self.dashboardMaxPeriodSeconds else {
+            throw ParameterError("period", "'\(periodText.prefix(40))' must be between 1m and 7d")
+        }
+        let nowMs = WallClock.nowMs()
+        let names = Self.dashboardFragments[section] ?? []
+        let fragment = parameters["fragment"]
+        if let fragment, !names.contains(fragment) {
+            throw ParameterError(
+                "fragment",
+                "'\(fragment.prefix(40))' is not a fragment of \(section.path); one of: \(names.joined(separator: ", "))"
+            )
+        }
+        var panels = DashboardPanels(
+            api: self, section: section, range: try TimeRange(period: periodText, step: nil, nowMs: nowMs),
+            period: DurationText.format(seconds: seconds), host: try parameters.host(),
+            logFilter: section == .logs ? try Self.logFilter(parameters) : LogFilter(), nowMs: nowMs)
+        if let fragment { return .html(try await panels.render(fragment)) }
+        var rendered: [String: HTML] = [:]
+        for name in names { rendered[name] = try await panels.render(name) }
+        func take(_ names: String...) -> HTML { names.compactMap { rendered[$0] }.joined() }
+        let body: HTML
+        switch section {
+        case .advanced:
+            body = """
+                <div class="stack">\(take("alerts"))</div>
+                <div class="cards">\(take("card-api", "card-redis", "card-postgres", "card-system"))</div>
+                <div class="grid">\(take("chart-latency", "redis-hit-rate", "slow-queries", "logs"))</div>
+                """
+        case .api:
+            body = """
+                <div class="stack">\(take("alerts"))</div>
+                <div class="cards">\(take("card-api"))</div>
+                <div class="grid">\(take("chart-latency", "chart-traffic", "endpoints", "top-errors"))</div>
+                """
+        case .redis:
+            body = """
+                <div class="stack">\(take("alerts"))</div>
+                <div class="cards">\(take("card-redis"))</div>
+                <div class="grid">\(take("redis-hit-rate", "chart-redis", "redis-slowlog"))</div>
+                """
+        case .postgres:
+            body = """
+                <div class="stack">\(take("alerts"))</div>
+                <div class="cards">\(take("card-postgres"))</div>
+                <div class="grid">\(take("chart-postgres", "slow-queries", "postgres-tables", "postgres-indexes"))</div>
+                """
+        case .logs:
+            body = "<div class=\"grid\">\(take("logs"))</div>"
+        }
+        let page = DashboardPage(
+            section: section, period: panels.period, host: panels.host, healthBadge: take("health-badge"),
+            authenticationEnabled: authenticator.isEnabled, generatedMs: nowMs, body: body)
+        return .html(page.render())
+    }
+}

@@ -1,0 +1,175 @@
+import MonCore
+
+/// The four summary cards, from `/api/monitoring/metrics/summary`'s document. States use
+/// the product brief's thresholds (the same as the shipped alert rules); a firing alert of
+/// the card's source makes the card at least as bad as the alert.
+extension DashboardPanels {
+    /// The summary's only host entry, when there is exactly one (absolute figures come from it).
+    mutating func singleHost() async throws -> JSONValue? {
+        guard case .array(let hosts)? = try await summary()["hosts"], hosts.count == 1 else { return nil }
+        return hosts[0]
+    }
+
+    mutating func hostCount() async throws -> Int {
+        guard case .array(let hosts)? = try await summary()["hosts"] else { return 0 }
+        return hosts.count
+    }
+
+    /// Worst of the threshold states and the source's firing alerts, with the reasons.
+    mutating func combine(_ checks: [(Status, String)], alerts prefixes: [String]) async throws -> (Status, [String]) {
+        let (alertStatus, alertSummaries) = try await alertState(prefixes)
+        let bad = checks.filter { $0.0 >= .warning }
+        let status = max(checks.map(\.0).max() ?? .noData, alertStatus)
+        return (status, bad.map(\.1) + alertSummaries)
+    }
+
+    mutating func apiCard() async throws -> DashboardView.Card {
+        let api = try await summary()["overall"]?["api"]
+        let rate = api?["requests_per_second"]?.doubleValue
+        let p50 = api?["p50_ms"]?.doubleValue
+        let p95 = api?["p95_ms"]?.doubleValue
+        let errors = api?["error_rate_percent"]?.doubleValue
+        let quiet = (rate ?? 0) == 0
+        var (status, reasons) = try await combine(
+            [
+                (Status.above(errors, warning: 1, critical: 5), "5xx rate \(DashboardFormat.percent(errors)) (> 1 %)"),
+                (Status.above(p95, warning: 1000, critical: 3000), "P95 \(DashboardFormat.milliseconds(p95)) (> 1 s)"),
+            ], alerts: ["API"])
+        if quiet && status <= .ok {
+            status = .noData
+            reasons = []
+        }
+        let points = try await endpoints().flatMap(\.points)
+        let perBucket = Dictionary(grouping: points, by: \.startMs).mapValues { $0.reduce(0) { $0 + $1.requests } }
+        let step = Double(range.stepSeconds)
+        var chart = LineChart(
+            title: "Requests per second, last \(period)",
+            series: [
+                LineChart.Series(
+                    name: "req/s", colour: 1,
+                    points: perBucket.keys.sorted().map { ($0, Double(perBucket[$0] ?? 0) / step) })
+            ],
+            startMs: range.startMs, endMs: range.endMs, format: { DashboardFormat.number($0) + " req/s" },
+            gapMs: gapMs)
+        chart.compact = true
+        chart.width = 300
+        chart.height = 44
+        return DashboardView.Card(
+            fragment: "card-api", title: "API", status: status, reasons: reasons,
+            headline: (quiet ? "0" : DashboardFormat.number(rate), "req/s"),
+            figures: [
+                ("P50", DashboardFormat.milliseconds(p50)), ("P95", DashboardFormat.milliseconds(p95)),
+                ("5xx", DashboardFormat.percent(errors)), ("Window", "last 5 min"),
+            ],
+            sparkline: chart.render(), link: link(.api))
+    }
+
+    mutating func redisCard() async throws -> DashboardView.Card {
+        let redis = try await summary()["overall"]?["redis"]
+        let hit = redis?["hit_rate_percent"]?.doubleValue
+        let memoryPercent = redis?["memory_used_percent"]?.doubleValue
+        let single = try await singleHost()?["redis"]
+        let used = single?["memory_used_bytes"]?.doubleValue
+        let max = single?["memory_max_bytes"]?.doubleValue
+        let (status, reasons) = try await combine(
+            [
+                (
+                    Status.below(hit, warning: 80, critical: 70),
+                    "hit rate \(DashboardFormat.percent(hit)) (< 70 %: cache ineffective)"
+                ),
+                (
+                    Status.above(memoryPercent, warning: 80, critical: 90),
+                    "memory \(DashboardFormat.percent(memoryPercent)) of maxmemory (> 80 %: eviction risk)"
+                ),
+            ], alerts: ["Redis"])
+        let memory: String
+        if let used {
+            memory = DashboardFormat.bytes(used) + ((max ?? 0) > 0 ? " / " + DashboardFormat.bytes(max) : " (no limit)")
+        } else {
+            memory = DashboardFormat.percent(memoryPercent)
+        }
+        let hosts = try await hostCount()
+        return DashboardView.Card(
+            fragment: "card-redis", title: "Redis", status: status, reasons: reasons,
+            headline: (DashboardFormat.percent(hit), "hit rate" + (hosts > 1 ? " (worst host)" : "")),
+            figures: [("Memory", memory), ("Used", DashboardFormat.percent(memoryPercent))],
+            link: link(.redis))
+    }
+
+    mutating func postgresCard() async throws -> DashboardView.Card {
+        let postgres = try await summary()["overall"]?["postgres"]
+        let connections = postgres?["connections_used_percent"]?.doubleValue
+        let cacheHit = postgres?["cache_hit_percent"]?.doubleValue
+        let slow = postgres?["slow_queries_last_hour"]?.doubleValue
+        let single = try await singleHost()?["postgres"]
+        let used = single?["connections_used"]?.doubleValue
+        let max = single?["connections_max"]?.doubleValue
+        let (status, reasons) = try await combine(
+            [
+                (
+                    Status.above(connections, warning: 70, critical: 80),
+                    "connections \(DashboardFormat.percent(connections)) of max (> 80 %: saturation risk)"
+                ),
+                (
+                    Status.below(cacheHit, warning: 95, critical: 90),
+                    "cache hit \(DashboardFormat.percent(cacheHit)) (< 95 %: missing indexes?)"
+                ),
+                (
+                    Status.above(slow, warning: 10, critical: 100),
+                    "\(DashboardFormat.count(slow)) slow queries in the last hour (> 10: optimisation needed)"
+                ),
+            ], alerts: ["Postgres"])
+        let headline: (String, String) =
+            used != nil
+            ? ("\(DashboardFormat.number(used)) / \(DashboardFormat.number(max))", "connections")
+            : (DashboardFormat.percent(connections), "connections used")
+        return DashboardView.Card(
+            fragment: "card-postgres", title: "PostgreSQL", status: status, reasons: reasons, headline: headline,
+            figures: [
+                ("Cache hit", DashboardFormat.percent(cacheHit)), ("Conn. used", DashboardFormat.percent(connections)),
+                ("Slow / 1 h", DashboardFormat.count(slow)),
+            ],
+            link: link(.postgres))
+    }
+
+    mutating func systemCard() async throws -> DashboardView.Card {
+        let system = try await summary()["overall"]?["system"]
+        let cpu = system?["cpu_percent"]?.doubleValue
+        let memory = system?["memory_percent"]?.doubleValue
+        let load = try await singleHost()?["system"]?["load1"]?.doubleValue
+        let (status, reasons) = try await combine(
+            [
+                (Status.above(cpu, warning: 80, critical: 95), "CPU \(DashboardFormat.percent(cpu)) (> 80 %)"),
+                (Status.above(memory, warning: 80, critical: 95), "memory \(DashboardFormat.percent(memory)) (> 80 %)"),
+            ], alerts: ["Host", "Agent", "Ingest"])
+        let data = try await api.store.series(
+            names: ["mon_host_cpu_usage_ratio", "mon_host_memory_used_ratio"], host: host, range: range)
+        var series: [LineChart.Series] = []
+        for name in data.hosts {
+            if let cpuSeries = data.first("mon_host_cpu_usage_ratio", host: name, ["cpu": "all"]) {
+                series.append(
+                    .init(name: "CPU \(name)", colour: 1, points: cpuSeries.points.map { ($0.ms, $0.value * 100) }))
+            }
+            if let memorySeries = data.first("mon_host_memory_used_ratio", host: name) {
+                series.append(
+                    .init(
+                        name: "memory \(name)", colour: 2, points: memorySeries.points.map { ($0.ms, $0.value * 100) }))
+            }
+        }
+        var chart = LineChart(
+            title: "CPU and memory, last \(period)", series: series, startMs: range.startMs, endMs: range.endMs,
+            format: { DashboardFormat.percent($0) }, minimumTop: 100, gapMs: gapMs)
+        chart.compact = true
+        chart.width = 300
+        chart.height = 44
+        let hosts = try await hostCount()
+        return DashboardView.Card(
+            fragment: "card-system", title: "System", status: status, reasons: reasons,
+            headline: (DashboardFormat.percent(cpu), "CPU" + (hosts > 1 ? " (busiest of \(hosts) hosts)" : "")),
+            figures: [
+                ("Memory", DashboardFormat.percent(memory)), ("Load 1 min", DashboardFormat.number(load)),
+                ("Hosts", String(hosts)),
+            ],
+            sparkline: chart.render())
+    }
+}

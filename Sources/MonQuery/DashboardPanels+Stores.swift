@@ -1,0 +1,257 @@
+import MonCore
+
+/// Redis and PostgreSQL panels, from `/redis/status`, `/redis/stats`, `/redis/slowlog`,
+/// `/postgres/slow_queries`, `/postgres/tables` and `/postgres/indexes`' functions.
+extension DashboardPanels {
+    static func hitStatus(_ percent: Double?) -> Status { .below(percent, warning: 80, critical: 70) }
+
+    /// Hit rate gauge per host over the period, memory gauge, and per cache type rates.
+    mutating func redisHitRate() async throws -> HTML {
+        let status = try await api.redisStatusHosts(range: range, host: host)
+        let stats = try await api.redisStatsHosts(range: range, host: host)
+        guard !status.isEmpty else {
+            return DashboardView.panel(
+                "redis-hit-rate", "Redis hit rate, last \(period)",
+                "<div class=\"no-data\" role=\"note\">No Redis data in this period (is the agent's Redis source configured?)</div>"
+            )
+        }
+        var gauges: [HTML] = []
+        for entry in status.prefix(4) {
+            let name = entry["host"]?.stringValue ?? ""
+            let hit = entry["hit_rate_percent"]?.doubleValue
+            gauges.append(
+                Gauge(title: "Hit rate \(name)", percent: hit, status: Self.hitStatus(hit)).render())
+            if let used = entry["memory"]?["used_percent"]?.doubleValue {
+                gauges.append(
+                    Gauge(
+                        title: "Memory of maxmemory \(name)", percent: used,
+                        status: .above(used, warning: 80, critical: 90)
+                    ).render())
+            }
+        }
+        var rows: [[HTML]] = []
+        for entry in stats {
+            guard case .array(let types)? = entry["cache_types"] else { continue }
+            for type in types {
+                let hit = type["hit_rate_percent"]?.doubleValue
+                let state: HTML = hit == nil ? "<span class=\"quiet\">unknown</span>" : Self.hitStatus(hit).badge
+                rows.append([
+                    "\(type["type"]?.stringValue ?? "")", "\(DashboardFormat.percent(hit))", state,
+                    "\(DashboardFormat.count(type["keys"]?.doubleValue))",
+                    "\(DashboardFormat.number(type["avg_ttl_seconds"]?.doubleValue)) s",
+                ])
+            }
+        }
+        let types =
+            rows.isEmpty
+            ? "<p class=\"quiet\">No cache types configured on the agent (redis.cache_types).</p>" as HTML
+            : DashboardView.table(
+                "Hit rate per cache type", headers: ["Cache type", "Hit rate", "State", "Keys", "Avg TTL"],
+                numeric: [1, 3, 4], rows: rows)
+        let names = status.map { $0["host"]?.stringValue ?? "" }
+        let flags: [HTML] = status.flatMap { entry -> [HTML] in
+            guard case .array(let items)? = entry["flags"] else { return [] }
+            return items.map { "<li>\(Status.warning.badge) \($0["message"]?.stringValue ?? "")</li>" }
+        }
+        let flagList: HTML = flags.isEmpty ? .empty : "<ul class=\"alerts plain\">\(flags)</ul>"
+        return DashboardView.panel(
+            "redis-hit-rate", "Redis hit rate, last \(period)" + (names.count == 1 ? " · \(names[0])" : ""),
+            "<div class=\"gauge-wrap\">\(gauges)<div class=\"gauge-side\"><h3 class=\"sub\">Per cache type</h3>\(types)\(flagList)</div></div>"
+        )
+    }
+
+    func redisCharts() async throws -> HTML {
+        let data = try await api.store.series(
+            names: [
+                "mon_redis_hit_ratio", "mon_redis_memory_used_bytes", "mon_redis_ops_per_second",
+                "mon_redis_evictions_per_second",
+            ], host: host, range: range)
+        func lines(_ metric: String, _ label: String, colour: Int, scale: Double = 1) -> [LineChart.Series] {
+            data.filter { $0.name == metric }.enumerated().map { index, series in
+                LineChart.Series(
+                    name: data.hosts.count > 1 ? "\(label) \(series.host)" : label, colour: colour + index,
+                    points: series.points.map { ($0.ms, $0.value * scale) })
+            }
+        }
+        let charts: [(String, LineChart)] = [
+            (
+                "Hit rate",
+                LineChart(
+                    title: "Redis hit rate", series: lines("mon_redis_hit_ratio", "hit rate", colour: 1, scale: 100),
+                    startMs: range.startMs, endMs: range.endMs, format: { DashboardFormat.percent($0) },
+                    minimumTop: 100,
+                    gapMs: gapMs)
+            ),
+            (
+                "Memory used",
+                LineChart(
+                    title: "Redis memory used", series: lines("mon_redis_memory_used_bytes", "memory", colour: 2),
+                    startMs: range.startMs, endMs: range.endMs, format: { DashboardFormat.bytes($0) }, gapMs: gapMs)
+            ),
+            (
+                "Commands and evictions per second",
+                LineChart(
+                    title: "Redis commands and evictions per second",
+                    series: lines("mon_redis_ops_per_second", "commands/s", colour: 1)
+                        + lines("mon_redis_evictions_per_second", "evictions/s", colour: 5),
+                    startMs: range.startMs, endMs: range.endMs, format: { DashboardFormat.number($0) + "/s" },
+                    gapMs: gapMs)
+            ),
+        ]
+        let figures: [HTML] = charts.map {
+            "<figure class=\"chart\"><h3>\($0.0)</h3>\($0.1.sized(width: 420, height: 170).render())</figure>"
+        }
+        return DashboardView.panel(
+            "chart-redis", "Redis over time, last \(period)", "<div class=\"small-multiples\">\(figures)</div>")
+    }
+
+    func redisSlowlog() async throws -> HTML {
+        let entries = try await api.redisSlowlogEntries(range: range, host: host, limit: 20)
+        let rows: [[HTML]] = entries.map { entry -> [HTML] in
+            var command = entry["command"]?.stringValue ?? ""
+            if case .array(let arguments)? = entry["arguments"] {
+                command += " " + arguments.compactMap(\.stringValue).joined(separator: " ")
+            }
+            return [
+                "\(Self.shortTime(entry["timestamp"]?.stringValue ?? ""))", "\(entry["host"]?.stringValue ?? "")",
+                "\(DashboardFormat.milliseconds(entry["duration_ms"]?.doubleValue))",
+                "<code>\(String(command.prefix(200)))</code>",
+            ]
+        }
+        return DashboardView.panel(
+            "redis-slowlog", "Redis SLOWLOG, last \(period)", wide: true,
+            DashboardView.table(
+                "Redis SLOWLOG", headers: ["Time", "Host", "Duration", "Command"], numeric: [2], rows: rows))
+    }
+
+    func postgresCharts() async throws -> HTML {
+        let data = try await api.store.series(
+            names: [
+                "mon_postgres_cache_hit_ratio", "mon_postgres_connections_used", "mon_postgres_max_connections",
+                "mon_postgres_commits_per_second", "mon_postgres_rollbacks_per_second",
+            ], host: host, range: range)
+        func lines(_ metric: String, _ label: String, colour: Int, scale: Double = 1) -> [LineChart.Series] {
+            data.filter { $0.name == metric }.enumerated().map { index, series in
+                LineChart.Series(
+                    name: data.hosts.count > 1 ? "\(label) \(series.host)" : label, colour: colour + index,
+                    points: series.points.map { ($0.ms, $0.value * scale) })
+            }
+        }
+        let charts: [(String, LineChart)] = [
+            (
+                "Cache hit ratio",
+                LineChart(
+                    title: "PostgreSQL cache hit ratio",
+                    series: lines("mon_postgres_cache_hit_ratio", "cache hit", colour: 1, scale: 100),
+                    startMs: range.startMs, endMs: range.endMs, format: { DashboardFormat.percent($0) },
+                    minimumTop: 100,
+                    gapMs: gapMs)
+            ),
+            (
+                "Connections",
+                LineChart(
+                    title: "PostgreSQL connections",
+                    series: lines("mon_postgres_connections_used", "used", colour: 1)
+                        + lines("mon_postgres_max_connections", "max", colour: 4),
+                    startMs: range.startMs, endMs: range.endMs, format: { DashboardFormat.number($0) }, gapMs: gapMs)
+            ),
+            (
+                "Transactions per second",
+                LineChart(
+                    title: "PostgreSQL commits and rollbacks per second",
+                    series: lines("mon_postgres_commits_per_second", "commits/s", colour: 1)
+                        + lines("mon_postgres_rollbacks_per_second", "rollbacks/s", colour: 5),
+                    startMs: range.startMs, endMs: range.endMs, format: { DashboardFormat.number($0) + "/s" },
+                    gapMs: gapMs)
+            ),
+        ]
+        let figures: [HTML] = charts.map {
+            "<figure class=\"chart\"><h3>\($0.0)</h3>\($0.1.sized(width: 420, height: 170).render())</figure>"
+        }
+        return DashboardView.panel(
+            "chart-postgres", "PostgreSQL over time, last \(period)", wide: true,
+            "<div class=\"small-multiples\">\(figures)</div>")
+    }
+
+    /// Slowest statements with their plan and index suggestions (full texts: the dashboard is admin-only).
+    func slowQueries() async throws -> HTML {
+        let limit = section == .advanced ? 5 : 20
+        let statements = try await api.slowQueryRows(range: range, host: host, limit: limit, fullText: true)
+        let rows: [[HTML]] = statements.enumerated().map { index, statement -> [HTML] in
+            let query = statement["query"]?.stringValue ?? "(query text not available)"
+            var details: [HTML] = []
+            if case .array(let suggestions)? = statement["suggestions"] {
+                for suggestion in suggestions {
+                    details.append(
+                        "<p class=\"suggestion\">Suggestion: \(suggestion["reason"]?.stringValue ?? "")<br><code>\(suggestion["sql"]?.stringValue ?? "")</code></p>"
+                    )
+                }
+            }
+            if let plan = statement["plan"], plan != .null {
+                details.append("<pre>\(PlanText.render(plan))</pre>")
+            } else if let error = statement["plan_error"]?.stringValue {
+                details.append("<p class=\"quiet\">No plan: \(error)</p>")
+            }
+            let shortQuery = query.count > 140 ? String(query.prefix(139)) + "…" : query
+            let more: HTML =
+                details.isEmpty
+                ? .empty
+                : "<details><summary>Plan\(details.count > 1 ? " and suggestions" : "")</summary><pre>\(query)</pre>\(details)</details>"
+            return [
+                "\(index + 1)", "<span class=\"query\">\(shortQuery)</span>\(more)",
+                "\(DashboardFormat.milliseconds(statement["mean_ms"]?.doubleValue))",
+                "\(DashboardFormat.count(statement["calls"]?.doubleValue))",
+                "\(DashboardFormat.milliseconds(statement["total_ms"]?.doubleValue))",
+            ]
+        }
+        let more: HTML =
+            section == .advanced ? "<a class=\"more\" href=\"\(link(.postgres))\">All slow queries →</a>" : .empty
+        return DashboardView.panel(
+            "slow-queries", "Top slow queries, last \(period)", wide: section != .advanced, tools: more,
+            DashboardView.table(
+                "Slow queries", headers: ["#", "Query", "Mean", "Calls", "Total"], numeric: [0, 2, 3, 4], rows: rows))
+    }
+
+    func postgresTables() async throws -> HTML {
+        let hosts = try await api.snapshotHosts(
+            kind: "pg_table", listName: "tables", range: range, host: host, limit: 15)
+        var bars: [BarChart.Bar] = []
+        for entry in hosts {
+            guard case .array(let tables)? = entry["tables"] else { continue }
+            for table in tables {
+                let size = table["total_bytes"]?.doubleValue ?? 0
+                let name = table["table"]?.stringValue ?? ""
+                bars.append(
+                    .init(
+                        label: hosts.count > 1 ? "\(entry["host"]?.stringValue ?? "") \(name)" : name, value: size,
+                        text: DashboardFormat.bytes(size)))
+            }
+        }
+        return DashboardView.panel(
+            "postgres-tables", "Largest tables (table + indexes)",
+            BarChart(title: "Largest tables by total size", bars: Array(bars.sorted { $0.value > $1.value }.prefix(15)))
+                .render())
+    }
+
+    func postgresIndexes() async throws -> HTML {
+        let hosts = try await api.snapshotHosts(
+            kind: "pg_index", listName: "indexes", range: range, host: host, limit: 30)
+        var rows: [[HTML]] = []
+        for entry in hosts {
+            guard case .array(let indexes)? = entry["indexes"] else { continue }
+            for index in indexes {
+                let unused = index["unused"]?.boolValue == true
+                rows.append([
+                    "<code>\(index["index"]?.stringValue ?? "")</code>", "\(index["table"]?.stringValue ?? "")",
+                    "\(DashboardFormat.count(index["scans"]?.doubleValue))",
+                    "\(DashboardFormat.bytes(index["size_bytes"]?.doubleValue))",
+                    unused ? "\(Status.warning.badge) unused" : "used",
+                ])
+            }
+        }
+        return DashboardView.panel(
+            "postgres-indexes", "Index usage",
+            DashboardView.table(
+                "Index usage", headers: ["Index", "Table", "Scans", "Size", "Usage"], numeric: [2, 3], rows: rows))
+    }
+}

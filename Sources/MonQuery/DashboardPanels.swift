@@ -1,0 +1,126 @@
+import MonCore
+
+/// The dashboard's fragments, gathered through the JSON API's own functions (summary,
+/// health, Redis and PostgreSQL status, slow queries, snapshots) and the query store, and
+/// rendered with MonCore's HTML/SVG views. Results shared by several fragments of one page
+/// (the summary, the endpoint statistics) are fetched once per request.
+struct DashboardPanels {
+    let api: API
+    let section: DashboardPage.Section
+    let range: TimeRange
+    let period: String
+    let host: String?
+    let logFilter: LogFilter
+    let nowMs: Int64
+
+    private var summaryCache: JSONValue?
+    private var endpointCache: [EndpointStats]?
+
+    init(
+        api: API, section: DashboardPage.Section, range: TimeRange, period: String, host: String?,
+        logFilter: LogFilter, nowMs: Int64
+    ) {
+        self.api = api
+        self.section = section
+        self.range = range
+        self.period = period
+        self.host = host
+        self.logFilter = logFilter
+        self.nowMs = nowMs
+    }
+
+    /// A link to a dashboard page keeping the period and host.
+    func link(_ target: DashboardPage.Section) -> String {
+        target.path + HTML.query([("period", period), ("host", host)])
+    }
+
+    var gapMs: Int64 { range.stepSeconds * 2500 }
+
+    mutating func summary() async throws -> JSONValue {
+        if let summaryCache { return summaryCache }
+        let value = try await api.summaryJSON(host: host, nowMs: nowMs)
+        summaryCache = value
+        return value
+    }
+
+    mutating func endpoints() async throws -> [EndpointStats] {
+        if let endpointCache { return endpointCache }
+        let value = try await api.store.endpointStats(host: host, range: range).sorted {
+            ($0.histogram.quantile(0.95) ?? 0) > ($1.histogram.quantile(0.95) ?? 0)
+        }
+        endpointCache = value
+        return value
+    }
+
+    mutating func render(_ fragment: String) async throws -> HTML {
+        switch fragment {
+        case "health-badge": return await healthBadge()
+        case "alerts": return try await alerts()
+        case "card-api": return DashboardView.card(try await apiCard())
+        case "card-redis": return DashboardView.card(try await redisCard())
+        case "card-postgres": return DashboardView.card(try await postgresCard())
+        case "card-system": return DashboardView.card(try await systemCard())
+        case "chart-latency": return try await latencyChart()
+        case "chart-traffic": return try await trafficChart()
+        case "endpoints": return try await endpointTable()
+        case "top-errors": return try await topErrors()
+        case "redis-hit-rate": return try await redisHitRate()
+        case "chart-redis": return try await redisCharts()
+        case "redis-slowlog": return try await redisSlowlog()
+        case "chart-postgres": return try await postgresCharts()
+        case "slow-queries": return try await slowQueries()
+        case "postgres-tables": return try await postgresTables()
+        case "postgres-indexes": return try await postgresIndexes()
+        case "logs": return try await logs()
+        default: throw ParameterError("fragment", "'\(fragment.prefix(40))' is not a fragment")
+        }
+    }
+
+    // MARK: header and alerts
+
+    func healthBadge() async -> HTML {
+        let report = await api.healthReport(nowMs: nowMs)
+        var problems: [String] = []
+        if case .object(let checks)? = report.body["checks"] {
+            for (name, check) in checks where check["status"]?.stringValue != "healthy" {
+                problems.append("\(name) \(check["status"]?.stringValue ?? "?")")
+            }
+        }
+        let alerts = await api.alertsSummary(host: host)
+        let firing = Int(alerts["firing"]?.doubleValue ?? 0)
+        return DashboardView.healthBadge(
+            status: report.body["status"]?.stringValue ?? "unknown", firing: firing, problems: problems)
+    }
+
+    /// Alerts of the summary (`alerts.active`), with their summary and hint.
+    mutating func activeAlerts() async throws -> [DashboardView.Alert]? {
+        let alerts = try await summary()["alerts"]
+        guard alerts?["evaluated"]?.boolValue == true, case .array(let items)? = alerts?["active"] else { return nil }
+        return items.map { item in
+            DashboardView.Alert(
+                rule: item["rule"]?.stringValue ?? "", host: item["host"]?.stringValue ?? "",
+                severity: item["severity"]?.stringValue ?? "", state: item["state"]?.stringValue ?? "",
+                since: Self.shortTime(item["since"]?.stringValue ?? ""), summary: item["summary"]?.stringValue ?? "",
+                hint: item["hint"]?.stringValue ?? "")
+        }
+    }
+
+    mutating func alerts() async throws -> HTML {
+        let note = api.alerts == nil ? "Alerting is off (alerts.enabled: false)." : "Alert rules not evaluated yet."
+        return DashboardView.alerts(try await activeAlerts(), note: note)
+    }
+
+    /// Firing alerts of the rules whose names start with one of `prefixes`: worst state and summaries.
+    mutating func alertState(_ prefixes: [String]) async throws -> (Status, [String]) {
+        let matching = (try await activeAlerts() ?? []).filter { alert in
+            alert.state == "firing" && prefixes.contains { alert.rule.hasPrefix($0) }
+        }
+        return (matching.map(\.status).max() ?? .noData, matching.map(\.summary))
+    }
+
+    /// `2026-11-29T18:05:00.123Z` → `29 18:05` (the API's own timestamp format, UTC).
+    static func shortTime(_ iso: String) -> String {
+        guard iso.count >= 16 else { return iso }
+        return String(iso.dropFirst(8).prefix(2)) + " " + String(iso.dropFirst(11).prefix(5))
+    }
+}

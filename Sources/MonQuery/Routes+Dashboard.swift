@@ -1,0 +1,111 @@
+import Hummingbird
+import MonCore
+
+extension RouteParameter {
+    static let fragment = RouteParameter(
+        name: "fragment",
+        description:
+            "Only this element of the page (for HTMX hx-get); the fragments of each page are listed in README.md.",
+        schema: .object([("type", "string"), ("pattern", "^[a-z-]{1,40}$")]))
+    static let dashboardPeriod = duration("period", "How far back the charts and tables go, 1m to 7d (default 1h).")
+    static let dashboard = [dashboardPeriod, host, fragment]
+
+    /// A filter field of a form: empty means no filter.
+    static func optionalText(_ name: String, maxBytes: Int, _ description: String) -> RouteParameter {
+        RouteParameter(
+            name: name,
+            description: "\(description) (empty: no filter; at most \(maxBytes) bytes, no control characters).",
+            schema: .object([
+                ("type", "string"), ("maxLength", .number(Double(maxBytes))),
+                ("pattern", "^[^\\u0000-\\u001f\\u007f]*$"),
+            ]))
+    }
+    static let next = RouteParameter(
+        name: "next", description: "Where to go after login: a path under /ui/ (default /ui/monitoring/advanced).",
+        schema: .object([("type", "string"), ("pattern", .string(API.nextPattern))]))
+}
+
+extension API {
+    /// The built-in dashboard (issue 8): pages, their fragments, login, and the two API
+    /// handlers it needs behind its session cookie (the log stream and the export).
+    static let dashboardRoutes: [Route] = [
+        Route(
+            path: "/ui/login", summary: "Dashboard login form (admin token).", access: .open,
+            parameters: [.next], produces: ["text/html"], alsoAnswers: [303]
+        ) { api, request in try api.loginForm(request) },
+        Route(
+            path: "/ui/login", method: .post,
+            summary:
+                "Checks an admin token; sets the session cookie (HttpOnly, SameSite=Strict, Path=/ui) and redirects.",
+            access: .open, produces: ["text/html"], alsoAnswers: [303],
+            formFields: [
+                RouteParameter(
+                    name: "token", description: "An admin API token.",
+                    schema: .object([("type", "string"), ("minLength", 1), ("maxLength", 4096)]), required: true),
+                .next,
+            ]
+        ) { api, request in try await api.login(request) },
+        Route(
+            path: "/ui/logout", method: .post, summary: "Ends the dashboard session and clears its cookie.",
+            access: .session, produces: ["text/html"], alsoAnswers: [303]
+        ) { api, request in try api.logout(request) },
+        Route(
+            path: "/ui/assets/dashboard.css", summary: "The dashboard's style sheet.", access: .open,
+            produces: ["text/css"]
+        ) { api, request in try api.asset(request) },
+        Route(
+            path: "/ui/assets/dashboard.js", summary: "The dashboard's script (refresh, pause, live logs).",
+            access: .open, produces: ["text/javascript"]
+        ) { api, request in try api.asset(request) },
+        Route(
+            path: "/ui/monitoring/advanced",
+            summary: "Dashboard: summary cards, alerts, latency by endpoint, Redis hit rate, slow queries, live logs.",
+            access: .session, parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
+        ) { api, request in try await api.dashboardAdvanced(request) },
+        Route(
+            path: "/ui/monitoring/api", summary: "Dashboard: API latency, traffic, errors per endpoint.",
+            access: .session, parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
+        ) { api, request in try await api.dashboardAPI(request) },
+        Route(
+            path: "/ui/monitoring/redis", summary: "Dashboard: Redis hit rate, memory, evictions, SLOWLOG.",
+            access: .session, parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
+        ) { api, request in try await api.dashboardRedis(request) },
+        Route(
+            path: "/ui/monitoring/postgres",
+            summary: "Dashboard: PostgreSQL cache hit, connections, slow queries with plans, tables, indexes.",
+            access: .session, parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
+        ) { api, request in try await api.dashboardPostgres(request) },
+        Route(
+            path: "/ui/monitoring/logs", summary: "Dashboard: live logs with filters and CSV export.",
+            access: .session,
+            parameters: RouteParameter.dashboard + [
+                .oneOf("level", [""] + LogLevel.parameterNames, "This level and above (empty: any)."),
+                .optionalText("service", maxBytes: 200, "Only records of this service"),
+                .optionalText("q", maxBytes: 500, "Full-text search: words, \"phrases\", -excluded"),
+            ],
+            produces: ["text/html"], alsoAnswers: [303]
+        ) { api, request in try await api.dashboardLogs(request) },
+        Route(
+            path: "/ui/monitoring/logs/stream",
+            summary: "The log stream of /api/monitoring/logs/stream for the dashboard's session.", access: .session,
+            parameters: RouteParameter.logFilters + [
+                RouteParameter(
+                    name: "last_event_id", description: "Replay after this record id (or the Last-Event-ID header).",
+                    schema: .object([("type", "integer"), ("minimum", 0)]))
+            ],
+            produces: ["text/event-stream"], alsoAnswers: [303]
+        ) { api, request in try await api.logStream(request) },
+        Route(
+            path: "/ui/monitoring/export",
+            summary: "The export of /api/monitoring/export for the dashboard's session (its CSV link).",
+            access: .session,
+            parameters: [
+                .oneOf("format", ["csv", "json"], "Output format (default json)."),
+                .duration("period", "How far back (default 24h)."),
+                .oneOf("type", ExportKind.allCases.map(\.rawValue), "What to export (default metrics)."),
+                .host,
+            ],
+            produces: ["application/json", "text/csv"], jsonArray: true, alsoAnswers: [303, 429]
+        ) { api, request in try await api.export(request) },
+    ]
+}
