@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import ServiceLifecycle
 
 extension API {
     static let alertStates = ["active", "pending", "firing", "resolved", "inactive"]
@@ -64,22 +65,75 @@ extension API {
                 ("rules", .number(Double(rules.count))),
                 ("failing_rules", .object(failing.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
                 ("active", .array(active.map(Self.alertJSON))),
-                (
-                    "events",
-                    .array(
-                        events.map { event in
-                            let item = event.transition
-                            return .object([
-                                ("id", .number(Double(event.id))),
-                                ("timestamp", .string(Timestamp.iso8601(ms: item.timestampMs))),
-                                ("rule", .string(item.rule)), ("host", .string(item.host)),
-                                ("severity", .string(item.severity.rawValue)), ("state", .string(item.state.rawValue)),
-                                ("value", .number(item.value)), ("threshold", .number(item.threshold)),
-                                ("summary", .string(item.summary)), ("hint", .string(item.hint)),
-                            ])
-                        })
-                ),
+                ("events", .array(events.map(Self.eventJSON))),
             ]))
+    }
+
+    static func eventJSON(_ event: AlertStore.Event) -> JSONValue {
+        let item = event.transition
+        return .object([
+            ("id", .number(Double(event.id))),
+            ("timestamp", .string(Timestamp.iso8601(ms: item.timestampMs))),
+            ("rule", .string(item.rule)), ("host", .string(item.host)),
+            ("severity", .string(item.severity.rawValue)), ("state", .string(item.state.rawValue)),
+            ("value", .number(item.value)), ("threshold", .number(item.threshold)),
+            ("summary", .string(item.summary)), ("hint", .string(item.hint)),
+        ])
+    }
+
+    /// `GET /api/monitoring/alerts/stream` — Server-Sent Events: the current alerts once
+    /// (`event: active`), then every stored transition as it lands (`event: transition`, its
+    /// `alert_events` id as the SSE id, so a client that reconnects with `Last-Event-ID`
+    /// misses none). Read from the table every `alerts.interval_seconds`, at most 1 s.
+    func alertStream(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["host", "last_event_id"])
+        let host = try parameters.host()
+        let lastIDText =
+            request.headers.first { $0.name.canonicalName == "last-event-id" }?.value ?? parameters["last_event_id"]
+        let lastID: Int64? = try lastIDText.map { text throws(ParameterError) in
+            guard let id = Int64(text.trimmingCharacters(in: .whitespaces)), id >= 0 else {
+                throw ParameterError("Last-Event-ID", "'\(text.prefix(40))' is not an event id")
+            }
+            return id
+        }
+        guard let (evaluator, store) = alerts else {
+            throw APIError(
+                status: .notFound, code: "alerts_disabled", message: "alerting is off (alerts.enabled: false)")
+        }
+        let start = try await store.events(afterID: lastID, limit: 0).lastID
+        let active = await evaluator.active.filter { host == nil || $0.host == host }
+        let keepaliveSeconds = settings.logStreamKeepalive
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream; charset=utf-8"
+        headers[.cacheControl] = "no-cache"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
+                if lastID == nil {
+                    let snapshot = JSONValue.array(active.map(Self.alertJSON))
+                    try await writer.write(ByteBuffer(string: "event: active\ndata: \(snapshot.encoded())\n\n"))
+                }
+                var quiet = 0.0
+                var cursor = start
+                // The stream ends when the daemon shuts down (within a second: graceful shutdown
+                // must not wait on it).
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try await Task.sleep(for: .seconds(1))
+                    let page = try await store.events(afterID: cursor, limit: 500)
+                    cursor = page.lastID
+                    let shown = page.events.filter { host == nil || $0.transition.host == host }
+                    for event in shown {
+                        let text = "id: \(event.id)\nevent: transition\ndata: \(Self.eventJSON(event).encoded())\n\n"
+                        try await writer.write(ByteBuffer(string: text))
+                    }
+                    quiet = shown.isEmpty ? quiet + 1 : 0
+                    if quiet >= keepaliveSeconds {
+                        try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+                        quiet = 0
+                    }
+                }
+            })
     }
 
     /// `mon_alerts{rule,severity,host}` 1 per firing alert (like Prometheus' `ALERTS`).

@@ -5,8 +5,8 @@ extension API {
     /// The fragments each page is made of (and serves alone with `?fragment=`), in page order.
     static let dashboardFragments: [DashboardPage.Section: [String]] = [
         .advanced: [
-            "health-badge", "alerts", "card-api", "card-redis", "card-postgres", "card-system", "chart-latency",
-            "redis-hit-rate", "slow-queries", "logs",
+            "health-badge", "alerts", "anomalies", "card-api", "card-redis", "card-postgres", "card-system",
+            "chart-latency", "redis-hit-rate", "slow-queries", "logs",
         ],
         .api: ["health-badge", "alerts", "card-api", "chart-latency", "chart-traffic", "endpoints", "top-errors"],
         .redis: ["health-badge", "alerts", "card-redis", "redis-hit-rate", "chart-redis", "redis-slowlog"],
@@ -61,7 +61,7 @@ extension API {
         switch section {
         case .advanced:
             body = """
-                <div class="stack">\(take("alerts"))</div>
+                <div class="stack">\(take("alerts", "anomalies"))</div>
                 <div class="cards">\(take("card-api", "card-redis", "card-postgres", "card-system"))</div>
                 <div class="grid">\(take("chart-latency", "redis-hit-rate", "slow-queries", "logs"))</div>
                 """

@@ -56,6 +56,7 @@ struct DashboardPanels {
         switch fragment {
         case "health-badge": return await healthBadge()
         case "alerts": return try await alerts()
+        case "anomalies": return await anomalies()
         case "card-api": return DashboardView.card(try await apiCard())
         case "card-redis": return DashboardView.card(try await redisCard())
         case "card-postgres": return DashboardView.card(try await postgresCard())
@@ -108,6 +109,33 @@ struct DashboardPanels {
     mutating func alerts() async throws -> HTML {
         let note = api.alerts == nil ? "Alerting is off (alerts.enabled: false)." : "Alert rules not evaluated yet."
         return DashboardView.alerts(try await activeAlerts(), note: note)
+    }
+
+    /// Advisory anomalies and trends of the latest evaluation (`/api/monitoring/anomalies`).
+    func anomalies() async -> HTML {
+        guard let monitor = api.anomalies else {
+            return DashboardView.anomalies(nil, note: "Anomaly detection is off (anomalies.enabled: false).")
+        }
+        guard let report = await monitor.latest else {
+            return DashboardView.anomalies(nil, note: "Anomalies not evaluated yet.")
+        }
+        let findings = report.findings.filter { host == nil || $0.host == nil || $0.host == host }
+        var filtered = report
+        filtered.findings = findings
+        let settings = monitor.settings
+        let items =
+            filtered.anomalies.map { finding in
+                DashboardView.Advisory(
+                    kind: "Anomaly", summary: finding.summary(days: settings.baselineDays) ?? finding.subject,
+                    hint: finding.verdict?.direction.map { finding.signal.suggestion($0) } ?? "")
+            }
+            + filtered.trends.map { finding in
+                DashboardView.Advisory(
+                    kind: "Trend",
+                    summary: finding.trendSummary(windowSeconds: settings.trendWindowSeconds) ?? finding.subject,
+                    hint: "")
+            }
+        return DashboardView.anomalies(items)
     }
 
     /// Firing alerts of the rules whose names start with one of `prefixes`: worst state and summaries.

@@ -148,6 +148,20 @@ extension API {
                 alsoAnswers: [404]
             ) { api, request in try await api.alertsList(request) },
             Route(
+                path: "/api/monitoring/alerts/stream",
+                summary:
+                    "Server-Sent Events: the current alerts (event active), then each stored transition (event transition, id = its alert_events id; resume with Last-Event-ID).",
+                access: .viewer,
+                parameters: [
+                    .host,
+                    RouteParameter(
+                        name: "last_event_id",
+                        description: "Resume after this transition id (or the Last-Event-ID header).",
+                        schema: .object([("type", "integer"), ("minimum", 0)])),
+                ],
+                produces: ["text/event-stream"], alsoAnswers: [404]
+            ) { api, request in try await api.alertStream(request) },
+            Route(
                 path: "/api/monitoring/anomalies",
                 summary:
                     "Key signals far (> 3 σ) from their usual value at this hour (same hour over the last 7 days), and steady trends.",

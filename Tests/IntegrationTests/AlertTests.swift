@@ -121,6 +121,10 @@ struct AlertTests {
         _ = try await eventually("agent data flowing") { () -> Bool? in
             try daemon.scalar("SELECT count(*) FROM ingest_ledger") > 4 ? true : nil
         }
+        // Transitions are streamed too: the live stream opens before any fault.
+        let stream = try SSEClient(port: daemon.httpPort, path: "/api/monitoring/alerts/stream")
+        defer { stream.close() }
+        _ = try await stream.waitFor(1, named: "active")
         // Nothing planted yet: none of the rules fires.
         let (_, before) = try await daemon.get("/api/monitoring/alerts")
         let quiet = (before as? [String: Any])?["active"] as? [[String: Any]] ?? []
@@ -132,6 +136,12 @@ struct AlertTests {
             logPath: "\(daemon.directory)/hog.log")
         let hogAlert = try await firing("HogCPU")
         hog.stop(SIGKILL)
+        let streamed = try await eventually("HogCPU firing on the alert stream") { () -> SSEClient.Event? in
+            try await stream.waitFor(1, named: "transition").first {
+                $0.data.contains("\"rule\":\"HogCPU\"") && $0.data.contains("\"state\":\"firing\"")
+            }
+        }
+        #expect(streamed.id != nil, "each transition carries its id, for Last-Event-ID")
         #expect((hogAlert["summary"] as? String)?.contains("hog group") == true)
 
         // 2. A slow statement, run repeatedly.

@@ -47,17 +47,40 @@ public actor AlertStore {
                   AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR host = $3)
                 ORDER BY id DESC LIMIT $4
                 """, [String(sinceMs), state, host, String(limit)])
-            return (0..<result.rowCount).map { row in
-                Event(
-                    id: Int64(result.string(row, 0) ?? "") ?? 0, timestampMs: Int64(result.string(row, 1) ?? "") ?? 0,
-                    transition: AlertEngine.Transition(
-                        timestampMs: Int64(result.string(row, 1) ?? "") ?? 0, rule: result.string(row, 2) ?? "",
-                        host: result.string(row, 3) ?? "",
-                        severity: AlertRule.Severity(rawValue: result.string(row, 4) ?? "") ?? .warning,
-                        state: AlertEngine.State(rawValue: result.string(row, 5) ?? "") ?? .inactive,
-                        value: result.double(row, 6) ?? .nan, threshold: result.double(row, 7) ?? .nan,
-                        summary: result.string(row, 8) ?? "", hint: result.string(row, 9) ?? ""))
+            return Self.decode(result)
+        }
+    }
+
+    /// Transitions after `afterID`, oldest first (the live stream's next page); with a nil
+    /// `afterID`, none, only the current highest id to start from.
+    public func events(afterID: Int64?, limit: Int) throws -> (events: [Event], lastID: Int64) {
+        try connector.withConnection { connection in
+            guard let afterID else {
+                let result = try connection.query("SELECT coalesce(max(id), 0) FROM alert_events", [])
+                return ([], Int64(result.string(0, 0) ?? "") ?? 0)
             }
+            let result = try connection.query(
+                """
+                SELECT id, (extract(epoch FROM ts) * 1000)::bigint, rule, host, severity, state, value, threshold,
+                       summary, hint
+                FROM alert_events WHERE id > $1 ORDER BY id LIMIT $2
+                """, [String(afterID), String(limit)])
+            let events = Self.decode(result)
+            return (events, events.last?.id ?? afterID)
+        }
+    }
+
+    private static func decode(_ result: PostgresResult) -> [Event] {
+        (0..<result.rowCount).map { row in
+            Event(
+                id: Int64(result.string(row, 0) ?? "") ?? 0, timestampMs: Int64(result.string(row, 1) ?? "") ?? 0,
+                transition: AlertEngine.Transition(
+                    timestampMs: Int64(result.string(row, 1) ?? "") ?? 0, rule: result.string(row, 2) ?? "",
+                    host: result.string(row, 3) ?? "",
+                    severity: AlertRule.Severity(rawValue: result.string(row, 4) ?? "") ?? .warning,
+                    state: AlertEngine.State(rawValue: result.string(row, 5) ?? "") ?? .inactive,
+                    value: result.double(row, 6) ?? .nan, threshold: result.double(row, 7) ?? .nan,
+                    summary: result.string(row, 8) ?? "", hint: result.string(row, 9) ?? ""))
         }
     }
 

@@ -108,6 +108,40 @@ public enum DashboardView {
         return panel("alerts", count > 0 ? "Active alerts (\(count))" : "Active alerts", wide: true, body)
     }
 
+    /// An advisory finding: an anomaly against the seasonal baseline, or a steady trend.
+    public struct Advisory: Sendable {
+        public var kind: String
+        public var summary: String
+        public var hint: String
+
+        public init(kind: String, summary: String, hint: String) {
+            self.kind = kind
+            self.summary = summary
+            self.hint = hint
+        }
+    }
+
+    /// Anomalies and trends: advisory (shown, not paged), so drawn as warnings with a label.
+    public static func anomalies(_ items: [Advisory]?, note: String? = nil) -> HTML {
+        let body: HTML
+        if let items, !items.isEmpty {
+            let rows: [HTML] = items.map { item in
+                let hint: HTML = item.hint.isEmpty ? "" : "<p class=\"hint\">Suggestion: \(item.hint)</p>"
+                return
+                    "<li class=\"alert \(Status.warning.cssClass)\">\(Status.warning.badge)<div><p class=\"alert-summary\"><strong>\(item.kind):</strong> \(item.summary)</p>\(hint)</div></li>"
+            }
+            body = "<ul class=\"alerts\">\(rows)</ul>"
+        } else if items != nil {
+            body =
+                "<p class=\"quiet\">\(Status.ok.badge) Every key signal is within 3 σ of its usual value at this hour.</p>"
+        } else {
+            body = "<p class=\"quiet\">\(Status.noData.badge) \(note ?? "Anomalies not evaluated yet.")</p>"
+        }
+        let count = items?.count ?? 0
+        return panel(
+            "anomalies", count > 0 ? "Anomalies and trends (\(count))" : "Anomalies and trends", wide: true, body)
+    }
+
     /// The header badge: `/health/detailed`'s status and the number of firing alerts.
     public static func healthBadge(status: String, firing: Int, problems: [String]) -> HTML {
         let level: Status =
