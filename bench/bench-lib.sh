@@ -5,6 +5,8 @@
 #   BENCH_SCRATCH   SwiftPM scratch path of the release build (default: ../bench-build
 #                   beside the repository, so the developers' .build/ is never touched)
 #   BENCH_NO_BUILD  1 = use the binaries already in $BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release}, do not run swift build
+#   BENCH_PREBUILT  1 = use monagent/monquery already in $BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release} (CI points
+#                   it at the test build) but still build bench/swift's mon-bench
 #   BENCH_PACKAGE_PATH  package to build (default: this repository). Point it at a copy of the
 #                   tree when files change under Sources/ while you benchmark: SwiftPM aborts a
 #                   build whose inputs change during it.
@@ -29,8 +31,8 @@ bench_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 bench_build() {
     local products=("$@")
     [ ${#products[@]} -gt 0 ] || products=(monagent monquery)
-    if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
-        bench_log "BENCH_NO_BUILD=1: using the binaries in $BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release} as they are"
+    if [ "${BENCH_NO_BUILD:-0}" = 1 ] || [ "${BENCH_PREBUILT:-0}" = 1 ]; then
+        bench_log "using the binaries in $BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release} as they are (BENCH_NO_BUILD/BENCH_PREBUILT)"
     else
         local product
         for product in "${products[@]}"; do
