@@ -88,14 +88,7 @@ extension API {
     func alertStream(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["host", "last_event_id"])
         let host = try parameters.host()
-        let lastIDText =
-            request.headers.first { $0.name.canonicalName == "last-event-id" }?.value ?? parameters["last_event_id"]
-        let lastID: Int64? = try lastIDText.map { text throws(ParameterError) in
-            guard let id = Int64(text.trimmingCharacters(in: .whitespaces)), id >= 0 else {
-                throw ParameterError("Last-Event-ID", "'\(text.prefix(40))' is not an event id")
-            }
-            return id
-        }
+        let lastID = try Self.lastEventID(request, parameters)
         guard let (evaluator, store) = alerts else {
             throw APIError(
                 status: .notFound, code: "alerts_disabled", message: "alerting is off (alerts.enabled: false)")

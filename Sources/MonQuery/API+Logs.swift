@@ -46,18 +46,24 @@ extension API {
     /// `Last-Event-ID` (header, or `last_event_id` for clients that cannot set it) first
     /// replays what was stored after that id within `since` (default 24h), then goes live
     /// without a gap or a duplicate. A client too slow for its buffer gets `event: dropped`.
-    func logStream(_ request: Request) async throws -> Response {
-        let parameters = try QueryParameters(request, allowed: Self.logFilterParameters.union(["last_event_id"]))
-        let filter = try Self.logFilter(parameters)
-        let range = try TimeRange(period: parameters["since"] ?? "24h", step: nil, nowMs: WallClock.nowMs())
-        let lastIDText =
+    /// The event id a reconnecting SSE client resumes after: the `Last-Event-ID` header, or
+    /// the `last_event_id` parameter (for clients that cannot set headers).
+    static func lastEventID(_ request: Request, _ parameters: QueryParameters) throws(ParameterError) -> Int64? {
+        let text =
             request.headers.first { $0.name.canonicalName == "last-event-id" }?.value ?? parameters["last_event_id"]
-        let lastID: Int64? = try lastIDText.map { text throws(ParameterError) in
+        return try text.map { text throws(ParameterError) in
             guard let id = Int64(text.trimmingCharacters(in: .whitespaces)), id >= 0 else {
                 throw ParameterError("Last-Event-ID", "'\(text.prefix(40))' is not an event id")
             }
             return id
         }
+    }
+
+    func logStream(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: Self.logFilterParameters.union(["last_event_id"]))
+        let filter = try Self.logFilter(parameters)
+        let range = try TimeRange(period: parameters["since"] ?? "24h", step: nil, nowMs: WallClock.nowMs())
+        let lastID = try Self.lastEventID(request, parameters)
         let subscription = broadcaster.subscribe(filter: filter, bufferSize: settings.logStreamBuffer)
         var backlog: [StoredLog] = []
         do {
