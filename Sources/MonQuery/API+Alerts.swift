@@ -96,11 +96,8 @@ extension API {
         let start = try await store.events(afterID: lastID, limit: 0).lastID
         let active = await evaluator.active.filter { host == nil || $0.host == host }
         let keepaliveSeconds = settings.logStreamKeepalive
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream; charset=utf-8"
-        headers[.cacheControl] = "no-cache"
         return Response(
-            status: .ok, headers: headers,
+            status: .ok, headers: Self.eventStreamHeaders,
             body: ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
                 if lastID == nil {

@@ -46,6 +46,14 @@ extension API {
     /// `Last-Event-ID` (header, or `last_event_id` for clients that cannot set it) first
     /// replays what was stored after that id within `since` (default 24h), then goes live
     /// without a gap or a duplicate. A client too slow for its buffer gets `event: dropped`.
+    /// Headers of a Server-Sent Events response (the log and alert streams).
+    static var eventStreamHeaders: HTTPFields {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream; charset=utf-8"
+        headers[.cacheControl] = "no-cache"
+        return headers
+    }
+
     /// The event id a reconnecting SSE client resumes after: the `Last-Event-ID` header, or
     /// the `last_event_id` parameter (for clients that cannot set headers).
     static func lastEventID(_ request: Request, _ parameters: QueryParameters) throws(ParameterError) -> Int64? {
@@ -77,11 +85,8 @@ extension API {
         let replay = backlog
         let broadcaster = broadcaster
         let keepaliveSeconds = settings.logStreamKeepalive
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream; charset=utf-8"
-        headers[.cacheControl] = "no-cache"
         return Response(
-            status: .ok, headers: headers,
+            status: .ok, headers: Self.eventStreamHeaders,
             body: ResponseBody { writer in
                 let keepalive = Task {
                     while !Task.isCancelled {
