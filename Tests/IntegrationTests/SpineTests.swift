@@ -171,6 +171,39 @@ struct SpineTests {
             "SELECT metadata->>'k' FROM metrics_flat WHERE metric_name = 'mon_test_value' ORDER BY 1")
         #expect(flat == ["v", "w"])
     }
+
+    @Test("a second writer resolves series another one created, and creates only the new ones")
+    func seriesCreatedElsewhereResolve() async throws {
+        let daemon = try Daemon.make()
+        let first = IngestWriter(databaseURL: daemon.databaseURL, logger: .init(label: "test"))
+        try await first.migrate()
+        let second = IngestWriter(databaseURL: daemon.databaseURL, logger: .init(label: "test"))
+        let now = WallClock.nowMs()
+        let agent = AgentIdentity(agentID: "a1", host: "h1", bootID: "b1")
+        let one = Batch(
+            seq: 1, createdMs: now,
+            samples: [
+                Sample("mon_test_value", ["k": "a"], value: 1, timestampMs: now),
+                Sample("mon_test_value", ["k": "b"], value: 2, timestampMs: now),
+            ])
+        let two = Batch(
+            seq: 2, createdMs: now,
+            samples: [
+                Sample("mon_test_value", ["k": "a"], value: 10, timestampMs: now + 1),
+                Sample("mon_test_value", ["k": "b"], value: 20, timestampMs: now + 1),
+                Sample("mon_test_value", ["k": "c"], value: 30, timestampMs: now + 1),
+            ])
+        #expect(try await first.store(one, from: agent, nowMs: now) == .stored(samples: 2, rejected: 0))
+        // `second` has an empty series cache: a and b conflict with first's rows, c is new.
+        #expect(try await second.store(two, from: agent, nowMs: now) == .stored(samples: 3, rejected: 0))
+        #expect(try daemon.scalar("SELECT count(*) FROM metric_series WHERE name = 'mon_test_value'") == 3)
+        let stored = try daemon.column(
+            """
+            SELECT (s.labels->>'k') || '=' || sum(m.value)::text FROM metrics m JOIN metric_series s ON s.id = m.series_id
+            WHERE s.name = 'mon_test_value' GROUP BY s.labels->>'k' ORDER BY 1
+            """)
+        #expect(stored == ["a=11", "b=22", "c=30"])
+    }
 }
 
 /// A raw Unix stream client that sends bytes and reports whether the peer closed.
