@@ -12,8 +12,7 @@ extension API {
         let nowMs = WallClock.nowMs()
         let format = PrometheusText.Format.negotiate(accept: request.headers[.accept])
         let snapshot = cache.snapshot(nowMs: nowMs)
-        var out = PrometheusText(
-            format: format, capacity: 64 * 1024 + 120 * (snapshot.values.count + 18 * snapshot.histograms.count))
+        var out = PrometheusText(format: format, buffer: renderBuffer.take())
         out.render(cache: snapshot)
         await daemonMetrics(&out, nowMs: nowMs)
         await alertMetrics(&out)
@@ -21,12 +20,13 @@ extension API {
         Self.processMetrics(&out)
         out.finish()
         var headers: HTTPFields = [.contentType: format.contentType, .vary: "Accept, Accept-Encoding"]
-        var bytes = out.bytes
-        if Gzip.isAccepted(request.headers[.acceptEncoding]), let compressed = Gzip.compress(bytes) {
-            bytes = compressed
+        let text = out.takeBytes()
+        defer { renderBuffer.giveBack(text) }
+        if Gzip.isAccepted(request.headers[.acceptEncoding]), let compressed = Gzip.compress(text) {
             headers[.contentEncoding] = "gzip"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: compressed)))
         }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: text)))
     }
 
     private func daemonMetrics(_ out: inout PrometheusText, nowMs: Int64) async {

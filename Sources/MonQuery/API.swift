@@ -24,6 +24,8 @@ struct API: Sendable {
     let authenticator: Authenticator
     let cache: LastValueCache
     let httpMetrics: HTTPMetrics
+    /// The `/metrics` exposition buffer, kept between scrapes.
+    let renderBuffer = PrometheusText.RenderBuffer()
     /// Nil when `alerts.enabled` is false.
     let alerts: (evaluator: AlertEvaluator, store: AlertStore)?
     /// Nil when `anomalies.enabled` is false.

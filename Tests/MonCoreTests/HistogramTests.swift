@@ -296,4 +296,35 @@ enum ValueDistribution: String, Sendable, CaseIterable, CustomTestStringConverti
         #expect(histogram.count == 1)
         #expect(histogram.sum.isFinite)
     }
+
+    @Test("cumulative counts by index thresholds equal summing the sorted buckets by their upper bounds")
+    func cumulativeCountsMatchSortedBuckets() {
+        let boundaries = PrometheusText.defaultBoundaries
+        let thresholds = Histogram.indexThresholds(boundaries)
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<50 {
+            var histogram = Histogram()
+            // Exact boundaries, values next to them, and a spread from 1 µs to 1000 s.
+            for boundary in boundaries where round % 2 == 0 {
+                histogram.record(boundary)
+                histogram.record(boundary.nextUp)
+                histogram.record(boundary.nextDown)
+            }
+            for _ in 0..<200 { histogram.record(pow(10, Double.random(in: -6...3, using: &generator))) }
+            histogram.record(0)
+            var expected: [UInt64] = []
+            var running = histogram.zeroCount
+            var index = 0
+            let sorted = histogram.sortedBuckets
+            for boundary in boundaries {
+                while index < sorted.count, Histogram.upperBound(ofIndex: sorted[index].index) <= boundary {
+                    running += sorted[index].count
+                    index += 1
+                }
+                expected.append(running)
+            }
+            #expect(histogram.cumulativeCounts(thresholds: thresholds) == expected)
+        }
+        #expect(thresholds == thresholds.sorted())
+    }
 }

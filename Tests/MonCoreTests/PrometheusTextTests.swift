@@ -100,7 +100,7 @@ import Testing
     func precomputedLinesEqualTheGeneralPath(format: PrometheusText.Format) {
         let cache = LastValueCache(staleAfterMs: 1_000_000)
         var window = Histogram()
-        for value in [0.0, 0.0004, 0.02, 0.3, 7, 100] { window.record(value) }
+        for value in [0.0, 0.0004, 0.001, 0.0025, 0.02, 0.3, 1, 7, 60, 100, 1e12] { window.record(value) }
         cache.record(
             Self.batch(
                 "web-1",
@@ -149,5 +149,32 @@ import Testing
         ] {
             #expect(DayPartition(partitionName: bad, of: "metrics") == nil, "\(bad)")
         }
+    }
+
+    @Test("a kept render buffer gives the same text, and a smaller scrape carries no old bytes")
+    func renderBufferReuse() {
+        let buffer = PrometheusText.RenderBuffer()
+        let cache = LastValueCache(staleAfterMs: 1_000)
+        cache.record(
+            LastValueCacheTests.batch(
+                "web-1", (0..<50).map { Sample("g", ["i": "\($0)"], value: Double($0), timestampMs: 1) }, []))
+        func scrape(nowMs: Int64) -> String {
+            var out = PrometheusText(buffer: buffer.take())
+            out.render(cache: cache.snapshot(nowMs: nowMs))
+            out.finish()
+            let bytes = out.takeBytes()
+            buffer.giveBack(bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        var fresh = PrometheusText()
+        fresh.render(cache: cache.snapshot(nowMs: 1))
+        #expect(scrape(nowMs: 1) == fresh.text)
+        #expect(buffer.keptCapacity >= fresh.bytes.count)
+        #expect(scrape(nowMs: 1) == fresh.text)
+        cache.record(LastValueCacheTests.batch("web-2", [Sample("g", value: 7, timestampMs: 1_500)], []))
+        // At 2 100 only web-2's sample is live: the text is one family with one line.
+        #expect(
+            scrape(nowMs: 2_100)
+                == "# HELP g Latest value received from monagent.\n# TYPE g gauge\ng{host=\"web-2\"} 7\n")
     }
 }

@@ -45,8 +45,12 @@ public final class LastValueCache: Sendable {
         public let nameBytes: [UInt8]
         /// `host="…",label="…"`: sanitized names, escaped values, without the braces.
         public let labelBytes: [UInt8]
+        /// `name{labels} `: a value line up to its value, in one piece.
+        public let linePrefix: [UInt8]
 
-        init(_ key: Key) {
+        /// `nameBytes`: the family's shared copy (`Table.names`), so that telling whether two
+        /// neighbours are one family is an identity check.
+        init(_ key: Key, nameBytes: [UInt8]) {
             self.key = key
             var sort = Array(key.name.utf8)
             sort.append(0)
@@ -54,7 +58,7 @@ public final class LastValueCache: Sendable {
             sort.append(0)
             sort.append(contentsOf: key.labels.canonicalKey.utf8)
             sortKey = sort
-            nameBytes = Array(key.name.utf8)
+            self.nameBytes = nameBytes
             var labels: [UInt8] = []
             for (index, (name, value)) in PrometheusText.exposedLabels(key).enumerated() {
                 if index > 0 { labels.append(UInt8(ascii: ",")) }
@@ -64,6 +68,7 @@ public final class LastValueCache: Sendable {
                 labels.append(UInt8(ascii: "\""))
             }
             labelBytes = labels
+            linePrefix = nameBytes + [UInt8(ascii: "{")] + labels + Array("} ".utf8)
         }
 
         static func precedes(_ a: Series, _ b: Series) -> Bool {
@@ -83,6 +88,8 @@ public final class LastValueCache: Sendable {
         var index: [Key: Int] = [:]
         /// Entries were appended since the last sort.
         var unsorted = false
+        /// One UTF-8 copy of each metric name in use, shared by its series.
+        var names: [String: [UInt8]] = [:]
 
         mutating func update(_ key: Key, _ body: (inout V?) -> Void) {
             if let position = index[key] {
@@ -94,7 +101,9 @@ public final class LastValueCache: Sendable {
                 body(&value)
                 guard let value else { return }
                 index[key] = entries.count
-                entries.append(Entry(series: Series(key), value: value))
+                let nameBytes = names[key.name] ?? Array(key.name.utf8)
+                names[key.name] = nameBytes
+                entries.append(Entry(series: Series(key, nameBytes: nameBytes), value: value))
                 unsorted = true
             }
         }
@@ -104,6 +113,8 @@ public final class LastValueCache: Sendable {
             var changed = false
             if entries.contains(where: { !isLive($0.value) }) {
                 entries.removeAll { !isLive($0.value) }
+                names.removeAll(keepingCapacity: true)
+                for entry in entries { names[entry.series.key.name] = entry.series.nameBytes }
                 changed = true
             }
             if unsorted {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Prometheus exposition: text format 0.0.4, or OpenMetrics 1.0.0 (`# UNIT`, counter
 /// families named without `_total`, `# EOF`). One `# HELP`/`# TYPE` per family; callers
@@ -60,13 +61,25 @@ public struct PrometheusText {
     /// `le` label values of `defaultBoundaries` in this format.
     private let defaultLe: [[UInt8]]
 
-    public init(format: Format = .text004, capacity: Int = 1 << 16) {
+    /// `buffer`: memory to render into (its contents are dropped, its capacity kept), e.g.
+    /// from a `RenderBuffer`.
+    public init(format: Format = .text004, capacity: Int = 1 << 16, buffer: [UInt8] = []) {
         self.format = format
+        bytes = buffer
+        bytes.removeAll(keepingCapacity: true)
         bytes.reserveCapacity(capacity)
         defaultLe = Self.defaultBoundaries.map { Array(Self.leText($0, format: format).utf8) }
     }
 
     private mutating func append(_ string: String) { bytes.append(contentsOf: string.utf8) }
+
+    /// The exposition, leaving this renderer empty (so the array is uniquely referenced and can
+    /// go back to a `RenderBuffer` without a copy).
+    public mutating func takeBytes() -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &bytes)
+        return taken
+    }
 
     /// `# HELP` and `# TYPE` (and `# UNIT` in OpenMetrics) once per family. `name` is the
     /// sample name (`..._total` for counters).
@@ -77,7 +90,9 @@ public struct PrometheusText {
             if family.hasSuffix("_total") { family.removeLast(6) }
             counterFamilies.insert(name)
         }
-        let escaped = help.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+        let escaped =
+            help.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") })
+            ? help.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n") : help
         append("# HELP \(family) \(escaped)\n")
         append("# TYPE \(family) \(type)\n")
         if format == .openMetrics, let unit = Self.unit(of: family) { append("# UNIT \(family) \(unit)\n") }
@@ -167,7 +182,7 @@ public struct PrometheusText {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
+        return value.description
     }
 
     /// Label names must match `[a-zA-Z_][a-zA-Z0-9_]*`.
@@ -179,16 +194,48 @@ public struct PrometheusText {
 }
 
 extension PrometheusText {
+    /// One exposition buffer kept from one scrape to the next. Rendering 10 000 series into fresh
+    /// memory pays a page fault for every 4 KiB of the 1 MB text: about a third of the render's
+    /// time (perf, BENCHMARKS.md). Concurrent scrapes each get a buffer; the largest one returned
+    /// is kept, up to `maxKeptBytes`.
+    public final class RenderBuffer: Sendable {
+        public let maxKeptBytes: Int
+        private let spare = Mutex<[UInt8]>([])
+
+        public init(maxKeptBytes: Int = 64 << 20) { self.maxKeptBytes = maxKeptBytes }
+
+        /// The kept buffer (empty), or a new one when another scrape has it.
+        public func take() -> [UInt8] {
+            spare.withLock { spare in
+                var taken: [UInt8] = []
+                swap(&taken, &spare)
+                return taken
+            }
+        }
+
+        /// Keeps `buffer` for the next scrape if it is larger than the one kept.
+        public func giveBack(_ buffer: [UInt8]) {
+            guard buffer.capacity <= maxKeptBytes else { return }
+            spare.withLock { spare in
+                if buffer.capacity > spare.capacity { spare = buffer }
+            }
+        }
+
+        /// Bytes held between scrapes.
+        public var keptCapacity: Int { spare.withLock { $0.capacity } }
+    }
+
     /// Every live entry of the cache: values with `host` and their labels, histograms as
     /// `_bucket`/`_sum`/`_count`. Families come out grouped (the snapshot is in name order).
     /// Each line is the series' precomputed name and label bytes plus the value.
     public mutating func render(cache snapshot: LastValueCache.Snapshot) {
-        var family: String?
+        reserve(for: snapshot)
+        var family: [UInt8] = []
         var total = false
         for entry in snapshot.values {
             let series = entry.series
-            if series.key.name != family {
-                family = series.key.name
+            if series.nameBytes != family {
+                family = series.nameBytes
                 self.family(
                     series.key.name, type: entry.value.kind == .counter ? "counter" : "gauge",
                     help: "Latest value received from monagent.")
@@ -196,35 +243,35 @@ extension PrometheusText {
                     format == .openMetrics && counterFamilies.contains(series.key.name)
                     && !series.key.name.hasSuffix("_total")
             }
-            bytes.append(contentsOf: series.nameBytes)
-            if total { append("_total") }
-            line(series.labelBytes, le: nil, value: entry.value.value)
+            if total {
+                bytes.append(contentsOf: series.nameBytes)
+                append("_total")
+                line(series.labelBytes, le: nil, value: entry.value.value)
+            } else {
+                bytes.append(contentsOf: series.linePrefix)
+                appendValue(entry.value.value)
+                bytes.append(UInt8(ascii: "\n"))
+            }
         }
         for entry in snapshot.histograms {
             let series = entry.series
-            if series.key.name != family {
-                family = series.key.name
+            if series.nameBytes != family {
+                family = series.nameBytes
                 self.family(
                     series.key.name, type: "histogram",
                     help: "Observations since monquery started, merged from agent windows."
                 )
             }
             let histogram = entry.value.histogram
-            let sorted = histogram.sortedBuckets
-            var index = 0
-            var cumulative = histogram.zeroCount
-            for (position, boundary) in Self.defaultBoundaries.enumerated() {
-                while index < sorted.count, Histogram.upperBound(ofIndex: sorted[index].index) <= boundary {
-                    cumulative += sorted[index].count
-                    index += 1
-                }
+            let cumulative = histogram.cumulativeCounts(thresholds: Self.defaultThresholds)
+            for position in cumulative.indices {
                 bytes.append(contentsOf: series.nameBytes)
                 append("_bucket")
-                line(series.labelBytes, le: defaultLe[position], value: Double(cumulative))
+                line(series.labelBytes, le: defaultLe[position], value: Double(cumulative[position]))
             }
             bytes.append(contentsOf: series.nameBytes)
             append("_bucket")
-            line(series.labelBytes, le: Array("+Inf".utf8), value: Double(histogram.count))
+            line(series.labelBytes, le: Self.infLe, value: Double(histogram.count))
             bytes.append(contentsOf: series.nameBytes)
             append("_sum")
             line(series.labelBytes, le: nil, value: histogram.sum)
@@ -232,6 +279,23 @@ extension PrometheusText {
             append("_count")
             line(series.labelBytes, le: nil, value: Double(histogram.count))
         }
+    }
+
+    /// `Histogram.indexThresholds` of `defaultBoundaries`, computed once.
+    static let defaultThresholds = Histogram.indexThresholds(defaultBoundaries)
+    static let infLe = Array("+Inf".utf8)
+
+    /// Makes room for the whole snapshot at once:
+    /// growing a 1 MB buffer by doubling costs more (copies, and page faults on each new
+    /// block) than rendering into it.
+    private mutating func reserve(for snapshot: LastValueCache.Snapshot) {
+        // Estimated from the counts alone (walking every entry to sum its bytes cost 5 % of a
+        // render); a kept buffer from an earlier scrape usually makes this a no-op, and a short
+        // estimate only means one more doubling.
+        var needed = bytes.count + 16 * 1024 + 128 * snapshot.values.count
+        needed += (Self.defaultBoundaries.count + 3) * 160 * snapshot.histograms.count
+        needed += needed / 16
+        bytes.reserveCapacity(needed)
     }
 
     /// `{labels[,le="…"]} value\n` after a sample name.

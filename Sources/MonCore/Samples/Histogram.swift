@@ -113,6 +113,38 @@ public struct Histogram: Sendable, Hashable {
     }
 
     /// Buckets sorted by index (stable order for the wire and the database).
+    /// For each boundary (ascending), the largest bucket index whose upper bound is ≤ it:
+    /// bucket `i` counts towards boundary `b` exactly when `upperBound(ofIndex: i) <= b`.
+    public static func indexThresholds(_ boundaries: [Double]) -> [Int32] {
+        boundaries.map { boundary in
+            let guess =
+                boundary > 0 ? Int32(clamping: Int((log(boundary) / logGamma).rounded(.down))) : indexRange.lowerBound
+            var index = Swift.max(Swift.min(guess, indexRange.upperBound), indexRange.lowerBound)
+            // The guess is within one or two of the answer; settle it with the same pow as upperBound.
+            while index < indexRange.upperBound, upperBound(ofIndex: index + 1) <= boundary { index += 1 }
+            while index > indexRange.lowerBound, upperBound(ofIndex: index) > boundary { index -= 1 }
+            return index
+        }
+    }
+
+    /// Cumulative counts at each boundary of `thresholds` (from `indexThresholds`), zero count
+    /// included: the `_bucket` values of an exposition, without sorting the buckets.
+    public func cumulativeCounts(thresholds: [Int32]) -> [UInt64] {
+        var perSlot = [UInt64](repeating: 0, count: thresholds.count)
+        for (index, count) in buckets {
+            // First boundary this bucket counts towards; buckets above the last one only in +Inf.
+            var slot = 0
+            while slot < thresholds.count, index > thresholds[slot] { slot += 1 }
+            if slot < thresholds.count { perSlot[slot] &+= count }
+        }
+        var running = zeroCount
+        for slot in perSlot.indices {
+            running &+= perSlot[slot]
+            perSlot[slot] = running
+        }
+        return perSlot
+    }
+
     public var sortedBuckets: [(index: Int32, count: UInt64)] {
         buckets.sorted { $0.key < $1.key }.map { (index: $0.key, count: $0.value) }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import MonCore
+import NIOCore
 
 /// Layout twin of `MonCore.CommittedBatch`, the only thing `LastValueCache.record` takes.
 /// Its memberwise initializer is internal to MonCore (only the ingest writer makes one),
@@ -56,7 +57,8 @@ struct RenderReport: Codable {
         var renderMs: Spread
         /// snapshot + render + finish: what a scrape pays before the HTTP layer.
         var totalMs: Spread
-        /// `Array(text.utf8)`, as the handler does before compressing / sending.
+        /// The copy of the exposition into the response `ByteBuffer`, as the handler does
+        /// (JSON key `utf8_ms`: it measured `Array(text.utf8)` before the render buffer).
         var utf8Ms: Spread
         /// `Gzip.compress` of those bytes (when `--gzip`).
         var gzipMs: Spread?
@@ -124,17 +126,21 @@ enum RenderCommand {
             var gzipMs: [Double] = []
             var text = ""
             var gzipBytes: Int?
+            // The daemon keeps its exposition buffer between scrapes (API.renderBuffer).
+            let renderBuffer = PrometheusText.RenderBuffer()
             for iteration in 0..<(warmup + repeats) {
                 // The same calls, in the same order, as `GET /metrics` (API+Prometheus.swift),
                 // without the daemon's own ~20 lines of ingest and process metrics.
                 let t0 = clock.now
                 let snapshot = cache.snapshot(nowMs: WallClock.nowMs())
                 let t1 = clock.now
-                var out = PrometheusText(format: format)
+                var out = PrometheusText(format: format, buffer: renderBuffer.take())
                 out.render(cache: snapshot)
                 out.finish()
                 let t2 = clock.now
-                let bytes = Array(out.text.utf8)
+                let bytes = out.takeBytes()
+                // The handler's copy into the response body (reported as "utf8_ms").
+                let body = ByteBuffer(bytes: bytes)
                 let t3 = clock.now
                 var compressed: [UInt8]?
                 if gzip { compressed = Gzip.compress(bytes) }
@@ -147,10 +153,11 @@ enum RenderCommand {
                     if gzip { gzipMs.append((t4 - t3).milliseconds) }
                 }
                 if iteration == warmup + repeats - 1 {
-                    text = out.text
+                    text = String(decoding: bytes, as: UTF8.self)
                     gzipBytes = compressed?.count
                 }
-                withExtendedLifetime(compressed) {}
+                withExtendedLifetime((compressed, body)) {}
+                renderBuffer.giveBack(bytes)
             }
             var lines = 0
             var sampleLines = 0
