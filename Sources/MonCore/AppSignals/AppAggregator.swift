@@ -130,11 +130,14 @@ public final class AppAggregator: Sendable {
             }
             let suffix = line.kind == .timer ? "_seconds" : ""
             guard let key = admit(metricName(line.name, suffix: suffix), labels(line.tags), &state) else { return }
-            var histogram = state.histograms[key] ?? Histogram()
-            for value in line.values where !histogram.record(value * scale, times: times) {
-                state.own["mon_agent_statsd_malformed_total", default: 0] += 1
+            // Recorded in place: a copy of the histogram out of the dictionary and back would copy
+            // its bucket table on every line.
+            var refused = 0.0
+            for value in line.values
+            where !state.histograms[key, default: Histogram()].record(value * scale, times: times) {
+                refused += 1
             }
-            state.histograms[key] = histogram
+            if refused > 0 { state.own["mon_agent_statsd_malformed_total", default: 0] += refused }
         case .counter:
             let name = metricName(line.name, suffix: line.name.hasSuffix("_total") ? "" : "_total")
             guard let key = admit(name, labels(line.tags), &state) else { return }
@@ -180,19 +183,23 @@ public final class AppAggregator: Sendable {
     /// The key to record under: the series itself, its metric's overflow series, or nil
     /// when the metric name is beyond `max_metrics`.
     private func admit(_ name: String, _ labels: Labels, _ state: inout State) -> Key? {
-        if state.tagSets[name]?.contains(labels) == true { return Key(name: name, labels: labels) }
-        if state.tagSets[name] == nil {
-            guard state.tagSets.count < config.maxMetrics else {
-                state.own["mon_agent_statsd_dropped_total", default: 0] += 1
-                return nil
-            }
-            state.tagSets[name] = []
+        if state.tagSets[name] == nil, state.tagSets.count >= config.maxMetrics {
+            state.own["mon_agent_statsd_dropped_total", default: 0] += 1
+            return nil
         }
-        guard state.tagSets[name, default: []].count < config.maxTagSets else {
+        // One lookup of the metric's tag sets, changed in place.
+        let maxTagSets = config.maxTagSets
+        let admitted: Bool = {
+            (known: inout Set<Labels>) -> Bool in
+            if known.contains(labels) { return true }
+            guard known.count < maxTagSets else { return false }
+            known.insert(labels)
+            return true
+        }(&state.tagSets[name, default: []])
+        guard admitted else {
             state.own["mon_agent_statsd_folded_total", default: 0] += 1
             return Key(name: name, labels: Self.overflowLabels)
         }
-        state.tagSets[name, default: []].insert(labels)
         return Key(name: name, labels: labels)
     }
 
