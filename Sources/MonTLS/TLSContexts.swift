@@ -96,5 +96,7 @@ extension IngestServer.TCPListener {
         self.init(
             host: settings.host, port: settings.port, tokens: settings.tokens,
             security: try settings.tls.serverSecurity())
+        handshakeTimeoutSeconds = settings.handshakeTimeoutSeconds
+        maxConnections = settings.maxConnections
     }
 }

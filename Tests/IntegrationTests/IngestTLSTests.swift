@@ -105,4 +105,90 @@ struct IngestTLSTests {
             #expect(!log.contains(token) && !log.contains(wrongToken))
         }
     }
+
+    @Test("idle TCP peers are closed after the handshake timeout, extra ones at once; a real agent still gets in")
+    func idleAndExcessConnections() async throws {
+        let daemon = try Daemon.make()
+        let server = try await Certificate.make(in: daemon.directory, name: "server")
+        let token = "ingest-\(UInt64.random(in: 0...UInt64.max))"
+        let tokenFile = "\(daemon.directory)/token"
+        try Data(token.utf8).write(to: URL(fileURLWithPath: tokenFile))
+        let ingestPort = TestEnvironment.freePort()
+        let monquery = try daemon.start(extra: [
+            "MONQUERY_INGEST_TCP_LISTEN": "127.0.0.1:\(ingestPort)",
+            "MONQUERY_INGEST_TLS_CERTIFICATE_FILE": server.certificate,
+            "MONQUERY_INGEST_TLS_KEY_FILE": server.key,
+            "MONQUERY_INGEST_TOKENS": "remote:" + SHA256.hex(Array(token.utf8)),
+            "MONQUERY_INGEST_TCP_HANDSHAKE_TIMEOUT_SECONDS": "2",
+            "MONQUERY_INGEST_TCP_MAX_CONNECTIONS": "2",
+        ])
+        defer { monquery.stop() }
+
+        // Three peers that connect and say nothing: two are served until their time runs out,
+        // the third is over the limit. All three are closed by the daemon.
+        let first = try await eventually("the TCP listener") { try? IdleTCPPeer(port: ingestPort) }
+        let idle = try [first] + (0..<2).map { _ in try IdleTCPPeer(port: ingestPort) }
+        for peer in idle {
+            #expect(try await offPool { peer.awaitClose(seconds: 30) }, "the daemon kept an idle connection open")
+        }
+        let log = monquery.log
+        #expect(log.contains("ingest.tcp_max_connections reached"))
+        #expect(log.contains("no TLS handshake and HELLO within ingest.tcp_handshake_timeout_seconds"))
+
+        // The listener still serves: a real agent's batches are stored.
+        let agent = try daemon.startAgent(
+            interval: 0.2, host: "remote-host", agentID: "tls-after-idle",
+            extra: [
+                "MONAGENT_INGEST_ADDRESS": "127.0.0.1:\(ingestPort)", "MONAGENT_INGEST_TOKEN_FILE": tokenFile,
+                "MONAGENT_INGEST_TLS_CA_FILE": server.certificate,
+            ])
+        defer { agent.stop() }
+        _ = try await eventually("batches from the agent after the idle peers") {
+            try Self.ledgerRows(daemon, agent: "tls-after-idle") >= 3 ? true : nil
+        }
+        let metrics = try await offPool {
+            try curl(["--max-time", "10", "http://127.0.0.1:\(daemon.httpPort)/metrics"])
+        }
+        let refused = String(decoding: metrics.body, as: UTF8.self).split(separator: "\n").first {
+            $0.hasPrefix("mon_query_ingest_refused_connections_total ")
+        }
+        #expect(refused.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0 >= 3, "\(refused ?? "absent")")
+    }
+}
+
+/// A TCP client that connects and sends nothing.
+final class IdleTCPPeer: Sendable {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw TestFailure("socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw TestFailure("connect(127.0.0.1:\(port)) failed: errno \(errno)")
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// True when the peer closed the connection (or reset it) within `seconds`.
+    func awaitClose(seconds: Int) -> Bool {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while true {
+            let n = recv(descriptor, &buffer, buffer.count, 0)
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
 }

@@ -84,6 +84,22 @@ import Testing
         #expect(halfTLS?.key == "ingest.tls.certificate_file")
     }
 
+    @Test func tcpHandshakeTimeoutAndConnectionLimit() throws {
+        let base =
+            "ingest:\n  tcp_listen: 127.0.0.1:8090\n  tokens: [\"a:\(Self.tokenHash)\"]\n"
+            + "  tls: {certificate_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem}\n"
+        let defaults = try Self.query(base).ingestTCP
+        #expect(defaults?.handshakeTimeoutSeconds == 10)
+        #expect(defaults?.maxConnections == 256)
+        let set = try Self.query(base + "  tcp_handshake_timeout_seconds: 3\n  tcp_max_connections: 9\n").ingestTCP
+        #expect(set?.handshakeTimeoutSeconds == 3)
+        #expect(set?.maxConnections == 9)
+        let zero = Self.configError { try Self.query(base + "  tcp_handshake_timeout_seconds: 0\n") }
+        #expect(zero?.key == "ingest.tcp_handshake_timeout_seconds")
+        let many = Self.configError { try Self.query(base + "  tcp_max_connections: lots\n") }
+        #expect(many?.key == "ingest.tcp_max_connections")
+    }
+
     @Test func unreadableCertificateIsNamedWithItsKeyAndFile() {
         let error = Self.configError {
             try Self.query(

@@ -172,7 +172,11 @@ public struct QueryConfig: Sendable {
                 key: "ingest.tcp_listen",
                 message: "needs ingest.tokens: every remote agent presents a token (see `monquery hash-token`)")
         }
-        return IngestTCPSettings(host: host, port: port, tls: tls, tokens: tokens)
+        let handshake = try source.int("ingest.tcp_handshake_timeout_seconds", default: 10, range: 1...300)
+        let maxConnections = try source.int("ingest.tcp_max_connections", default: 256, range: 1...65_535)
+        return IngestTCPSettings(
+            host: host, port: port, tls: tls, tokens: tokens, handshakeTimeoutSeconds: handshake,
+            maxConnections: maxConnections)
     }
 
     public static func isLoopback(_ host: String) -> Bool {
@@ -252,4 +256,10 @@ public struct IngestTCPSettings: Sendable {
     public var port: Int
     public var tls: TLSFiles
     public var tokens: IngestTokens
+    /// `ingest.tcp_handshake_timeout_seconds` (1–300, default 10): a connection that has not
+    /// finished TLS and sent HELLO by then is closed.
+    public var handshakeTimeoutSeconds: Int
+    /// `ingest.tcp_max_connections` (1–65535, default 256): further TCP connections are closed
+    /// at once (remote agents keep one connection each).
+    public var maxConnections: Int
 }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// Accepts agents on a Unix stream socket (and, for remote agents, on TCP with TLS and a
 /// token) and stores their batches.
@@ -33,6 +34,10 @@ public struct IngestServer: Service {
         public var tokens: IngestTokens
         /// The TLS server handler (MonTLS), first in every connection's pipeline.
         public var security: ChannelSecurity
+        /// `ingest.tcp_handshake_timeout_seconds`: TLS and HELLO must be done by then.
+        public var handshakeTimeoutSeconds = 10
+        /// `ingest.tcp_max_connections`: connections served at once; more are closed at once.
+        public var maxConnections = 256
 
         public init(host: String, port: Int, tokens: IngestTokens, security: @escaping ChannelSecurity) {
             self.host = host
@@ -43,6 +48,8 @@ public struct IngestServer: Service {
     }
 
     let configuration: Configuration
+    /// TCP connections being served (for `maxConnections`).
+    private let remoteConnections = Gauge()
     let writer: IngestWriter
     let stats: IngestStats
     let logger: Logger
@@ -90,6 +97,7 @@ public struct IngestServer: Service {
     /// The TCP listener for remote agents: TLS first in every pipeline.
     private func bindTCP(_ tcp: TCPListener, maxFrame: Int) async throws -> NIOAsyncChannel<Connection, Never> {
         let security = tcp.security
+        let timeout = TimeAmount.seconds(Int64(tcp.handshakeTimeoutSeconds))
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 128)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -97,9 +105,16 @@ public struct IngestServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     try security(channel)
                     try Self.addFraming(channel, maxFrame: maxFrame)
+                    // Until HELLO is answered, the connection is on a clock: a peer that never
+                    // finishes TLS or never speaks would otherwise hold a descriptor and a task forever.
+                    let handshake = Handshake()
+                    channel.eventLoop.scheduleTask(in: timeout) {
+                        if handshake.expire() { channel.close(promise: nil) }
+                    }
                     return Connection(
                         channel: try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel),
-                        origin: .remote(channel.remoteAddress.map { "\($0)" } ?? "an unknown address"))
+                        origin: .remote(channel.remoteAddress.map { "\($0)" } ?? "an unknown address"),
+                        handshake: handshake)
                 }
             }
         logger.info("ingest TCP listening (TLS, token required)", metadata: ["listen": "\(tcp.host):\(tcp.port)"])
@@ -132,12 +147,36 @@ public struct IngestServer: Service {
 
         var channel: NIOAsyncChannel<Frame, Frame>
         var origin: Origin
+        /// TCP: the handshake deadline, settled by HELLO or by the timer.
+        var handshake: Handshake? = nil
+    }
+
+    final class Gauge: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    /// Who got there first: the agent's HELLO (`complete`) or the timeout (`expire`).
+    final class Handshake: Sendable {
+        private enum State: UInt8, AtomicRepresentable { case pending, done, expired }
+        private let state = Atomic<State>(.pending)
+
+        /// True when the deadline had not passed yet.
+        @discardableResult func complete() -> Bool {
+            state.compareExchange(expected: .pending, desired: .done, ordering: .acquiringAndReleasing).exchanged
+        }
+
+        /// True when HELLO had not come yet (so the connection is to be closed).
+        func expire() -> Bool {
+            state.compareExchange(expected: .pending, desired: .expired, ordering: .acquiringAndReleasing).exchanged
+        }
+
+        var expired: Bool { state.load(ordering: .acquiring) == .expired }
     }
 
     private func accept(_ connection: Connection) async {
         guard case .local(let credentials) = connection.origin else {
-            if case .remote(let address) = connection.origin {
-                await serve(connection.channel, peer: "remote \(address)", tokens: configuration.tcp?.tokens)
+            if case .remote(let address) = connection.origin, let tcp = configuration.tcp {
+                await serveRemote(connection, address: address, tcp: tcp)
             }
             return
         }
@@ -156,7 +195,33 @@ public struct IngestServer: Service {
         await serve(connection.channel, peer: peer.description, tokens: nil)
     }
 
-    private func serve(_ connection: NIOAsyncChannel<Frame, Frame>, peer: String, tokens: IngestTokens?) async {
+    /// A TCP connection, within `maxConnections`; one that ends without HELLO because its
+    /// handshake time ran out is logged and counted as refused.
+    private func serveRemote(_ connection: Connection, address: String, tcp: TCPListener) async {
+        let serving = remoteConnections.value.wrappingAdd(1, ordering: .relaxed).newValue
+        defer { remoteConnections.value.wrappingSubtract(1, ordering: .relaxed) }
+        guard serving <= tcp.maxConnections else {
+            connection.handshake?.complete()
+            await stats.connectionRefused()
+            logger.warning(
+                "refusing ingest connection: ingest.tcp_max_connections reached",
+                metadata: ["peer": "\(address)", "max_connections": "\(tcp.maxConnections)"])
+            try? await connection.channel.executeThenClose { _, _ in }
+            return
+        }
+        await serve(
+            connection.channel, peer: "remote \(address)", tokens: tcp.tokens, handshake: connection.handshake)
+        if connection.handshake?.expired == true {
+            await stats.connectionRefused()
+            logger.warning(
+                "closed ingest connection: no TLS handshake and HELLO within ingest.tcp_handshake_timeout_seconds",
+                metadata: ["peer": "\(address)", "timeout_seconds": "\(tcp.handshakeTimeoutSeconds)"])
+        }
+    }
+
+    private func serve(
+        _ connection: NIOAsyncChannel<Frame, Frame>, peer: String, tokens: IngestTokens?, handshake: Handshake? = nil
+    ) async {
         await stats.connectionOpened()
         var session = IngestSession(tokens: tokens)
         var agentLabel = "unidentified agent (\(peer))"
@@ -173,6 +238,8 @@ public struct IngestServer: Service {
                     }
                     switch session.receive(message) {
                     case .welcome(let agent):
+                        // Too late: the timer has closed the connection already.
+                        if let handshake, !handshake.complete() { return }
                         agentLabel = "agent \(agent.agentID) (host \(agent.host))"
                         identified = agent
                         let last = try await writer.lastStoredSeq(agentID: agent.agentID, bootID: agent.bootID)
