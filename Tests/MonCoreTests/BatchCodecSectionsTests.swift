@@ -199,16 +199,6 @@ import Testing
             name: "duplicated bucket index", bytes: histogramPayload(buckets: [(5, 1), (5, 1)], sum: 2),
             expected: "bucket 5 appears twice"),
         Malformed(
-            name: "bucket index out of range", bytes: histogramPayload(buckets: [(Int32.max, 1)]),
-            expected: "inconsistent"),
-        Malformed(
-            name: "bucket counts overflow", bytes: histogramPayload(buckets: [(1, .max), (2, 1)]),
-            expected: "inconsistent"),
-        Malformed(
-            name: "min above max", bytes: histogramPayload(buckets: [(1, 1)], min: 2, max: 1), expected: "inconsistent"),
-        Malformed(
-            name: "NaN sum", bytes: histogramPayload(buckets: [(1, 1)], sum: .nan), expected: "inconsistent"),
-        Malformed(
             name: "bytes after the histograms", bytes: histogramPayload(buckets: [(1, 1)], extra: [0]),
             expected: "1 bytes after the histograms"),
         Malformed(name: "log level 0", bytes: logPayload(level: 0), expected: "unknown level 0"),
@@ -229,6 +219,23 @@ import Testing
             name: "empty histograms section", bytes: payload(tag: BatchCodec.histogramsTag) { _ in },
             expected: "histogram count"),
     ]
+
+    /// Well framed, but the contents disagree: that histogram is left out and counted, and the
+    /// batch (its samples, its other histograms) is stored, so one bad entry never blocks an agent.
+    static let inconsistent: [Malformed] = [
+        Malformed(name: "bucket index out of range", bytes: histogramPayload(buckets: [(Int32.max, 1)]), expected: ""),
+        Malformed(name: "bucket counts overflow", bytes: histogramPayload(buckets: [(1, .max), (2, 1)]), expected: ""),
+        Malformed(name: "min above max", bytes: histogramPayload(buckets: [(1, 1)], min: 2, max: 1), expected: ""),
+        Malformed(name: "NaN sum", bytes: histogramPayload(buckets: [(1, 1)], sum: .nan), expected: ""),
+    ]
+
+    @Test(arguments: inconsistent)
+    func inconsistentHistogramsAreDroppedAndCounted(_ input: Malformed) throws {
+        let batch = try Self.decode(input.bytes)
+        #expect(batch.histograms.isEmpty)
+        #expect(batch.droppedOnDecode == 1)
+        #expect(batch.seq == 77)
+    }
 
     @Test(arguments: malformed)
     func malformedSectionsThrow(_ input: Malformed) {

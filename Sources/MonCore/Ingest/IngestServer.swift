@@ -250,6 +250,14 @@ public struct IngestServer: Service {
                             metadata: ["agent": "\(agent.agentID)", "host": "\(agent.host)", "last_seq": "\(last)"]
                         )
                     case .store(let batch, let agent):
+                        if batch.droppedOnDecode > 0 {
+                            logger.warning(
+                                "storing batch without its inconsistent histograms (counted as rejected)",
+                                metadata: [
+                                    "agent": "\(agent.agentID)", "seq": "\(batch.seq)",
+                                    "dropped": "\(batch.droppedOnDecode)",
+                                ])
+                        }
                         let started = ContinuousClock.now
                         await stats.storeStarted()
                         let outcome: IngestWriter.Outcome

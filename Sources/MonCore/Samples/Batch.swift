@@ -11,6 +11,9 @@ public struct Batch: Sendable, Hashable {
     public var events: [Event]
     public var histograms: [HistogramSample]
     public var logs: [LogRecord]
+    /// Entries the daemon's decoder left out because their contents were inconsistent (a
+    /// histogram whose counts, bounds or sum disagree); never encoded. They count as rejected.
+    public var droppedOnDecode = 0
 
     public init(
         seq: UInt64, createdMs: Int64, samples: [Sample], events: [Event] = [],

@@ -155,7 +155,7 @@ public actor IngestWriter {
             try Self.queueLateRange(samples: accepted, histograms: histograms, connection)
             let rejected =
                 batch.samples.count - accepted.count + batch.events.count - events.count + batch.histograms.count
-                - histograms.count + batch.logs.count - logs.count
+                - histograms.count + batch.logs.count - logs.count + batch.droppedOnDecode
             return (.stored(samples: accepted.count, rejected: rejected), storedLogs)
         }
         if case .stored = stored.0, let onCommit {

@@ -164,7 +164,10 @@ public enum BatchCodec {
             }
             switch tag {
             case eventsTag: batch.events = try decodeEvents(&section, seq: seq)
-            case histogramsTag: batch.histograms = try decodeHistograms(&section, seq: seq)
+            case histogramsTag:
+                let decoded = try decodeHistograms(&section, seq: seq)
+                batch.histograms = decoded.compactMap { $0 }
+                batch.droppedOnDecode += decoded.count - batch.histograms.count
             case logsTag: batch.logs = try decodeLogs(&section, seq: seq)
             default: continue
             }
@@ -183,7 +186,10 @@ public enum BatchCodec {
         }
     }
 
-    static func decodeHistograms(_ section: inout ByteBuffer, seq: UInt64) throws(WireError) -> [HistogramSample] {
+    /// Nil for a well-framed histogram whose contents disagree (counts, bounds or sum): that one
+    /// is left out and counted (`Batch.droppedOnDecode`), the rest of the batch is stored.
+    /// A framing error still refuses the whole batch: nothing after it could be trusted.
+    static func decodeHistograms(_ section: inout ByteBuffer, seq: UInt64) throws(WireError) -> [HistogramSample?] {
         try readSection(&section, seq: seq, what: "histogram", minBytes: minHistogramBytes) {
             (section: inout ByteBuffer, field: String) throws(WireError) in
             let name = try section.readWireString("\(field) name")
@@ -208,9 +214,7 @@ public enum BatchCodec {
             }
             guard
                 let histogram = Histogram(buckets: buckets, zeroCount: zeroCount, sum: sum, min: min, max: max)
-            else {
-                throw WireError(.malformed, "\(field): inconsistent histogram (counts, bounds or sum)")
-            }
+            else { return nil }
             return HistogramSample(name, labels, timestampMs: timestamp, histogram: histogram)
         }
     }
