@@ -17,6 +17,7 @@ extension API {
         ("postgres", "connections_used_percent", "mon_postgres_connections_used_ratio", [:], 100),
         ("postgres", "cache_hit_percent", "mon_postgres_cache_hit_ratio", [:], 100),
     ]
+    static let summaryGaugeNames = Set(summaryGauges.map(\.2))
 
     /// `GET /api/monitoring/metrics/summary[?host=]` — the dashboard's top cards in one call,
     /// per host and overall: latest gauges from the in-memory cache, API figures over the
@@ -29,10 +30,7 @@ extension API {
 
     /// The summary document (the endpoint's body; the dashboard's cards read it too).
     func summaryJSON(host: String?, nowMs: Int64) async throws -> JSONValue {
-        let wanted = Set(Self.summaryGauges.map(\.2))
-        let values = cache.snapshot(nowMs: nowMs).values.filter { entry in
-            wanted.contains(entry.key.name) && (host == nil || entry.key.host == host)
-        }.map { ($0.key, $0.value) }
+        let values = cache.values(named: Self.summaryGaugeNames, host: host, nowMs: nowMs).map { ($0.key, $0.value) }
         // Latest value per (host, metric), the series matching the label filter (unlabelled first).
         var latest: [String: [String: (value: Double, ms: Int64)]] = [:]
         for gauge in Self.summaryGauges {
