@@ -19,6 +19,16 @@ extension API {
     ]
     static let summaryGaugeNames = Set(summaryGauges.map(\.2))
 
+    /// What the summary reads from the database: slow statements over the last hour and
+    /// request statistics over the last 5 minutes. Computed once for all the callers of a
+    /// second (`summaryFigures`): under a few dashboards polling at once, the queries would
+    /// otherwise queue on the API's one database connection. The gauges, alerts and
+    /// anomalies come from memory and are read on every call.
+    struct SummaryFigures: Sendable {
+        var slow: [(host: String, labels: [String: String], value: Double)]
+        var apiHosts: [String: [EndpointStats]]
+    }
+
     /// `GET /api/monitoring/metrics/summary[?host=]` — the dashboard's top cards in one call,
     /// per host and overall: latest gauges from the in-memory cache, API figures over the
     /// last 5 minutes and slow statements over the last hour from the minute rollups; the
@@ -43,10 +53,13 @@ extension API {
             }
         }
         let recent = try TimeRange(period: "5m", step: "1m", nowMs: nowMs)
-        let slow = try await store.increase(
-            name: "mon_postgres_statements_slow_total", host: host,
-            range: try TimeRange(period: "1h", step: nil, nowMs: nowMs))
-        let apiHosts = try await store.endpointStatsByHost(host: host, range: recent)
+        let figures = try await summaryFigures.value(host, nowMs: nowMs) { [store] in
+            let slow = try await store.increase(
+                name: "mon_postgres_statements_slow_total", host: host,
+                range: try TimeRange(period: "1h", step: nil, nowMs: nowMs))
+            return SummaryFigures(slow: slow, apiHosts: try await store.endpointStatsByHost(host: host, range: recent))
+        }
+        let (slow, apiHosts) = (figures.slow, figures.apiHosts)
         var hosts = Set(latest.keys).union(apiHosts.keys).union(slow.map(\.host))
         if let host { hosts = hosts.filter { $0 == host } }
 
