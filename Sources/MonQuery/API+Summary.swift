@@ -17,6 +17,17 @@ extension API {
         ("postgres", "connections_used_percent", "mon_postgres_connections_used_ratio", [:], 100),
         ("postgres", "cache_hit_percent", "mon_postgres_cache_hit_ratio", [:], 100),
     ]
+    static let summaryGaugeNames = Set(summaryGauges.map(\.2))
+
+    /// What the summary reads from the database: slow statements over the last hour and
+    /// request statistics over the last 5 minutes. Computed once for all the callers of a
+    /// second (`summaryFigures`): under a few dashboards polling at once, the queries would
+    /// otherwise queue on the API's one database connection. The gauges, alerts and
+    /// anomalies come from memory and are read on every call.
+    struct SummaryFigures: Sendable {
+        var slow: [(host: String, labels: [String: String], value: Double)]
+        var apiHosts: [String: [EndpointStats]]
+    }
 
     /// `GET /api/monitoring/metrics/summary[?host=]` — the dashboard's top cards in one call,
     /// per host and overall: latest gauges from the in-memory cache, API figures over the
@@ -29,10 +40,7 @@ extension API {
 
     /// The summary document (the endpoint's body; the dashboard's cards read it too).
     func summaryJSON(host: String?, nowMs: Int64) async throws -> JSONValue {
-        let wanted = Set(Self.summaryGauges.map(\.2))
-        let values = cache.snapshot(nowMs: nowMs).values.filter { entry in
-            wanted.contains(entry.key.name) && (host == nil || entry.key.host == host)
-        }.map { ($0.key, $0.value) }
+        let values = cache.values(named: Self.summaryGaugeNames, host: host, nowMs: nowMs).map { ($0.key, $0.value) }
         // Latest value per (host, metric), the series matching the label filter (unlabelled first).
         var latest: [String: [String: (value: Double, ms: Int64)]] = [:]
         for gauge in Self.summaryGauges {
@@ -45,10 +53,13 @@ extension API {
             }
         }
         let recent = try TimeRange(period: "5m", step: "1m", nowMs: nowMs)
-        let slow = try await store.increase(
-            name: "mon_postgres_statements_slow_total", host: host,
-            range: try TimeRange(period: "1h", step: nil, nowMs: nowMs))
-        let apiHosts = try await store.endpointStatsByHost(host: host, range: recent)
+        let figures = try await summaryFigures.value(host, nowMs: nowMs) { [store] in
+            let slow = try await store.increase(
+                name: "mon_postgres_statements_slow_total", host: host,
+                range: try TimeRange(period: "1h", step: nil, nowMs: nowMs))
+            return SummaryFigures(slow: slow, apiHosts: try await store.endpointStatsByHost(host: host, range: recent))
+        }
+        let (slow, apiHosts) = (figures.slow, figures.apiHosts)
         var hosts = Set(latest.keys).union(apiHosts.keys).union(slow.map(\.host))
         if let host { hosts = hosts.filter { $0 == host } }
 

@@ -32,6 +32,8 @@ struct API: Sendable {
     let anomalies: AnomalyMonitor?
     /// Logged-in dashboard sessions (`/ui`).
     let sessions: UISessionStore
+    /// The summary's database figures by host filter, shared for a second (`summaryJSON`).
+    let summaryFigures = ShortLivedCache<String?, SummaryFigures>(ttlMs: 1000)
 
     init(
         store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),

@@ -74,6 +74,33 @@ import Testing
         #expect(cache.snapshot(nowMs: 6000).values.map(\.key.name) == ["new", "old"])
     }
 
+    @Test func namedLookupFiltersByNameHostAndAgeWithoutForgetting() {
+        let cache = LastValueCache(staleAfterMs: 1000)
+        cache.record(
+            Self.batch(
+                "b",
+                [
+                    Sample("cpu", ["cpu": "1"], value: 3, timestampMs: 5000),
+                    Sample("cpu", value: 2, timestampMs: 5000),
+                    Sample("load", value: 9, timestampMs: 5000), Sample("old", value: 1, timestampMs: 0),
+                ]))
+        cache.record(Self.batch("a", [Sample("cpu", value: 1, timestampMs: 5000)]))
+        func lookup(_ names: Set<String>, host: String? = nil) -> [String] {
+            cache.values(named: names, host: host, nowMs: 5500).map {
+                "\($0.key.host) \($0.key.name){\($0.key.labels.canonicalKey)}=\($0.value.value)"
+            }
+        }
+        // Exposition order among the matches: name, host, then labels (unlabelled first).
+        #expect(lookup(["cpu"]) == ["a cpu{}=1.0", "b cpu{}=2.0", #"b cpu{cpu="1"}=3.0"#])
+        #expect(lookup(["cpu", "load"], host: "b") == ["b cpu{}=2.0", #"b cpu{cpu="1"}=3.0"#, "b load{}=9.0"])
+        #expect(lookup(["old", "missing"]).isEmpty)
+        #expect(lookup([]).isEmpty)
+        // Stale entries are skipped, not forgotten: that is `snapshot`'s job.
+        #expect(cache.count == 5)
+        #expect(cache.snapshot(nowMs: 5500).values.count == 4)
+        #expect(cache.count == 4)
+    }
+
     @Test func keepsExpositionOrderAsSeriesArriveBetweenSnapshots() {
         let cache = LastValueCache(staleAfterMs: 1_000_000)
         var expected: [String] = []

@@ -98,7 +98,7 @@ public actor AlertEvaluator {
         switch rule.signal {
         case .metric(let name, let labels, .last):
             var byHost: [String: [Double]] = [:]
-            for entry in cache.snapshot(nowMs: nowMs).values where entry.key.name == name {
+            for entry in cache.values(named: [name], nowMs: nowMs) {
                 let pairs = entry.key.labels.pairs
                 guard
                     labels.allSatisfy({ wanted in pairs.contains { $0.name == wanted.key && $0.value == wanted.value } }

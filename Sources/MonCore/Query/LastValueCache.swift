@@ -177,5 +177,20 @@ public final class LastValueCache: Sendable {
         }
     }
 
+    /// Live values of the series named in `names` (of `host` only, when given), in exposition
+    /// order: for callers that read a few metrics (the summary cards, alert rules). Unlike
+    /// `snapshot` it neither sorts the cache nor forgets stale entries: one pass over the
+    /// entries under the lock, then only the matches are sorted.
+    public func values(named names: Set<String>, host: String? = nil, nowMs: Int64) -> [Entry<Value>] {
+        let oldest = nowMs - staleAfterMs
+        let matches = state.withLock { state in
+            state.values.entries.filter { entry in
+                entry.value.timestampMs >= oldest && (host == nil || entry.series.key.host == host)
+                    && names.contains(entry.series.key.name)
+            }
+        }
+        return matches.sorted { Series.precedes($0.series, $1.series) }
+    }
+
     public var count: Int { state.withLock { $0.values.entries.count + $0.histograms.entries.count } }
 }

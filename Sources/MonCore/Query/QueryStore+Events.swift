@@ -87,28 +87,34 @@ extension QueryStore {
             let rows = try connection.query(
                 """
                 WITH s AS (
-                    SELECT host, key,
-                           max(payload->>'queryid') AS queryid,
-                           max(payload->>'database') AS database,
-                           (array_agg(payload->>'query' ORDER BY ts DESC)
-                               FILTER (WHERE payload->>'query' IS NOT NULL))[1] AS query,
-                           sum((payload->>'calls')::float8) AS calls,
-                           sum((payload->>'total_exec_ms')::float8) AS total_ms,
-                           max((payload->>'mean_exec_ms')::float8) AS worst_mean_ms,
-                           max((payload->>'max_exec_ms_since_reset')::float8) AS max_ms,
-                           sum((payload->>'rows')::float8) AS rows,
-                           sum((payload->>'shared_blks_hit')::float8) AS hit,
-                           sum((payload->>'shared_blks_read')::float8) AS read
-                    FROM events
-                    WHERE kind = 'pg_statement' AND ($1::text IS NULL OR host = $1)
-                      AND ts >= to_timestamp($2::double precision) AND ts <= to_timestamp($3::double precision)
-                    GROUP BY host, key
+                    SELECT e.host, e.key,
+                           max(e.payload->>'queryid') AS queryid,
+                           max(e.payload->>'database') AS database,
+                           sum((e.payload->>'calls')::float8) AS calls,
+                           sum((e.payload->>'total_exec_ms')::float8) AS total_ms,
+                           max((e.payload->>'mean_exec_ms')::float8) AS worst_mean_ms,
+                           max((e.payload->>'max_exec_ms_since_reset')::float8) AS max_ms,
+                           sum((e.payload->>'rows')::float8) AS rows,
+                           sum((e.payload->>'shared_blks_hit')::float8) AS hit,
+                           sum((e.payload->>'shared_blks_read')::float8) AS read
+                    FROM events e
+                    WHERE e.kind = 'pg_statement' AND ($1::text IS NULL OR e.host = $1)
+                      AND e.ts >= to_timestamp($2::double precision) AND e.ts <= to_timestamp($3::double precision)
+                    GROUP BY e.host, e.key
                     ORDER BY total_ms DESC
                     LIMIT $4
                 )
-                SELECT s.host, s.key, s.queryid, s.database, s.query, s.calls, s.total_ms, s.worst_mean_ms, s.max_ms,
+                SELECT s.host, s.key, s.queryid, s.database, q.query, s.calls, s.total_ms, s.worst_mean_ms, s.max_ms,
                        s.rows, s.hit, s.read, p.payload::text
                 FROM s
+                -- The text of the statement's latest event that has one (only for the statements kept).
+                LEFT JOIN LATERAL (
+                    SELECT e.payload->>'query' AS query FROM events e
+                    WHERE e.kind = 'pg_statement' AND e.host = s.host AND e.key = s.key
+                      AND e.ts >= to_timestamp($2::double precision) AND e.ts <= to_timestamp($3::double precision)
+                      AND e.payload->>'query' IS NOT NULL
+                    ORDER BY e.ts DESC LIMIT 1
+                ) q ON true
                 LEFT JOIN LATERAL (
                     SELECT payload FROM events e
                     WHERE e.kind = 'pg_plan' AND e.host = s.host AND e.key = s.key

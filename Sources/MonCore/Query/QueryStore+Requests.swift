@@ -107,6 +107,31 @@ extension QueryStore {
     /// The request-duration histogram series ($1 = metric name, $2 = host or NULL).
     static let histogramFilter = "SELECT id FROM metric_series WHERE name = $1 AND ($2::text IS NULL OR host = $2)"
 
+    /// The step (`$3` seconds) a histogram row belongs to: windows are stamped with their end.
+    static let histogramStep = "(floor(date_part('epoch', h.ts - interval '1 millisecond') / $3) * $3)::bigint"
+
+    /// `(series_id[, step], count, sum, zero_count, min, max)`: `source`'s rows merged per series
+    /// (and per step when `byStep`). The queries below merge per series id first and join the
+    /// labels after: labels are read once per series, not once per row (or bucket) of a week.
+    static func perSeriesTotals(_ source: String, byStep: Bool) -> String {
+        """
+        SELECT h.series_id\(byStep ? ", \(histogramStep) AS step" : ""), sum(h.count) AS count, sum(h.sum) AS sum,
+               sum(h.zero_count) AS zero_count, min(h.min) AS min, max(h.max) AS max
+        FROM (\(source)) h
+        GROUP BY h.series_id\(byStep ? ", step" : "")
+        """
+    }
+
+    /// `(series_id[, step], i, c)`: `source`'s bucket counts merged per series and bucket index
+    /// (and step when `byStep`).
+    static func perSeriesBuckets(_ source: String, byStep: Bool) -> String {
+        """
+        SELECT h.series_id\(byStep ? ", \(histogramStep) AS step" : ""), u.i, sum(u.c) AS c
+        FROM (\(source)) h, unnest(h.idx, h.cnt) AS u(i, c)
+        GROUP BY h.series_id\(byStep ? ", step" : ""), u.i
+        """
+    }
+
     /// Request statistics per host, all endpoints merged (one `EndpointStats` per host, with
     /// endpoint `*`): for the summary cards.
     public func endpointStatsByHost(host: String?, range: TimeRange) throws -> [String: [EndpointStats]] {
@@ -117,7 +142,7 @@ extension QueryStore {
                 """
                 SELECT s.host, coalesce(s.labels->>'status', 'unknown'), sum(h.count)::bigint, sum(h.sum),
                        sum(h.zero_count)::bigint, min(h.min), max(h.max)
-                FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id
+                FROM (\(Self.perSeriesTotals(source, byStep: false))) h JOIN metric_series s ON s.id = h.series_id
                 GROUP BY 1, 2
                 """,
                 [name, host]
@@ -135,7 +160,7 @@ extension QueryStore {
             let buckets = try connection.query(
                 """
                 SELECT s.host, b.i, sum(b.c)::bigint
-                FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id, unnest(h.idx, h.cnt) AS b(i, c)
+                FROM (\(Self.perSeriesBuckets(source, byStep: false))) b JOIN metric_series s ON s.id = b.series_id
                 GROUP BY 1, 2
                 """,
                 [name, host]
@@ -167,7 +192,7 @@ extension QueryStore {
                 SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
                        coalesce(s.labels->>'status', 'unknown'), sum(h.count)::bigint, sum(h.sum),
                        sum(h.zero_count)::bigint, min(h.min), max(h.max)
-                FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id
+                FROM (\(Self.perSeriesTotals(source, byStep: false))) h JOIN metric_series s ON s.id = h.series_id
                 WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
                 GROUP BY 1, 2, 3
                 """,
@@ -188,8 +213,7 @@ extension QueryStore {
                 """
                 SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
                        b.i, sum(b.c)::bigint
-                FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id,
-                     unnest(h.idx, h.cnt) AS b(i, c)
+                FROM (\(Self.perSeriesBuckets(source, byStep: false))) b JOIN metric_series s ON s.id = b.series_id
                 WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
                 GROUP BY 1, 2, 3
                 """,
@@ -222,10 +246,9 @@ extension QueryStore {
         let counts = try connection.query(
             """
             SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
-                   (floor(extract(epoch FROM h.ts - interval '1 millisecond') / $3) * $3)::bigint AS step,
-                   sum(h.count)::bigint,
+                   h.step, sum(h.count)::bigint,
                    (sum(h.count) FILTER (WHERE s.labels->>'status' >= '500' AND s.labels->>'status' < '600'))::bigint
-            FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id
+            FROM (\(Self.perSeriesTotals(source, byStep: true))) h JOIN metric_series s ON s.id = h.series_id
             WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
             GROUP BY 1, 2, 3
             ORDER BY 1, 2, 3
@@ -245,10 +268,8 @@ extension QueryStore {
             WITH b AS (
                 SELECT coalesce(s.labels->>'method', '') AS method,
                        coalesce(s.labels->>'endpoint', '(overflow)') AS endpoint,
-                       (floor(extract(epoch FROM h.ts - interval '1 millisecond') / $3) * $3)::bigint AS step,
-                       u.i, sum(u.c) AS c
-                FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id,
-                     unnest(h.idx, h.cnt) AS u(i, c)
+                       u.step, u.i, sum(u.c) AS c
+                FROM (\(Self.perSeriesBuckets(source, byStep: true))) u JOIN metric_series s ON s.id = u.series_id
                 WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
                 GROUP BY 1, 2, 3, 4
             ), r AS (

@@ -73,15 +73,22 @@ public actor QueryStore {
         sql: String, parameters: [String?]
     ) {
         let filter = "SELECT id FROM metric_series WHERE name = ANY($1::text[]) AND ($2::text IS NULL OR host = $2)"
+        // Buckets are aggregated per series id first and joined to their names after, so the
+        // labels are turned into text once per bucket, not once per row. The last value of a
+        // bucket is the `last` of its row with the greatest `last_ts`: the largest
+        // `[epoch, last]` pair, which needs no per-bucket sort (an ordered `array_agg` sorted
+        // every bucket's rows and made a 24-h chart on the minute tier take over a second).
         let sql = """
-            SELECT s.id, s.host, s.name, s.labels::text,
-                   (floor(extract(epoch FROM src.ts) / $3) * $3)::bigint AS bucket,
-                   sum(src.sum), sum(src.count)::double precision,
-                   (array_agg(src.last ORDER BY src.last_ts DESC))[1],
-                   (extract(epoch FROM max(src.last_ts)) * 1000)::bigint
-            FROM (\(plan.metricsSource(seriesFilter: filter))) AS src (series_id, ts, sum, count, last, last_ts)
-            JOIN metric_series s ON s.id = src.series_id
-            GROUP BY 1, 2, 3, 4, 5
+            SELECT s.id, s.host, s.name, s.labels::text, b.bucket, b.sum, b.count, b.last, b.last_ms
+            FROM (
+                SELECT src.series_id, (floor(date_part('epoch', src.ts) / $3) * $3)::bigint AS bucket,
+                       sum(src.sum) AS sum, sum(src.count)::double precision AS count,
+                       (max(ARRAY[date_part('epoch', src.last_ts), src.last]))[2] AS last,
+                       (extract(epoch FROM max(src.last_ts)) * 1000)::bigint AS last_ms
+                FROM (\(plan.metricsSource(seriesFilter: filter))) AS src (series_id, ts, sum, count, last, last_ts)
+                GROUP BY 1, 2
+            ) b
+            JOIN metric_series s ON s.id = b.series_id
             ORDER BY 1, 5
             """
         return (sql, [PostgresArray.text(names), host, String(range.stepSeconds)])
