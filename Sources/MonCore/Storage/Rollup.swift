@@ -190,10 +190,12 @@ public actor RollupWriter {
         _ connection: PostgresConnection
     ) throws {
         let fromRaw = source == "metrics"
+        // The last value is the one of the greatest `[epoch, value]` pair: no per-group sort (an
+        // ordered array_agg sorted every group's rows; same choice as QueryStore.seriesQuery).
         let aggregates =
             fromRaw
-            ? "min(value), max(value), sum(value), count(*), (array_agg(value ORDER BY ts DESC))[1], max(ts)"
-            : "min(min), max(max), sum(sum), sum(count)::bigint, (array_agg(last ORDER BY last_ts DESC))[1], max(last_ts)"
+            ? "min(value), max(value), sum(value), count(*), (max(ARRAY[date_part('epoch', ts), value]))[2], max(ts)"
+            : "min(min), max(max), sum(sum), sum(count)::bigint, (max(ARRAY[date_part('epoch', last_ts), last]))[2], max(last_ts)"
         // Table names and the unit are constants of this file, not input.
         try connection.query(
             """
