@@ -73,6 +73,91 @@ import Testing
         #expect(throws: ProcError.self) { try collector.collect(timestampMs: 0) }
     }
 
+    @Test func newPidsAreIdentifiedAndVanishedPidsForgotten() throws {
+        let root = try ProcFixtures.writableRoot()
+        defer { root.remove() }
+        let collector = ProcessCollector(procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096)
+        _ = try collector.collect(timestampMs: 0)
+        // 101, 102, 202 are members (stat kept open); 303 and the zombie 404 are remembered in no group.
+        #expect(collector.trackedCounts.pids == 5)
+        #expect(collector.trackedCounts.open == 3)
+
+        try root.delete("102")
+        try root.makeProcess(505, stat: statLine(pid: 505, comm: "redis-server", utime: 10, stime: 0, start: 9100))
+        let samples = try collector.collect(timestampMs: 5_000)
+        #expect(samples.value("mon_process_processes", Self.group("uvicorn")) == 1)
+        #expect(samples.value("mon_process_processes", Self.group("redis-server")) == 1)
+        #expect(samples.value("mon_process_cpu_seconds_total", Self.group("redis-server")) == 0.1)
+        #expect(collector.trackedCounts.pids == 5)
+        #expect(collector.trackedCounts.open == 3)
+    }
+
+    @Test func aMemberWhoseStartTimeChangesIsANewProcess() throws {
+        let root = try ProcFixtures.writableRoot()
+        defer { root.remove() }
+        let collector = ProcessCollector(procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096)
+        _ = try collector.collect(timestampMs: 0)
+        // pid 101 reused by a process in no group: it leaves uvicorn at once.
+        try root.write("101/stat", statLine(pid: 101, comm: "bash", utime: 1, stime: 1, start: 9500))
+        try root.write("101/cmdline", "bash\0")
+        var samples = try collector.collect(timestampMs: 5_000)
+        #expect(samples.value("mon_process_processes", Self.group("uvicorn")) == 1)
+        #expect(collector.trackedCounts.open == 2)
+        // pid 101 reused again, by a uvicorn: found although the pid is not new.
+        try root.write("101/stat", statLine(pid: 101, comm: "python3", utime: 10, stime: 0, start: 9600))
+        try root.write("101/cmdline", "python3\0-m\0uvicorn\0")
+        samples = try collector.collect(timestampMs: 10_000)
+        #expect(samples.value("mon_process_processes", Self.group("uvicorn")) == 2)
+        #expect(samples.value("mon_process_cpu_seconds_total", Self.group("uvicorn")) == 4.1)
+    }
+
+    @Test func aProcessInNoGroupIsIdentifiedAgainOnTheNextCycleThenPeriodically() throws {
+        let root = try ProcFixtures.writableRoot()
+        defer { root.remove() }
+        let collector = ProcessCollector(
+            procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096, reidentifyEveryCycles: 4)
+        _ = try collector.collect(timestampMs: 0)
+
+        // A fork that execs uvicorn after the first look (same pid, same start time, new comm).
+        try root.write("303/stat", statLine(pid: 303, comm: "uvicorn", utime: 1, stime: 0, start: 4500))
+        try root.write("303/cmdline", "/venv/bin/uvicorn\0app:app\0")
+        var samples = try collector.collect(timestampMs: 5_000)
+        #expect(samples.value("mon_process_processes", Self.group("uvicorn")) == 3, "rechecked on the next cycle")
+
+        // pid 606 appears, is checked on cycles 3 and 4, then only when (pid + cycle) % 4 == 0.
+        try root.makeProcess(606, stat: statLine(pid: 606, comm: "sh", utime: 0, stime: 0, start: 9900))
+        _ = try collector.collect(timestampMs: 10_000)  // cycle 3: new
+        _ = try collector.collect(timestampMs: 15_000)  // cycle 4: next-cycle recheck
+        try root.write("606/stat", statLine(pid: 606, comm: "redis-server", utime: 0, stime: 0, start: 9900))
+        var found: [Int] = []
+        for cycle in 5...9 {
+            samples = try collector.collect(timestampMs: Int64(cycle) * 5_000)
+            if samples.value("mon_process_processes", Self.group("redis-server")) == 1 { found.append(cycle) }
+        }
+        #expect(found == [6, 7, 8, 9], "identified again on cycle 6 ((606 + 6) % 4 == 0), then followed")
+    }
+
+    @Test func malformedStatOfAMemberSkipsItUntilItParsesAgain() throws {
+        let root = try ProcFixtures.writableRoot()
+        defer { root.remove() }
+        let collector = ProcessCollector(procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096)
+        _ = try collector.collect(timestampMs: 0)
+        for garbage in ["", "202 (postgres", "202 (postgres) S x y z\n", "\u{FF}\u{FE}"] {
+            try root.write("202/stat", garbage)
+            let samples = try collector.collect(timestampMs: 5_000)
+            #expect(samples.value("mon_process_processes", Self.group("postgres")) == 0)
+            #expect(samples.value("mon_process_processes", Self.group("uvicorn")) == 2)
+        }
+        try root.write("202/stat", statLine(pid: 202, comm: "postgres", utime: 40, stime: 10, start: 4000))
+        // Remembered in no group since its stat did not parse: found again when it is next identified.
+        var counted = false
+        for cycle in 0..<12 {
+            let samples = try collector.collect(timestampMs: 10_000 + Int64(cycle) * 5_000)
+            if samples.value("mon_process_processes", Self.group("postgres")) == 1 { counted = true }
+        }
+        #expect(counted)
+    }
+
     private func statLine(pid: Int, comm: String, utime: Int, stime: Int, start: Int) -> String {
         "\(pid) (\(comm)) S 1 \(pid) \(pid) 0 -1 4194560 1200 0 3 0 \(utime) \(stime) 0 0 20 0 1 0 \(start) "
             + "123456789 100 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
