@@ -31,10 +31,8 @@ import Testing
     }
 
     @Test func usageRatioFollowsEachProcessAcrossExitAndStart() throws {
-        let root = try ProcFixtures.writableRoot()
+        let (root, collector) = try afterFirstCycle(at: 10_000)
         defer { root.remove() }
-        let collector = ProcessCollector(procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096)
-        _ = try collector.collect(timestampMs: 10_000)
 
         // 101 uses 1 s more CPU over 2 s; 102 exits; pid 202 is reused by a new postgres with 9 s of CPU.
         try root.write("101/stat", statLine(pid: 101, comm: "python3", utime: 250, stime: 50, start: 5000))
@@ -74,10 +72,8 @@ import Testing
     }
 
     @Test func newPidsAreIdentifiedAndVanishedPidsForgotten() throws {
-        let root = try ProcFixtures.writableRoot()
+        let (root, collector) = try afterFirstCycle()
         defer { root.remove() }
-        let collector = ProcessCollector(procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096)
-        _ = try collector.collect(timestampMs: 0)
         // 101, 102, 202 are members (stat kept open); 303 and the zombie 404 are remembered in no group.
         #expect(collector.trackedCounts.pids == 5)
         #expect(collector.trackedCounts.open == 3)
@@ -93,10 +89,8 @@ import Testing
     }
 
     @Test func aMemberWhoseStartTimeChangesIsANewProcess() throws {
-        let root = try ProcFixtures.writableRoot()
+        let (root, collector) = try afterFirstCycle()
         defer { root.remove() }
-        let collector = ProcessCollector(procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096)
-        _ = try collector.collect(timestampMs: 0)
         // pid 101 reused by a process in no group: it leaves uvicorn at once.
         try root.write("101/stat", statLine(pid: 101, comm: "bash", utime: 1, stime: 1, start: 9500))
         try root.write("101/cmdline", "bash\0")
@@ -112,11 +106,8 @@ import Testing
     }
 
     @Test func aProcessInNoGroupIsIdentifiedAgainOnTheNextCycleThenPeriodically() throws {
-        let root = try ProcFixtures.writableRoot()
+        let (root, collector) = try afterFirstCycle(reidentifyEveryCycles: 4)
         defer { root.remove() }
-        let collector = ProcessCollector(
-            procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096, reidentifyEveryCycles: 4)
-        _ = try collector.collect(timestampMs: 0)
 
         // A fork that execs uvicorn after the first look (same pid, same start time, new comm).
         try root.write("303/stat", statLine(pid: 303, comm: "uvicorn", utime: 1, stime: 0, start: 4500))
@@ -138,10 +129,8 @@ import Testing
     }
 
     @Test func malformedStatOfAMemberSkipsItUntilItParsesAgain() throws {
-        let root = try ProcFixtures.writableRoot()
+        let (root, collector) = try afterFirstCycle()
         defer { root.remove() }
-        let collector = ProcessCollector(procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096)
-        _ = try collector.collect(timestampMs: 0)
         for garbage in ["", "202 (postgres", "202 (postgres) S x y z\n", "\u{FF}\u{FE}"] {
             try root.write("202/stat", garbage)
             let samples = try collector.collect(timestampMs: 5_000)
@@ -156,6 +145,22 @@ import Testing
             if samples.value("mon_process_processes", Self.group("postgres")) == 1 { counted = true }
         }
         #expect(counted)
+    }
+
+    /// A collector over a fresh copy of the fixture root, after its first cycle at `ms`.
+    private func afterFirstCycle(
+        at ms: Int64 = 0, reidentifyEveryCycles: Int = 12
+    ) throws -> (WritableRoot, ProcessCollector) {
+        let root = try ProcFixtures.writableRoot()
+        let collector = ProcessCollector(
+            procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096, reidentifyEveryCycles: reidentifyEveryCycles)
+        do {
+            _ = try collector.collect(timestampMs: ms)
+        } catch {
+            root.remove()
+            throw error
+        }
+        return (root, collector)
     }
 
     private func statLine(pid: Int, comm: String, utime: Int, stime: Int, start: Int) -> String {
