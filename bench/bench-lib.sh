@@ -27,18 +27,21 @@ bench_now() { date +%s.%3N; }
 bench_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # bench_build [PRODUCT...] — builds (incrementally) the release binaries of the products
-# (default: monagent monquery) into $BENCH_SCRATCH.
+# (default: monagent monquery) into $BENCH_SCRATCH. monagent is linked with
+# --static-swift-stdlib, as README's "Installing for production" builds it: its RSS depends on it.
 bench_build() {
     local products=("$@")
     [ ${#products[@]} -gt 0 ] || products=(monagent monquery)
     if [ "${BENCH_NO_BUILD:-0}" = 1 ] || [ "${BENCH_PREBUILT:-0}" = 1 ]; then
         bench_log "using the binaries in $BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release} as they are (BENCH_NO_BUILD/BENCH_PREBUILT)"
     else
-        local product
+        local product static
         for product in "${products[@]}"; do
-            bench_log "swift build -c ${BENCH_BUILD_CONFIG:-release} --product $product --scratch-path $BENCH_SCRATCH"
-            (cd "$BENCH_PACKAGE_PATH" && swift build -c "${BENCH_BUILD_CONFIG:-release}" --product "$product" --scratch-path "$BENCH_SCRATCH" \
-                --only-use-versions-from-resolved-file >&2)
+            static=()
+            [ "$product" = monagent ] && static=(--static-swift-stdlib)
+            bench_log "swift build -c ${BENCH_BUILD_CONFIG:-release} --product $product ${static[*]} --scratch-path $BENCH_SCRATCH"
+            (cd "$BENCH_PACKAGE_PATH" && swift build -c "${BENCH_BUILD_CONFIG:-release}" --product "$product" "${static[@]}" \
+                --scratch-path "$BENCH_SCRATCH" --only-use-versions-from-resolved-file >&2)
         done
     fi
     local bin

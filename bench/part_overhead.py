@@ -94,6 +94,7 @@ statsd:
   address: "127.0.0.1:%d"
 """ % (INTERVAL, state, stack.ingest_socket, stack.pg_port, stack.redis_port, statsd_port))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONAGENT_")}
+    env["MALLOC_ARENA_MAX"] = "2"   # as deploy/systemd/monagent.service ships it
     agent = stack.spawn("monagent", [os.path.join(B.BIN, "monagent"), "run", "--config", config], env=env)
 
     # --- the exporters -------------------------------------------------------------------

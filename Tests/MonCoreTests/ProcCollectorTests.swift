@@ -169,11 +169,49 @@ import Testing
               eth0: 48284307    1449    0    0    0     0          0         0    56761     717    0    0    0     0       0          0
 
             """)
-        try root.delete("net/sockstat")
         let second = try collector.collect(timestampMs: 5_000)
         #expect(second.value("mon_host_network_receive_bytes_per_second", eth0) == 2_000)
         #expect(second.value("mon_host_network_transmit_bytes_per_second", eth0) == 100)
-        #expect(second.named("mon_host_sockets_used").isEmpty)
+        #expect(second.value("mon_host_sockets_used") == 33)
+    }
+
+    @Test func networkWithoutSockstatIsNotAnError() throws {
+        let root = try ProcFixtures.writableRoot()
+        defer { root.remove() }
+        try root.delete("net/sockstat")
+        let samples = try NetworkCollector(procFS: root.procFS).collect(timestampMs: 0)
+        #expect(samples.named("mon_host_sockets_used").isEmpty)
+        #expect(samples.value("mon_host_network_receive_bytes_total", ["interface": "eth0"]) == 48_274_307)
+    }
+
+    @Test func keptFilesAreReReadEveryCycleAndReopenedAfterAFailure() throws {
+        let root = try ProcFixtures.writableRoot()
+        defer { root.remove() }
+        let collector = MemoryCollector(procFS: root.procFS)
+        #expect(try collector.collect(timestampMs: 0).value("mon_host_memory_total_bytes") == 24_683_656 * 1024)
+        try root.write("meminfo", "MemTotal: 1000 kB\nMemFree: 500 kB\nMemAvailable: 600 kB\n")
+        #expect(try collector.collect(timestampMs: 1).value("mon_host_memory_total_bytes") == 1000 * 1024)
+
+        let file = root.procFS.file("gone")
+        #expect(throws: ProcError.self) { try file.read() }
+        try root.write("gone", "back")
+        #expect(try file.read() == Array("back".utf8))
+        #expect(file.isOpen)
+
+        let member = root.procFS.file("101/stat", reopens: false)
+        _ = try member.read()
+        member.close()
+        #expect(throws: ProcError.self) { try member.read() }
+    }
+
+    @Test func keptFilesReadFilesLargerThanTheirBuffer() throws {
+        let root = try ProcFixtures.writableRoot()
+        defer { root.remove() }
+        let text = String(repeating: "0123456789abcdef", count: 1_000)
+        try root.write("big", text)
+        let file = ProcFile(path: root.procFS.path("big"), initialCapacity: 100)
+        #expect(try file.read() == Array(text.utf8))
+        #expect(try file.read() == Array(text.utf8))
     }
 
     @Test func networkIncludesLoopbackWhenAsked() throws {

@@ -49,6 +49,15 @@ struct WritableRoot {
         try Data(text.utf8).write(to: url.appendingPathComponent(relativePath))
     }
 
+    /// Adds `/proc/<pid>` with `stat`, an empty `cmdline` and an empty `fd` directory.
+    func makeProcess(_ pid: Int, stat: String, cmdline: String = "") throws {
+        let directory = url.appendingPathComponent(String(pid))
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("fd"), withIntermediateDirectories: true)
+        try write("\(pid)/stat", stat)
+        try write("\(pid)/cmdline", cmdline)
+    }
+
     func delete(_ relativePath: String) throws {
         try FileManager.default.removeItem(at: url.appendingPathComponent(relativePath))
     }

@@ -17,6 +17,29 @@ import Testing
         #expect(GlobPattern(pattern).matches(key) == expected)
     }
 
+    @Test("a new walk starts every interval; a walk in progress steps every cycle")
+    func walkCadence() {
+        var walk = CacheKeyWalk(types: RedisSourceConfig.defaultCacheTypes)
+        var due = walk.stepDue(at: 1_000, intervalSeconds: 60)
+        #expect(due, "the first walk starts at once")
+        walk.add(keys: ["search:1"], pttls: [-1], nextCursor: "5")
+        due = walk.stepDue(at: 6_000, intervalSeconds: 60)
+        #expect(due, "in progress: continues")
+        walk.add(keys: ["emb:1"], pttls: [-1], nextCursor: "0")
+        #expect(walk.completed?["search_results"]?.keys == 1)
+        due = walk.stepDue(at: 11_000, intervalSeconds: 60)
+        #expect(!due)
+        due = walk.stepDue(at: 60_999, intervalSeconds: 60)
+        #expect(!due)
+        #expect(walk.completed?["embeddings"]?.keys == 1, "the last counts stay published between walks")
+        due = walk.stepDue(at: 61_000, intervalSeconds: 60)
+        #expect(due)
+        #expect(walk.startedMs == 61_000)
+        walk.add(keys: [], pttls: [], nextCursor: "0")
+        due = walk.stepDue(at: 66_000, intervalSeconds: 0)
+        #expect(due, "0: a new walk every cycle")
+    }
+
     @Test("a walk over several steps publishes counts, TTL averages and buckets only when complete")
     func walkAggregates() throws {
         var walk = CacheKeyWalk(types: RedisSourceConfig.defaultCacheTypes)
@@ -105,10 +128,12 @@ import Testing
         #expect(redis.url == "redis://127.0.0.1:6379/2")
         #expect(redis.slowlogArguments == .none)
         #expect(redis.scanCount == 50)
+        #expect(redis.scanIntervalSeconds == 60)
         #expect(redis.cacheTypes == [.init(name: "sessions", pattern: "sess:*", ttlSeconds: 900)])
         for (yaml, key) in [
             ("redis:\n  url: x\n  slowlog_arguments: some", "redis.slowlog_arguments"),
             ("redis:\n  url: x\n  scan_count: 0", "redis.scan_count"),
+            ("redis:\n  url: x\n  scan_interval_seconds: -1", "redis.scan_interval_seconds"),
             ("redis:\n  url: x\n  cache_types:\n    - name: a", "redis.cache_types[0]"),
             (
                 "redis:\n  url: x\n  cache_types:\n    - {name: a, pattern: 'a:*', ttl_seconds: -1}",

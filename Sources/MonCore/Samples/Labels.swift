@@ -14,7 +14,10 @@ public struct Labels: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiter
     }
 
     public init(dictionaryLiteral elements: (String, String)...) {
-        self.init(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+        // Straight into the sorted pairs (no Dictionary): labels are built for every sample of a cycle.
+        pairs = []
+        pairs.reserveCapacity(elements.count)
+        for (name, value) in elements { set(name, value) }
     }
 
     public subscript(name: String) -> String? {

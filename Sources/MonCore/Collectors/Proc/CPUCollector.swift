@@ -18,17 +18,23 @@ public final class CPUCollector: Collector {
 
     /// Previous times per `cpu` label value, for the usage ratio.
     private var previous: [String: ProcStat.CPUTimes] = [:]
+    private let statFile: ProcFile
+    private let loadavgFile: ProcFile
+    private let pressureFiles: [ProcFile]
 
     public static let pressureResources = ["cpu", "memory", "io"]
 
     public init(procFS: ProcFS = ProcFS(), clockTicksPerSecond: Double = ProcFS.clockTicksPerSecond) {
         self.procFS = procFS
         self.clockTicksPerSecond = clockTicksPerSecond
+        statFile = procFS.file("stat")
+        loadavgFile = procFS.file("loadavg")
+        pressureFiles = CPUCollector.pressureResources.map { procFS.file("pressure/" + $0) }
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
-        let stat = try ProcStatParser.parse(procFS.read("stat"), userHZ: clockTicksPerSecond)
-        let load = try LoadAvgParser.parse(procFS.read("loadavg"))
+        let stat = try ProcStatParser.parse(statFile.read(), userHZ: clockTicksPerSecond)
+        let load = try LoadAvgParser.parse(loadavgFile.read())
         var samples: [Sample] = []
         samples.reserveCapacity(16 + stat.perCPU.count * 9)
 
@@ -64,8 +70,8 @@ public final class CPUCollector: Collector {
             if let value { samples.append(Sample(metric, value: Double(value), kind: kind, timestampMs: timestampMs)) }
         }
 
-        for resource in CPUCollector.pressureResources {
-            guard let bytes = try procFS.readIfPresent("pressure/" + resource) else { continue }
+        for (resource, file) in zip(CPUCollector.pressureResources, pressureFiles) {
+            guard let bytes = try file.readIfPresent() else { continue }
             let pressure = try PressureParser.parse(bytes)
             let stalls = [("some", pressure.some), ("full", pressure.full)]
             for case (let kind, let stall?) in stalls {

@@ -11,6 +11,7 @@ public final class DiskCollector: Collector {
     public let ignoredDevicePrefixes: [String]
 
     private var rates = CounterRates()
+    private let diskstatsFile: ProcFile
 
     public static let defaultIgnoredDevicePrefixes = ["loop", "ram", "zram"]
 
@@ -18,10 +19,11 @@ public final class DiskCollector: Collector {
     {
         self.procFS = procFS
         self.ignoredDevicePrefixes = ignoredDevicePrefixes
+        diskstatsFile = procFS.file("diskstats")
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
-        let disks = try DiskStatsParser.parse(procFS.read("diskstats")).filter { !isIgnored($0.device) }
+        let disks = try DiskStatsParser.parse(diskstatsFile.read()).filter { !isIgnored($0.device) }
         var samples: [Sample] = []
         samples.reserveCapacity(disks.count * 9)
         for disk in disks {

@@ -12,6 +12,7 @@ public final class FilesystemCollector: Collector {
     /// Filesystem types never reported.
     public let ignoredTypes: Set<String>
     private let usage: (String) throws -> FilesystemUsage
+    private let mountsFile: ProcFile
 
     /// Kernel-internal filesystems with no disk behind them. `overlay` is kept: it is
     /// the root filesystem of a container.
@@ -30,11 +31,12 @@ public final class FilesystemCollector: Collector {
         self.procFS = procFS
         self.ignoredTypes = ignoredTypes
         self.usage = usage
+        mountsFile = procFS.file("self/mounts")
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
         let mounts = FilesystemCollector.select(
-            try MountsParser.parse(procFS.read("self/mounts")), ignoring: ignoredTypes)
+            try MountsParser.parse(mountsFile.read()), ignoring: ignoredTypes)
         var samples: [Sample] = []
         for mount in mounts {
             guard let space = try? usage(mount.mountpoint), space.sizeBytes > 0 else { continue }

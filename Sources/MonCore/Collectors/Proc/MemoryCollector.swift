@@ -6,13 +6,15 @@
 public final class MemoryCollector: Collector {
     public let name = "memory"
     public let procFS: ProcFS
+    private let meminfoFile: ProcFile
 
     public init(procFS: ProcFS = ProcFS()) {
         self.procFS = procFS
+        meminfoFile = procFS.file("meminfo")
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
-        let info = try MemInfoParser.parse(procFS.read("meminfo"))
+        let info = try MemInfoParser.parse(meminfoFile.read())
         let values: [(String, UInt64)] = [
             ("mon_host_memory_total_bytes", info.totalBytes),
             ("mon_host_memory_available_bytes", info.effectiveAvailableBytes),

@@ -11,14 +11,18 @@ public final class NetworkCollector: Collector {
     public let ignoredInterfaces: Set<String>
 
     private var rates = CounterRates()
+    private let devFile: ProcFile
+    private let sockstatFile: ProcFile
 
     public init(procFS: ProcFS = ProcFS(), ignoredInterfaces: Set<String> = ["lo"]) {
         self.procFS = procFS
         self.ignoredInterfaces = ignoredInterfaces
+        devFile = procFS.file("net/dev")
+        sockstatFile = procFS.file("net/sockstat")
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
-        let interfaces = try NetDevParser.parse(procFS.read("net/dev")).filter {
+        let interfaces = try NetDevParser.parse(devFile.read()).filter {
             !ignoredInterfaces.contains($0.interface)
         }
         var samples: [Sample] = []
@@ -50,7 +54,7 @@ public final class NetworkCollector: Collector {
         }
         rates.endCycle()
 
-        if let bytes = try procFS.readIfPresent("net/sockstat") {
+        if let bytes = try sockstatFile.readIfPresent() {
             let sockets = try SockStatParser.parse(bytes)
             samples.append(
                 Sample("mon_host_sockets_used", value: Double(sockets.socketsUsed), timestampMs: timestampMs))

@@ -65,36 +65,67 @@ public struct ProcFS: Sendable, Hashable {
         }
     }
 
+    /// A kept-open `ProcFile` for `relativePath` (see `ProcFile` for `reopens`).
+    public func file(_ relativePath: String, reopens: Bool = true) -> ProcFile {
+        ProcFile(path: path(relativePath), reopens: reopens)
+    }
+
     /// Process ids: the numeric entries of `root`, ascending.
     public func pids() throws -> [Int32] {
-        try entries("").compactMap { name in
-            guard let first = name.utf8.first, first != UInt8(ascii: "0"), name.utf8.count <= 10 else { return nil }
-            return Int32(name)
-        }.sorted()
+        var pids: [Int32] = []
+        try forEachEntry("") { name in
+            if let pid = ProcFS.pid(name) { pids.append(pid) }
+        }
+        pids.sort()
+        return pids
+    }
+
+    /// The pid a directory entry name stands for: 1 to 10 digits, no leading zero, fits Int32.
+    static func pid(_ name: UnsafeBufferPointer<UInt8>) -> Int32? {
+        guard let first = name.first, first != UInt8(ascii: "0"), name.count <= 10 else { return nil }
+        var value: Int64 = 0
+        for byte in name {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        }
+        return value <= Int64(Int32.max) ? Int32(value) : nil
     }
 
     /// Number of entries of a directory, `.` and `..` excluded (open fds in `123/fd`).
     public func countEntries(_ relativePath: String) throws -> Int {
-        try entries(relativePath).count
+        var count = 0
+        try forEachEntry(relativePath) { _ in count += 1 }
+        return count
     }
 
     /// Names in a directory, `.` and `..` excluded, in directory order.
     public func entries(_ relativePath: String) throws -> [String] {
+        var names: [String] = []
+        try forEachEntry(relativePath) { names.append(String(decoding: $0, as: UTF8.self)) }
+        return names
+    }
+
+    /// Calls `body` with the name bytes of every entry of a directory, `.` and `..` excluded,
+    /// without making a String of each.
+    func forEachEntry(_ relativePath: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         let fullPath = relativePath.isEmpty ? root : path(relativePath)
         guard let directory = opendir(fullPath) else { throw ProcFS.error(errno, "cannot list", fullPath) }
         defer { _ = closedir(directory) }
-        var names: [String] = []
         while true {
             errno = 0
             guard let entry = readdir(directory) else {
                 let code = errno
                 if code != 0 { throw ProcFS.error(code, "cannot list", fullPath) }
-                return names
+                return
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            try withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                let length = bytes.firstIndex(of: 0) ?? bytes.count
+                let name = UnsafeBufferPointer(rebasing: bytes[0..<length])
+                let dot = UInt8(ascii: ".")
+                if (length == 1 && name[0] == dot) || (length == 2 && name[0] == dot && name[1] == dot) { return }
+                try body(name)
             }
-            if name != "." && name != ".." { names.append(name) }
         }
     }
 
@@ -122,7 +153,7 @@ public struct ProcFS: Sendable, Hashable {
         return value > 0 ? value : 4096
     }
 
-    private static func error(_ code: Int32, _ action: String, _ path: String) -> ProcError {
+    static func error(_ code: Int32, _ action: String, _ path: String) -> ProcError {
         let kind: ProcError.Code
         switch code {
         case ENOENT, ESRCH, ENOTDIR: kind = .notFound

@@ -8,6 +8,7 @@
 /// ```
 public enum ProcStatParser {
     public static let file = "/proc/stat"
+    private static let wanted: Set<Substring> = ["ctxt", "btime", "processes", "procs_running", "procs_blocked"]
 
     /// Parses the file; CPU times are divided by `userHZ` (`ProcFS.clockTicksPerSecond`).
     ///
@@ -24,8 +25,9 @@ public enum ProcStatParser {
         var total: ProcStat.CPUTimes?
         var stat = ProcStat(total: ProcStat.CPUTimes())
         for (number, line) in text.numberedLines {
+            // `intr` and `softirq` hold hundreds of numbers: look at the key before splitting.
+            guard let key = ProcText.firstField(line), key.hasPrefix("cpu") || wanted.contains(key) else { continue }
             let fields = ProcText.fields(line)
-            guard let key = fields.first else { continue }
             if key.hasPrefix("cpu") {
                 let times = try cpuTimes(fields, text: text, line: number, userHZ: userHZ)
                 let suffix = key.dropFirst(3)

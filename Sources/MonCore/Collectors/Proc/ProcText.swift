@@ -14,13 +14,25 @@ struct ProcText {
     }
 
     /// True when the file has nothing but whitespace.
-    var isBlank: Bool { lines.allSatisfy { ProcText.fields($0).isEmpty } }
+    var isBlank: Bool { lines.allSatisfy(ProcText.isBlank) }
 
     /// Non-blank lines with their 1-based line numbers.
     var numberedLines: [(number: Int, text: Substring)] {
         lines.enumerated().compactMap { index, line in
-            ProcText.fields(line).isEmpty ? nil : (index + 1, line)
+            ProcText.isBlank(line) ? nil : (index + 1, line)
         }
+    }
+
+    /// True when `line` has nothing but spaces and tabs (without splitting it).
+    static func isBlank(_ line: Substring) -> Bool {
+        line.utf8.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+    }
+
+    /// The first field of `line`, without splitting the rest (for skipping long lines unread).
+    static func firstField(_ line: Substring) -> Substring? {
+        guard let start = line.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return nil }
+        let end = line[start...].firstIndex(where: { $0 == " " || $0 == "\t" }) ?? line.endIndex
+        return line[start..<end]
     }
 
     /// Splits on spaces and tabs, dropping empty fields.

@@ -29,9 +29,20 @@ public struct CacheKeyWalk: Sendable {
     /// Totals of the last completed walk, by type name (and `other`).
     public private(set) var completed: [String: TypeTotals]?
     public private(set) var walksCompleted = 0
+    /// When the current (or last) walk started; nil before the first.
+    public private(set) var startedMs: Int64?
 
     public init(types: [RedisSourceConfig.CacheType]) {
         patterns = types.map { ($0.name, GlobPattern($0.pattern)) }
+    }
+
+    /// Whether a SCAN step is due now: a walk is in progress, or none has started yet, or the
+    /// last one started at least `intervalSeconds` ago (then a new walk starts at `ms`).
+    public mutating func stepDue(at ms: Int64, intervalSeconds: Double) -> Bool {
+        if cursor != "0" { return true }
+        if let startedMs, Double(ms - startedMs) < intervalSeconds * 1000 { return false }
+        startedMs = ms
+        return true
     }
 
     /// The type a key belongs to (`other` when none matches).

@@ -2,7 +2,8 @@ import Logging
 
 /// Samples a Redis server every cycle: INFO (memory, hits, evictions, clients, keyspace,
 /// command stats), new SLOWLOG entries as events, and a budgeted SCAN walk that counts
-/// keys and TTLs per cache type.
+/// keys and TTLs per cache type; a walk starts every `redis.scan_interval_seconds` (60) and
+/// the counts of the last completed walk are reported every cycle.
 ///
 /// One connection on its own thread. When Redis is away it reports `mon_redis_up 0`,
 /// logs one error per backoff step and retries; the other sources are unaffected.
@@ -207,8 +208,7 @@ public actor RedisCollector: RemoteCollector {
     private func walkKeys(_ redis: RedisConnection, into output: inout Output, at ms: Int64) throws {
         let started = ContinuousClock.now
         let cap = Duration.milliseconds(Int64(config.scanTimeCapMs))
-        var calls = 0
-        repeat {
+        while walk.stepDue(at: ms, intervalSeconds: config.scanIntervalSeconds) {
             let reply = try run(redis, ["SCAN", walk.cursor, "COUNT", String(config.scanCount)])
             guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].text,
                 case .array(let keyReplies) = parts[1]
@@ -231,9 +231,8 @@ public actor RedisCollector: RemoteCollector {
                 memory: memory,
                 nextCursor: next
             )
-            calls += 1
-            if next == "0" { break }
-        } while started.duration(to: .now) < cap
+            if next == "0" || started.duration(to: .now) >= cap { break }
+        }
         output.samples.append(
             Sample(
                 "mon_redis_scan_walks_completed_total", value: Double(walk.walksCompleted), kind: .counter,

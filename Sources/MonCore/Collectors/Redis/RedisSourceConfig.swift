@@ -35,6 +35,10 @@ public struct RedisSourceConfig: Sendable {
     public var scanCount = 1000
     /// `redis.scan_time_cap_ms` — time the key walk may spend per cycle (default 20).
     public var scanTimeCapMs = 20.0
+    /// `redis.scan_interval_seconds` — how often a key walk starts (default 60; 0 = a new walk right
+    /// after the last one ends, every cycle). A walk in progress still takes one budgeted step per
+    /// cycle; between walks the counts of the last completed walk are reported again.
+    public var scanIntervalSeconds = 60.0
     /// `redis.memory_samples` — keys per SCAN step whose `MEMORY USAGE` is sampled (default 0 = off).
     public var memorySamples = 0
     /// `redis.cache_types` — the application's cache types (defaults: MnemoLite's three).
@@ -61,6 +65,7 @@ public struct RedisSourceConfig: Sendable {
         }
         let count = try source.int("redis.scan_count", default: 1000, range: 1...100_000)
         let cap = try source.double("redis.scan_time_cap_ms", default: 20, range: 1...10_000)
+        let scanInterval = try source.double("redis.scan_interval_seconds", default: 60, range: 0...86_400)
         let memorySamples = try source.int("redis.memory_samples", default: 0, range: 0...10_000)
         var types = Self.defaultCacheTypes
         if let items = try source.mappingList("redis.cache_types") {
@@ -95,6 +100,7 @@ public struct RedisSourceConfig: Sendable {
         slowlogArguments = arguments
         scanCount = count
         scanTimeCapMs = cap
+        scanIntervalSeconds = scanInterval
         self.memorySamples = memorySamples
         cacheTypes = types
     }
