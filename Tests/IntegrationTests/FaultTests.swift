@@ -195,20 +195,25 @@ struct FaultTests {
             ).first.flatMap { $0 }.flatMap { Int64($0) }
             return (value ?? 0) > 0 ? value : nil
         }
+        // Exactly the dropped batches are missing from the ledger (seq 1 … max, minus the drops)
+        // once the agent has caught up and reported its last drops: wait for the two to agree
+        // (a count that stays off, too high or too low, fails here).
+        var last = (missing: Int64(0), counted: Int64(0))
+        let agreed = try? await eventually("missing batches == mon_agent_spool_dropped_total", seconds: 60) {
+            () -> Bool? in
+            let (_, batches, maxSeq) = try Self.ledger(daemon, agent: agentID)
+            let counted =
+                try daemon.column(
+                    """
+                    SELECT max(m.value)::bigint FROM metrics m JOIN metric_series s ON s.id = m.series_id
+                    WHERE s.name = 'mon_agent_spool_dropped_total' AND s.host = 'fault-bound'
+                    """
+                ).first.flatMap { $0 }.flatMap { Int64($0) } ?? 0
+            last = (maxSeq - batches, counted)
+            return last.missing == last.counted ? true : nil
+        }
         monagent.stop()
-        try await Task.sleep(for: .milliseconds(300))
-        // Exactly the dropped batches are missing from the ledger (seq 1 … max, minus the drops),
-        // up to the drops counted after the last stored report.
-        let (_, batches, maxSeq) = try Self.ledger(daemon, agent: agentID)
-        let missing = maxSeq - batches
-        let finalDropped =
-            try daemon.column(
-                """
-                SELECT max(m.value)::bigint FROM metrics m JOIN metric_series s ON s.id = m.series_id
-                WHERE s.name = 'mon_agent_spool_dropped_total' AND s.host = 'fault-bound'
-                """
-            ).first.flatMap { $0 }.flatMap { Int64($0) } ?? 0
-        #expect(dropped > 0 && missing == finalDropped, "missing \(missing), counted \(finalDropped)")
+        #expect(dropped > 0 && agreed == true, "missing \(last.missing), counted \(last.counted)")
         let lowest = try daemon.scalar("SELECT min(seq) FROM ingest_ledger WHERE agent_id = $1", [agentID])
         #expect(lowest > 1, "the oldest went first")
     }

@@ -120,6 +120,25 @@ import Testing
         #expect(await reopened.depth == depth)
     }
 
+    @Test(
+        "a batch on the wire when its segment is dropped counts as dropped only if the daemon did not store it",
+        arguments: [true, false])
+    func droppedWhileInFlight(stored: Bool) async throws {
+        let directory = try Self.directory()
+        let config = SpoolConfig(directory: directory, maxBytes: 64 << 10, fsync: false)
+        let spool = try SpoolBatchQueue(config: config, logger: Self.logger)
+        await spool.enqueue(Self.batch(1, padding: 4000))
+        let onTheWire = try #require(await spool.oldestUnacked())
+        for value in 2...100 { await spool.enqueue(Self.batch(Double(value), padding: 4000)) }
+        let depth = await spool.depth
+        let before = try #require(await spool.spoolStats).dropped
+        // Every batch that left the queue is counted, except the one on the wire.
+        #expect(before + depth == 99, "dropped \(before) + kept \(depth)")
+        await spool.acknowledge(upTo: stored ? onTheWire.seq : onTheWire.seq - 1)
+        let after = try #require(await spool.spoolStats).dropped
+        #expect(after == (stored ? before : before + 1))
+    }
+
     @Test("past the age bound the old segments are dropped and counted")
     func ageBound() async throws {
         let directory = try Self.directory()

@@ -75,6 +75,11 @@ public actor SpoolBatchQueue: BatchQueue {
     private let logger: Logger
     private var entries: [Entry] = []
     private var head = 0
+    /// The batch `oldestUnacked` last handed to the shipper (possibly on the wire now).
+    private var handedOut: UInt64?
+    /// A batch dropped by the bounds while it was on the wire: counted as dropped only if the
+    /// next acknowledgement shows the daemon did not store it.
+    private var droppedInFlight: UInt64?
     private var segments: [Segment] = []
     private var activeFD: Int32 = -1
     public private(set) var lastSeq: UInt64 = 0
@@ -141,7 +146,10 @@ public actor SpoolBatchQueue: BatchQueue {
     public func oldestUnacked() -> Batch? {
         while head < entries.count {
             var buffer = ByteBuffer(bytes: entries[head].payload)
-            if let batch = try? BatchCodec.decode(&buffer) { return batch }
+            if let batch = try? BatchCodec.decode(&buffer) {
+                handedOut = batch.seq
+                return batch
+            }
             // Cannot happen for what this process encoded; a corrupt recovered record passed
             // its checksum: count it and skip it rather than block the queue.
             stats.tornRecords += 1
@@ -151,6 +159,11 @@ public actor SpoolBatchQueue: BatchQueue {
     }
 
     public func acknowledge(upTo seq: UInt64) {
+        if let inFlight = droppedInFlight {
+            // Acknowledged: the daemon has it after all. Not: it is lost, count it now.
+            if seq < inFlight { stats.dropped += 1 }
+            droppedInFlight = nil
+        }
         while head < entries.count, entries[head].seq <= seq { head += 1 }
         while let first = segments.first, first.lastSeq <= seq { removeFirstSegment() }
         compact()
@@ -215,7 +228,10 @@ public actor SpoolBatchQueue: BatchQueue {
             let segment = segments[0]
             let lost = entries[head...].filter { $0.segment == segment.firstSeq }
             if !lost.isEmpty {
-                stats.dropped += lost.count
+                // The batch on the wire may still be stored: its acknowledgement decides.
+                let inFlight = lost.contains { $0.seq == handedOut } ? handedOut : nil
+                if let inFlight { droppedInFlight = inFlight }
+                stats.dropped += lost.count - (inFlight == nil ? 0 : 1)
                 logger.warning(
                     "spool bound exceeded: dropped the oldest batches",
                     metadata: [
