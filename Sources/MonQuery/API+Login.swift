@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import NIOCore
 
 extension API {
     /// Name of the dashboard's session cookie.
@@ -42,7 +43,13 @@ extension API {
     func login(_ request: Request) async throws -> Response {
         var request = request
         _ = try QueryParameters(request, allowed: [])
-        let body = try await request.collectBody(upTo: 16_384)
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: 16_384)
+        } catch is NIOTooManyBytesError {
+            // A 400 like any other bad form, not the 500 Hummingbird makes of this error.
+            throw ParameterError("token", "the form is larger than 16 KiB")
+        }
         let form: LoginForm
         do {
             form = try URLEncodedFormDecoder().decode(LoginForm.self, from: String(buffer: body))
