@@ -24,6 +24,16 @@ struct IngestTLSTests {
         }
     }
 
+    /// monquery's variables for a TLS ingest listener on `port` accepting `token`.
+    static func tcpIngest(port: Int, server: Certificate, token: String) -> [String: String] {
+        [
+            "MONQUERY_INGEST_TCP_LISTEN": "127.0.0.1:\(port)",
+            "MONQUERY_INGEST_TLS_CERTIFICATE_FILE": server.certificate,
+            "MONQUERY_INGEST_TLS_KEY_FILE": server.key,
+            "MONQUERY_INGEST_TOKENS": "remote:" + SHA256.hex(Array(token.utf8)),
+        ]
+    }
+
     static func ledgerRows(_ daemon: Daemon, agent: String) throws -> Int64 {
         try daemon.scalar("SELECT count(*) FROM ingest_ledger WHERE agent_id = $1", [agent])
     }
@@ -43,14 +53,10 @@ struct IngestTLSTests {
         try Data(wrongToken.utf8).write(to: URL(fileURLWithPath: wrongTokenFile))
         let ingestPort = TestEnvironment.freePort()
 
-        let monquery = try daemon.start(extra: [
-            "MONQUERY_INGEST_TCP_LISTEN": "127.0.0.1:\(ingestPort)",
-            "MONQUERY_INGEST_TLS_CERTIFICATE_FILE": server.certificate,
-            "MONQUERY_INGEST_TLS_KEY_FILE": server.key,
-            "MONQUERY_INGEST_TOKENS": "remote:" + SHA256.hex(Array(token.utf8)),
-            "MONQUERY_HTTP_TLS_CERTIFICATE_FILE": server.certificate,
-            "MONQUERY_HTTP_TLS_KEY_FILE": server.key,
-        ])
+        var environment = Self.tcpIngest(port: ingestPort, server: server, token: token)
+        environment["MONQUERY_HTTP_TLS_CERTIFICATE_FILE"] = server.certificate
+        environment["MONQUERY_HTTP_TLS_KEY_FILE"] = server.key
+        let monquery = try daemon.start(extra: environment)
         defer { monquery.stop() }
         func remoteAgent(_ id: String, tokenFile: String, ca: String) throws -> ManagedProcess {
             try daemon.startAgent(
@@ -114,14 +120,10 @@ struct IngestTLSTests {
         let tokenFile = "\(daemon.directory)/token"
         try Data(token.utf8).write(to: URL(fileURLWithPath: tokenFile))
         let ingestPort = TestEnvironment.freePort()
-        let monquery = try daemon.start(extra: [
-            "MONQUERY_INGEST_TCP_LISTEN": "127.0.0.1:\(ingestPort)",
-            "MONQUERY_INGEST_TLS_CERTIFICATE_FILE": server.certificate,
-            "MONQUERY_INGEST_TLS_KEY_FILE": server.key,
-            "MONQUERY_INGEST_TOKENS": "remote:" + SHA256.hex(Array(token.utf8)),
-            "MONQUERY_INGEST_TCP_HANDSHAKE_TIMEOUT_SECONDS": "2",
-            "MONQUERY_INGEST_TCP_MAX_CONNECTIONS": "2",
-        ])
+        var environment = Self.tcpIngest(port: ingestPort, server: server, token: token)
+        environment["MONQUERY_INGEST_TCP_HANDSHAKE_TIMEOUT_SECONDS"] = "2"
+        environment["MONQUERY_INGEST_TCP_MAX_CONNECTIONS"] = "2"
+        let monquery = try daemon.start(extra: environment)
         defer { monquery.stop() }
 
         // Three peers that connect and say nothing: two are served until their time runs out,
