@@ -153,15 +153,11 @@ public struct PrometheusText {
         _ name: String, _ labels: [(String, String)], _ histogram: Histogram,
         boundaries: [Double] = PrometheusText.defaultBoundaries
     ) {
-        let sorted = histogram.sortedBuckets
-        var index = 0
-        var cumulative = histogram.zeroCount
-        for boundary in boundaries {
-            while index < sorted.count, Histogram.upperBound(ofIndex: sorted[index].index) <= boundary {
-                cumulative += sorted[index].count
-                index += 1
-            }
-            sample(name + "_bucket", labels + [("le", leText(boundary))], Double(cumulative))
+        let thresholds =
+            boundaries == Self.defaultBoundaries ? Self.defaultThresholds : Histogram.indexThresholds(boundaries)
+        let cumulative = histogram.cumulativeCounts(thresholds: thresholds)
+        for (boundary, count) in zip(boundaries, cumulative) {
+            sample(name + "_bucket", labels + [("le", leText(boundary))], Double(count))
         }
         sample(name + "_bucket", labels + [("le", "+Inf")], Double(histogram.count))
         sample(name + "_sum", labels, histogram.sum)
