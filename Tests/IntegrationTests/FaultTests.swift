@@ -7,13 +7,19 @@ import Testing
 /// (one `mon_agent_cycle_duration_seconds` per cycle and agent).
 @Suite(.enabled(if: TestEnvironment.isAvailable, "needs scripts/test (live PostgreSQL)"))
 struct FaultTests {
-    /// (boot ids, stored batches, highest seq) of one agent.
+    /// (boot ids, stored batches, highest seq) of one agent, from one snapshot: a batch that
+    /// commits between separate queries would make the count and the highest seq disagree.
     static func ledger(_ daemon: Daemon, agent: String) throws -> (boots: Int64, batches: Int64, maxSeq: Int64) {
-        (
-            try daemon.scalar("SELECT count(DISTINCT boot_id) FROM ingest_ledger WHERE agent_id = $1", [agent]),
-            try daemon.scalar("SELECT count(*) FROM ingest_ledger WHERE agent_id = $1", [agent]),
-            try daemon.scalar("SELECT coalesce(max(seq), 0) FROM ingest_ledger WHERE agent_id = $1", [agent])
-        )
+        let row = try #require(
+            try daemon.column(
+                """
+                SELECT count(DISTINCT boot_id) || ' ' || count(*) || ' ' || coalesce(max(seq), 0)
+                FROM ingest_ledger WHERE agent_id = $1
+                """, [agent]
+            ).first.flatMap { $0 }
+        ).split(separator: " ").compactMap { Int64($0) }
+        try #require(row.count == 3)
+        return (row[0], row[1], row[2])
     }
 
     /// Cycle timestamps stored for `host` (ms), sorted.

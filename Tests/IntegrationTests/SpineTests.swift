@@ -87,18 +87,24 @@ struct SpineTests {
         }
         monagent.stop()
 
-        let timestamps = try daemon.column(
-            """
-            SELECT (extract(epoch FROM m.ts) * 1000)::bigint
-            FROM metrics m JOIN metric_series s ON s.id = m.series_id
-            WHERE s.name = 'mon_agent_cycle_duration_seconds' AND s.host = 'it-host'
-            ORDER BY 1
-            """
-        ).compactMap { $0.flatMap { Int64($0) } }
+        // One statement, one snapshot: a batch the agent sent just before it stopped may
+        // commit between two separate queries and make the ledger and the cycles disagree.
+        let snapshot = try #require(
+            try daemon.column(
+                """
+                SELECT (SELECT count(*) FROM ingest_ledger) || ' ' || (SELECT max(seq) FROM ingest_ledger) || ' '
+                    || coalesce(string_agg((extract(epoch FROM m.ts) * 1000)::bigint::text, ' ' ORDER BY m.ts), '')
+                FROM metrics m JOIN metric_series s ON s.id = m.series_id
+                WHERE s.name = 'mon_agent_cycle_duration_seconds' AND s.host = 'it-host'
+                """
+            ).first.flatMap { $0 }
+        ).split(separator: " ").compactMap { Int64($0) }
+        try #require(snapshot.count >= 3, "ledger count, highest seq and at least one cycle")
+        let batches = snapshot[0]
+        let maxSeq = snapshot[1]
+        let timestamps = Array(snapshot.dropFirst(2))
         let first = try #require(timestamps.first)
         let last = try #require(timestamps.last)
-        let batches = try daemon.scalar("SELECT count(*) FROM ingest_ledger")
-        let maxSeq = try daemon.scalar("SELECT max(seq) FROM ingest_ledger")
         // Every batch the agent built is stored exactly once, and each is one cycle.
         #expect(batches == maxSeq, "a batch is missing from the ledger")
         #expect(Set(timestamps).count == timestamps.count, "a cycle was stored twice")
