@@ -21,9 +21,11 @@ extension API {
 
     /// What the summary reads from the database: slow statements over the last hour and
     /// request statistics over the last 5 minutes. Computed once for all the callers of a
-    /// second (`summaryFigures`): under a few dashboards polling at once, the queries would
-    /// otherwise queue on the API's one database connection. The gauges, alerts and
-    /// anomalies come from memory and are read on every call.
+    /// second and refreshed in the background while the previous figures (at most 5 s old)
+    /// are served (`summaryFigures`): under a few dashboards polling at once, the queries
+    /// would otherwise queue on the API's one database connection, and a caller that hit the
+    /// refresh would wait for it. The gauges, alerts and anomalies come from memory and are
+    /// read on every call.
     struct SummaryFigures: Sendable {
         var slow: [(host: String, labels: [String: String], value: Double)]
         var apiHosts: [String: [EndpointStats]]

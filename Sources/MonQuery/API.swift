@@ -32,8 +32,9 @@ struct API: Sendable {
     let anomalies: AnomalyMonitor?
     /// Logged-in dashboard sessions (`/ui`).
     let sessions: UISessionStore
-    /// The summary's database figures by host filter, shared for a second (`summaryJSON`).
-    let summaryFigures = ShortLivedCache<String?, SummaryFigures>(ttlMs: 1000)
+    /// The summary's database figures by host filter: fresh for a second, then served up to
+    /// 5 s old while one refresh runs in the background (`summaryJSON`).
+    let summaryFigures = ShortLivedCache<String?, SummaryFigures>(ttlMs: 1000, staleMs: 5000)
 
     init(
         store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),

@@ -2,7 +2,7 @@ import MonCore
 import Synchronization
 import Testing
 
-@Suite struct ShortLivedCacheTests {
+@Suite(.timeLimit(.minutes(1))) struct ShortLivedCacheTests {
     struct Failure: Error {}
 
     final class Counter: Sendable {
@@ -50,5 +50,53 @@ import Testing
         #expect(cache.count == 0)
         #expect(try await cache.value("k", nowMs: 1) { 7 } == 7)
         #expect(try await cache.value("k", nowMs: 2) { 8 } == 7)
+    }
+
+    /// Lets a computation finish when the test says so.
+    final class Gate: Sendable {
+        let stream: AsyncStream<Void>
+        let continuation: AsyncStream<Void>.Continuation
+        init() { (stream, continuation) = AsyncStream.makeStream(of: Void.self) }
+        func wait() async { for await _ in stream { return } }
+        func open() { continuation.yield() }
+    }
+
+    static func settle(_ cache: ShortLivedCache<String, Int>, _ key: String) async throws {
+        while cache.isComputing(key) { try await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    @Test func aStaleValueIsServedWhileOneRefreshRunsInTheBackground() async throws {
+        let cache = ShortLivedCache<String, Int>(ttlMs: 1000, staleMs: 5000)
+        let counter = Counter()
+        #expect(try await cache.value("k", nowMs: 0) { counter.next() } == 1)
+        // Past the TTL: the old value at once, one refresh started and held by the gate.
+        let gate = Gate()
+        let refresh: @Sendable () async throws -> Int = {
+            await gate.wait()
+            return counter.next()
+        }
+        #expect(try await cache.value("k", nowMs: 1500, compute: refresh) == 1)
+        #expect(cache.isComputing("k"))
+        #expect(try await cache.value("k", nowMs: 1600) { counter.next() } == 1, "no second refresh")
+        gate.open()
+        try await Self.settle(cache, "k")
+        // The refreshed value, stamped when its computation started (1500), is fresh at 2400.
+        #expect(try await cache.value("k", nowMs: 2400) { counter.next() } == 2)
+        // Past `staleMs`: nothing usable, the caller waits for a new computation.
+        #expect(try await cache.value("k", nowMs: 6500) { counter.next() } == 3)
+        #expect(counter.calls.withLock { $0 } == 3)
+    }
+
+    @Test func aFailedRefreshKeepsServingTheStaleValueUntilItExpires() async throws {
+        let cache = ShortLivedCache<String, Int>(ttlMs: 1000, staleMs: 5000)
+        #expect(try await cache.value("k", nowMs: 0) { 1 } == 1)
+        #expect(try await cache.value("k", nowMs: 2000) { throw Failure() } == 1)
+        try await Self.settle(cache, "k")
+        #expect(try await cache.value("k", nowMs: 3000) { throw Failure() } == 1)
+        try await Self.settle(cache, "k")
+        await #expect(throws: Failure.self) {
+            try await cache.value("k", nowMs: 5000) { throw Failure() }
+        }
+        #expect(try await cache.value("k", nowMs: 5001) { 9 } == 9)
     }
 }
