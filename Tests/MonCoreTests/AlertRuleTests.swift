@@ -145,7 +145,8 @@ import Testing
             threshold: 80, summary: "s", hint: "h")
         let json = try #require(
             try JSONSerialization.jsonObject(
-                with: Data(AlertWebhook.payload([alert], externalURL: "http://x").encoded().utf8)) as? [String: Any])
+                with: Data(AlertmanagerPayload.body([alert], externalURL: "http://x").encoded().utf8)) as? [String: Any]
+        )
         #expect(json["version"] as? String == "4")
         #expect(json["status"] as? String == "firing")
         let alerts = try #require(json["alerts"] as? [[String: Any]])

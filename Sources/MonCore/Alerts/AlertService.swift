@@ -9,7 +9,7 @@ public actor AlertEvaluator {
     let alerts: AlertStore
     let cache: LastValueCache
     let stats: IngestStats
-    let webhook: AlertWebhook?
+    let webhook: (any AlertNotifier)?
     /// For rules with an `anomaly_*` signal (nil when anomaly detection is off).
     let anomalies: AnomalyMonitor?
     let logger: Logger
@@ -22,7 +22,7 @@ public actor AlertEvaluator {
 
     public init(
         rules: [AlertRule], store: QueryStore, alerts: AlertStore, cache: LastValueCache, stats: IngestStats,
-        webhook: AlertWebhook?, anomalies: AnomalyMonitor? = nil, logger: Logger
+        webhook: (any AlertNotifier)?, anomalies: AnomalyMonitor? = nil, logger: Logger
     ) {
         self.anomalies = anomalies
         self.rules = rules
