@@ -17,12 +17,17 @@ between ticks (the agent's cycles are aligned to the wall clock), so the window 
 exactly N agent cycles and N scrape rounds. RSS: VmRSS and VmHWM from /proc/PID/status.
 
 Settings: OVERHEAD_SECONDS (300; smoke 15), OVERHEAD_INTERVAL (5; smoke 1),
-OVERHEAD_WINDOW_CYCLES (12: per-window figures for median/min/max; smoke 5).
+OVERHEAD_WINDOW_CYCLES (12: per-window figures for median/min/max; smoke 5),
+OVERHEAD_PROFILE_SECONDS (0 = off): after the measured window, with everything still running,
+`perf record` samples the agent for that long and its self-time report (by shared object and
+symbol, kernel included) is written next to the results as overhead-STAMP.perf.txt — the
+profile of the agent under the same load, outside the figures.
 """
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -31,6 +36,7 @@ import benchlib as B  # noqa: E402
 
 SECONDS = int(os.environ.get("OVERHEAD_SECONDS", "15" if B.SMOKE else "300"))
 INTERVAL = float(os.environ.get("OVERHEAD_INTERVAL", "1" if B.SMOKE else "5"))
+PROFILE_SECONDS = int(os.environ.get("OVERHEAD_PROFILE_SECONDS", "0"))
 WINDOW = int(os.environ.get("OVERHEAD_WINDOW_CYCLES", "5" if B.SMOKE else "12"))
 
 NODE_COMPARABLE = ["cpu", "stat", "meminfo", "loadavg", "pressure", "diskstats", "filesystem", "netdev",
@@ -47,6 +53,29 @@ def exporter_binary(name):
 def version(args):
     r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return (r.stdout.strip().splitlines() or ["?"])[0]
+
+
+def profile(pid, seconds):
+    """perf self-time profile of `pid` for `seconds`, as text next to the results file."""
+    data = os.path.join(tempfile.mkdtemp(prefix="bench-perf."), "agent.perf.data")
+    out = os.path.join(B.RESULTS_DIR, "overhead-%s.perf.txt" % B.STAMP)
+    B.log("overhead: profiling the agent with perf for %d s" % seconds)
+    r = subprocess.run(["perf", "record", "-q", "-F", "999", "-p", str(pid), "-o", data, "--", "sleep", str(seconds)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        B.log("overhead: perf record failed (%s); no profile" % r.stdout.strip()[-200:])
+        return
+    report = []
+    for sort in ("dso", "dso,sym"):
+        rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", sort,
+                              "--percent-limit", "0.7"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        report.append("### perf report --sort %s (self time, >= 0.7 %%)\n" % sort)
+        report += [line for line in rep.stdout.splitlines() if line and not line.startswith("#")]
+        report.append("")
+    with open(out, "w") as f:
+        f.write("monagent, %d s at a %g s interval, perf record -F 999 -p PID\n\n" % (seconds, INTERVAL))
+        f.write("\n".join(report) + "\n")
+    B.log("overhead: profile in %s" % out)
 
 
 def main():
@@ -213,6 +242,12 @@ statsd:
     agent_rss = B.status_kib(agent.pid, "VmRSS") / 1024
     agent_hwm = B.status_kib(agent.pid, "VmHWM") / 1024
     trio_rss = sum(rss[k] for k in trio)
+    # VmRSS = RssAnon (private memory: heap, stacks, relocated data) + RssFile (clean pages
+    # of the binary and its libraries mapped from the page cache, shared and reclaimable).
+    anon = {name: B.status_kib(p.pid, "RssAnon") / 1024 for name, p in scraped.items()}
+    agent_anon = B.status_kib(agent.pid, "RssAnon") / 1024
+    agent_file = B.status_kib(agent.pid, "RssFile") / 1024
+    trio_anon = sum(anon[k] for k in trio)
     rss_series = [s["agent_rss_kib"] / 1024 for s in samples]
     bad_scrapes = {k: sum(1 for c, _, _ in v if c != 200) for k, v in scrapes.items()}
     batches = int(ledger1[0]) - int(ledger0[0])
@@ -229,6 +264,7 @@ statsd:
             "cpu_ms_per_cycle": ours,
             "cpu_ms_per_cycle_windows": B.stats([w["ours_ms"] for w in windows]),
             "rss_mib": agent_rss, "hwm_mib": agent_hwm,
+            "rss_anon_mib": agent_anon, "rss_file_mib": agent_file,
             "rss_mib_first": rss_series[0], "rss_mib_last": rss_series[-1],
             "rss_mib_max_sampled": max(rss_series),
             "batches_shipped": batches, "samples_shipped": shipped,
@@ -239,6 +275,7 @@ statsd:
             "cpu_ms_per_round_windows": B.stats([w["trio_ms"] for w in windows]),
             "cpu_ms_per_round_each": {k: per_cycle_ms([k], first, last, n) for k in scraped},
             "rss_mib": trio_rss, "rss_mib_each": rss, "hwm_mib_each": hwm,
+            "rss_anon_mib": trio_anon, "rss_anon_mib_each": anon,
             "scrape_seconds": {k: B.stats([s for _, s, _ in v]) for k, v in scrapes.items()},
             "scrape_bytes": {k: (v[-1][2] if v else None) for k, v in scrapes.items()},
             "failed_scrapes": bad_scrapes,
@@ -248,6 +285,7 @@ statsd:
         "ratios": {
             "cpu_theirs_over_ours": theirs / ours if ours > 0 else None,
             "rss_theirs_over_ours": trio_rss / agent_rss if agent_rss > 0 else None,
+            "rss_anon_theirs_over_ours": trio_anon / agent_anon if agent_anon > 0 else None,
         },
         "windows": windows,
         "contention": part.result,
@@ -265,6 +303,8 @@ statsd:
                                            result["ratios"]["cpu_theirs_over_ours"] or 0,
                                            result["ratios"]["rss_theirs_over_ours"] or 0))
     B.write_result("overhead", result)
+    if PROFILE_SECONDS > 0:
+        profile(agent.pid, PROFILE_SECONDS)
     stop.set()
     stack.stop()
 

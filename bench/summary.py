@@ -110,10 +110,16 @@ def rows(results_dir, benchmarks):
                 num(t["cpu_ms_per_round_each"]["redis"]), num(t["cpu_ms_per_round_each"]["postgres"])),
             "theirs ÷ ours = %s" % num(r["cpu_theirs_over_ours"], 2), d["targets"]["agent_cpu"]["met"], d, path)
         add("agent RSS, steady state", "≤ 12 MB, ≥ 4× less than the trio, no growth over a 30 min soak",
-            "%s MiB (VmHWM %s; %s → %s over the run%s)" % (
+            "%s MiB (VmHWM %s; %s → %s over the run%s)%s" % (
                 num(o["rss_mib"], 1), num(o["hwm_mib"], 1), num(o["rss_mib_first"], 1), num(o["rss_mib_last"], 1),
-                "" if soak >= 1800 else "; no 30-min soak"),
-            "trio %s MiB" % num(t["rss_mib"], 1), "theirs ÷ ours = %s" % num(r["rss_theirs_over_ours"], 2),
+                "" if soak >= 1800 else "; no 30-min soak",
+                "; RssAnon %s + RssFile %s" % (num(o["rss_anon_mib"], 1), num(o["rss_file_mib"], 1))
+                if "rss_anon_mib" in o else ""),
+            "trio %s MiB%s" % (num(t["rss_mib"], 1),
+                               " (RssAnon %s)" % num(t["rss_anon_mib"], 1) if "rss_anon_mib" in t else ""),
+            "theirs ÷ ours = %s%s" % (num(r["rss_theirs_over_ours"], 2),
+                                     " (RssAnon %s)" % num(r["rss_anon_theirs_over_ours"], 2)
+                                     if r.get("rss_anon_theirs_over_ours") else ""),
             d["targets"]["agent_rss"]["met"], d, path)
     else:
         add("agent CPU per cycle", "≤ 3 ms, ≥ 4× less than the trio", "", "", "", None, None, None)
