@@ -135,6 +135,20 @@ import Testing
         let diskLabels: Labels = ["mountpoint": "/media/My Disk", "device": "/dev/vdd", "fstype": "vfat"]
         #expect(samples.value("mon_host_filesystem_used_ratio", diskLabels) == 0)
         #expect(Set(samples.compactMap { $0.labels["mountpoint"] }) == ["/", "/media/My Disk"])
+
+        // The same table is not parsed again; a changed one is.
+        _ = try collector.collect(timestampMs: 1)
+        #expect(collector.mountTableParses == 1)
+        try root.write(
+            "self/mounts",
+            """
+            /dev/vda / ext4 rw,relatime 0 0
+            /dev/vdc /empty xfs rw 0 0
+
+            """)
+        let after = try collector.collect(timestampMs: 2)
+        #expect(collector.mountTableParses == 2)
+        #expect(Set(after.compactMap { $0.labels["mountpoint"] }) == ["/"])
     }
 
     @Test func filesystemWithRealStatvfs() throws {

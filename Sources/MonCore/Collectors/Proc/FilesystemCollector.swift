@@ -13,6 +13,12 @@ public final class FilesystemCollector: Collector {
     public let ignoredTypes: Set<String>
     private let usage: (String) throws -> FilesystemUsage
     private let mountsFile: ProcFile
+    /// The last mount table read and the mounts selected from it: the table rarely changes,
+    /// and parsing it was the dearest step of the host cycle (perf, BENCHMARKS.md), so it is
+    /// parsed again only when its bytes differ from the last read.
+    private var lastMounts: (bytes: [UInt8], selected: [Mount])?
+    /// Times the mount table was parsed (for tests).
+    public private(set) var mountTableParses = 0
 
     /// Kernel-internal filesystems with no disk behind them. `overlay` is kept: it is
     /// the root filesystem of a container.
@@ -35,8 +41,15 @@ public final class FilesystemCollector: Collector {
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
-        let mounts = FilesystemCollector.select(
-            try MountsParser.parse(mountsFile.read()), ignoring: ignoredTypes)
+        let bytes = try mountsFile.read()
+        let mounts: [Mount]
+        if let lastMounts, lastMounts.bytes == bytes {
+            mounts = lastMounts.selected
+        } else {
+            mounts = FilesystemCollector.select(try MountsParser.parse(bytes), ignoring: ignoredTypes)
+            mountTableParses += 1
+            lastMounts = (bytes, mounts)
+        }
         var samples: [Sample] = []
         for mount in mounts {
             guard let space = try? usage(mount.mountpoint), space.sizeBytes > 0 else { continue }

@@ -35,7 +35,7 @@ public enum MountsParser {
 
     /// Decodes `\NNN` octal escapes; a backslash not followed by three octal digits stays as is.
     public static func unescape(_ field: Substring) -> String {
-        guard field.contains("\\") else { return String(field) }
+        guard field.utf8.contains(UInt8(ascii: "\\")) else { return String(field) }
         let input = Array(field.utf8)
         var output: [UInt8] = []
         output.reserveCapacity(input.count)

@@ -16,7 +16,8 @@ public enum NetDevParser {
         try text.requireNotBlank()
         var interfaces: [NetDevStats] = []
         for (number, line) in text.numberedLines {
-            if line.contains("|") { continue }
+            // A byte search: `contains("|")` with a String argument is Foundation's range(of:) per line.
+            if line.utf8.contains(UInt8(ascii: "|")) { continue }
             guard let colon = line.firstIndex(of: ":") else {
                 throw text.error(.malformed, line: number, "no ':' after the interface name")
             }
