@@ -182,6 +182,7 @@ statsd:
         row["ctx_postgresql_server"] = B.tree_ticks(stack.pg_pid)
         row["ctx_redis_server"] = B.cpu_ticks(stack.redis_pid)
         row["agent_rss_kib"] = B.status_kib(agent.pid, "VmRSS")
+        row["agent_anon_kib"] = B.status_kib(agent.pid, "RssAnon")
         return row
 
     def scrape_round():
@@ -267,6 +268,10 @@ statsd:
             "rss_anon_mib": agent_anon, "rss_file_mib": agent_file,
             "rss_mib_first": rss_series[0], "rss_mib_last": rss_series[-1],
             "rss_mib_max_sampled": max(rss_series),
+            # (seconds into the window, VmRSS MiB, RssAnon MiB) about once a minute: growth or plateau.
+            "rss_series": [(round(s["t"] - first["t"]), round(s["agent_rss_kib"] / 1024, 2),
+                            round(s["agent_anon_kib"] / 1024, 2))
+                           for i, s in enumerate(samples) if i % max(1, int(60 / INTERVAL)) == 0 or s is last],
             "batches_shipped": batches, "samples_shipped": shipped,
             "samples_per_cycle": shipped / n if n else None,
         },
