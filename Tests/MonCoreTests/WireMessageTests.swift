@@ -200,6 +200,47 @@ private struct XorShift: RandomNumberGenerator {
         let error = #expect(throws: WireError.self) { try WireMessage(frame: Frame(.batch, payload: payload)) }
         #expect(error?.code == WireError.Code.malformed.rawValue)
         #expect(error?.message.contains("label value") == true)
+        #expect(error?.message.hasPrefix("batch 1 sample 0 label value:") == true)
+    }
+
+    @Test func aRepeatedLabelNameKeepsItsLastValueAndTheLabelsStaySorted() throws {
+        var payload = ByteBuffer()
+        payload.writeInteger(UInt64(4))
+        payload.writeInteger(Int64(0))
+        payload.writeInteger(UInt32(1))
+        payload.writeWireString("m")
+        payload.writeInteger(UInt8(0))
+        payload.writeInteger(UInt8(3))
+        for (name, value) in [("zone", "a"), ("host", "h"), ("zone", "b")] {
+            payload.writeWireString(name)
+            payload.writeWireString(value)
+        }
+        payload.writeInteger(Int64(0))
+        payload.writeInteger(UInt64(0))
+        guard case .batch(let batch) = try WireMessage(frame: Frame(.batch, payload: payload)) else {
+            Issue.record("not a batch")
+            return
+        }
+        #expect(batch.samples[0].labels == ["host": "h", "zone": "b"])
+        #expect(batch.samples[0].labels.pairs.map(\.name) == ["host", "zone"])
+    }
+
+    @Test func aTruncatedSecondSampleIsNamedInTheError() {
+        var payload = ByteBuffer()
+        payload.writeInteger(UInt64(9))
+        payload.writeInteger(Int64(0))
+        payload.writeInteger(UInt32(2))
+        for _ in 0..<2 {
+            // Names long enough that the announced count passes the size check: the read fails.
+            payload.writeWireString(String(repeating: "m", count: 40))
+            payload.writeInteger(UInt8(0))
+            payload.writeInteger(UInt8(0))
+            payload.writeInteger(Int64(0))
+            payload.writeInteger(UInt64(0))
+        }
+        payload.moveWriterIndex(to: payload.writerIndex - 3)
+        let error = #expect(throws: WireError.self) { try WireMessage(frame: Frame(.batch, payload: payload)) }
+        #expect(error?.message == "batch 9 sample 1 value: truncated")
     }
 
     @Test func stringLongerThan64KiBIsRefusedEvenWhenPresent() {

@@ -31,7 +31,10 @@ public actor IngestWriter {
 
     let connector: PostgresConnector
     private let logger: Logger
-    private var seriesIDs: [SeriesKey: Int64] = [:]
+    /// Series ids by host, name and labels as decoded: a lookup hashes the label strings
+    /// without building the canonical text (`Labels.canonicalKey`), which only a series not
+    /// seen yet needs. Series are never deleted, so nothing is ever evicted.
+    private var seriesIDs: [SeriesIdentity: Int64] = [:]
     private var knownPartitions: Set<DayPartition> = []
     /// Samples older than this many days are refused (their partition would be dropped anyway).
     public let maxAgeDays: Int64
@@ -42,6 +45,12 @@ public actor IngestWriter {
         var host: String
         var name: String
         var labelsKey: String
+    }
+
+    struct SeriesIdentity: Hashable {
+        var host: String
+        var name: String
+        var labels: Labels
     }
 
     /// Receives what each batch stored, after the commit (last-value cache, live log stream).
@@ -273,23 +282,30 @@ public actor IngestWriter {
 
     /// Series ids for each reference, in order, creating unknown series in one round trip.
     private func resolveSeries(_ refs: [SeriesRef], host: String) throws -> [Int64] {
-        var keys: [SeriesKey] = []
-        keys.reserveCapacity(refs.count)
+        var ids: [Int64] = []
+        ids.reserveCapacity(refs.count)
+        var unresolved: [Int] = []
         var missing: [SeriesKey: SeriesRef] = [:]
-        for ref in refs {
-            let key = SeriesKey(host: host, name: ref.name, labelsKey: ref.labels.canonicalKey)
-            keys.append(key)
-            if seriesIDs[key] == nil { missing[key] = ref }
-        }
-        if !missing.isEmpty {
-            try createSeries(missing)
-        }
-        return try keys.map { key in
-            guard let id = seriesIDs[key] else {
-                throw PostgresError(.statement, "series \(key.name){\(key.labelsKey)} could not be resolved")
+        for (index, ref) in refs.enumerated() {
+            if let id = seriesIDs[SeriesIdentity(host: host, name: ref.name, labels: ref.labels)] {
+                ids.append(id)
+            } else {
+                ids.append(0)
+                unresolved.append(index)
+                missing[SeriesKey(host: host, name: ref.name, labelsKey: ref.labels.canonicalKey)] = ref
             }
-            return id
         }
+        guard !missing.isEmpty else { return ids }
+        try createSeries(missing)
+        for index in unresolved {
+            let ref = refs[index]
+            guard let id = seriesIDs[SeriesIdentity(host: host, name: ref.name, labels: ref.labels)] else {
+                throw PostgresError(
+                    .statement, "series \(ref.name){\(ref.labels.canonicalKey)} could not be resolved")
+            }
+            ids[index] = id
+        }
+        return ids
     }
 
     private func createSeries(_ missing: [SeriesKey: SeriesRef]) throws {
@@ -334,7 +350,8 @@ public actor IngestWriter {
                 guard let id = found.int(row, 0), let host = found.string(row, 1), let name = found.string(row, 2),
                     let labelsKey = found.string(row, 3)
                 else { continue }
-                seriesIDs[SeriesKey(host: host, name: name, labelsKey: labelsKey)] = id
+                guard let ref = missing[SeriesKey(host: host, name: name, labelsKey: labelsKey)] else { continue }
+                seriesIDs[SeriesIdentity(host: host, name: name, labels: ref.labels)] = id
             }
         }
     }

@@ -82,14 +82,24 @@ public enum BatchCodec {
         }
     }
 
-    private static func readLabels(_ payload: inout ByteBuffer, _ field: String) throws(WireError) -> Labels {
+    private static func readLabels(_ payload: inout ByteBuffer, _ field: WireField) throws(WireError) -> Labels {
         let labelCount = try payload.readWireInteger(UInt8.self, "\(field) label count")
-        var labels: [String: String] = [:]
+        // Straight into the sorted pairs, no Dictionary; a repeated name keeps its last value.
+        var labels = Labels()
         for _ in 0..<labelCount {
             let labelName = try payload.readWireString("\(field) label name")
-            labels[labelName] = try payload.readWireString("\(field) label value")
+            labels.set(labelName, try payload.readWireString("\(field) label value"))
         }
-        return Labels(labels)
+        return labels
+    }
+
+    /// Names an item of a batch in a decoding error ("batch 7 sample 12"); formatted only when
+    /// an error is thrown.
+    struct WireField: CustomStringConvertible {
+        var seq: UInt64
+        var what: String
+        var index: Int
+        var description: String { "batch \(seq) \(what) \(index)" }
     }
 
     /// Writes `tag`, a length placeholder, the count and each item; omitted when empty.
@@ -109,7 +119,7 @@ public enum BatchCodec {
     /// Reads a section's count, checks it against the bytes present, then each item.
     private static func readSection<T>(
         _ section: inout ByteBuffer, seq: UInt64, what: String, minBytes: Int,
-        _ read: (inout ByteBuffer, String) throws(WireError) -> T
+        _ read: (inout ByteBuffer, WireField) throws(WireError) -> T
     ) throws(WireError) -> [T] {
         let count = try section.readWireInteger(UInt32.self, "batch \(seq) \(what) count")
         guard UInt64(count) * UInt64(minBytes) <= UInt64(section.readableBytes) else {
@@ -120,7 +130,7 @@ public enum BatchCodec {
         var items: [T] = []
         items.reserveCapacity(Int(count))
         for index in 0..<Int(count) {
-            items.append(try read(&section, "batch \(seq) \(what) \(index)"))
+            items.append(try read(&section, WireField(seq: seq, what: what, index: index)))
         }
         guard section.readableBytes == 0 else {
             throw WireError(.malformed, "batch \(seq): \(section.readableBytes) bytes after the \(what)s")
@@ -141,7 +151,7 @@ public enum BatchCodec {
         var samples: [Sample] = []
         samples.reserveCapacity(Int(count))
         for index in 0..<Int(count) {
-            let field = "batch \(seq) sample \(index)"
+            let field = WireField(seq: seq, what: "sample", index: index)
             let name = try payload.readWireString("\(field) name")
             let rawKind = try payload.readWireInteger(UInt8.self, "\(field) kind")
             guard let kind = MetricKind(rawValue: rawKind) else {
@@ -177,7 +187,7 @@ public enum BatchCodec {
 
     static func decodeEvents(_ section: inout ByteBuffer, seq: UInt64) throws(WireError) -> [Event] {
         try readSection(&section, seq: seq, what: "event", minBytes: minEventBytes) {
-            (section: inout ByteBuffer, field: String) throws(WireError) in
+            (section: inout ByteBuffer, field: WireField) throws(WireError) in
             let kind = try section.readWireString("\(field) kind")
             let key = try section.readWireString("\(field) key")
             let timestamp = try section.readWireInteger(Int64.self, "\(field) timestamp")
@@ -191,7 +201,7 @@ public enum BatchCodec {
     /// A framing error still refuses the whole batch: nothing after it could be trusted.
     static func decodeHistograms(_ section: inout ByteBuffer, seq: UInt64) throws(WireError) -> [HistogramSample?] {
         try readSection(&section, seq: seq, what: "histogram", minBytes: minHistogramBytes) {
-            (section: inout ByteBuffer, field: String) throws(WireError) in
+            (section: inout ByteBuffer, field: WireField) throws(WireError) in
             let name = try section.readWireString("\(field) name")
             let labels = try readLabels(&section, field)
             let timestamp = try section.readWireInteger(Int64.self, "\(field) timestamp")
@@ -221,7 +231,7 @@ public enum BatchCodec {
 
     static func decodeLogs(_ section: inout ByteBuffer, seq: UInt64) throws(WireError) -> [LogRecord] {
         try readSection(&section, seq: seq, what: "log", minBytes: minLogBytes) {
-            (section: inout ByteBuffer, field: String) throws(WireError) in
+            (section: inout ByteBuffer, field: WireField) throws(WireError) in
             let timestamp = try section.readWireInteger(Int64.self, "\(field) timestamp")
             let rawLevel = try section.readWireInteger(UInt8.self, "\(field) level")
             guard let level = LogLevel(rawValue: Int(rawLevel)) else {

@@ -147,28 +147,32 @@ extension ByteBuffer {
         setInteger(UInt32(written), at: lengthIndex)
     }
 
+    /// `field` names the value in the error; built only when there is one (a batch reads
+    /// several strings and integers per sample, and most of them never fail).
     mutating func readWireString(
-        _ field: String,
+        _ field: @autoclosure () -> String,
         maxBytes: Int = WireMessage.maxStringBytes
     ) throws(WireError) -> String {
         guard let length = readInteger(as: UInt32.self) else {
-            throw WireError(.malformed, "\(field): truncated before the string length")
+            throw WireError(.malformed, "\(field()): truncated before the string length")
         }
         guard length <= maxBytes else {
-            throw WireError(.malformed, "\(field): string of \(length) bytes exceeds \(maxBytes)")
+            throw WireError(.malformed, "\(field()): string of \(length) bytes exceeds \(maxBytes)")
         }
         guard let bytes = readSlice(length: Int(length)) else {
-            throw WireError(.malformed, "\(field): string of \(length) bytes truncated at \(readableBytes)")
+            throw WireError(.malformed, "\(field()): string of \(length) bytes truncated at \(readableBytes)")
         }
         guard let string = String(validating: bytes.readableBytesView, as: UTF8.self) else {
-            throw WireError(.malformed, "\(field): not valid UTF-8")
+            throw WireError(.malformed, "\(field()): not valid UTF-8")
         }
         return string
     }
 
-    mutating func readWireInteger<T: FixedWidthInteger>(_ type: T.Type, _ field: String) throws(WireError) -> T {
+    mutating func readWireInteger<T: FixedWidthInteger>(
+        _ type: T.Type, _ field: @autoclosure () -> String
+    ) throws(WireError) -> T {
         guard let value = readInteger(as: T.self) else {
-            throw WireError(.malformed, "\(field): truncated")
+            throw WireError(.malformed, "\(field()): truncated")
         }
         return value
     }
