@@ -38,11 +38,14 @@ bench_build() {
     if [ "${BENCH_NO_BUILD:-0}" = 1 ] || [ "${BENCH_PREBUILT:-0}" = 1 ]; then
         bench_log "using the binaries in $BENCH_SCRATCH/${BENCH_BUILD_CONFIG:-release} as they are (BENCH_NO_BUILD/BENCH_PREBUILT)"
     else
-        local product
+        local product pinned=()
+        # The versions the developers' build resolved, when there is one (a fresh clone has no
+        # Package.resolved until its first build: SwiftPM then resolves and writes it).
+        [ -f "$BENCH_PACKAGE_PATH/Package.resolved" ] && pinned=(--only-use-versions-from-resolved-file)
         for product in "${products[@]}"; do
-            bench_log "swift build -c ${BENCH_BUILD_CONFIG:-release} --static-swift-stdlib --product $product --scratch-path $BENCH_SCRATCH"
+            bench_log "swift build -c ${BENCH_BUILD_CONFIG:-release} --static-swift-stdlib --product $product --scratch-path $BENCH_SCRATCH ${pinned[*]}"
             (cd "$BENCH_PACKAGE_PATH" && swift build -c "${BENCH_BUILD_CONFIG:-release}" --static-swift-stdlib --product "$product" \
-                --scratch-path "$BENCH_SCRATCH" --only-use-versions-from-resolved-file >&2)
+                --scratch-path "$BENCH_SCRATCH" "${pinned[@]}" >&2)
         done
     fi
     local bin
