@@ -153,7 +153,7 @@ def rows(results_dir, benchmarks):
     soak_row = soak_figures(d)
     if soak_row:
         add("agent RSS over a soak (%d min)" % round(d["settings"]["seconds"] / 60),
-            "no growth over 30 min (RssAnon, last 30 min: ≤ 2 %% or 64 KiB)", soak_row[0], soak_row[1], soak_row[2],
+            "no growth over 30 min (RssAnon, last 30 min: ≤ 2 % or 64 KiB)", soak_row[0], soak_row[1], soak_row[2],
             soak_row[3], d, path)
     else:
         add("agent RSS over a 30-min soak", "no growth", "", "", "", None, None, None)
