@@ -357,6 +357,18 @@ extension QueryFormatTests {
             #expect(labels.pairs.map(\.name) == ["B", "_p", "a_b", "ab", "cpu", "mode"])
         }
 
+        @Test func decodedPairsAreSortedAndTheLastOfARepeatedNameWins() {
+            let pair = { (name: String, value: String) in Labels.Pair(name: name, value: value) }
+            let shuffled = Labels(decodedPairs: [pair("zone", "a"), pair("b", "1"), pair("zone", "c"), pair("a", "0")])
+            #expect(shuffled == ["a": "0", "b": "1", "zone": "c"])
+            #expect(shuffled.pairs.map(\.name) == ["a", "b", "zone"])
+            let sorted = Labels(decodedPairs: [pair("a", "0"), pair("b", "1")])
+            #expect(sorted == ["a": "0", "b": "1"])
+            // Already sorted but for a repeat at the end: still deduplicated.
+            #expect(Labels(decodedPairs: [pair("a", "0"), pair("a", "9")]) == ["a": "9"])
+            #expect(Labels(decodedPairs: []).isEmpty)
+        }
+
         @Test func emptyLabelsHaveAnEmptyKey() {
             #expect(Labels().canonicalKey == "")
             #expect(Labels().isEmpty)

@@ -20,6 +20,35 @@ public struct Labels: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiter
         for (name, value) in elements { set(name, value) }
     }
 
+    /// Pairs in any order, as a decoder reads them; a repeated name keeps its last value.
+    /// Linear when they arrive sorted (the encoder writes them so), n log n otherwise: a frame
+    /// of samples with 255 labels each must not cost n² string compares per sample.
+    public init(decodedPairs: [Pair]) {
+        var ascending = true
+        for index in decodedPairs.indices.dropFirst() where !(decodedPairs[index - 1].name < decodedPairs[index].name) {
+            ascending = false
+            break
+        }
+        if ascending {
+            pairs = decodedPairs
+            return
+        }
+        // Stable by name (arrival order breaks ties), then the last of each name wins.
+        let ordered = decodedPairs.indices.sorted {
+            (decodedPairs[$0].name, $0) < (decodedPairs[$1].name, $1)
+        }
+        pairs = []
+        pairs.reserveCapacity(decodedPairs.count)
+        for index in ordered {
+            let pair = decodedPairs[index]
+            if let last = pairs.last, last.name == pair.name {
+                pairs[pairs.count - 1] = pair
+            } else {
+                pairs.append(pair)
+            }
+        }
+    }
+
     public subscript(name: String) -> String? {
         pairs.first { $0.name == name }?.value
     }

@@ -84,13 +84,14 @@ public enum BatchCodec {
 
     private static func readLabels(_ payload: inout ByteBuffer, _ field: WireField) throws(WireError) -> Labels {
         let labelCount = try payload.readWireInteger(UInt8.self, "\(field) label count")
-        // Straight into the sorted pairs, no Dictionary; a repeated name keeps its last value.
-        var labels = Labels()
+        // No Dictionary: the encoder writes the pairs sorted, and Labels keeps them as they are then.
+        var pairs: [Labels.Pair] = []
+        pairs.reserveCapacity(Int(labelCount))
         for _ in 0..<labelCount {
             let labelName = try payload.readWireString("\(field) label name")
-            labels.set(labelName, try payload.readWireString("\(field) label value"))
+            pairs.append(Labels.Pair(name: labelName, value: try payload.readWireString("\(field) label value")))
         }
-        return labels
+        return Labels(decodedPairs: pairs)
     }
 
     /// Names an item of a batch in a decoding error ("batch 7 sample 12"); formatted only when
