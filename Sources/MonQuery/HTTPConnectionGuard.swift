@@ -85,7 +85,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
         case .body(let buffer):
-            switch state.body(bytes: buffer.readableBytes, nowMs: Self.nowMs) {
+            switch state.body(bytes: buffer.readableBytes) {
             case .forward:
                 context.fireChannelRead(data)
             case .drop:

@@ -122,10 +122,29 @@ enum OpenAPI {
             add(401, "No token, or not a valid one.")
         }
         if route.access == .admin { add(403, "The token's role is viewer; this endpoint needs admin.") }
-        add(
-            429,
-            (route.alsoAnswers.contains(429) ? "Too many exports running, or too" : "Too")
-                + " many failed credentials from this address: retry after Retry-After seconds.")
+        let throttled = "too many failed credentials from this address: retry after Retry-After seconds"
+        if route.path.hasPrefix("/ui/") {
+            // The throttle answers the dashboard with a page; a busy export with the JSON error.
+            var content: [(String, JSONValue)] = [("text/html", .object([("schema", .object([("type", "string")]))]))]
+            if route.alsoAnswers.contains(429) {
+                content.append(("application/json", .object([("schema", errorBody)])))
+            }
+            responses.append(
+                (
+                    "429",
+                    .object([
+                        (
+                            "description",
+                            .string(
+                                (route.alsoAnswers.contains(429) ? "Too many exports running (JSON), or " : "")
+                                    + throttled + " (page).")
+                        ),
+                        ("content", .object(content)),
+                    ])
+                ))
+        } else {
+            add(429, (route.alsoAnswers.contains(429) ? "Too many exports running, or " : "") + throttled + ".")
+        }
         for status in route.alsoAnswers where status == 404 { add(404, "Switched off in the configuration.") }
         if route.path == "/health/detailed" {
             responses.append(("503", success(route, description: "Unhealthy: which check failed, and why.")))

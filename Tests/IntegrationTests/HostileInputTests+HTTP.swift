@@ -352,6 +352,14 @@ extension HostileInputTests {
             #expect(Int(response.headers["retry-after"] ?? "").map { $0 >= 1 && $0 <= 60 } == true)
             #expect(response.body.contains("\"throttled\""))
         }
+        // A forwarded-for header does not change who the daemon counts (the socket's peer).
+        let spoofed = try await offPool {
+            try RawHTTP.fetch(
+                port: daemon.httpPort, "/api/monitoring/logs",
+                headers: [("Authorization", "Bearer \(tokens.admin)"), ("X-Forwarded-For", "198.51.100.7")],
+                source: guesser)
+        }
+        #expect(spoofed.status == 429)
         // Another address is not affected; requests without a credential are not throttled.
         #expect(try await Self.fetch(daemon, "/api/monitoring/logs", token: tokens.admin).status == 200)
         #expect(try await Self.fetch(daemon, "/health", source: guesser).status == 200)
@@ -373,7 +381,7 @@ extension HostileInputTests {
         let metrics = try await Self.fetch(daemon, "/metrics", token: tokens.admin).body
         #expect(Self.sample(metrics, "mon_query_auth_failures_total{kind=\"bearer\"}") == 3)
         #expect(Self.sample(metrics, "mon_query_auth_failures_total{kind=\"login\"}") == 3)
-        #expect(Self.sample(metrics, "mon_query_auth_throttled_total") == 3)
+        #expect(Self.sample(metrics, "mon_query_auth_throttled_total") == 4)
         #expect(Self.sample(metrics, "mon_query_auth_throttle_addresses") == 2)
         #expect(!monquery.log.contains("guess-") && !monquery.log.contains(tokens.admin), "tokens never logged")
     }

@@ -155,6 +155,22 @@ extension HostileInputTests {
                 if closed { break }
             }
             #expect(closed, "a trickled head is cut off")
+            // A login form whose body comes a byte at a time: cut off too, unanswered.
+            let drip = try RawHTTP(port: port, timeout: 0.25)
+            try drip.send(
+                "POST /ui/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\n"
+            )
+            var dripClosed = false
+            var answered = false
+            for _ in 0..<200 {
+                if (try? drip.send("a")) == nil { dripClosed = true }
+                if let bytes = drip.read() {
+                    answered = answered || bytes.starts(with: Array("HTTP/1.1".utf8))
+                    if bytes.isEmpty { dripClosed = true }
+                }
+                if dripClosed { break }
+            }
+            #expect(dripClosed && !answered, "a trickled body is cut off")
             // A live stream is not idle: it still receives keepalives well past the timeout.
             let stream = try RawHTTP(port: port, timeout: 10)
             #expect(
@@ -166,7 +182,7 @@ extension HostileInputTests {
             #expect(more.map { String(decoding: $0, as: UTF8.self).contains(": keepalive") } == true)
         }
         let metrics = try await Self.metrics(daemon)
-        #expect(Self.sample(metrics, "mon_query_http_idle_closed_total") ?? 0 >= 3)
+        #expect(Self.sample(metrics, "mon_query_http_idle_closed_total") ?? 0 >= 4)
     }
 
     @Test("oversized request line, headers and bodies: 414, 431, 413 or closed; counted; still serving")

@@ -2,7 +2,9 @@
 /// events and carries out its actions): over the connection cap, every request is answered
 /// 503; a declared body over the cap is answered 413, a streamed one closes the connection;
 /// a connection with no request in progress for `idleTimeoutMs` is closed. A request whose
-/// head is still arriving counts as idle, so a client trickling its headers is closed too.
+/// head is still arriving counts as idle, so a client trickling its headers is closed too; a
+/// request body must arrive whole within `idleTimeoutMs` of its head, so a body trickled a
+/// byte at a time cannot hold a connection either.
 public struct HTTPConnectionState: Sendable {
     public let idleTimeoutMs: Int64
     public let maxBodyBytes: Int
@@ -11,9 +13,11 @@ public struct HTTPConnectionState: Sendable {
 
     /// Requests read (head received) whose response has not ended.
     private(set) var requestsInProgress = 0
-    /// A request's head came and its end has not.
+    /// A request's head came and its end has not (the body is arriving).
     private(set) var readingBody = false
     private(set) var bodyBytes = 0
+    /// The last response's end (or the connection's start, or the head of the request whose
+    /// body is arriving): idleness is measured from here.
     private(set) var lastActivityMs: Int64
     /// The connection is being closed by a decision of this machine; nothing more to do.
     private(set) var closing = false
@@ -69,8 +73,8 @@ public struct HTTPConnectionState: Sendable {
         return .forward
     }
 
-    public mutating func body(bytes: Int, nowMs: Int64) -> BodyAction {
-        lastActivityMs = nowMs
+    /// A part of the body; it does not move the deadline (the body must come whole in time).
+    public mutating func body(bytes: Int) -> BodyAction {
         guard !closing else { return .drop }
         bodyBytes += bytes
         if bodyBytes > maxBodyBytes {
