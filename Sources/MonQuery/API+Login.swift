@@ -13,8 +13,10 @@ extension API {
     static func nextPath(_ text: String?) throws(ParameterError) -> String {
         guard let text else { return dashboardHome }
         let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._~%?&=+,:;@!$*()'-".utf8)
+        // Canonical like any request target (no `..`, no escapes in the path): the redirect
+        // lands exactly where it says, and would pass the daemon's own target check.
         guard text.hasPrefix("/ui/"), !text.hasPrefix("/ui//"), !text.contains("//"), text.utf8.count <= 2000,
-            text.utf8.allSatisfy({ allowed.contains($0) })
+            text.utf8.allSatisfy({ allowed.contains($0) }), (try? RequestTarget(parsing: text)) != nil
         else {
             throw ParameterError("next", "must be a path under /ui/ on this server")
         }

@@ -92,6 +92,18 @@ import Testing
         }
     }
 
+    @Test(
+        "login's next must be a canonical /ui/ target",
+        arguments: ["/ui/../../evil", "/ui/./monitoring/advanced", "/ui/%2e%2e/metrics", "//evil.example/ui/"])
+    func loginNext(_ next: String) async throws {
+        try await Self.app().test(.router) { client in
+            let query = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            try await client.execute(uri: "/ui/login?next=\(query)", method: .get) { response in
+                #expect(response.status == .badRequest, "\(next)")
+            }
+        }
+    }
+
     @Test("failed bearer tokens: 401 up to the limit, then 429 with Retry-After even for a valid token")
     func throttle() async throws {
         try await Self.app(failuresPerMinute: 3).test(.router) { client in

@@ -54,6 +54,8 @@ import Testing
         ("/api/monitoring/logs?a=1#frag", .fragment),
         ("/" + String(repeating: "a", count: 2049), .tooLong),
         ("/a?" + String(repeating: "b", count: 8192), .tooLong),
+        // FuzzHTTPRoute: 80 escaped bytes quoted in full made a 400-byte message.
+        ("/ " + String(repeating: "\u{0}", count: 200), .disallowedByte),
     ]
 
     @Test("non-canonical targets are refused with the reason", arguments: refused)

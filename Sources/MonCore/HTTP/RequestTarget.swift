@@ -160,16 +160,19 @@ public struct RequestTarget: Sendable, Equatable {
     }
 
     /// The target for a message: printable ASCII as is, other bytes as `\xNN`, at most 80
-    /// characters, in single quotes.
+    /// characters shown (escapes included), in single quotes.
     static func quoted(_ bytes: [UInt8]) -> String {
         var out = ""
-        for byte in bytes.prefix(80) {
-            if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "'") && byte != UInt8(ascii: "\\") {
-                out.append(Character(Unicode.Scalar(byte)))
-            } else {
-                out += "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-            }
+        var shown = 0
+        for byte in bytes {
+            let piece =
+                byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "'") && byte != UInt8(ascii: "\\")
+                ? String(Character(Unicode.Scalar(byte)))
+                : "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            guard out.utf8.count + piece.utf8.count <= 80 else { break }
+            out += piece
+            shown += 1
         }
-        return "'" + out + (bytes.count > 80 ? "…" : "") + "'"
+        return "'" + out + (shown < bytes.count ? "…" : "") + "'"
     }
 }
