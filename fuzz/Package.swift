@@ -3,7 +3,7 @@
 // the main build never sees the fuzzer flags; see fuzz/README.md.
 import PackageDescription
 
-let fuzzTargets = ["FuzzFrame", "FuzzProc", "FuzzRedis", "FuzzStatsD", "FuzzLogLine", "FuzzQueryParams"]
+let fuzzTargets = ["FuzzFrame", "FuzzProc", "FuzzRedis", "FuzzStatsD", "FuzzLogLine", "FuzzQueryParams", "FuzzHTTPRoute"]
 
 let package = Package(
     name: "mon-fuzz",

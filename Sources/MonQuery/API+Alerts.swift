@@ -93,12 +93,14 @@ extension API {
             throw APIError(
                 status: .notFound, code: "alerts_disabled", message: "alerting is off (alerts.enabled: false)")
         }
+        let slot = try StreamSlot.acquire(limitStats, limit: settings.maxStreamSubscribers)
         let start = try await store.events(afterID: lastID, limit: 0).lastID
         let active = await evaluator.active.filter { host == nil || $0.host == host }
         let keepaliveSeconds = settings.logStreamKeepalive
         return Response(
             status: .ok, headers: Self.eventStreamHeaders,
             body: ResponseBody { writer in
+                defer { withExtendedLifetime(slot) {} }
                 try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
                 if lastID == nil {
                     let snapshot = JSONValue.array(active.map(Self.alertJSON))

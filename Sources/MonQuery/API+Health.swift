@@ -10,11 +10,13 @@ extension API {
     /// PostgreSQL (round trip), rollups (lag), ingest (agents, last batch age, queue depth),
     /// disk of PostgreSQL's data directory when visible from here, memory, and each agent's
     /// own health (last cycle time, failing collectors). HTTP 503 when unhealthy. Open (no
-    /// token), like `/health`: it names hosts and agents, never a secret.
+    /// token), like `/health`; once tokens are configured, a caller without a valid one gets
+    /// only the overall status and each check's status (`redacted`): no error texts, paths,
+    /// hosts or agent ids.
     func healthDetailed(_ request: Request) async throws -> Response {
         _ = try QueryParameters(request, allowed: [])
         let report = await healthReport(nowMs: WallClock.nowMs())
-        var response = Response.json(report.body)
+        var response = Response.json(validRole(request) == nil ? Self.redacted(report.body) : report.body)
         if report.level >= 2 { response.status = .serviceUnavailable }
         return response
     }
@@ -105,6 +107,19 @@ extension API {
             ("checks", .object(checks)),
         ])
         return (body, worst)
+    }
+
+    /// The document without details: `status`, `checked`, each check's `status`, and
+    /// `"redacted": true`. Whatever a check adds later stays out unless listed here.
+    static func redacted(_ body: JSONValue) -> JSONValue {
+        var checks: [(String, JSONValue)] = []
+        if case .object(let pairs)? = body["checks"] {
+            checks = pairs.map { name, check in (name, .object([("status", check["status"] ?? .null)])) }
+        }
+        return .object([
+            ("status", body["status"] ?? .null), ("checked", body["checked"] ?? .null), ("checks", .object(checks)),
+            ("redacted", true),
+        ])
     }
 
     static func levelName(_ level: Int) -> String { ["healthy", "degraded", "unhealthy"][min(max(level, 0), 2)] }

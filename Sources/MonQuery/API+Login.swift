@@ -13,8 +13,10 @@ extension API {
     static func nextPath(_ text: String?) throws(ParameterError) -> String {
         guard let text else { return dashboardHome }
         let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._~%?&=+,:;@!$*()'-".utf8)
+        // Canonical like any request target (no `..`, no escapes in the path): the redirect
+        // lands exactly where it says, and would pass the daemon's own target check.
         guard text.hasPrefix("/ui/"), !text.hasPrefix("/ui//"), !text.contains("//"), text.utf8.count <= 2000,
-            text.utf8.allSatisfy({ allowed.contains($0) })
+            text.utf8.allSatisfy({ allowed.contains($0) }), (try? RequestTarget(parsing: text)) != nil
         else {
             throw ParameterError("next", "must be a path under /ui/ on this server")
         }
@@ -138,45 +140,5 @@ extension Response {
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         response.headers[.xContentTypeOptions] = "nosniff"
         return response
-    }
-}
-
-/// Admin login of everything under `/ui/` but the login form and the static assets: a
-/// session cookie from `/ui/login`, or (for scripts) an `Authorization: Bearer` admin
-/// token. Without either: 303 to `/ui/login?next=…`; a viewer: 403. Open when no token
-/// is configured, like the API.
-struct UIAuthMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
-    let authenticator: Authenticator
-    let sessions: UISessionStore
-
-    static func isProtected(_ path: String) -> Bool {
-        path.hasPrefix("/ui/") && path != "/ui/login" && !path.hasPrefix("/ui/assets/")
-    }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        guard authenticator.isEnabled, Self.isProtected(request.uri.path) else {
-            return try await next(request, context)
-        }
-        if let id = request.cookies[API.sessionCookie]?.value, sessions.session(id, nowMs: WallClock.nowMs()) != nil {
-            return try await next(request, context)
-        }
-        if request.headers[.authorization] != nil,
-            case .success(let role) = authenticator.role(authorization: request.headers[.authorization])
-        {
-            guard role == .admin else {
-                return .html(
-                    DashboardPage.message(
-                        "Admin token needed", "The dashboard needs an admin token; this one has the viewer role.",
-                        link: nil),
-                    status: .forbidden)
-            }
-            return try await next(request, context)
-        }
-        let target = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
-        let back = (try? API.nextPath(target)) ?? API.dashboardHome
-        return .redirect(to: "/ui/login" + HTML.query([("next", back)]), type: .normal)
     }
 }

@@ -72,6 +72,7 @@ extension API {
         let filter = try Self.logFilter(parameters)
         let range = try TimeRange(period: parameters["since"] ?? "24h", step: nil, nowMs: WallClock.nowMs())
         let lastID = try Self.lastEventID(request, parameters)
+        let slot = try StreamSlot.acquire(limitStats, limit: settings.maxStreamSubscribers)
         let subscription = broadcaster.subscribe(filter: filter, bufferSize: settings.logStreamBuffer)
         var backlog: [StoredLog] = []
         do {
@@ -97,6 +98,7 @@ extension API {
                 defer {
                     keepalive.cancel()
                     broadcaster.unsubscribe(subscription.id)
+                    withExtendedLifetime(slot) {}
                 }
                 var sent = lastID ?? 0
                 try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))

@@ -152,8 +152,9 @@ extension API {
         )
     }
 
-    /// The slowest statements of the range with plan and suggestions; query texts truncated
-    /// unless `fullText` (admin).
+    /// The slowest statements of the range with plan and suggestions; unless `fullText`
+    /// (admin), query texts are truncated and plans, plan errors and index suggestions (which
+    /// quote the statement's filters and columns) are left out, `plan_hidden` saying so.
     func slowQueryRows(range: TimeRange, host: String?, limit: Int, fullText: Bool) async throws -> [JSONValue] {
         let statements = try await store.slowStatements(host: host, range: range, limit: limit)
         return statements.map { statement in
@@ -173,9 +174,10 @@ extension API {
                 ("max_ms", .number(statement.maxMsSinceReset)),
                 ("rows", .number(statement.rows)),
                 ("cache_hit_ratio_percent", .number(hitTotal > 0 ? statement.sharedHit / hitTotal * 100 : nil)),
-                ("plan", plan?["plan"]?.stringValue.flatMap(JSONValue.parse) ?? .null),
-                ("plan_error", plan?["error"] ?? .null),
-                ("suggestions", plan?["suggestions"] ?? .array([])),
+                ("plan", fullText ? plan?["plan"]?.stringValue.flatMap(JSONValue.parse) ?? .null : .null),
+                ("plan_error", fullText ? plan?["error"] ?? .null : .null),
+                ("plan_hidden", .bool(!fullText && plan != nil)),
+                ("suggestions", fullText ? plan?["suggestions"] ?? .array([]) : .array([])),
             ])
         }
     }

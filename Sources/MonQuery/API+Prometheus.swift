@@ -17,6 +17,8 @@ extension API {
         await daemonMetrics(&out, nowMs: nowMs)
         await alertMetrics(&out)
         httpMetrics.render(into: &out)
+        limitStats.render(into: &out)
+        authThrottle.render(into: &out)
         Self.processMetrics(&out)
         out.finish()
         var headers: HTTPFields = [.contentType: format.contentType, .vary: "Accept, Accept-Encoding"]

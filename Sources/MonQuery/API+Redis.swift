@@ -177,7 +177,8 @@ extension API {
         let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
         let limit = try parameters.limit(default: 50, maximum: 1000)
-        let entries = try await redisSlowlogEntries(range: range, host: try parameters.host(), limit: limit)
+        let entries = try await redisSlowlogEntries(
+            range: range, host: try parameters.host(), limit: limit, allArguments: role(request) == .admin)
         return .json(
             .object([
                 ("period", .string(DurationText.format(seconds: range.periodSeconds))),
@@ -186,18 +187,29 @@ extension API {
         )
     }
 
-    /// SLOWLOG entries of the range, newest first.
-    func redisSlowlogEntries(range: TimeRange, host: String?, limit: Int) async throws -> [JSONValue] {
+    /// SLOWLOG entries of the range, newest first. Unless `allArguments` (admin), `arguments`
+    /// holds only the command, like query texts for viewers: keys and values are the
+    /// application's data; `arguments_hidden` counts what was left out.
+    func redisSlowlogEntries(range: TimeRange, host: String?, limit: Int, allArguments: Bool) async throws
+        -> [JSONValue]
+    {
         let rows = try await store.events(kind: "redis_slowlog", host: host, range: range, limit: limit)
         return rows.map { row in
             let payload = row.payload.value
+            var arguments = payload?["arguments"] ?? .array([])
+            var hidden = 0
+            if !allArguments, case .array(let items) = arguments {
+                arguments = .array(Array(items.prefix(1)))
+                hidden = max(0, items.count - 1)
+            }
             return .object([
                 ("host", .string(row.host)),
                 ("timestamp", .string(Timestamp.iso8601(ms: row.timestampMs))),
                 ("id", payload?["id"] ?? .null),
                 ("duration_ms", .number(payload?["duration_us"]?.doubleValue.map { $0 / 1000 })),
                 ("command", payload?["command"] ?? .null),
-                ("arguments", payload?["arguments"] ?? .array([])),
+                ("arguments", arguments),
+                ("arguments_hidden", .number(Double(hidden))),
                 ("client_address", payload?["client_address"] ?? .null),
                 ("client_name", payload?["client_name"] ?? .null),
             ])

@@ -12,8 +12,10 @@ struct API: Sendable {
         var databasePassword: String? = nil
         /// `/openapi.json` marks `/metrics` as secured.
         var metricsRequireToken = false
-        /// `ui.secure_cookie`: the dashboard's session cookie is `Secure`.
+        /// `ui.secure_cookie`, or `http.tls` set: the dashboard's session cookie is `Secure`.
         var uiSecureCookie = false
+        /// `http.max_stream_subscribers`: live SSE streams at once.
+        var maxStreamSubscribers = 100
     }
 
     let store: QueryStore
@@ -32,6 +34,10 @@ struct API: Sendable {
     let anomalies: AnomalyMonitor?
     /// Logged-in dashboard sessions (`/ui`).
     let sessions: UISessionStore
+    /// Failed credentials per client address (`RouteGate`), and their counters.
+    let authThrottle: AuthThrottle
+    /// The HTTP server's limits: connections, streams, refusals (`/metrics`).
+    let limitStats: HTTPLimitStats
     /// The summary's database figures by host filter: fresh for a second, then served up to
     /// 5 s old while one refresh runs in the background (`summaryJSON`).
     let summaryFigures = ShortLivedCache<String?, SummaryFigures>(ttlMs: 1000, staleMs: 5000)
@@ -42,8 +48,11 @@ struct API: Sendable {
         authenticator: Authenticator = Authenticator(tokens: []), cache: LastValueCache = LastValueCache(),
         httpMetrics: HTTPMetrics = HTTPMetrics(), alerts: (evaluator: AlertEvaluator, store: AlertStore)? = nil,
         anomalies: AnomalyMonitor? = nil,
-        sessions: UISessionStore = UISessionStore(lifetimeSeconds: 43_200)
+        sessions: UISessionStore = UISessionStore(lifetimeSeconds: 43_200),
+        authThrottle: AuthThrottle = AuthThrottle(), limitStats: HTTPLimitStats = HTTPLimitStats()
     ) {
+        self.authThrottle = authThrottle
+        self.limitStats = limitStats
         self.alerts = alerts
         self.anomalies = anomalies
         self.sessions = sessions
@@ -62,9 +71,15 @@ struct API: Sendable {
         return .json(.object([("status", "ok")]))
     }
 
-    /// The caller's role (the middleware already refused callers without one).
+    /// The caller's role (`RouteGate` already refused callers without one).
     func role(_ request: Request) -> Authenticator.Role {
-        (try? authenticator.role(authorization: request.headers[.authorization]).get()) ?? .viewer
+        validRole(request) ?? .viewer
+    }
+
+    /// The role of the request's bearer token; nil without a valid one; admin when
+    /// authentication is off.
+    func validRole(_ request: Request) -> Authenticator.Role? {
+        try? authenticator.role(authorization: request.headers[.authorization]).get()
     }
 
     /// Common envelope: period, step, and one entry per host.

@@ -7,6 +7,8 @@ struct APIError: Error, HTTPResponseError {
     var status: HTTPResponse.Status
     var code: String
     var message: String
+    /// Extra response headers (`Retry-After`).
+    var headers: HTTPFields = [:]
 
     static func badParameter(_ error: ParameterError) -> APIError {
         APIError(status: .badRequest, code: "bad_parameter", message: error.description)
@@ -14,14 +16,16 @@ struct APIError: Error, HTTPResponseError {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let body: JSONValue = .object([("error", .object([("code", .string(code)), ("message", .string(message))]))])
-        return Response.json(body, status: status)
+        var response = Response.json(body, status: status)
+        for field in headers { response.headers.append(field) }
+        return response
     }
 }
 
 /// Turns every error into the JSON error body: 404/405 from the router, 503 when
 /// the database is away, 500 (with the detail only in the log) for the rest.
 struct APIErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = DaemonRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -115,47 +119,9 @@ struct QueryParameters {
     }
 }
 
-/// Bearer-token authentication of everything under `/api/`: 401 without a valid token,
-/// 403 when the token's role is too low (logs and exports need `admin`). `/health`
-/// stays open for load balancers.
-struct AuthMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
-    let authenticator: Authenticator
-    /// `/metrics` needs a token too (`prometheus.require_token`).
-    var protectMetrics = false
-
-    /// Paths that need `admin`: raw log records, full query texts by export, exports.
-    static func requiredRole(_ path: String) -> Authenticator.Role {
-        path.hasPrefix("/api/monitoring/logs") || path.hasPrefix("/api/monitoring/export") ? .admin : .viewer
-    }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        let path = request.uri.path
-        guard path.hasPrefix("/api/") || (protectMetrics && path == "/metrics") else {
-            return try await next(request, context)
-        }
-        switch authenticator.role(authorization: request.headers[.authorization]) {
-        case .failure(let failure):
-            var response = try APIError(
-                status: .unauthorized, code: "unauthorized",
-                message: failure == .missing
-                    ? "this endpoint needs an 'Authorization: Bearer <token>' header" : "the token is not valid"
-            ).response(from: request, context: context)
-            response.headers[.wwwAuthenticate] = "Bearer realm=\"monquery\""
-            return response
-        case .success(let role) where role < Self.requiredRole(path):
-            throw APIError(status: .forbidden, code: "forbidden", message: "this endpoint needs the admin role")
-        case .success:
-            return try await next(request, context)
-        }
-    }
-}
-
 /// Records each request's duration by route pattern, method and status (`/metrics`).
 struct HTTPMetricsMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = DaemonRequestContext
     let metrics: HTTPMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws

@@ -47,8 +47,12 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         databaseURL: config.databaseURL,
         databasePassword: config.databasePassword,
         metricsRequireToken: config.metricsRequireToken,
-        uiSecureCookie: config.uiSecureCookie
+        // Served over HTTPS: the session cookie never travels in clear.
+        uiSecureCookie: config.uiSecureCookie || config.httpTLS != nil,
+        maxStreamSubscribers: config.httpLimits.maxStreamSubscribers
     )
+    let limits = config.httpLimits
+    let limitStats = HTTPLimitStats()
     let anomalies =
         config.anomalies.enabled
         ? AnomalyMonitor(
@@ -70,7 +74,9 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         store: store, stats: stats, broadcaster: broadcaster, settings: settings,
         exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache,
         alerts: config.alerts.enabled ? (evaluator, alertStore) : nil, anomalies: anomalies,
-        sessions: UISessionStore(lifetimeSeconds: config.uiSessionMaxAge))
+        sessions: UISessionStore(lifetimeSeconds: config.uiSessionMaxAge),
+        authThrottle: AuthThrottle(limit: limits.authFailuresPerMinute, capacity: limits.throttleMaxAddresses),
+        limitStats: limitStats)
     if !config.auth.isEnabled {
         logger.warning(
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
@@ -90,9 +96,14 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
             AnomalyService(monitor: anomalies, every: .milliseconds(Int64(config.anomalies.interval * 1000))))
     }
     if notifier.isEnabled { services.append(WatchdogService(notifier: notifier)) }
-    var server = HTTPServerBuilder.http1()
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, stats: limitStats)],
+        httpDecoderConfiguration: .init(
+            maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
+            maxHeaderFieldCount: HTTPConnectionGuard.maxHeaderFields))
+    var server = HTTPServerBuilder.http1(configuration: http1)
     if let tls = config.httpTLS {
-        server = try .tls(.http1(), tlsConfiguration: tls.serverConfiguration())
+        server = try .tls(.http1(configuration: http1), tlsConfiguration: tls.serverConfiguration())
     } else if !QueryConfig.isLoopback(config.httpHost) {
         logger.warning(
             "the API is reachable beyond this host over plain HTTP: tokens cross the network in clear; set http.tls.certificate_file and http.tls.key_file, or put a TLS proxy in front",
@@ -101,7 +112,11 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     return Application(
         router: router,
         server: server,
-        configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "monquery"),
+        // Past twice the connection cap the daemon stops accepting (the kernel queues the rest);
+        // between the cap and twice it, HTTPConnectionGuard answers 503 and closes.
+        configuration: .init(
+            address: .hostname(config.httpHost, port: config.httpPort), serverName: "monquery",
+            availableConnectionsDelegate: MaximumAvailableConnections(2 * limits.maxConnections)),
         services: services,
         onServerRunning: { _ in
             notifier.notify(
@@ -113,16 +128,23 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
 }
 
 /// Routes of the HTTP surface (DESIGN §8). Paths are a contract with the MnemoLite UI.
-func buildRouter(_ api: API, protectMetrics: Bool = false) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+///
+/// Every request passes, in order: the duration histogram, the JSON error rendering, the
+/// request-target check (`RequestTargetMiddleware`: non-canonical targets never reach the
+/// router), then the router; each route's handler is wrapped in `RouteGate.pass`, which
+/// enforces the route's own access rule from `RouteCatalogue`.
+func buildRouter(_ api: API, protectMetrics: Bool = false) -> Router<DaemonRequestContext> {
+    let router = Router(context: DaemonRequestContext.self)
     router.add(middleware: HTTPMetricsMiddleware(metrics: api.httpMetrics))
     router.add(middleware: APIErrorMiddleware())
-    router.add(middleware: AuthMiddleware(authenticator: api.authenticator, protectMetrics: protectMetrics))
-    router.add(middleware: UIAuthMiddleware(authenticator: api.authenticator, sessions: api.sessions))
+    router.add(middleware: RequestTargetMiddleware(stats: api.limitStats))
+    let gate = RouteGate(
+        authenticator: api.authenticator, sessions: api.sessions, metricsRequireToken: protectMetrics,
+        throttle: api.authThrottle)
     for route in API.routes {
         let handler = route.handler
-        router.on(RouterPath(stringLiteral: route.path), method: route.method) { request, _ in
-            try await handler(api, request)
+        router.on(RouterPath(stringLiteral: route.path), method: route.method) { request, context in
+            try await gate.pass(route, request, context) { try await handler(api, request) }
         }
     }
     return router

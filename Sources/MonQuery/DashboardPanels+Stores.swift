@@ -106,7 +106,7 @@ extension DashboardPanels {
     }
 
     func redisSlowlog() async throws -> HTML {
-        let entries = try await api.redisSlowlogEntries(range: range, host: host, limit: 20)
+        let entries = try await api.redisSlowlogEntries(range: range, host: host, limit: 20, allArguments: true)
         let rows: [[HTML]] = entries.map { entry -> [HTML] in
             var command = entry["command"]?.stringValue ?? ""
             if case .array(let arguments)? = entry["arguments"] {

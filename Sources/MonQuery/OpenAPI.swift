@@ -76,12 +76,7 @@ enum OpenAPI {
     }
 
     static func operation(_ route: Route, _ metricsNeedToken: Bool) -> JSONValue {
-        let secured: Bool
-        switch route.access {
-        case .open: secured = false
-        case .scrape: secured = metricsNeedToken
-        case .viewer, .admin, .session: secured = true
-        }
+        let secured = !route.access.isOpen(metricsRequireToken: metricsNeedToken)
         var responses: [(String, JSONValue)] = [("200", success(route))]
         let errorBody = reference("#/components/schemas/Error")
         func add(_ status: Int, _ description: String) {
@@ -94,7 +89,11 @@ enum OpenAPI {
                     ])
                 ))
         }
-        add(400, "A parameter is malformed, unknown or repeated; the message names it.")
+        add(
+            400,
+            "A parameter is malformed, unknown or repeated, or the path is not canonical (empty or dot segments, % escapes, control or non-ASCII bytes); the message names it."
+        )
+        add(414, "The request target is longer than 8 KiB (or its path than 2 KiB).")
         func page(_ status: Int, _ description: String) {
             responses.append(
                 (
@@ -123,12 +122,40 @@ enum OpenAPI {
             add(401, "No token, or not a valid one.")
         }
         if route.access == .admin { add(403, "The token's role is viewer; this endpoint needs admin.") }
-        for status in route.alsoAnswers where status == 429 { add(429, "Too many exports running; retry later.") }
+        let throttled = "too many failed credentials from this address: retry after Retry-After seconds"
+        if route.path.hasPrefix("/ui/") {
+            // The throttle answers the dashboard with a page; a busy export with the JSON error.
+            var content: [(String, JSONValue)] = [("text/html", .object([("schema", .object([("type", "string")]))]))]
+            if route.alsoAnswers.contains(429) {
+                content.append(("application/json", .object([("schema", errorBody)])))
+            }
+            responses.append(
+                (
+                    "429",
+                    .object([
+                        (
+                            "description",
+                            .string(
+                                (route.alsoAnswers.contains(429) ? "Too many exports running (JSON), or " : "")
+                                    + throttled + " (page).")
+                        ),
+                        ("content", .object(content)),
+                    ])
+                ))
+        } else {
+            add(429, (route.alsoAnswers.contains(429) ? "Too many exports running, or " : "") + throttled + ".")
+        }
         for status in route.alsoAnswers where status == 404 { add(404, "Switched off in the configuration.") }
         if route.path == "/health/detailed" {
             responses.append(("503", success(route, description: "Unhealthy: which check failed, and why.")))
+        } else if route.produces == ["text/event-stream"] {
+            add(
+                503,
+                "The metrics database is unavailable, or http.max_stream_subscribers streams are open (Retry-After).")
         } else if route.path.hasPrefix("/api/") || route.path.hasPrefix("/ui/monitoring/") {
-            add(503, "The metrics database is unavailable.")
+            add(503, "The metrics database is unavailable, or too many connections are open (Retry-After).")
+        } else {
+            add(503, "Too many connections are open (http.max_connections): retry after Retry-After seconds.")
         }
         let path = route.path.split(separator: "/").joined(separator: "_")
         var body: [(String, JSONValue)] = []

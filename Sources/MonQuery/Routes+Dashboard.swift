@@ -30,14 +30,14 @@ extension API {
     /// handlers it needs behind its session cookie (the log stream and the export).
     static let dashboardRoutes: [Route] = [
         Route(
-            path: "/ui/login", summary: "Dashboard login form (admin token).", access: .open,
-            parameters: [.next], produces: ["text/html"], alsoAnswers: [303]
+            path: "/ui/login", summary: "Dashboard login form (admin token).", parameters: [.next],
+            produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try api.loginForm(request) },
         Route(
             path: "/ui/login", method: .post,
             summary:
                 "Checks an admin token; sets the session cookie (HttpOnly, SameSite=Strict, Path=/ui) and redirects.",
-            access: .open, produces: ["text/html"], alsoAnswers: [303],
+            produces: ["text/html"], alsoAnswers: [303],
             formFields: [
                 RouteParameter(
                     name: "token", description: "An admin API token.",
@@ -47,37 +47,35 @@ extension API {
         ) { api, request in try await api.login(request) },
         Route(
             path: "/ui/logout", method: .post, summary: "Ends the dashboard session and clears its cookie.",
-            access: .session, produces: ["text/html"], alsoAnswers: [303]
+            produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try api.logout(request) },
         Route(
-            path: "/ui/assets/dashboard.css", summary: "The dashboard's style sheet.", access: .open,
-            produces: ["text/css"]
+            path: "/ui/assets/dashboard.css", summary: "The dashboard's style sheet.", produces: ["text/css"]
         ) { api, request in try api.asset(request) },
         Route(
             path: "/ui/assets/dashboard.js", summary: "The dashboard's script (refresh, pause, live logs).",
-            access: .open, produces: ["text/javascript"]
+            produces: ["text/javascript"]
         ) { api, request in try api.asset(request) },
         Route(
             path: "/ui/monitoring/advanced",
             summary: "Dashboard: summary cards, alerts, latency by endpoint, Redis hit rate, slow queries, live logs.",
-            access: .session, parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
+            parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try await api.dashboardAdvanced(request) },
         Route(
             path: "/ui/monitoring/api", summary: "Dashboard: API latency, traffic, errors per endpoint.",
-            access: .session, parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
+            parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try await api.dashboardAPI(request) },
         Route(
             path: "/ui/monitoring/redis", summary: "Dashboard: Redis hit rate, memory, evictions, SLOWLOG.",
-            access: .session, parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
+            parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try await api.dashboardRedis(request) },
         Route(
             path: "/ui/monitoring/postgres",
             summary: "Dashboard: PostgreSQL cache hit, connections, slow queries with plans, tables, indexes.",
-            access: .session, parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
+            parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try await api.dashboardPostgres(request) },
         Route(
             path: "/ui/monitoring/logs", summary: "Dashboard: live logs with filters and CSV export.",
-            access: .session,
             parameters: RouteParameter.dashboard + [
                 .oneOf("level", [""] + LogLevel.parameterNames, "This level and above (empty: any)."),
                 .optionalText("service", maxBytes: 200, "Only records of this service"),
@@ -87,7 +85,7 @@ extension API {
         ) { api, request in try await api.dashboardLogs(request) },
         Route(
             path: "/ui/monitoring/logs/stream",
-            summary: "The log stream of /api/monitoring/logs/stream for the dashboard's session.", access: .session,
+            summary: "The log stream of /api/monitoring/logs/stream for the dashboard's session.",
             parameters: RouteParameter.logFilters + [
                 RouteParameter(
                     name: "last_event_id", description: "Replay after this record id (or the Last-Event-ID header).",
@@ -98,7 +96,6 @@ extension API {
         Route(
             path: "/ui/monitoring/export",
             summary: "The export of /api/monitoring/export for the dashboard's session (its CSV link).",
-            access: .session,
             parameters: [
                 .oneOf("format", ["csv", "json"], "Output format (default json)."),
                 .duration("period", "How far back (default 24h)."),

@@ -1,25 +1,17 @@
 import Hummingbird
 import MonCore
 
-/// One endpoint of the HTTP surface: its path, who may call it, its parameters and the
-/// shape of its answer. The router and `/openapi.json` are both built from `API.routes`,
-/// so the published contract cannot drift from what is served.
+/// One endpoint of the HTTP surface: its path, its parameters and the shape of its answer.
+/// The router and `/openapi.json` are both built from `API.routes`, so the published contract
+/// cannot drift from what is served. Who may call it is declared in MonCore's
+/// `RouteCatalogue` (one table for the whole surface, also read by the fuzz target) and
+/// enforced by `RouteGate` where the route is dispatched.
 struct Route: Sendable {
-    enum Access: Sendable {
-        /// No token ever (`/health`, `/openapi.json`).
-        case open
-        /// `/metrics`: open unless `prometheus.require_token`.
-        case scrape
-        case viewer
-        case admin
-        /// The dashboard: an admin session cookie from `/ui/login`, or an admin bearer token.
-        case session
-    }
-
     var path: String
     var method: HTTPRequest.Method = .get
     var summary: String
-    var access: Access
+    /// From `RouteCatalogue`; admin when the route is missing there (fail closed).
+    var access: RouteAccess { RouteCatalogue.access(method: method.rawValue, path: path) }
     var parameters: [RouteParameter] = []
     /// Media types of a 200 answer.
     var produces: [String] = ["application/json"]
@@ -112,33 +104,31 @@ extension API {
     static let routes: [Route] =
         [
             Route(
-                path: "/health", summary: "Liveness: 200 while the daemon runs.", access: .open,
-                requiredKeys: ["status"]
+                path: "/health", summary: "Liveness: 200 while the daemon runs.", requiredKeys: ["status"]
             ) { api, request in try api.health(request) },
             Route(
                 path: "/health/detailed",
                 summary: "Readiness: PostgreSQL, rollups, disk, ingest per agent, memory; 503 when unhealthy.",
-                access: .open, requiredKeys: ["status", "checked", "checks"]
+                requiredKeys: ["status", "checked", "checks"]
             ) { api, request in try await api.healthDetailed(request) },
             Route(
                 path: "/metrics",
                 summary: "Prometheus exposition (text 0.0.4, or OpenMetrics 1.0.0 by Accept; gzip by Accept-Encoding).",
-                access: .scrape, produces: ["text/plain"]
+                produces: ["text/plain"]
             ) { api, request in try await api.prometheus(request) },
             Route(
-                path: "/openapi.json", summary: "This document.", access: .open,
-                requiredKeys: ["openapi", "info", "paths"]
+                path: "/openapi.json", summary: "This document.", requiredKeys: ["openapi", "info", "paths"]
             ) { api, request in try api.openAPIDocument(request) },
             Route(
                 path: "/api/monitoring/metrics/summary",
                 summary:
                     "One-look summary: API, Redis, PostgreSQL and system cards with their state, alerts and anomalies.",
-                access: .viewer, parameters: [.host],
+                parameters: [.host],
                 requiredKeys: ["generated", "overall", "hosts", "alerts", "anomalies"]
             ) { api, request in try await api.summary(request) },
             Route(
                 path: "/api/monitoring/alerts",
-                summary: "Current alerts (pending and firing) and stored transitions, newest first.", access: .viewer,
+                summary: "Current alerts (pending and firing) and stored transitions, newest first.",
                 parameters: [
                     .oneOf("state", API.alertStates, "Only this state (active: only the current alerts)."),
                     .duration("since", "Transitions this far back (default 24h)."), .host,
@@ -151,7 +141,6 @@ extension API {
                 path: "/api/monitoring/alerts/stream",
                 summary:
                     "Server-Sent Events: the current alerts (event active), then each stored transition (event transition, id = its alert_events id; resume with Last-Event-ID).",
-                access: .viewer,
                 parameters: [
                     .host,
                     RouteParameter(
@@ -165,7 +154,6 @@ extension API {
                 path: "/api/monitoring/anomalies",
                 summary:
                     "Key signals far (> 3 σ) from their usual value at this hour (same hour over the last 7 days), and steady trends.",
-                access: .viewer,
                 parameters: [
                     RouteParameter(
                         name: "host",
@@ -180,7 +168,6 @@ extension API {
             Route(
                 path: "/api/monitoring/compare",
                 summary: "A metric's mean over a window now, the same window yesterday and last week, and the trend.",
-                access: .viewer,
                 parameters: [
                     RouteParameter(
                         name: "metric", description: "A metric name, or a derived signal (api_p95_seconds, ...).",
@@ -193,69 +180,68 @@ extension API {
                 requiredKeys: ["metric", "window", "now", "yesterday", "last_week", "trend", "summary"]
             ) { api, request in try await api.compare(request) },
             Route(
-                path: "/api/monitoring/system/cpu", summary: "CPU usage, load and pressure per host.", access: .viewer,
+                path: "/api/monitoring/system/cpu", summary: "CPU usage, load and pressure per host.",
                 parameters: RouteParameter.range, requiredKeys: envelopeKeys
             ) { api, request in try await api.systemCPU(request) },
             Route(
-                path: "/api/monitoring/system/memory", summary: "Memory and swap per host.", access: .viewer,
+                path: "/api/monitoring/system/memory", summary: "Memory and swap per host.",
                 parameters: RouteParameter.range, requiredKeys: envelopeKeys
             ) { api, request in try await api.systemMemory(request) },
             Route(
                 path: "/api/monitoring/system/disk", summary: "File systems and block devices per host.",
-                access: .viewer, parameters: RouteParameter.range, requiredKeys: envelopeKeys
+                parameters: RouteParameter.range, requiredKeys: envelopeKeys
             ) { api, request in try await api.systemDisk(request) },
             Route(
-                path: "/api/monitoring/system/network", summary: "Interfaces and sockets per host.", access: .viewer,
+                path: "/api/monitoring/system/network", summary: "Interfaces and sockets per host.",
                 parameters: RouteParameter.range, requiredKeys: envelopeKeys
             ) { api, request in try await api.systemNetwork(request) },
             Route(
                 path: "/api/monitoring/postgres/status",
-                summary: "PostgreSQL per host: connections, cache hit ratio, transactions, flags.", access: .viewer,
+                summary: "PostgreSQL per host: connections, cache hit ratio, transactions, flags.",
                 parameters: [.period, .host], requiredKeys: envelopeKeys
             ) { api, request in try await api.postgresStatus(request) },
             Route(
                 path: "/api/monitoring/postgres/connections", summary: "Connections by state over time.",
-                access: .viewer, parameters: RouteParameter.range, requiredKeys: envelopeKeys
+                parameters: RouteParameter.range, requiredKeys: envelopeKeys
             ) { api, request in try await api.postgresConnections(request) },
             Route(
                 path: "/api/monitoring/postgres/slow_queries",
                 summary: "Slowest statements of the period (pg_stat_statements deltas), with plan and suggestion.",
-                access: .viewer, parameters: [.period, .host, .limit(default: 20, maximum: 500)],
+                parameters: [.period, .host, .limit(default: 20, maximum: 500)],
                 requiredKeys: ["period", "from", "to", "statements"]
             ) { api, request in try await api.postgresSlowQueries(request) },
             Route(
                 path: "/api/monitoring/postgres/tables", summary: "Latest table snapshot: rows, scans, sizes, vacuum.",
-                access: .viewer, parameters: [.period, .host, .limit(default: 200, maximum: 1000)],
+                parameters: [.period, .host, .limit(default: 200, maximum: 1000)],
                 requiredKeys: envelopeKeys
             ) { api, request in try await api.postgresTables(request) },
             Route(
                 path: "/api/monitoring/postgres/indexes", summary: "Latest index snapshot: scans, size, unused flag.",
-                access: .viewer, parameters: [.period, .host, .limit(default: 200, maximum: 1000)],
+                parameters: [.period, .host, .limit(default: 200, maximum: 1000)],
                 requiredKeys: envelopeKeys
             ) { api, request in try await api.postgresIndexes(request) },
             Route(
                 path: "/api/monitoring/redis/status",
-                summary: "Redis per host: memory, hit rate, keys, evictions, clients, flags.", access: .viewer,
+                summary: "Redis per host: memory, hit rate, keys, evictions, clients, flags.",
                 parameters: [.period, .host], requiredKeys: envelopeKeys
             ) { api, request in try await api.redisStatus(request) },
             Route(
-                path: "/api/monitoring/redis/stats", summary: "Redis series and per cache type rates.", access: .viewer,
+                path: "/api/monitoring/redis/stats", summary: "Redis series and per cache type rates.",
                 parameters: RouteParameter.range, requiredKeys: envelopeKeys
             ) { api, request in try await api.redisStats(request) },
             Route(
                 path: "/api/monitoring/redis/keys",
                 summary: "Keys per cache type: count, without TTL, TTL distribution.",
-                access: .viewer, parameters: [.period, .host], requiredKeys: envelopeKeys
+                parameters: [.period, .host], requiredKeys: envelopeKeys
             ) { api, request in try await api.redisKeys(request) },
             Route(
-                path: "/api/monitoring/redis/slowlog", summary: "SLOWLOG entries, newest first.", access: .viewer,
+                path: "/api/monitoring/redis/slowlog", summary: "SLOWLOG entries, newest first.",
                 parameters: [.period, .host, .limit(default: 50, maximum: 1000)], requiredKeys: ["period", "entries"]
             ) { api, request in try await api.redisSlowlog(request) },
             Route(
                 path: "/api/monitoring/metrics",
                 summary:
                     "Per-endpoint API latency and errors (type=api), or per-host key values (system, redis, postgres).",
-                access: .viewer,
                 parameters: [
                     .oneOf("type", ["api", "system", "redis", "postgres"], "Which signals.", required: true),
                     .period, .step, .host,
@@ -266,7 +252,6 @@ extension API {
             ) { api, request in try await api.metrics(request) },
             Route(
                 path: "/api/monitoring/logs", summary: "Log records, newest first, with a cursor to older ones.",
-                access: .admin,
                 parameters: RouteParameter.logFilters + [
                     .limit(default: 100, maximum: 1000),
                     RouteParameter(
@@ -278,7 +263,6 @@ extension API {
             Route(
                 path: "/api/monitoring/logs/stream",
                 summary: "Server-Sent Events of log records as they are stored; Last-Event-ID replays what was missed.",
-                access: .admin,
                 parameters: RouteParameter.logFilters + [
                     RouteParameter(
                         name: "last_event_id",
@@ -289,7 +273,6 @@ extension API {
             ) { api, request in try await api.logStream(request) },
             Route(
                 path: "/api/monitoring/export", summary: "Streamed export of samples, logs or events as CSV or JSON.",
-                access: .admin,
                 parameters: [
                     .oneOf("format", ["csv", "json"], "Output format (default json)."),
                     .duration("period", "How far back (default 24h)."),

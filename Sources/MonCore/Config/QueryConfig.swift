@@ -16,6 +16,10 @@ public struct QueryConfig: Sendable {
     /// `http.tls.certificate_file`, `http.tls.key_file` — PEM files; set both to serve the API
     /// over HTTPS (default: plain HTTP, fine on loopback behind a TLS-terminating proxy).
     public var httpTLS: TLSFiles?
+    /// `http.idle_timeout_seconds`, `http.max_connections`, `http.max_stream_subscribers`,
+    /// `http.max_header_bytes`, `http.max_body_bytes`, `auth.max_failures_per_minute`,
+    /// `auth.throttle_max_addresses`: the HTTP server's limits and the credential throttle.
+    public var httpLimits: HTTPLimits
     /// `ingest.socket` — agents connect here (default `/run/monquery/ingest.sock`).
     public var ingestSocket: String
     /// `ingest.socket_mode` — octal permission bits of the socket (default `0660`).
@@ -82,7 +86,10 @@ public struct QueryConfig: Sendable {
         databasePassword = try source.secretFile("database.password_file")
         let listen = source.string("http.listen", default: "127.0.0.1:8089")
         (httpHost, httpPort) = try Self.parseListen(listen, key: "http.listen")
+        // `localhost` is bound as 127.0.0.1, never resolved: what `isLoopback` checks is what is bound.
+        if httpHost.lowercased() == "localhost" { httpHost = "127.0.0.1" }
         httpTLS = try TLSFiles.load(source, prefix: "http.tls")
+        httpLimits = try HTTPLimits(source: source)
         ingestSocket = source.string("ingest.socket", default: "/run/monquery/ingest.sock")
         let mode = source.string("ingest.socket_mode", default: "0660")
         guard let parsedMode = UInt32(mode, radix: 8), parsedMode <= 0o777 else {
@@ -179,8 +186,18 @@ public struct QueryConfig: Sendable {
             maxConnections: maxConnections)
     }
 
+    /// True when `host` is a loopback IP address: IPv4 127.0.0.0/8, IPv6 `::1`, or an
+    /// IPv4-mapped loopback (`::ffff:127.0.0.1`). Parsed with `inet_pton`, so a host name
+    /// (`127.foo.example`) is never loopback; `http.listen`'s `localhost` is bound as
+    /// `127.0.0.1` (mapped before this is asked).
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, host, &v6) == 1 else { return false }
+        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
+        return bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
     }
 
     /// `127.0.0.1:8089`, `[::1]:8089`, `:8089` (all interfaces, said explicitly).

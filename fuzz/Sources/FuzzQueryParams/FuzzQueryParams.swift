@@ -20,21 +20,7 @@ import MonCore
 let nowMs: Int64 = 1_795_927_350_123
 
 func percentDecode(_ part: Substring) -> String {
-    var out: [UInt8] = []
-    let bytes = Array(part.utf8)
-    var index = 0
-    while index < bytes.count {
-        if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
-            let byte = UInt8(String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self), radix: 16)
-        {
-            out.append(byte)
-            index += 3
-        } else {
-            out.append(bytes[index] == UInt8(ascii: "+") ? UInt8(ascii: " ") : bytes[index])
-            index += 1
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
+    String(decoding: percentDecoded(part.utf8, plusAsSpace: true), as: UTF8.self)
 }
 
 func checkError(_ error: ParameterError) {

@@ -35,6 +35,26 @@ public func inputBytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
     return Array(UnsafeBufferPointer(start: data, count: size))
 }
 
+/// `%XX` escapes decoded (a `%` not followed by two hex digits stays as is); `+` as a space
+/// when `plusAsSpace` (form and query encoding).
+public func percentDecoded(_ bytes: some Collection<UInt8>, plusAsSpace: Bool) -> [UInt8] {
+    let bytes = Array(bytes)
+    var out: [UInt8] = []
+    var index = 0
+    while index < bytes.count {
+        if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
+            let byte = UInt8(String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self), radix: 16)
+        {
+            out.append(byte)
+            index += 3
+        } else {
+            out.append(plusAsSpace && bytes[index] == UInt8(ascii: "+") ? UInt8(ascii: " ") : bytes[index])
+            index += 1
+        }
+    }
+    return out
+}
+
 /// The readable bytes of a buffer.
 public func bytes(of buffer: ByteBuffer) -> [UInt8] { Array(buffer.readableBytesView) }
 
