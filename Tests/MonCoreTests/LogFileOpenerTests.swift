@@ -131,6 +131,20 @@ import Testing
         #expect(device.reason == .notRegular)
     }
 
+    @Test("a planted name with a newline cannot forge lines in the agent's log")
+    func controlCharactersInNames() throws {
+        let planted = try Planted()
+        let name = "evil\n2099-01-01T00:00:00+0000 critical monagent : forged\u{1B}[2J.log"
+        #expect(symlink(planted.secret, planted.log(name)) == 0)
+        let refusal = try #require(Self.poll(Self.tailer([planted.log("*.log")])).stats.refused.first)
+        #expect(refusal.path == planted.log(name), "the real path is kept for the tailer")
+        let printable = LogFileOpener.printable(refusal.path)
+        #expect(!printable.contains("\n") && !printable.contains("\u{1B}"))
+        #expect(printable.hasSuffix(#"evil\n2099-01-01T00:00:00+0000 critical monagent : forged\u{1B}[2J.log"#))
+        #expect(!refusal.description.contains("\n"))
+        #expect(LogFileOpener.printable(#"a\b"#) == #"a\\b"#)
+    }
+
     @Test("a hard link to a secret file is refused (two names)")
     func hardLink() throws {
         let planted = try Planted()

@@ -251,7 +251,7 @@ public struct LogService: Service {
                 logger.warning(
                     "log file not followed",
                     metadata: [
-                        "path": "\(refusal.path)", "reason": "\(refusal.reason.rawValue)",
+                        "path": "\(LogFileOpener.printable(refusal.path))", "reason": "\(refusal.reason.rawValue)",
                         "detail": "\(refusal.detail)",
                     ])
                 aggregator.count("mon_agent_log_files_refused_total", labels: ["reason": refusal.reason.rawValue])

@@ -37,7 +37,23 @@ public struct LogFileOpener: Sendable {
         public var reason: Reason
         public var detail: String
 
-        public var description: String { "\(path): not followed (\(reason.rawValue)): \(detail)" }
+        public var description: String {
+            "\(LogFileOpener.printable(path)): not followed (\(reason.rawValue)): \(detail)"
+        }
+    }
+
+    /// A path as it may be written to a log line: control characters escaped (`\n`, `\u{1B}`),
+    /// so a file named with a newline cannot forge lines in the agent's own log.
+    public static func printable(_ path: String) -> String {
+        var out = ""
+        for scalar in path.unicodeScalars {
+            if scalar.properties.generalCategory == .control || scalar == "\\" {
+                out += scalar.escaped(asASCII: false)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     public enum Outcome {

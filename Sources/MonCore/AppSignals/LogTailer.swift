@@ -311,7 +311,8 @@ public final class LogTailer {
             }
             if count < 0 {
                 if errno == EINTR { continue }
-                stats.readErrors.append("cannot read \(file.path): \(String(cString: strerror(errno)))")
+                stats.readErrors.append(
+                    "cannot read \(LogFileOpener.printable(file.path)): \(String(cString: strerror(errno)))")
                 return
             }
             if count == 0 { return }
