@@ -129,6 +129,25 @@ import Testing
         #expect(await reopened.oldestUnacked()?.samples.first?.value == 1)
     }
 
+    @Test("a FIFO or a symlink named like a segment does not block or mislead recovery")
+    func specialFilesInTheSpool() async throws {
+        let directory = try SpoolTests.directory()
+        do {
+            let spool = try SpoolBatchQueue(config: SpoolConfig(directory: directory), logger: Self.logger)
+            await spool.enqueue(SpoolTests.batch(1))
+        }
+        let boot = try #require(try Self.segmentFiles(directory).first).split(separator: "-").dropLast().joined(
+            separator: "-")
+        #expect(mkfifo("\(directory)/\(boot)-00000000000000000007.seg", 0o600) == 0)
+        let target = NSTemporaryDirectory() + "spool-link-target-\(UUID().uuidString)"
+        try Data(repeating: 0x41, count: 64).write(to: URL(fileURLWithPath: target))
+        #expect(symlink(target, "\(directory)/\(boot)-00000000000000000009.seg") == 0)
+        let spool = try SpoolBatchQueue(config: SpoolConfig(directory: directory), logger: Self.logger)
+        #expect(await spool.depth == 1)
+        #expect(await spool.oldestUnacked()?.samples.first?.value == 1)
+        #expect(FileManager.default.fileExists(atPath: target), "a link's target is never touched")
+    }
+
     @Test("a record corrupted on disk after it was written is skipped when read back, with the rest of its segment")
     func corruptedAfterWrite() async throws {
         let directory = try SpoolTests.directory()

@@ -51,11 +51,18 @@ extension SpoolBatchQueue {
     static func scan(
         _ path: String, name: String, firstSeq: UInt64, _ torn: inout Int, logger: Logger
     ) -> Segment? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
+        // Never blocks on a FIFO, never follows a link: only a regular file is a segment.
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            logger.warning("spool segment unreadable, dropped", metadata: ["file": "\(name)"])
+            return nil
+        }
         defer { close(descriptor) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return nil }
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            logger.warning("spool segment is not a regular file, dropped", metadata: ["file": "\(name)"])
+            return nil
+        }
         let size = Int(info.st_size)
         var segment = Segment(
             firstSeq: firstSeq, lastSeq: firstSeq, firstCreatedMs: 0, lastCreatedMs: 0, bytes: 0, records: 0,
