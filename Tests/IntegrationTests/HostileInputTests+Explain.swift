@@ -50,10 +50,11 @@ extension HostileInputTests {
         }
         try await Task.sleep(for: .seconds(1))  // the agent's baseline reading first
         for _ in 0..<2 {
-            for marker in ["probe()", "nap()", "lookup()"] {
+            for marker in ["probe()", "nap()", "lookup()", "side()", "escape()"] {
                 try workload.query("SELECT \(marker), pg_sleep(0.03)")
             }
             try workload.query("SELECT (SELECT count(*) FROM items WHERE payload LIKE $1), pg_sleep(0.03)", ["%ab%"])
+            try workload.query("SELECT (SELECT count(*) FROM items WHERE id = steady()), pg_sleep(0.03)")
         }
         let otherRole = try PostgresConnection(url: try url(other, database), applicationName: "workload")
         try otherRole.query("SELECT pg_sleep(0.03) AS other_role")
@@ -69,7 +70,10 @@ extension HostileInputTests {
                 """)
         defer { try? locker.execute(rawSQL: "ROLLBACK") }
 
-        let markers = ["probe()", "nap()", "lookup()", "FROM items", "other_role", "other_database", "locked_plan"]
+        let markers = [
+            "probe()", "nap()", "lookup()", "side()", "escape()", "steady()", "LIKE", "other_role", "other_database",
+            "locked_plan",
+        ]
         let plans = try await eventually("a plan or a refusal for each statement", seconds: 90) {
             () -> [String: (error: String?, plan: String?)]? in
             var found: [String: (error: String?, plan: String?)] = [:]
@@ -92,8 +96,14 @@ extension HostileInputTests {
         #expect(error("locked_plan").contains("lock timeout"), "\(error("locked_plan"))")
         // The attacker's schema, first in the agent's default search_path, is never searched.
         #expect(plans["lookup()"]?.plan != nil && plans["lookup()"]?.error == nil, "\(error("lookup()"))")
-        let items = try #require(plans["FROM items"]?.plan)
+        let items = try #require(plans["LIKE"]?.plan)
         #expect(items.contains(#""Schema": "public""#) && !items.contains(#""Schema": "\#(agent)""#))
+        // A VOLATILE function is never run by EXPLAIN; a STABLE one may be, to estimate a
+        // selectivity: under the same read-only transaction. Neither can leave read-only.
+        #expect(plans["side()"]?.plan != nil && plans["side()"]?.error == nil, "\(error("side()"))")
+        #expect(error("steady()").contains("read_only=on"), "\(error("steady()"))")
+        #expect(
+            error("escape()").contains("read-write") && !error("escape()").contains("escaped"), "\(error("escape()"))")
         #expect(error("other_role").contains("are not planned"), "\(error("other_role"))")
         #expect(error("other_database").contains("another database"), "\(error("other_database"))")
         #expect(!monagent.log.contains("attacker code ran"))
@@ -141,6 +151,26 @@ extension HostileInputTests {
             RETURN 1;
         END $$;
         CREATE FUNCTION lookup() RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT 1';
+        CREATE FUNCTION side() RETURNS int VOLATILE LANGUAGE plpgsql AS $$
+        BEGIN
+            IF current_setting('application_name') = 'monagent' THEN RAISE EXCEPTION 'volatile code ran'; END IF;
+            RETURN 1;
+        END $$;
+        CREATE FUNCTION steady() RETURNS int STABLE LANGUAGE plpgsql AS $$
+        BEGIN
+            IF current_setting('application_name') = 'monagent' THEN
+                RAISE EXCEPTION 'stable read_only=%', current_setting('transaction_read_only');
+            END IF;
+            RETURN 1;
+        END $$;
+        CREATE FUNCTION escape() RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+        BEGIN
+            IF current_setting('application_name') = 'monagent' THEN
+                PERFORM set_config('transaction_read_only', 'off', true);
+                RAISE EXCEPTION 'escaped read-only';
+            END IF;
+            RETURN 1;
+        END $$;
         CREATE SCHEMA \(agent);
         GRANT USAGE ON SCHEMA \(agent) TO PUBLIC;
         CREATE FUNCTION \(agent).lookup() RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$

@@ -4,9 +4,11 @@
 /// Only one plain `SELECT`, `INSERT`, `UPDATE`, `DELETE` or `WITH …` statement is planned:
 /// a text with a `;` left after its end (two statements, or one hidden in a comment or a
 /// string) is refused, and so is any other kind (`DO`, `CALL`, DDL, `COPY`, `EXPLAIN`, …).
-/// EXPLAIN without ANALYZE never executes the statement; what planning itself may run
-/// (an IMMUTABLE function folded into a constant) runs in a read-only transaction, with a
-/// pinned `search_path`, a statement and a lock timeout, as the agent's own role.
+/// EXPLAIN without ANALYZE never executes the statement, nor a VOLATILE function in it; what
+/// planning itself runs (an IMMUTABLE function folded into a constant, a STABLE one evaluated
+/// to estimate a selectivity — shown by `HostileInputTests.leastPrivilegeExplain`) runs in a
+/// read-only transaction it cannot leave, with a pinned `search_path`, a statement and a lock
+/// timeout, as the agent's own role.
 public enum ExplainableStatement {
     /// Why a text is not planned.
     public struct Refusal: Error, Sendable, Equatable {
