@@ -3,8 +3,8 @@
 -- and (through pg_read_all_stats, which it contains) to the query texts of other users'
 -- statements. That is all the metrics need: the agent never writes and never holds locks
 -- beyond reading statistics. Never give monagent a superuser role (it warns at start if
--- it has one): the plans below run what PostgreSQL evaluates while planning, with the
--- privileges of the role monagent connects as.
+-- it has one): planning runs the IMMUTABLE and STABLE functions a statement names (to fold
+-- or estimate them), with the privileges of the role monagent connects as.
 CREATE ROLE monagent LOGIN;
 GRANT pg_monitor TO monagent;
 -- Set its password with \password monagent, and give it to monagent through
