@@ -1,7 +1,10 @@
 -- Role for monagent's PostgreSQL source (run as a superuser in the monitored cluster).
 -- pg_monitor grants read access to every statistics view, pg_stat_statements included,
--- and to the query texts of other users' statements. Nothing else is needed: the agent
--- never writes and never holds locks beyond reading statistics.
+-- and (through pg_read_all_stats, which it contains) to the query texts of other users'
+-- statements. That is all the metrics need: the agent never writes and never holds locks
+-- beyond reading statistics. Never give monagent a superuser role (it warns at start if
+-- it has one): planning runs the IMMUTABLE and STABLE functions a statement names (to fold
+-- or estimate them), with the privileges of the role monagent connects as.
 CREATE ROLE monagent LOGIN;
 GRANT pg_monitor TO monagent;
 -- Set its password with \password monagent, and give it to monagent through
@@ -11,3 +14,29 @@ GRANT pg_monitor TO monagent;
 --   shared_preload_libraries = 'pg_stat_statements'
 -- and created in the database monagent connects to:
 --   CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+--
+-- Plans of slow statements (EXPLAIN, never EXPLAIN ANALYZE: the statement is never
+-- executed). EXPLAIN checks the same table privileges as the statement, so plans need
+-- SELECT on the application's tables; without it a plan shows "permission denied" and
+-- everything else is collected as usual. Grant reading only, in the application's database:
+--   \c mnemolite
+--   GRANT USAGE ON SCHEMA public TO monagent;
+--   GRANT SELECT ON ALL TABLES IN SCHEMA public TO monagent;
+--   ALTER DEFAULT PRIVILEGES FOR ROLE mnemolite IN SCHEMA public GRANT SELECT ON TABLES TO monagent;
+-- (or, on PostgreSQL 14+, GRANT pg_read_all_data TO monagent, which covers every database).
+-- INSERT, UPDATE and DELETE statements would need those privileges too: do not grant them;
+-- their plans then show "permission denied".
+--
+-- How the agent plans (postgres.explain_* in monagent.yaml):
+--   * only statements of the database monagent connects to, run by its owner (the
+--     application's role) unless postgres.explain_roles lists others;
+--   * only one plain SELECT / INSERT / UPDATE / DELETE / WITH statement (no ';', no DO, CALL, DDL);
+--   * inside BEGIN READ ONLY ... ROLLBACK, with search_path = pg_catalog, public, pg_temp
+--     (postgres.explain_search_path: never "$user", so a schema named monagent cannot
+--     shadow the application's tables or functions), statement_timeout
+--     (postgres.explain_timeout_ms, 1 s) and lock_timeout (postgres.explain_lock_timeout_ms,
+--     100 ms: planning never holds up a migration's lock for long);
+--   * the settings go through bound parameters; the statement text (which PREPARE and
+--     EXPLAIN cannot take as a parameter) through PQexecParams, which runs one statement only.
+-- The agent's own session uses search_path = pg_catalog, pg_temp and names the
+-- pg_stat_statements functions with the extension's schema.

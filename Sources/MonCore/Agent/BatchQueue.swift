@@ -9,6 +9,8 @@ public protocol BatchQueue: Actor {
     var lastSeq: UInt64 { get }
     /// The oldest batch not yet acknowledged.
     func oldestUnacked() -> Batch?
+    /// Its seq, without decoding it (the disk spool reads only a record header).
+    var oldestUnackedSeq: UInt64? { get }
     /// Forgets every batch with `seq <= seq`.
     func acknowledge(upTo seq: UInt64)
     /// Batches waiting.
@@ -38,10 +40,13 @@ extension BatchQueue {
         enqueue(Batch(seq: 0, createdMs: createdMs, samples: samples, events: events))
     }
 
+    /// The seq of `oldestUnacked()` (queues that can tell it cheaper implement it).
+    public var oldestUnackedSeq: UInt64? { oldestUnacked()?.seq }
+
     /// True once batch `seq` left the queue: acked by the daemon (or dropped when the queue was full).
     public func isAcknowledged(_ seq: UInt64) -> Bool {
-        guard let oldest = oldestUnacked() else { return true }
-        return oldest.seq > seq
+        guard let oldest = oldestUnackedSeq else { return true }
+        return oldest > seq
     }
 }
 

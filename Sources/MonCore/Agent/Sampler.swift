@@ -75,6 +75,7 @@ public struct Sampler: Service {
                     ("mon_agent_spool_write_errors_total", spool.writeErrors, .counter),
                     ("mon_agent_spool_torn_records_total", spool.tornRecords, .counter),
                     ("mon_agent_spool_recovered_batches", spool.recovered, .gauge),
+                    ("mon_agent_spool_memory_bytes", spool.memoryBytes, .gauge),
                 ] {
                     samples.append(Sample(name, value: Double(value), kind: kind, timestampMs: tick))
                 }

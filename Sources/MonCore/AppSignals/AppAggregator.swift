@@ -31,6 +31,8 @@ public final class AppAggregator: Sendable {
         var tagSets: [String: Set<Labels>] = [:]
         /// The agent's own counters (`mon_agent_statsd_*`, `mon_agent_logs_*`), cumulative.
         var own: [String: Double] = [:]
+        /// The agent's own counters that carry labels (`mon_agent_log_files_refused_total{reason}`).
+        var ownLabeled: [Key: Double] = [:]
     }
 
     let config: StatsDConfig
@@ -77,6 +79,12 @@ public final class AppAggregator: Sendable {
         state.withLock { $0.own[name, default: 0] += amount }
     }
 
+    /// Adds to one of the agent's own counters with labels (shipped cumulative, like `count`).
+    public func count(_ name: String, labels: Labels, by amount: Double = 1) {
+        guard amount != 0 else { return }
+        state.withLock { $0.ownLabeled[Key(name: name, labels: labels), default: 0] += amount }
+    }
+
     // MARK: Flush
 
     /// Takes the window's histograms and sets, and the current counters and gauges.
@@ -99,6 +107,9 @@ public final class AppAggregator: Sendable {
             }
             for (name, value) in state.own {
                 samples.append(Sample(name, value: value, kind: .counter, timestampMs: timestampMs))
+            }
+            for (key, value) in state.ownLabeled {
+                samples.append(Sample(key.name, key.labels, value: value, kind: .counter, timestampMs: timestampMs))
             }
             let histograms = state.histograms.map { key, histogram in
                 HistogramSample(key.name, key.labels, timestampMs: timestampMs, histogram: histogram)

@@ -223,7 +223,7 @@ public struct LogService: Service {
     private func loop(_ parser: LogLineParser) async {
         let tailer = LogTailer(
             patterns: config.paths, startAtEnd: config.startAt == .end, maxLineBytes: config.maxLineBytes,
-            positions: loadPositions())
+            positions: loadPositions(), opener: LogFileOpener(allowedOwners: config.allowedOwners.map(Set.init)))
         var pending: [(seq: UInt64, positions: [LogTailer.Position])] = []
         var lastSaved: [LogTailer.Position]? = nil
         var lastError = ""
@@ -246,6 +246,16 @@ public struct LogService: Service {
                 logger.warning("cannot read a log file", metadata: ["error": "\(error)"])
             }
             lastError = stats.readErrors.first ?? ""
+            for refusal in stats.refused {
+                // Once per path and file (the tailer reports each refusal once).
+                logger.warning(
+                    "log file not followed",
+                    metadata: [
+                        "path": "\(LogFileOpener.printable(refusal.path))", "reason": "\(refusal.reason.rawValue)",
+                        "detail": "\(refusal.detail)",
+                    ])
+                aggregator.count("mon_agent_log_files_refused_total", labels: ["reason": refusal.reason.rawValue])
+            }
             var start = 0
             while start < records.count {
                 let chunk = Array(records[start..<min(start + Self.maxRecordsPerBatch, records.count)])

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The application-signal inputs of monagent: StatsD (`statsd.*`) and JSON logs (`logs.*`).
 /// Every key is documented in `config/monagent.yaml`.
 public struct StatsDConfig: Sendable {
@@ -71,6 +73,9 @@ public struct LogsConfig: Sendable {
     public var redactPatterns = LogsConfig.defaultRedactPatterns
     /// `logs.request.*` — which fields make a log event an HTTP request observation.
     public var request = RequestFields()
+    /// `logs.allowed_owners` — user names or uids whose files may be followed; empty (the
+    /// default) = any owner. Symlinks, FIFOs, devices and hard links are refused regardless.
+    public var allowedOwners: [UInt32]? = nil
 
     public struct RequestFields: Sendable {
         /// `logs.request.path_keys` (default path, endpoint, route).
@@ -129,6 +134,21 @@ public struct LogsConfig: Sendable {
             throw ConfigError(key: "logs.request.duration_unit", message: "'\(unit)' is not ms or s")
         }
         request.durationUnitSeconds = unit == "s"
+        let owners = try source.stringList("logs.allowed_owners", default: [])
+        allowedOwners = owners.isEmpty ? nil : try owners.map { try Self.uid(of: $0) }
+    }
+
+    /// A user name or a numeric uid, resolved once at start (`logs.allowed_owners`).
+    static func uid(of owner: String) throws -> UInt32 {
+        if let uid = UInt32(owner) { return uid }
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>? = nil
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwnam_r(owner, &entry, &buffer, buffer.count, &result) == 0, result != nil else {
+            throw ConfigError(
+                key: "logs.allowed_owners", message: "'\(owner)' is neither a uid nor a user on this host")
+        }
+        return entry.pw_uid
     }
 }
 

@@ -5,6 +5,11 @@ import Glibc
 /// (the old file is read to its end first), copytruncate and truncation (restart at 0),
 /// files appearing and disappearing. Positions survive restarts through `positions`.
 ///
+/// Every file is opened through a `LogFileOpener` (no symlink, no FIFO or device, no hard
+/// link, an allowed owner) and matched paths are examined with `lstat`, never `stat`: a
+/// link planted in the log directory, or swapped in for a followed file, is refused and
+/// reported once in `PollStats.refused`, and nothing it points to is read.
+///
 /// Not thread-safe: one task owns it.
 public final class LogTailer {
     /// One complete line and where it starts.
@@ -33,6 +38,9 @@ public final class LogTailer {
         public var rotations = 0
         public var truncations = 0
         public var readErrors: [String] = []
+        /// Paths not followed (symlinks, FIFOs, hard links, other owners): each reported
+        /// once per path and file.
+        public var refused: [LogFileOpener.Refusal] = []
     }
 
     final class TrackedFile {
@@ -87,11 +95,15 @@ public final class LogTailer {
     private var finished: [FileID: (offset: Int64, fingerprint: UInt64?)] = [:]
     private var finishedOrder: [FileID] = []
     private var firstPoll = true
+    public let opener: LogFileOpener
+    /// Paths refused, with the file and reason reported (reported again only when they change).
+    private var refused: [String: (id: FileID, reason: LogFileOpener.Reason)] = [:]
 
     public init(
         patterns: [String], startAtEnd: Bool, maxLineBytes: Int, maxBytesPerPoll: Int = 8 << 20,
-        drainSeconds: Double = 5, positions: [Position] = []
+        drainSeconds: Double = 5, positions: [Position] = [], opener: LogFileOpener = LogFileOpener()
     ) {
+        self.opener = opener
         self.patterns = patterns
         self.startAtEnd = startAtEnd
         self.maxLineBytes = maxLineBytes
@@ -117,9 +129,11 @@ public final class LogTailer {
         // Rotated-away files first: their lines are older than the new file's.
         drain(nowMs: nowMs, emit, &stats)
         let paths = Self.expand(patterns)
-        for path in paths.sorted() {
+        refused = refused.filter { paths[$0.key] != nil }
+        for path in paths.keys.sorted() {
             var info = stat()
-            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            // lstat: a symlink is seen as itself, never as the file it points to.
+            guard lstat(path, &info) == 0 else { continue }
             let id = FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
             let size = Int64(info.st_size)
             if let tracked = files[path] {
@@ -139,6 +153,11 @@ public final class LogTailer {
                 files[path] = nil
                 retire(tracked, nowMs: nowMs, emit, &stats)
             }
+            if let refusal = LogFileOpener.precheck(info, path: path) {
+                refuse(refusal, id: id, &stats)
+                continue
+            }
+            guard (info.st_mode & S_IFMT) == S_IFREG else { continue }  // a directory: never a log
             if files.values.contains(where: { $0.id == id }) { continue }  // same file, another name
             if let index = draining.firstIndex(where: { $0.id == id }) {
                 // A rotated file the patterns also match: keep reading it under its new name.
@@ -149,21 +168,22 @@ public final class LogTailer {
                 read(file, emit, &stats)
                 continue
             }
+            guard let descriptor = openChecked(path, id: id, trustedDirectory: paths[path] ?? "", &stats) else {
+                continue
+            }
             let start: Int64
             if let entry = finished.removeValue(forKey: id) {
-                start = Self.fingerprint(path: path, length: entry.offset) == entry.fingerprint ? entry.offset : 0
+                start =
+                    Self.fingerprint(descriptor: descriptor, length: entry.offset) == entry.fingerprint
+                    ? entry.offset : 0
                 saved[path] = nil
             } else if let position = saved.removeValue(forKey: path) {
                 if position.device == id.device, position.inode == id.inode {
-                    let same = Self.fingerprint(path: path, length: position.offset) == position.fingerprint
+                    let same = Self.fingerprint(descriptor: descriptor, length: position.offset) == position.fingerprint
                     start = same || position.fingerprint == nil ? position.offset : 0
                 } else {
                     // Rotated while the agent was away: finish the old file if it is still nearby.
-                    if let old = Self.findRotated(near: path, device: position.device, inode: position.inode),
-                        position.fingerprint == nil
-                            || Self.fingerprint(path: old, length: position.offset) == position.fingerprint
-                    {
-                        stats.rotations += 1
+                    if let old = Self.findRotated(near: path, device: position.device, inode: position.inode) {
                         finishRotated(old, position: position, emit, &stats)
                     }
                     start = 0
@@ -171,15 +191,46 @@ public final class LogTailer {
             } else {
                 start = firstPoll && startAtEnd ? size : 0
             }
-            open(path, id: id, at: start <= size ? start : 0, emit, &stats)
+            track(path, id: id, descriptor: descriptor, at: start <= size ? start : 0, emit, &stats)
         }
         // Files gone (deleted, or renamed without a successor yet): drained, then dropped.
-        for (path, tracked) in files where !paths.contains(path) {
+        for (path, tracked) in files where paths[path] == nil {
             files[path] = nil
             retire(tracked, nowMs: nowMs, emit, &stats)
         }
         firstPoll = false
         return stats
+    }
+
+    /// Opens a new file through the opener; a refusal is reported once per path and identity.
+    private func openChecked(
+        _ path: String, id: FileID, trustedDirectory: String, _ stats: inout PollStats
+    ) -> Int32? {
+        switch opener.open(path, trustedDirectory: trustedDirectory) {
+        case .missing:
+            return nil
+        case .failed(let message):
+            stats.readErrors.append(message)
+            return nil
+        case .refused(let refusal):
+            refuse(refusal, id: id, &stats)
+            return nil
+        case .opened(let descriptor, let info):
+            guard UInt64(info.st_dev) == id.device, UInt64(info.st_ino) == id.inode else {
+                // Replaced between lstat and open: look again at the next poll.
+                close(descriptor)
+                return nil
+            }
+            refused[path] = nil
+            return descriptor
+        }
+    }
+
+    /// Reports a refusal unless this path was already refused for the same file and reason.
+    private func refuse(_ refusal: LogFileOpener.Refusal, id: FileID, _ stats: inout PollStats) {
+        if let known = refused[refusal.path], known.id == id, known.reason == refusal.reason { return }
+        refused[refusal.path] = (id, refusal.reason)
+        stats.refused.append(refusal)
     }
 
     /// Moves a file no longer under its name to the draining list, after reading what is there.
@@ -202,23 +253,44 @@ public final class LogTailer {
         }
     }
 
-    private func open(_ path: String, id: FileID, at offset: Int64, _ emit: (Line) -> Void, _ stats: inout PollStats) {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            stats.readErrors.append("cannot open \(path): \(String(cString: strerror(errno)))")
-            return
-        }
+    private func track(
+        _ path: String, id: FileID, descriptor: Int32, at offset: Int64, _ emit: (Line) -> Void,
+        _ stats: inout PollStats
+    ) {
         let tracked = TrackedFile(
             path: path, device: id.device, inode: id.inode, descriptor: descriptor, offset: offset)
         files[path] = tracked
         read(tracked, emit, &stats)
     }
 
+    /// Reads a file rotated while the agent was away to its end, from the saved position,
+    /// if it is still the same file (fingerprint) and passes the opener's rules.
     private func finishRotated(
         _ oldPath: String, position: Position, _ emit: (Line) -> Void, _ stats: inout PollStats
     ) {
-        let descriptor = Glibc.open(oldPath, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return }
+        let directory = (oldPath as NSString).deletingLastPathComponent
+        let descriptor: Int32
+        switch opener.open(oldPath, trustedDirectory: directory) {
+        case .opened(let opened, let info):
+            guard UInt64(info.st_dev) == position.device, UInt64(info.st_ino) == position.inode else {
+                close(opened)
+                return
+            }
+            descriptor = opened
+        case .refused(let refusal):
+            refuse(refusal, id: FileID(device: position.device, inode: position.inode), &stats)
+            return
+        case .missing, .failed:
+            return
+        }
+        guard
+            position.fingerprint == nil
+                || Self.fingerprint(descriptor: descriptor, length: position.offset) == position.fingerprint
+        else {
+            close(descriptor)
+            return
+        }
+        stats.rotations += 1
         let tracked = TrackedFile(
             path: position.path, device: position.device, inode: position.inode, descriptor: descriptor,
             offset: position.offset)
@@ -239,7 +311,8 @@ public final class LogTailer {
             }
             if count < 0 {
                 if errno == EINTR { continue }
-                stats.readErrors.append("cannot read \(file.path): \(String(cString: strerror(errno)))")
+                stats.readErrors.append(
+                    "cannot read \(LogFileOpener.printable(file.path)): \(String(cString: strerror(errno)))")
                 return
             }
             if count == 0 { return }
@@ -335,22 +408,20 @@ public final class LogTailer {
         return hash
     }
 
-    static func fingerprint(path: String, length: Int64) -> UInt64? {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        return fingerprint(descriptor: descriptor, length: length)
-    }
-
-    /// Regular files matching the patterns (glob(3)), sorted.
-    static func expand(_ patterns: [String]) -> Set<String> {
-        var out: Set<String> = []
+    /// Paths matching the patterns (glob(3)), each with the literal directory of its
+    /// pattern (the shortest when several patterns match): below it, nothing is followed.
+    static func expand(_ patterns: [String]) -> [String: String] {
+        var out: [String: String] = [:]
         for pattern in patterns {
+            let trusted = LogFileOpener.literalDirectory(of: pattern)
             var result = glob_t()
             defer { globfree(&result) }
             guard glob(pattern, 0, nil, &result) == 0 else { continue }
             for index in 0..<Int(result.gl_pathc) {
-                if let cString = result.gl_pathv[index] { out.insert(String(cString: cString)) }
+                guard let cString = result.gl_pathv[index] else { continue }
+                let path = String(cString: cString)
+                if let known = out[path], known.count <= trusted.count { continue }
+                out[path] = trusted
             }
         }
         return out
@@ -364,7 +435,7 @@ public final class LogTailer {
         for name in names {
             let candidate = (directory as NSString).appendingPathComponent(name)
             var info = stat()
-            if stat(candidate, &info) == 0, UInt64(info.st_dev) == device, UInt64(info.st_ino) == inode {
+            if lstat(candidate, &info) == 0, UInt64(info.st_dev) == device, UInt64(info.st_ino) == inode {
                 return candidate
             }
         }

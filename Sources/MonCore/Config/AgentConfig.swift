@@ -88,7 +88,9 @@ public struct AgentConfig: Sendable {
                 directory: source.string("spool.directory", default: stateDir + "/spool"),
                 maxBytes: try source.int("spool.max_bytes", default: 64 << 20, range: (64 << 10)...(1 << 40)),
                 maxAgeSeconds: try source.int("spool.max_age_seconds", default: 86_400, range: 60...(366 * 86_400)),
-                fsync: try source.bool("spool.fsync", default: true))
+                fsync: try source.bool("spool.fsync", default: true),
+                memoryMaxBytes: try source.int(
+                    "spool.memory_max_bytes", default: 8 << 20, range: (64 << 10)...(1 << 32)))
         } else {
             spool = nil
         }

@@ -7,8 +7,17 @@ extension PostgresCollector {
     /// `pg_stat_statements` deltas as `pg_stat_statement` events, plus plans of the slowest.
     func collectStatements(into output: inout Output, at ms: Int64) throws {
         try connector.withConnection { connection in
-            let installed = try connection.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
-            let available = installed.rowCount > 0
+            // The session resolves names in pg_catalog only, and the extension's objects are
+            // named with their schema: a schema named after the agent's role ("$user", first in
+            // the default search_path) cannot shadow them with code of its own.
+            let installed = try connection.query(
+                """
+                SELECT set_config('search_path', 'pg_catalog, pg_temp', false),
+                       (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                        WHERE e.extname = 'pg_stat_statements')
+                """)
+            let schema = installed.string(0, 1)
+            let available = schema != nil
             output.samples.append(
                 Sample("mon_postgres_statements_available", value: available ? 1 : 0, timestampMs: ms)
             )
@@ -28,15 +37,15 @@ extension PostgresCollector {
                     )
                 )
             }
-            guard available else { return }
+            guard let schema else { return }
+            let statements = ExplainableStatement.quoteIdentifier(schema) + ".pg_stat_statements"
 
-            let resetMarker = try? connection.query("SELECT stats_reset::text FROM pg_stat_statements_info").string(
-                0, 0)
+            let resetMarker = try? connection.query("SELECT stats_reset::text FROM \(statements)_info").string(0, 0)
             let rows = try connection.query(
                 """
                 SELECT s.dbid, s.userid, s.queryid, s.calls, s.total_exec_time, s.max_exec_time, s.rows,
                        s.shared_blks_hit, s.shared_blks_read, d.datname, r.rolname
-                FROM pg_stat_statements(false) s
+                FROM \(statements)(false) s
                 LEFT JOIN pg_database d ON d.oid = s.dbid
                 LEFT JOIN pg_roles r ON r.oid = s.userid
                 WHERE s.queryid IS NOT NULL
@@ -58,9 +67,10 @@ extension PostgresCollector {
                     sharedRead: rows.double(row, 8) ?? 0
                 )
                 names[key] = (rows.string(row, 9) ?? "", rows.string(row, 10) ?? "")
+                if let role = rows.string(row, 10) { roleNames[userid] = role }
             }
             let changes = deltas.update(current, resetMarker: resetMarker ?? nil)
-            try fetchTexts(for: changes.map(\.key), connection)
+            try fetchTexts(for: changes.map(\.key), from: statements, connection)
             window.record(changes, at: ms)
             for delta in changes {
                 statementTotals.calls += delta.calls
@@ -117,12 +127,13 @@ extension PostgresCollector {
     }
 
     /// Reads query texts only for entries whose text is not known yet.
-    private func fetchTexts(for keys: [StatementKey], _ connection: PostgresConnection) throws {
+    private func fetchTexts(for keys: [StatementKey], from statements: String, _ connection: PostgresConnection) throws
+    {
         let missing = keys.filter { texts[$0] == nil }
         guard !missing.isEmpty else { return }
         let rows = try connection.query(
             """
-            SELECT dbid, userid, queryid, query FROM pg_stat_statements(true)
+            SELECT dbid, userid, queryid, query FROM \(statements)(true)
             WHERE queryid = ANY($1::bigint[])
             """,
             [PostgresArray.integers(missing.map(\.queryid))]
@@ -177,12 +188,22 @@ extension PostgresCollector {
             return .failure(
                 PlanFailure(message: "statement runs in another database than the one monagent connects to"))
         }
-        guard Self.isExplainable(text) else {
+        let role = roleNames[key.userid] ?? ""
+        guard config.explains(role: role, databaseOwner: databaseOwner) else {
+            let allowed =
+                config.explainRoles.isEmpty
+                ? "the database owner '\(databaseOwner)'" : config.explainRoles.joined(separator: ", ")
             return .failure(
-                PlanFailure(message: "only SELECT, INSERT, UPDATE, DELETE and WITH statements are explained"))
+                PlanFailure(
+                    message: "statements of role '\(role)' are not planned (postgres.explain_roles: \(allowed))"))
+        }
+        let statement: String
+        switch ExplainableStatement.check(text) {
+        case .success(let checked): statement = checked
+        case .failure(let refusal): return .failure(PlanFailure(message: refusal.message))
         }
         do {
-            let plan = try explain(text, connection)
+            let plan = try explain(statement, connection)
             return plan.map { .success($0) } ?? .failure(PlanFailure(message: "empty plan"))
         } catch {
             if error.isConnectionFailure { throw error }
@@ -190,18 +211,31 @@ extension PostgresCollector {
         }
     }
 
-    /// Runs EXPLAIN in a read-only transaction that is always rolled back.
+    /// Plans in a read-only transaction that is always rolled back, with `search_path`,
+    /// `statement_timeout` and `lock_timeout` pinned for it (bound parameters, `PQexecParams`).
+    /// The statement text cannot be a parameter; it goes through `PQexecParams` too, which
+    /// takes exactly one statement.
     private func explain(_ text: String, _ connection: PostgresConnection) throws(PostgresError) -> String? {
         try connection.execute(rawSQL: "BEGIN READ ONLY")
         let plan: String?
+        var prepared = false
         do {
+            try connection.query(
+                """
+                SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true),
+                       set_config('lock_timeout', $3, true), set_config('plan_cache_mode', 'force_generic_plan', true)
+                """,
+                [
+                    ExplainableStatement.searchPath(config.explainSearchPath), "\(config.explainTimeoutMs)ms",
+                    "\(config.explainLockTimeoutMs)ms",
+                ])
             if serverVersion >= 160_000 {
                 // The text comes from pg_stat_statements of this server; EXPLAIN never executes it.
                 plan = try connection.query("EXPLAIN (GENERIC_PLAN, VERBOSE, FORMAT JSON) " + text).string(0, 0)
             } else {
-                try connection.execute(rawSQL: "SET LOCAL plan_cache_mode = force_generic_plan")
                 // PREPARE takes no bind parameters: the text is the server's own normalized statement.
-                try connection.execute(rawSQL: "PREPARE mon_plan AS " + text)
+                prepared = true
+                try connection.query("PREPARE mon_plan AS " + text)
                 let count =
                     try connection.query(
                         "SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = 'mon_plan'"
@@ -213,29 +247,17 @@ extension PostgresCollector {
         } catch {
             if connection.isOK {
                 try? connection.execute(rawSQL: "ROLLBACK")
-                try? connection.execute(rawSQL: "DEALLOCATE mon_plan")
+                if prepared { try? connection.execute(rawSQL: "DEALLOCATE mon_plan") }
             }
             throw error
         }
         try connection.execute(rawSQL: "ROLLBACK")
-        if serverVersion < 160_000 { try connection.execute(rawSQL: "DEALLOCATE mon_plan") }
+        if prepared { try connection.execute(rawSQL: "DEALLOCATE mon_plan") }
         return plan
     }
 
     /// True for statements a plan can be obtained for (after leading comments and spaces).
     static func isExplainable(_ text: String) -> Bool {
-        var rest = Substring(text)
-        while true {
-            rest = rest.drop { $0.isWhitespace }
-            if rest.hasPrefix("--") {
-                rest = rest.drop { $0 != "\n" }
-            } else if rest.hasPrefix("/*"), let end = rest.range(of: "*/") {
-                rest = rest[end.upperBound...]
-            } else {
-                break
-            }
-        }
-        let word = rest.prefix { $0.isLetter }.lowercased()
-        return ["select", "insert", "update", "delete", "with"].contains(word)
+        (try? ExplainableStatement.check(text).get()) != nil
     }
 }

@@ -26,6 +26,12 @@ public actor PostgresCollector: RemoteCollector {
     var lastStatementsMs: Int64 = 0
     var lastTablesMs: Int64 = 0
     var databaseOID: Int64 = 0
+    /// Owner of the monitored database: the application's role, whose statements are planned
+    /// unless `postgres.explain_roles` says otherwise.
+    var databaseOwner = ""
+    /// Role names by oid, from the last `pg_stat_statements` reading.
+    var roleNames: [Int64: String] = [:]
+    var warnedSuperuser = false
     var serverVersion = 0
     private var backoff = Backoff(initial: 1, maximum: 60)
     private var nextAttemptMs: Int64 = 0
@@ -92,12 +98,21 @@ public actor PostgresCollector: RemoteCollector {
                 """
                 SELECT current_setting('max_connections')::int, current_setting('server_version_num')::int,
                        extract(epoch FROM now() - pg_postmaster_start_time()), current_setting('server_version'),
-                       (SELECT oid FROM pg_database WHERE datname = current_database())
+                       (SELECT oid FROM pg_database WHERE datname = current_database()),
+                       (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()),
+                       current_setting('is_superuser')
                 """
             )
             let maxConnections = settings.double(0, 0) ?? 0
             serverVersion = Int(settings.int(0, 1) ?? 0)
             databaseOID = settings.int(0, 4) ?? 0
+            databaseOwner = settings.string(0, 5) ?? ""
+            if settings.string(0, 6) == "on", !warnedSuperuser {
+                warnedSuperuser = true
+                logger.warning(
+                    "monagent connects to PostgreSQL as a superuser; use a role with pg_monitor only (deploy/postgres/monagent-role.sql)",
+                    metadata: ["url": "\(redactedURL)"])
+            }
             output.samples.append(Sample("mon_postgres_max_connections", value: maxConnections, timestampMs: ms))
             output.samples.append(
                 Sample("mon_postgres_uptime_seconds", value: settings.double(0, 2) ?? 0, timestampMs: ms)

@@ -16,6 +16,24 @@ public struct PostgresSourceConfig: Sendable {
     public var slowThresholdMs: Double = 100
     /// `postgres.suggest_min_table_bytes` — smallest table worth an index suggestion (default 8 MiB).
     public var suggestMinTableBytes: Double = 8 * 1024 * 1024
+    /// `postgres.explain_roles` — roles whose statements are planned (default: none listed =
+    /// the owner of the database monagent connects to, i.e. the application's role; `*` = any).
+    /// Only statements of that database are ever planned (the plan needs a connection to it).
+    public var explainRoles: [String] = []
+    /// `postgres.explain_search_path` — schemas searched after `pg_catalog` while planning, in
+    /// the application's order (default `public`); `pg_temp` comes last, `"$user"` never.
+    public var explainSearchPath: [String] = ["public"]
+    /// `postgres.explain_timeout_ms` — statement_timeout of the planning transaction (default 1000).
+    public var explainTimeoutMs: Int = 1000
+    /// `postgres.explain_lock_timeout_ms` — lock_timeout of the planning transaction (default 100):
+    /// planning waits at most this long behind a migration's lock, and never makes it wait longer.
+    public var explainLockTimeoutMs: Int = 100
+
+    /// True when statements of `role` may be planned (`databaseOwner`: the monitored database's owner).
+    public func explains(role: String, databaseOwner: String) -> Bool {
+        if explainRoles.isEmpty { return !role.isEmpty && role == databaseOwner }
+        return explainRoles.contains("*") || explainRoles.contains(role)
+    }
 
     public init(url: String) { self.url = url }
 
@@ -32,6 +50,16 @@ public struct PostgresSourceConfig: Sendable {
             default: 8 * 1024 * 1024,
             range: 0...1e15
         )
+        let roles = try source.stringList("postgres.explain_roles", default: [])
+        let searchPath = try source.stringList("postgres.explain_search_path", default: ["public"])
+        for schema in searchPath where schema.isEmpty || schema.hasPrefix("$") || schema.hasPrefix("pg_") {
+            throw ConfigError(
+                key: "postgres.explain_search_path",
+                message:
+                    "'\(schema)' is not an application schema (pg_catalog comes first and pg_temp last by themselves)")
+        }
+        let explainTimeout = try source.int("postgres.explain_timeout_ms", default: 1000, range: 10...600_000)
+        let lockTimeout = try source.int("postgres.explain_lock_timeout_ms", default: 100, range: 1...600_000)
         guard let url else { return nil }
         self.url = url
         self.password = password
@@ -41,5 +69,9 @@ public struct PostgresSourceConfig: Sendable {
         plansTop = top
         slowThresholdMs = threshold
         suggestMinTableBytes = minBytes
+        explainRoles = roles
+        explainSearchPath = searchPath
+        explainTimeoutMs = explainTimeout
+        explainLockTimeoutMs = lockTimeout
     }
 }
