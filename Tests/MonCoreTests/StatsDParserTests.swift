@@ -184,7 +184,7 @@ import Testing
                     parsed += 1
                     #expect(!line.name.isEmpty && line.name.utf8.count <= StatsDParser.maxNameBytes)
                     #expect(line.values.allSatisfy { $0.isFinite })
-                    #expect(line.sampleRate > 0 && line.sampleRate <= 1)
+                    #expect(line.sampleRate >= StatsDParser.minSampleRate && line.sampleRate <= 1)
                     #expect(line.tags.count <= StatsDParser.maxTags)
                     #expect((line.kind == .set) == (line.setMember != nil))
                 } catch {
