@@ -82,7 +82,7 @@ public actor QueryStore {
             SELECT s.id, s.host, s.name, s.labels::text, b.bucket, b.sum, b.count, b.last, b.last_ms
             FROM (
                 SELECT src.series_id, (floor(date_part('epoch', src.ts) / $3) * $3)::bigint AS bucket,
-                       sum(src.sum) AS sum, sum(src.count)::double precision AS count,
+                       \(SQLNumbers.doubleSum("src.sum")) AS sum, sum(src.count)::double precision AS count,
                        (max(ARRAY[date_part('epoch', src.last_ts), src.last]))[2] AS last,
                        (extract(epoch FROM max(src.last_ts)) * 1000)::bigint AS last_ms
                 FROM (\(plan.metricsSource(seriesFilter: filter))) AS src (series_id, ts, sum, count, last, last_ts)

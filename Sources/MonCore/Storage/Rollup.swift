@@ -192,10 +192,13 @@ public actor RollupWriter {
         let fromRaw = source == "metrics"
         // The last value is the one of the greatest `[epoch, value]` pair: no per-group sort (an
         // ordered array_agg sorted every group's rows; same choice as QueryStore.seriesQuery).
+        // Sums never raise on huge values (SQLNumbers): one 1e308 must not block the pass.
         let aggregates =
             fromRaw
-            ? "min(value), max(value), sum(value), count(*), (max(ARRAY[date_part('epoch', ts), value]))[2], max(ts)"
-            : "min(min), max(max), sum(sum), sum(count)::bigint, (max(ARRAY[date_part('epoch', last_ts), last]))[2], max(last_ts)"
+            ? "min(value), max(value), \(SQLNumbers.doubleSum("value")), count(*), "
+                + "(max(ARRAY[date_part('epoch', ts), value]))[2], max(ts)"
+            : "min(min), max(max), \(SQLNumbers.doubleSum("sum")), \(SQLNumbers.countSum("count")), "
+                + "(max(ARRAY[date_part('epoch', last_ts), last]))[2], max(last_ts)"
         // Table names and the unit are constants of this file, not input.
         try connection.query(
             """
@@ -226,11 +229,11 @@ public actor RollupWriter {
                 FROM \(source)
                 WHERE ts > to_timestamp($1::double precision / 1000) AND ts <= to_timestamp($2::double precision / 1000)
             ), t AS (
-                SELECT e, series_id, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
-                       sum(zero_count)::bigint AS zero_count
+                SELECT e, series_id, \(SQLNumbers.countSum("count")) AS count, \(SQLNumbers.doubleSum("sum")) AS sum,
+                       min(min) AS min, max(max) AS max, \(SQLNumbers.countSum("zero_count")) AS zero_count
                 FROM w GROUP BY 1, 2
             ), b AS (
-                SELECT w.e, w.series_id, u.i, sum(u.c)::bigint AS c
+                SELECT w.e, w.series_id, u.i, \(SQLNumbers.countSum("u.c")) AS c
                 FROM w, unnest(w.idx, w.cnt) AS u(i, c)
                 GROUP BY 1, 2, 3
             ), a AS (
