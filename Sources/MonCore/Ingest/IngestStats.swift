@@ -36,6 +36,14 @@ public actor IngestStats {
     /// Connections refused because their user is not allowed (`SO_PEERCRED`).
     public private(set) var refusedConnections = 0
 
+    /// Rollup passes that failed, and rollup units passed over after repeated failures
+    /// (`RollupFailures`), counted by the rollup service for `/metrics`.
+    public private(set) var rollupPassFailures = 0
+    public private(set) var rollupRangesSkipped = 0
+
+    func rollupPassFailed() { rollupPassFailures += 1 }
+    func rollupRangeSkipped() { rollupRangesSkipped += 1 }
+
     func connectionOpened() { openConnections += 1 }
     func connectionRefused() { refusedConnections += 1 }
     func connectionClosed(_ agent: AgentIdentity?) {
