@@ -13,11 +13,12 @@ import Testing
         flushed.samples.last { $0.name == name }?.value ?? 0
     }
 
-    /// `adv.x:1|c|@1e-20` killed monagent: `UInt64(1 / 1e-20)` traps. Every rate outside
-    /// [1e-6, 1] is now a malformed line; so is anything that is not a finite number.
+    /// `adv.x:1|c|@1e-20` killed monagent: `UInt64(1 / 1e-20)` traps. Every rate below 1e-6
+    /// is now a malformed line; so is anything that is not a finite number (the `datadog`
+    /// client sends `@nan` and `@inf` as given).
     @Test(arguments: [
         "1e-20", "1e-300", "1e-400", "0", "-0", "0.0000009", "-1", "-1e-20", "nan", "NaN", "inf", "-inf",
-        "Infinity", "1.0000001", "2", "1e308", "1e999", "0x1p-70", "", "@0.5", "0.5.5", "1e",
+        "Infinity", "1e999", "0x1p-70", "", "@0.5", "0.5.5", "1e",
     ])
     func sampleRatesOutsideTheAcceptedRangeAreMalformed(_ rate: String) throws {
         let error = #expect(throws: StatsDParseError.self, "rate \(rate)") {
@@ -26,7 +27,11 @@ import Testing
         #expect(error?.reason.contains("sample rate") == true)
     }
 
-    @Test(arguments: [("1e-6", 1e-6), ("0.000001", 1e-6), ("1", 1.0), ("1.0", 1.0), ("0.25", 0.25), ("1E-3", 1e-3)])
+    /// Above 1 (`datadog`'s `sample_rate=2` sends `@2`) every event was sent: rate 1.
+    @Test(arguments: [
+        ("1e-6", 1e-6), ("0.000001", 1e-6), ("1", 1.0), ("1.0", 1.0), ("0.25", 0.25), ("1E-3", 1e-3), ("2", 1.0),
+        ("1.0000001", 1.0), ("1e308", 1.0),
+    ])
     func sampleRatesInsideTheRangeAreKept(_ rate: String, _ expected: Double) throws {
         let line = try Array("x:1|c|@\(rate)".utf8).withUnsafeBytes { try StatsDParser.parse($0) }
         #expect(line?.sampleRate == expected)

@@ -119,7 +119,7 @@ import Testing
         NamedInput("upper-case type", "x:1|C"),
         NamedInput("type with trailing space", "x:1|c "),
         NamedInput("rate 0", "x:1|c|@0"),
-        NamedInput("rate 2", "x:1|c|@2"),
+        NamedInput("rate nan", "x:1|c|@nan"),
         NamedInput("rate abc", "x:1|c|@abc"),
         NamedInput("rate empty", "x:1|c|@"),
         NamedInput("rate negative", "x:1|c|@-0.5"),

@@ -44,7 +44,9 @@ public enum StatsDParser {
     public static let maxTags = 32
     public static let maxValues = 1024
     /// Smallest `@rate` accepted: one line then stands for a million. A smaller rate (1e-20,
-    /// 1e-300) would scale a count beyond anything real, so its line is malformed.
+    /// 1e-300, 0, negative) would scale a count beyond anything real, so its line is
+    /// malformed; so is a rate that is not a finite number (`nan`, `inf`). A rate above 1
+    /// (the `datadog` client sends `@2` for `sample_rate=2`) means every event was sent: 1.
     public static let minSampleRate = 1e-6
 
     /// Lines of a datagram: split on `\n`, empty lines skipped, trailing `\r` trimmed.
@@ -99,10 +101,10 @@ public enum StatsDParser {
             let rest = UnsafeRawBufferPointer(rebasing: field.dropFirst())
             switch marker {
             case UInt8(ascii: "@"):
-                guard let rate = number(rest), rate >= minSampleRate, rate <= 1 else {
-                    throw StatsDParseError("sample rate '\(printable(rest))' is not in [\(minSampleRate), 1]")
+                guard let rate = number(rest), rate >= minSampleRate else {
+                    throw StatsDParseError("sample rate '\(printable(rest))' is not a number >= \(minSampleRate)")
                 }
-                line.sampleRate = rate
+                line.sampleRate = min(rate, 1)
             case UInt8(ascii: "#"):
                 line.tags = try tags(rest)
             case UInt8(ascii: "T"), UInt8(ascii: "c"), UInt8(ascii: "e"):
