@@ -106,8 +106,9 @@ extension MonQueryCommand {
                 let verb =
                     partition.waitingForRollup
                     ? "keeping (rollups not past it yet)" : dryRun ? "would drop" : "dropping"
+                let state = partition.state == .attached ? "" : ", \(partition.state.rawValue)"
                 print(
-                    "\(verb) \(partition.partition) (\(Timestamp.iso8601(ms: partition.day.day * DayPartition.millisecondsPerDay).prefix(10)), ~\(partition.estimatedRows) rows, \((size * 10).rounded() / 10) MiB)"
+                    "\(verb) \(partition.partition) (\(Timestamp.iso8601(ms: partition.day.day * DayPartition.millisecondsPerDay).prefix(10)), ~\(partition.estimatedRows) rows, \((size * 10).rounded() / 10) MiB\(state))"
                 )
             }
             guard !dryRun else { return }
