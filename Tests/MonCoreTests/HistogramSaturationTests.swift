@@ -90,3 +90,38 @@ import Testing
         #expect(thresholds[4] == Histogram.indexRange.upperBound)
     }
 }
+
+/// Differences and sums of integers read from the wire or /proc never trap (issue 18).
+@Suite struct SaturatingArithmeticTests {
+    @Test func subtractionSaturates() {
+        #expect(Int64(1_800_000_000_000).saturatingSubtracting(.min) == .max)
+        #expect(Int64.min.saturatingSubtracting(1) == .min)
+        #expect(Int64(5).saturatingSubtracting(7) == -2)
+        #expect(UInt64(3).saturatingSubtracting(5) == 0)
+    }
+
+    @Test func memInfoWithAbsurdFieldsNeverTraps() {
+        let info = MemInfo(
+            totalBytes: 100, freeBytes: .max, availableBytes: nil, buffersBytes: .max, cachedBytes: 1,
+            sReclaimableBytes: 1, swapTotalBytes: 0, swapFreeBytes: 0)
+        #expect(info.effectiveAvailableBytes == 100)
+        #expect(info.usedBytes == 0)
+    }
+
+    /// A batch's creation time comes from the wire: the lag and interval arithmetic on it
+    /// saturates (Int64.min used to make `now - createdMs` trap).
+    @Test func ingestStatsSurviveAbsurdCreationTimes() async {
+        let stats = IngestStats()
+        let agent = AgentIdentity(agentID: "a", host: "h", bootID: "b")
+        await stats.agentConnected(agent)
+        for (seq, createdMs) in [(1, Int64.min), (2, Int64.max), (3, Int64.min), (4, WallClock.nowMs())] {
+            await stats.storeStarted()
+            await stats.batchStored(
+                agent, batch: Batch(seq: UInt64(seq), createdMs: createdMs, samples: []),
+                outcome: .stored(samples: 0, rejected: 0),
+                duration: .milliseconds(1))
+        }
+        #expect(await stats.batchesStored == 4)
+        #expect(await stats.lastLagSeconds.isFinite)
+    }
+}

@@ -6,6 +6,14 @@ extension FixedWidthInteger {
         guard overflow else { return sum }
         return other > 0 ? .max : .min
     }
+
+    /// `self - other`, pinned at `Self.max` (or `Self.min`) instead of trapping on overflow:
+    /// for differences involving a timestamp or counter read from the wire.
+    public func saturatingSubtracting(_ other: Self) -> Self {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        guard overflow else { return difference }
+        return other < 0 ? .max : .min
+    }
 }
 
 extension Int64 {
