@@ -104,4 +104,15 @@ import Testing
                     min: histogram.min, max: histogram.max) != nil, "\(sample.name)")
         }
     }
+
+    /// Found by FuzzStatsD with the tightened invariants: a refused observation
+    /// (`x:1e308|h|@0.5`, its sum would be infinite) left an empty histogram that was flushed.
+    @Test func aRefusedObservationLeavesNoEmptyHistogram() {
+        let aggregator = AppAggregator(config: StatsDConfig())
+        Self.ingest(aggregator, "x:1e308|h|@0.5\nhttp.request.duration:1e308|h|@0.5|#endpoint:/a,method:GET,status:200")
+        aggregator.recordRequest(endpoint: "/b", method: "GET", status: "200", seconds: .infinity)
+        let flushed = aggregator.flush(timestampMs: 1000)
+        #expect(flushed.histograms.isEmpty, "\(flushed.histograms.map(\.name))")
+        #expect(Self.own(flushed, "mon_agent_statsd_malformed_total") == 3)
+    }
 }

@@ -137,7 +137,10 @@ public final class AppAggregator: Sendable {
             where !state.histograms[key, default: Histogram()].record(value * scale, times: times) {
                 refused += 1
             }
-            if refused > 0 { state.own["mon_agent_statsd_malformed_total", default: 0] += refused }
+            if refused > 0 {
+                state.own["mon_agent_statsd_malformed_total", default: 0] += refused
+                Self.dropIfEmpty(key, &state)
+            }
         case .counter:
             let name = metricName(line.name, suffix: line.name.hasSuffix("_total") ? "" : "_total")
             guard let key = admit(name, labels(line.tags), &state) else { return }
@@ -193,7 +196,14 @@ public final class AppAggregator: Sendable {
         guard let key = admit(Self.requestMetric, labels, &state) else { return }
         if !state.histograms[key, default: Histogram()].record(seconds, times: times) {
             state.own["mon_agent_statsd_malformed_total", default: 0] += 1
+            Self.dropIfEmpty(key, &state)
         }
+    }
+
+    /// A refused observation must not leave an empty histogram behind (the subscript with a
+    /// default inserted it): it would ship a window of zero observations, and a series for it.
+    private static func dropIfEmpty(_ key: Key, _ state: inout State) {
+        if state.histograms[key]?.isEmpty == true { state.histograms[key] = nil }
     }
 
     /// The key to record under: the series itself, its metric's overflow series, or nil
