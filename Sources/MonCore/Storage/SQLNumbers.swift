@@ -30,14 +30,16 @@ public enum SQLNumbers {
     public static func doubleSum(_ expression: String) -> String { "sum(\(clamped(expression)))" }
 
     /// `sum(expression)` of `bigint` counts, computed in `numeric` (as PostgreSQL sums
-    /// `bigint`) and saturated at `Histogram.maxCount`, as a `bigint`.
+    /// `bigint`) and saturated at `Histogram.maxCount`, as a `bigint`; NULL stays NULL.
     public static func countSum(_ expression: String) -> String {
-        "least(sum(\(expression)), \(Histogram.maxCount))::bigint"
+        count("sum(\(expression))")
     }
 
-    /// A `bigint` count expression (e.g. a `numeric` window sum) saturated at `Histogram.maxCount`.
+    /// A count expression (e.g. a `numeric` sum) saturated at `Histogram.maxCount`, as a
+    /// `bigint`; NULL stays NULL (`least` would turn it into the ceiling).
     public static func count(_ expression: String) -> String {
-        "least(\(expression), \(Histogram.maxCount))::bigint"
+        let e = "(\(expression))"
+        return "(CASE WHEN \(e) > \(Histogram.maxCount) THEN \(Histogram.maxCount) ELSE \(e) END)::bigint"
     }
 
     /// The JSON number at `field` of the `jsonb` `object` as `double precision`, clamped like
