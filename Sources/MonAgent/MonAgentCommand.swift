@@ -13,6 +13,25 @@ struct MonAgentCommand: AsyncParsableCommand {
         subcommands: [Run.self, Once.self, CheckConfig.self],
         defaultSubcommand: Run.self
     )
+
+    /// ArgumentParser's `main`, except that a bad configuration (`ConfigError`, from any
+    /// subcommand) exits with `ConfigError.exitStatus` (78) instead of 1; other failures keep
+    /// their codes (`once` exits 2 when a collector failed; 64 for a usage error).
+    static func main() async {
+        do {
+            var command = try await asyncParseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            exit(withError: ExitCode(ConfigError.exitStatus))
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 struct AgentOptions: ParsableArguments {

@@ -36,11 +36,15 @@ extension API {
         case .success(let result):
             add("postgres", 0, [("latency_ms", .number(result.latencySeconds * 1000))])
             let lagSeconds = result.watermarkMs.map { Double(nowMs - $0) / 1000 }
+            // A unit skipped in the last 24 h (its rows failed every attempt) degrades too.
+            let skippedRecently = result.lastSkipped.map { nowMs - $0.atMs < 86_400_000 } ?? false
             add(
-                "rollups", (lagSeconds ?? 0) > 600 ? 1 : 0,
+                "rollups", (lagSeconds ?? 0) > 600 || skippedRecently ? 1 : 0,
                 [
                     ("watermark", result.watermarkMs.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null),
                     ("lag_seconds", .number(lagSeconds)), ("late_ranges_queued", .number(Double(result.pendingRanges))),
+                    ("skipped_ranges", .number(Double(result.skippedRanges))),
+                    ("last_skipped", Self.skippedJSON(result.lastSkipped)),
                 ])
             if let directory = result.dataDirectory, let disk = Self.diskSpace(directory) {
                 let free = disk.total > 0 ? Double(disk.available) / Double(disk.total) : 1
@@ -155,6 +159,16 @@ extension API {
                 ])
             })
         return (json, byHost.values.contains { !$0.failing.isEmpty })
+    }
+
+    /// The latest rollup unit passed over (table `rollup_skipped` has the error text).
+    static func skippedJSON(_ skip: (tier: String, range: ClosedOpenRange, atMs: Int64)?) -> JSONValue {
+        guard let skip else { return .null }
+        return .object([
+            ("tier", .string(skip.tier)), ("from", .string(Timestamp.iso8601(ms: skip.range.startMs))),
+            ("to", .string(Timestamp.iso8601(ms: skip.range.endMs))),
+            ("skipped_at", .string(Timestamp.iso8601(ms: skip.atMs))),
+        ])
     }
 
     static func diskSpace(_ path: String) -> (total: UInt64, available: UInt64)? {

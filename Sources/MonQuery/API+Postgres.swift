@@ -44,7 +44,8 @@ extension API {
             if slowLastHour > PostgresThresholds.slowQueriesPerHour {
                 flags.append(
                     flag(
-                        "slow_queries", "\(Int(slowLastHour)) slow queries in the last hour (> 10): optimisation needed"
+                        "slow_queries",
+                        "\(PrometheusText.format(slowLastHour.rounded())) slow queries in the last hour (> 10): optimisation needed"
                     )
                 )
             }

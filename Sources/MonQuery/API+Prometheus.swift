@@ -53,6 +53,15 @@ extension API {
                 "Ingest connections refused because their user is not in ingest.allowed_users / allowed_groups.",
                 await stats.refusedConnections
             ),
+            (
+                "mon_query_rollup_failed_passes_total", "Rollup passes that failed (retried).",
+                await stats.rollupPassFailures
+            ),
+            (
+                "mon_query_rollup_skipped_ranges_total",
+                "Rollup minutes or hours passed over after their rows failed every attempt (see table rollup_skipped).",
+                await stats.rollupRangesSkipped
+            ),
         ]
         for (name, help, value) in counters {
             out.family(name, type: "counter", help: help)

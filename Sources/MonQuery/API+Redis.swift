@@ -50,7 +50,11 @@ extension API {
                 flags.append(flag("memory", "memory at \(percent(usedRatio)) % of maxmemory (> 80 %): eviction risk"))
             }
             if evictedHour > RedisThresholds.evictionsPerHour {
-                flags.append(flag("evictions", "\(Int(evictedHour)) evictions in the last hour (> 100): TTL too high?"))
+                flags.append(
+                    flag(
+                        "evictions",
+                        "\(PrometheusText.format(evictedHour.rounded())) evictions in the last hour (> 100): TTL too high?"
+                    ))
             }
             return .object([
                 ("host", .string(host)),

@@ -38,7 +38,7 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     let rollup = RollupService(
         writer: RollupWriter(
             databaseURL: config.databaseURL, password: config.databasePassword, settleSeconds: config.rollupSettle),
-        every: .milliseconds(Int64(config.rollupInterval * 1000)), logger: logger)
+        every: .milliseconds(Int64(config.rollupInterval * 1000)), stats: stats, logger: logger)
 
     let store = QueryStore(databaseURL: config.databaseURL, password: config.databasePassword)
     let settings = API.Settings(

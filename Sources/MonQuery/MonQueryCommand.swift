@@ -12,6 +12,25 @@ struct MonQueryCommand: AsyncParsableCommand {
         subcommands: [Serve.self, Migrate.self, Retention.self, CheckConfig.self, HashToken.self],
         defaultSubcommand: Serve.self
     )
+
+    /// ArgumentParser's `main`, except that a bad configuration (`ConfigError`, from any
+    /// subcommand) exits with `ConfigError.exitStatus` (78) instead of 1; other failures keep
+    /// their codes (1, or 64 for a usage error). A clean shutdown on SIGTERM/SIGINT exits 0.
+    static func main() async {
+        do {
+            var command = try await asyncParseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            exit(withError: ExitCode(ConfigError.exitStatus))
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 struct ConfigOptions: ParsableArguments {
@@ -87,8 +106,9 @@ extension MonQueryCommand {
                 let verb =
                     partition.waitingForRollup
                     ? "keeping (rollups not past it yet)" : dryRun ? "would drop" : "dropping"
+                let state = partition.state == .attached ? "" : ", \(partition.state.rawValue)"
                 print(
-                    "\(verb) \(partition.partition) (\(Timestamp.iso8601(ms: partition.day.day * DayPartition.millisecondsPerDay).prefix(10)), ~\(partition.estimatedRows) rows, \((size * 10).rounded() / 10) MiB)"
+                    "\(verb) \(partition.partition) (\(Timestamp.iso8601(ms: partition.day.day * DayPartition.millisecondsPerDay).prefix(10)), ~\(partition.estimatedRows) rows, \((size * 10).rounded() / 10) MiB\(state))"
                 )
             }
             guard !dryRun else { return }

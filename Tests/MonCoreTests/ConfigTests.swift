@@ -337,6 +337,7 @@ extension ConfigTests {
                 storage:
                   partitions_ahead_days: 5
                   raw_retention_days: 30
+                  ledger_retention_days: 30
                 log_level: warning
                 """
             )

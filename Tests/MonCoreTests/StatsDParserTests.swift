@@ -119,7 +119,7 @@ import Testing
         NamedInput("upper-case type", "x:1|C"),
         NamedInput("type with trailing space", "x:1|c "),
         NamedInput("rate 0", "x:1|c|@0"),
-        NamedInput("rate 2", "x:1|c|@2"),
+        NamedInput("rate nan", "x:1|c|@nan"),
         NamedInput("rate abc", "x:1|c|@abc"),
         NamedInput("rate empty", "x:1|c|@"),
         NamedInput("rate negative", "x:1|c|@-0.5"),
@@ -184,7 +184,7 @@ import Testing
                     parsed += 1
                     #expect(!line.name.isEmpty && line.name.utf8.count <= StatsDParser.maxNameBytes)
                     #expect(line.values.allSatisfy { $0.isFinite })
-                    #expect(line.sampleRate > 0 && line.sampleRate <= 1)
+                    #expect(line.sampleRate >= StatsDParser.minSampleRate && line.sampleRate <= 1)
                     #expect(line.tags.count <= StatsDParser.maxTags)
                     #expect((line.kind == .set) == (line.setMember != nil))
                 } catch {

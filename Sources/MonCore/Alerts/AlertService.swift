@@ -175,11 +175,14 @@ public struct AlertService: Service {
 
     public func run() async throws {
         logger.info("alert rules loaded", metadata: ["rules": "\(evaluator.rules.count)"])
-        try await cancelWhenGracefulShutdown {
+        // A graceful shutdown cancels the loop: the sleep's CancellationError is the normal
+        // way out, not a failure (thrown, it made monquery exit 1 on every SIGTERM).
+        await cancelWhenGracefulShutdown {
             var lastTrim = ContinuousClock.now - .seconds(3600)
             while !Task.isCancelled {
                 // First pass one interval after start: agents have reported by then.
-                try await Task.sleep(for: every)
+                try? await Task.sleep(for: every)
+                guard !Task.isCancelled else { break }
                 await evaluator.evaluate(nowMs: WallClock.nowMs())
                 if ContinuousClock.now - lastTrim >= .seconds(3600) {
                     try? await alerts.trim(days: retentionDays)

@@ -123,7 +123,7 @@ public final class AppAggregator: Sendable {
     // MARK: Internals (under the lock)
 
     private func apply(_ line: StatsDLine, to state: inout State) {
-        let times = UInt64(max(1, (1 / line.sampleRate).rounded()))
+        let times = Self.times(sampleRate: line.sampleRate)
         switch line.kind {
         case .timer, .histogram, .distribution:
             let scale = line.kind == .timer ? 0.001 : 1
@@ -148,29 +148,48 @@ public final class AppAggregator: Sendable {
             where !state.histograms[key, default: Histogram()].record(value * scale, times: times) {
                 refused += 1
             }
-            if refused > 0 { state.own["mon_agent_statsd_malformed_total", default: 0] += refused }
+            if refused > 0 {
+                state.own["mon_agent_statsd_malformed_total", default: 0] += refused
+                Self.dropIfEmpty(key, &state)
+            }
         case .counter:
             let name = metricName(line.name, suffix: line.name.hasSuffix("_total") ? "" : "_total")
             guard let key = admit(name, labels(line.tags), &state) else { return }
             let increment = line.values.reduce(0, +) / line.sampleRate
-            // A cumulative counter never goes down: negative increments are refused.
-            guard increment >= 0 else {
+            // A cumulative counter never goes down: negative increments are refused; so is one
+            // that would take it to infinity (1e308 twice), which would stay there for good.
+            let total = (state.counters[key] ?? 0) + increment
+            guard increment >= 0, total.isFinite else {
                 state.own["mon_agent_statsd_malformed_total", default: 0] += 1
                 return
             }
             if state.counters[key] == nil { state.newCounters.insert(key) }
-            state.counters[key, default: 0] += increment
+            state.counters[key] = total
         case .gauge:
             guard let key = admit(metricName(line.name, suffix: ""), labels(line.tags), &state),
                 let last = line.values.last
             else { return }
-            state.gauges[key] = line.gaugeDelta ? (state.gauges[key] ?? 0) + line.values.reduce(0, +) : last
+            let value = line.gaugeDelta ? (state.gauges[key] ?? 0) + line.values.reduce(0, +) : last
+            // Adjustments that overflow (+1e308 twice) are refused: the gauge keeps its value.
+            guard value.isFinite else {
+                state.own["mon_agent_statsd_malformed_total", default: 0] += 1
+                return
+            }
+            state.gauges[key] = value
         case .set:
             guard let key = admit(metricName(line.name, suffix: "_unique"), labels(line.tags), &state),
                 let member = line.setMember
             else { return }
             if state.sets[key, default: []].count < Self.maxSetMembers { state.sets[key, default: []].insert(member) }
         }
+    }
+
+    /// How many observations one sampled line stands for: 1 / rate rounded, 1 … 1 000 000
+    /// (the parser keeps rates in `[StatsDParser.minSampleRate, 1]`; anything else counts once).
+    static func times(sampleRate rate: Double) -> UInt64 {
+        let scaled = (1 / rate).rounded()
+        guard scaled.isFinite, scaled >= 1 else { return 1 }
+        return UInt64(Swift.min(scaled, (1 / StatsDParser.minSampleRate).rounded()))
     }
 
     private func recordRequest(
@@ -188,7 +207,14 @@ public final class AppAggregator: Sendable {
         guard let key = admit(Self.requestMetric, labels, &state) else { return }
         if !state.histograms[key, default: Histogram()].record(seconds, times: times) {
             state.own["mon_agent_statsd_malformed_total", default: 0] += 1
+            Self.dropIfEmpty(key, &state)
         }
+    }
+
+    /// A refused observation must not leave an empty histogram behind (the subscript with a
+    /// default inserted it): it would ship a window of zero observations, and a series for it.
+    private static func dropIfEmpty(_ key: Key, _ state: inout State) {
+        if state.histograms[key]?.isEmpty == true { state.histograms[key] = nil }
     }
 
     /// The key to record under: the series itself, its metric's overflow series, or nil

@@ -18,7 +18,7 @@ public struct StatsDLine: Sendable, Equatable {
     public var setMember: String?
     /// A gauge value written `+3` or `-3` adjusts the gauge instead of setting it.
     public var gaugeDelta: Bool
-    /// `@rate`, 0 < rate ≤ 1 (default 1).
+    /// `@rate`, `StatsDParser.minSampleRate` ≤ rate ≤ 1 (default 1).
     public var sampleRate: Double
     /// DogStatsD tags in order; a tag without `:` has an empty value.
     public var tags: [(name: String, value: String)]
@@ -43,6 +43,11 @@ public enum StatsDParser {
     public static let maxTagBytes = 200
     public static let maxTags = 32
     public static let maxValues = 1024
+    /// Smallest `@rate` accepted: one line then stands for a million. A smaller rate (1e-20,
+    /// 1e-300, 0, negative) would scale a count beyond anything real, so its line is
+    /// malformed; so is a rate that is not a finite number (`nan`, `inf`). A rate above 1
+    /// (the `datadog` client sends `@2` for `sample_rate=2`) means every event was sent: 1.
+    public static let minSampleRate = 1e-6
 
     /// Lines of a datagram: split on `\n`, empty lines skipped, trailing `\r` trimmed.
     public static func lines(_ datagram: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
@@ -96,10 +101,10 @@ public enum StatsDParser {
             let rest = UnsafeRawBufferPointer(rebasing: field.dropFirst())
             switch marker {
             case UInt8(ascii: "@"):
-                guard let rate = number(rest), rate > 0, rate <= 1 else {
-                    throw StatsDParseError("sample rate '\(printable(rest))' is not in (0, 1]")
+                guard let rate = number(rest), rate >= minSampleRate else {
+                    throw StatsDParseError("sample rate '\(printable(rest))' is not a number >= \(minSampleRate)")
                 }
-                line.sampleRate = rate
+                line.sampleRate = min(rate, 1)
             case UInt8(ascii: "#"):
                 line.tags = try tags(rest)
             case UInt8(ascii: "T"), UInt8(ascii: "c"), UInt8(ascii: "e"):

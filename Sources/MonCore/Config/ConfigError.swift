@@ -10,4 +10,9 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "configuration key '\(key)': \(message)" }
+
+    /// The exit status of a program stopped by a bad configuration: `EX_CONFIG` (sysexits.h).
+    /// Both systemd units list it in `RestartPreventExitStatus=`, so systemd stops there
+    /// instead of restarting the program every few seconds into the same error.
+    public static let exitStatus: Int32 = 78
 }

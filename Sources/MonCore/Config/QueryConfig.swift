@@ -119,6 +119,7 @@ public struct QueryConfig: Sendable {
                 "metrics_1h": hourDays, "histograms_1h": hourDays,
             ],
             ledgerDays: try source.int("storage.ledger_retention_days", default: 7, range: 1...3650))
+        try Self.checkRetentionOrder(retention)
         logLevel = try LogLevelName.validate(source.string("log_level", default: "info"), key: "log_level")
         logStreamBuffer = try source.int("logs.stream_buffer", default: 1000, range: 1...1_000_000)
         logStreamKeepalive = try source.double("logs.stream_keepalive_seconds", default: 15, range: 0.1...3600)
@@ -157,6 +158,37 @@ public struct QueryConfig: Sendable {
                 key: "http.listen",
                 message:
                     "'\(listen)' is reachable beyond this host but no API token is configured; set auth.viewer_tokens / auth.admin_tokens"
+            )
+        }
+    }
+
+    /// Each tier must outlive the finer one it is built from (raw ≤ 1-minute ≤ 1-hour), or a
+    /// chart over a kept period finds neither raw rows nor rollups; and the ingest ledger must
+    /// outlive the raw samples, or a replayed batch whose ledger row is gone but whose samples
+    /// are still accepted would be stored twice. Names the keys at fault.
+    static func checkRetentionOrder(_ policy: RetentionPolicy) throws {
+        let raw = policy.days["metrics"] ?? 0
+        let minute = policy.days["metrics_1m"] ?? 0
+        let hour = policy.days["metrics_1h"] ?? 0
+        guard raw <= minute else {
+            throw ConfigError(
+                key: "storage.raw_retention_days",
+                message:
+                    "\(raw) days is longer than storage.rollup_1m_retention_days (\(minute)): raw samples must not outlive the 1-minute rollups (raw <= 1m <= 1h)"
+            )
+        }
+        guard minute <= hour else {
+            throw ConfigError(
+                key: "storage.rollup_1m_retention_days",
+                message:
+                    "\(minute) days is longer than storage.rollup_1h_retention_days (\(hour)): the 1-minute rollups must not outlive the 1-hour ones (raw <= 1m <= 1h)"
+            )
+        }
+        guard policy.ledgerDays >= raw else {
+            throw ConfigError(
+                key: "storage.ledger_retention_days",
+                message:
+                    "\(policy.ledgerDays) days is shorter than storage.raw_retention_days (\(raw)): a replayed batch could then be stored twice"
             )
         }
     }

@@ -11,7 +11,8 @@ public enum DashboardFormat {
         var scale: Double = 1
         for _ in 0..<max(decimals, 0) { scale *= 10 }
         let scaled = (abs(value) * scale).rounded()
-        let integer = UInt64(scaled)
+        // Below 1e15 × 10^decimals: exact in UInt64 up to 4 decimals; more falls back to text.
+        guard let integer = UInt64(exactly: scaled) else { return "\(value)" }
         let divisor = UInt64(scale)
         var text = String(integer / divisor)
         if decimals > 0 {

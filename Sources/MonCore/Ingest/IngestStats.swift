@@ -36,6 +36,14 @@ public actor IngestStats {
     /// Connections refused because their user is not allowed (`SO_PEERCRED`).
     public private(set) var refusedConnections = 0
 
+    /// Rollup passes that failed, and rollup units passed over after repeated failures
+    /// (`RollupFailures`), counted by the rollup service for `/metrics`.
+    public private(set) var rollupPassFailures = 0
+    public private(set) var rollupRangesSkipped = 0
+
+    func rollupPassFailed() { rollupPassFailures += 1 }
+    func rollupRangeSkipped() { rollupRangesSkipped += 1 }
+
     func connectionOpened() { openConnections += 1 }
     func connectionRefused() { refusedConnections += 1 }
     func connectionClosed(_ agent: AgentIdentity?) {
@@ -70,18 +78,19 @@ public actor IngestStats {
         let nowMs = WallClock.nowMs()
         agents[agent.agentID]?.lastBatchMs = nowMs
         if case .stored = outcome {
-            let lag = max(0, nowMs - batch.createdMs)
+            // createdMs comes from the wire: differences saturate instead of trapping.
+            let lag = max(0, nowMs.saturatingSubtracting(batch.createdMs))
             agents[agent.agentID]?.lastLagMs = lag
             if lag < 5000, var status = agents[agent.agentID] {
                 // Live batches only: a replayed spool arrives back to back.
                 // Gaps under 100 ms are batches of one cycle (sources ship apart), not the interval.
-                if let previous = status.lastCreatedMs, batch.createdMs - previous >= 100,
-                    batch.createdMs - previous <= 600_000
+                if let previous = status.lastCreatedMs, batch.createdMs.saturatingSubtracting(previous) >= 100,
+                    batch.createdMs.saturatingSubtracting(previous) <= 600_000
                 {
-                    let gap = Double(batch.createdMs - previous)
+                    let gap = Double(batch.createdMs.saturatingSubtracting(previous))
                     status.intervalMs = status.intervalMs.map { $0 * 0.8 + gap * 0.2 } ?? gap
                 }
-                if status.lastCreatedMs.map({ batch.createdMs - $0 >= 100 }) ?? true {
+                if status.lastCreatedMs.map({ batch.createdMs.saturatingSubtracting($0) >= 100 }) ?? true {
                     status.lastCreatedMs = batch.createdMs
                 }
                 agents[agent.agentID] = status

@@ -90,10 +90,13 @@ public enum ExportKind: String, Sendable, CaseIterable {
             let counts = PostgresArray.parseIntegers(row[8] ?? "")
             var buckets: [Int32: UInt64] = [:]
             for (index, count) in zip(indexes, counts) {
-                if let index32 = Int32(exactly: index), count > 0 { buckets[index32, default: 0] += UInt64(count) }
+                if let index32 = Int32(exactly: index), count > 0 {
+                    buckets[index32, default: 0].addCount(UInt64(count))
+                }
             }
+            let zeroCount = UInt64(max(0, Int64(row[6] ?? "") ?? 0))
             let histogram = Histogram(
-                buckets: buckets, zeroCount: UInt64(max(0, Int64(row[6] ?? "") ?? 0)),
+                buckets: buckets, zeroCount: min(zeroCount, Histogram.maxCount),
                 sum: Double(row[5] ?? "") ?? 0, min: Double(row[9] ?? "") ?? .infinity,
                 max: Double(row[10] ?? "") ?? -.infinity)
             func text(_ value: Double?) -> String? { value.map { "\($0)" } }

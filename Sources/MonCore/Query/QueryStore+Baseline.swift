@@ -69,8 +69,8 @@ extension QueryStore {
         return try connector.withConnection { connection -> [Int64: [EndpointStats]] in
             let totals = try connection.query(
                 """
-                SELECT end_ms, method, endpoint, status, sum(count)::bigint, sum(sum), sum(zero_count)::bigint,
-                       min(min), max(max)
+                SELECT end_ms, method, endpoint, status, \(SQLNumbers.countSum("count")),
+                       \(SQLNumbers.doubleSum("sum")), \(SQLNumbers.countSum("zero_count")), min(min), max(max)
                 FROM (\(source)) x
                 GROUP BY 1, 2, 3, 4
                 """,
@@ -89,14 +89,14 @@ extension QueryStore {
                     let count = totals.int(row, 4)
                 else { continue }
                 let key = Key(endMs: endMs, method: method, endpoint: endpoint)
-                stats[key, default: EndpointStats(method: method, endpoint: endpoint)].byStatus[status, default: 0] +=
-                    count
+                stats[key, default: EndpointStats(method: method, endpoint: endpoint)].byStatus[status, default: 0]
+                    .addSaturating(count)
                 parts[key, default: HistogramParts()].add(totals, row: row, column: 5)
             }
             guard !stats.isEmpty else { return [:] }
             let buckets = try connection.query(
                 """
-                SELECT end_ms, method, endpoint, b.i, sum(b.c)::bigint
+                SELECT end_ms, method, endpoint, b.i, \(SQLNumbers.countSum("b.c"))
                 FROM (\(source)) x, unnest(x.idx, x.cnt) AS b(i, c)
                 GROUP BY 1, 2, 3, 4
                 """,
@@ -109,8 +109,8 @@ extension QueryStore {
                     let index = buckets.int(row, 3).flatMap({ Int32(exactly: $0) }),
                     let count = buckets.int(row, 4), count > 0
                 else { continue }
-                merged[Key(endMs: endMs, method: method, endpoint: endpoint), default: [:]][index, default: 0] +=
-                    UInt64(count)
+                merged[Key(endMs: endMs, method: method, endpoint: endpoint), default: [:]][index, default: 0]
+                    .addCount(UInt64(count))
             }
             var result: [Int64: [EndpointStats]] = [:]
             for (key, var entry) in stats {

@@ -90,13 +90,13 @@ extension QueryStore {
                     SELECT e.host, e.key,
                            max(e.payload->>'queryid') AS queryid,
                            max(e.payload->>'database') AS database,
-                           sum((e.payload->>'calls')::float8) AS calls,
-                           sum((e.payload->>'total_exec_ms')::float8) AS total_ms,
-                           max((e.payload->>'mean_exec_ms')::float8) AS worst_mean_ms,
-                           max((e.payload->>'max_exec_ms_since_reset')::float8) AS max_ms,
-                           sum((e.payload->>'rows')::float8) AS rows,
-                           sum((e.payload->>'shared_blks_hit')::float8) AS hit,
-                           sum((e.payload->>'shared_blks_read')::float8) AS read
+                           \(SQLNumbers.doubleSum(SQLNumbers.jsonDouble("e.payload", "calls"))) AS calls,
+                           \(SQLNumbers.doubleSum(SQLNumbers.jsonDouble("e.payload", "total_exec_ms"))) AS total_ms,
+                           max(\(SQLNumbers.jsonDouble("e.payload", "mean_exec_ms"))) AS worst_mean_ms,
+                           max(\(SQLNumbers.jsonDouble("e.payload", "max_exec_ms_since_reset"))) AS max_ms,
+                           \(SQLNumbers.doubleSum(SQLNumbers.jsonDouble("e.payload", "rows"))) AS rows,
+                           \(SQLNumbers.doubleSum(SQLNumbers.jsonDouble("e.payload", "shared_blks_hit"))) AS hit,
+                           \(SQLNumbers.doubleSum(SQLNumbers.jsonDouble("e.payload", "shared_blks_read"))) AS read
                     FROM events e
                     WHERE e.kind = 'pg_statement' AND ($1::text IS NULL OR e.host = $1)
                       AND e.ts >= to_timestamp($2::double precision) AND e.ts <= to_timestamp($3::double precision)
@@ -166,10 +166,11 @@ extension QueryStore {
     ) {
         let filter = "SELECT id FROM metric_series WHERE name = $1 AND ($2::text IS NULL OR host = $2)"
         let sql = """
-            SELECT s.host, s.labels::text, sum(CASE WHEN d.delta >= 0 THEN d.delta ELSE d.value END)
+            SELECT s.host, s.labels::text, \(SQLNumbers.doubleSum("CASE WHEN d.delta >= 0 THEN d.delta ELSE d.value END"))
             FROM (
-                SELECT src.series_id, src.last AS value,
-                       src.last - lag(src.last) OVER (PARTITION BY src.series_id ORDER BY src.last_ts) AS delta
+                SELECT src.series_id, \(SQLNumbers.clamped("src.last")) AS value,
+                       \(SQLNumbers.clamped("src.last"))
+                       - lag(\(SQLNumbers.clamped("src.last"))) OVER (PARTITION BY src.series_id ORDER BY src.last_ts) AS delta
                 FROM (\(plan.metricsSource(seriesFilter: filter))) AS src (series_id, ts, sum, count, last, last_ts)
             ) d
             JOIN metric_series s ON s.id = d.series_id

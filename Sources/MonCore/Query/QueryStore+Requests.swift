@@ -17,7 +17,7 @@ public struct EndpointStats: Sendable {
     public var byStatus: [String: Int64] = [:]
     public var points: [Point] = []
 
-    public var requests: Int64 { byStatus.values.reduce(0, +) }
+    public var requests: Int64 { byStatus.values.reduce(0) { $0.saturatingAdding($1) } }
     public var serverErrors: Int64 { count { $0 >= 500 } }
     public var clientErrors: Int64 { count { (400..<500).contains($0) } }
     public var successes: Int64 { count { $0 < 400 } }
@@ -25,7 +25,7 @@ public struct EndpointStats: Sendable {
     private func count(_ predicate: (Int) -> Bool) -> Int64 {
         byStatus.reduce(0) { total, entry in
             guard let code = Int(entry.key), predicate(code) else { return total }
-            return total + entry.value
+            return total.saturatingAdding(entry.value)
         }
     }
 }
@@ -43,9 +43,9 @@ extension EndpointStats {
         var totals = Totals()
         for endpoint in endpoints {
             totals.histogram.merge(endpoint.histogram)
-            totals.requests += endpoint.requests
-            totals.serverErrors += endpoint.serverErrors
-            totals.clientErrors += endpoint.clientErrors
+            totals.requests = totals.requests.saturatingAdding(endpoint.requests)
+            totals.serverErrors = totals.serverErrors.saturatingAdding(endpoint.serverErrors)
+            totals.clientErrors = totals.clientErrors.saturatingAdding(endpoint.clientErrors)
         }
         return totals
     }
@@ -62,7 +62,7 @@ struct HistogramParts {
     /// Adds the row's `sum, zero_count, min, max` columns starting at `column`.
     mutating func add(_ rows: PostgresResult, row: Int, column: Int) {
         sum += rows.double(row, column) ?? 0
-        zero += UInt64(Swift.max(0, rows.int(row, column + 1) ?? 0))
+        zero = Histogram.addCounts(zero, UInt64(Swift.max(0, rows.int(row, column + 1) ?? 0)))
         min = Swift.min(min, rows.double(row, column + 2) ?? .infinity)
         max = Swift.max(max, rows.double(row, column + 3) ?? -.infinity)
     }
@@ -91,7 +91,7 @@ public struct ErrorSummary: Sendable {
         for summary in summaries {
             let key = summary.mergeKey(withEndpoint: false)
             if var existing = merged[key] {
-                existing.count += summary.count
+                existing.count = existing.count.saturatingAdding(summary.count)
                 existing.lastMs = max(existing.lastMs, summary.lastMs)
                 existing.endpoint = existing.endpoint == summary.endpoint ? existing.endpoint : nil
                 merged[key] = existing
@@ -115,8 +115,9 @@ extension QueryStore {
     /// labels after: labels are read once per series, not once per row (or bucket) of a week.
     static func perSeriesTotals(_ source: String, byStep: Bool) -> String {
         """
-        SELECT h.series_id\(byStep ? ", \(histogramStep) AS step" : ""), sum(h.count) AS count, sum(h.sum) AS sum,
-               sum(h.zero_count) AS zero_count, min(h.min) AS min, max(h.max) AS max
+        SELECT h.series_id\(byStep ? ", \(histogramStep) AS step" : ""), sum(h.count) AS count,
+               \(SQLNumbers.doubleSum("h.sum")) AS sum, sum(h.zero_count) AS zero_count, min(h.min) AS min,
+               max(h.max) AS max
         FROM (\(source)) h
         GROUP BY h.series_id\(byStep ? ", step" : "")
         """
@@ -140,8 +141,8 @@ extension QueryStore {
             let source = try plan(range, connection).histogramSource(seriesFilter: Self.histogramFilter)
             let totals = try connection.query(
                 """
-                SELECT s.host, coalesce(s.labels->>'status', 'unknown'), sum(h.count)::bigint, sum(h.sum),
-                       sum(h.zero_count)::bigint, min(h.min), max(h.max)
+                SELECT s.host, coalesce(s.labels->>'status', 'unknown'), \(SQLNumbers.countSum("h.count")),
+                       \(SQLNumbers.doubleSum("h.sum")), \(SQLNumbers.countSum("h.zero_count")), min(h.min), max(h.max)
                 FROM (\(Self.perSeriesTotals(source, byStep: false))) h JOIN metric_series s ON s.id = h.series_id
                 GROUP BY 1, 2
                 """,
@@ -153,13 +154,14 @@ extension QueryStore {
                 guard let host = totals.string(row, 0), let status = totals.string(row, 1),
                     let count = totals.int(row, 2)
                 else { continue }
-                stats[host, default: EndpointStats(method: "", endpoint: "*")].byStatus[status, default: 0] += count
+                stats[host, default: EndpointStats(method: "", endpoint: "*")].byStatus[status, default: 0]
+                    .addSaturating(count)
                 parts[host, default: HistogramParts()].add(totals, row: row, column: 3)
             }
             guard !stats.isEmpty else { return [:] }
             let buckets = try connection.query(
                 """
-                SELECT s.host, b.i, sum(b.c)::bigint
+                SELECT s.host, b.i, \(SQLNumbers.countSum("b.c"))
                 FROM (\(Self.perSeriesBuckets(source, byStep: false))) b JOIN metric_series s ON s.id = b.series_id
                 GROUP BY 1, 2
                 """,
@@ -171,7 +173,7 @@ extension QueryStore {
                     let index = buckets.int(row, 1).flatMap({ Int32(exactly: $0) }),
                     let count = buckets.int(row, 2), count > 0
                 else { continue }
-                merged[host, default: [:]][index, default: 0] += UInt64(count)
+                merged[host, default: [:]][index, default: 0].addCount(UInt64(count))
             }
             for (host, part) in parts {
                 if let histogram = part.histogram(merged[host]) { stats[host]?.histogram = histogram }
@@ -190,8 +192,8 @@ extension QueryStore {
             let totals = try connection.query(
                 """
                 SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
-                       coalesce(s.labels->>'status', 'unknown'), sum(h.count)::bigint, sum(h.sum),
-                       sum(h.zero_count)::bigint, min(h.min), max(h.max)
+                       coalesce(s.labels->>'status', 'unknown'), \(SQLNumbers.countSum("h.count")),
+                       \(SQLNumbers.doubleSum("h.sum")), \(SQLNumbers.countSum("h.zero_count")), min(h.min), max(h.max)
                 FROM (\(Self.perSeriesTotals(source, byStep: false))) h JOIN metric_series s ON s.id = h.series_id
                 WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
                 GROUP BY 1, 2, 3
@@ -204,15 +206,15 @@ extension QueryStore {
                     let status = totals.string(row, 2), let count = totals.int(row, 3)
                 else { continue }
                 let k = key(method, endpoint)
-                byKey[k, default: EndpointStats(method: method, endpoint: endpoint)].byStatus[status, default: 0] +=
-                    count
+                byKey[k, default: EndpointStats(method: method, endpoint: endpoint)].byStatus[status, default: 0]
+                    .addSaturating(count)
                 parts[k, default: HistogramParts()].add(totals, row: row, column: 4)
             }
             guard !byKey.isEmpty else { return [] }
             let buckets = try connection.query(
                 """
                 SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
-                       b.i, sum(b.c)::bigint
+                       b.i, \(SQLNumbers.countSum("b.c"))
                 FROM (\(Self.perSeriesBuckets(source, byStep: false))) b JOIN metric_series s ON s.id = b.series_id
                 WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
                 GROUP BY 1, 2, 3
@@ -225,7 +227,7 @@ extension QueryStore {
                     let index = buckets.int(row, 2), let count = buckets.int(row, 3), count > 0,
                     let index32 = Int32(exactly: index)
                 else { continue }
-                merged[key(method, endpoint), default: [:]][index32, default: 0] += UInt64(count)
+                merged[key(method, endpoint), default: [:]][index32, default: 0].addCount(UInt64(count))
             }
             for (k, part) in parts {
                 if let histogram = part.histogram(merged[k]) { byKey[k]?.histogram = histogram }
@@ -246,8 +248,8 @@ extension QueryStore {
         let counts = try connection.query(
             """
             SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
-                   h.step, sum(h.count)::bigint,
-                   (sum(h.count) FILTER (WHERE s.labels->>'status' >= '500' AND s.labels->>'status' < '600'))::bigint
+                   h.step, \(SQLNumbers.countSum("h.count")),
+                   \(SQLNumbers.count("sum(h.count) FILTER (WHERE s.labels->>'status' >= '500' AND s.labels->>'status' < '600')"))
             FROM (\(Self.perSeriesTotals(source, byStep: true))) h JOIN metric_series s ON s.id = h.series_id
             WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
             GROUP BY 1, 2, 3
@@ -336,7 +338,7 @@ extension QueryStore {
                     lastMs: rows.int(row, 4) ?? 0)
                 let key = summary.mergeKey(withEndpoint: true)
                 if var existing = merged[key] {
-                    existing.count += summary.count
+                    existing.count = existing.count.saturatingAdding(summary.count)
                     existing.lastMs = max(existing.lastMs, summary.lastMs)
                     merged[key] = existing
                 } else {

@@ -28,6 +28,9 @@ public actor QueryStore {
         public var pendingRanges: Int64
         /// `data_directory`, when this role may read it.
         public var dataDirectory: String?
+        /// Rollup units passed over (`rollup_skipped`), and the latest one.
+        public var skippedRanges: Int64 = 0
+        public var lastSkipped: (tier: String, range: ClosedOpenRange, atMs: Int64)?
     }
 
     public struct ProbeError: Error, Sendable, CustomStringConvertible {
@@ -47,11 +50,23 @@ public actor QueryStore {
                         SELECT (SELECT (extract(epoch FROM watermark) * 1000)::bigint FROM rollup_state WHERE tier = '1m'),
                                (SELECT count(*) FROM rollup_pending),
                                CASE WHEN pg_has_role(current_user, 'pg_read_all_settings', 'USAGE')
-                                    THEN current_setting('data_directory') END
+                                    THEN current_setting('data_directory') END,
+                               (SELECT count(*) FROM rollup_skipped), k.tier,
+                               (extract(epoch FROM k.lo) * 1000)::bigint, (extract(epoch FROM k.hi) * 1000)::bigint,
+                               (extract(epoch FROM k.skipped_at) * 1000)::bigint
+                        FROM (SELECT 1) one
+                        LEFT JOIN (SELECT * FROM rollup_skipped ORDER BY id DESC LIMIT 1) k ON true
                         """)
-                    return HealthProbe(
+                    var probe = HealthProbe(
                         latencySeconds: latency, watermarkMs: rows.int(0, 0), pendingRanges: rows.int(0, 1) ?? 0,
                         dataDirectory: rows.string(0, 2))
+                    probe.skippedRanges = rows.int(0, 3) ?? 0
+                    if let tier = rows.string(0, 4), let lo = rows.int(0, 5), let hi = rows.int(0, 6),
+                        let at = rows.int(0, 7)
+                    {
+                        probe.lastSkipped = (tier, ClosedOpenRange(lo, hi), at)
+                    }
+                    return probe
                 })
         } catch {
             return .failure(ProbeError(description: "\(error)"))
@@ -82,7 +97,7 @@ public actor QueryStore {
             SELECT s.id, s.host, s.name, s.labels::text, b.bucket, b.sum, b.count, b.last, b.last_ms
             FROM (
                 SELECT src.series_id, (floor(date_part('epoch', src.ts) / $3) * $3)::bigint AS bucket,
-                       sum(src.sum) AS sum, sum(src.count)::double precision AS count,
+                       \(SQLNumbers.doubleSum("src.sum")) AS sum, sum(src.count)::double precision AS count,
                        (max(ARRAY[date_part('epoch', src.last_ts), src.last]))[2] AS last,
                        (extract(epoch FROM max(src.last_ts)) * 1000)::bigint AS last_ms
                 FROM (\(plan.metricsSource(seriesFilter: filter))) AS src (series_id, ts, sum, count, last, last_ts)

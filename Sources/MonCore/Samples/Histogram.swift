@@ -16,6 +16,11 @@ public struct Histogram: Sendable, Hashable {
     public static let minimumPositive = 1e-9
     /// Bucket indexes are clamped to this range (covers 1e-9 … 1e+18).
     static let indexRange: ClosedRange<Int32> = -1100...2100
+    /// Every count (per bucket, zero, total) saturates here, 2^50 ≈ 1.1e15 observations —
+    /// far above any real window or rollup, and far below 2^53, so a count converted to a
+    /// `Double` (JSON, rates, `/metrics`) is always exact and sums of a few thousand counts
+    /// never overflow `UInt64` or PostgreSQL's `bigint`.
+    public static let maxCount: UInt64 = 1 << 50
 
     /// Sparse bucket counts by index.
     public private(set) var buckets: [Int32: UInt64] = [:]
@@ -27,19 +32,25 @@ public struct Histogram: Sendable, Hashable {
 
     public init() {}
 
-    /// Rebuilds a histogram from its stored parts (wire, database); counts must add up.
+    /// Rebuilds a histogram from its stored parts (wire, database): nil when an index is out of
+    /// range, a bucket or zero count is above `maxCount` (no window or rollup can hold that
+    /// many: an agent sending 2^62 is refused at decode), the sum is not finite or min/max do
+    /// not fit. The count is the parts' sum, saturated at `maxCount`.
     public init?(
         buckets: [Int32: UInt64], zeroCount: UInt64, sum: Double, min: Double, max: Double
     ) {
+        guard zeroCount <= Self.maxCount else { return nil }
         var total = zeroCount
-        for (index, value) in buckets {
-            guard Self.indexRange.contains(index) else { return nil }
-            let (added, overflow) = total.addingReportingOverflow(value)
-            guard !overflow else { return nil }
-            total = added
+        var kept: [Int32: UInt64] = [:]
+        kept.reserveCapacity(buckets.count)
+        for (index, count) in buckets {
+            guard Self.indexRange.contains(index), count <= Self.maxCount else { return nil }
+            guard count > 0 else { continue }
+            kept[index] = count
+            total = Self.addCounts(total, count)
         }
         guard sum.isFinite, total == 0 || (min.isFinite && max.isFinite && min <= max) else { return nil }
-        self.buckets = buckets.filter { $0.value > 0 }
+        self.buckets = kept
         self.zeroCount = zeroCount
         self.count = total
         self.sum = sum
@@ -49,9 +60,11 @@ public struct Histogram: Sendable, Hashable {
 
     public var isEmpty: Bool { count == 0 }
 
-    /// The bucket index of a positive value.
+    /// The bucket index of a positive value (clamped to `indexRange`; NaN and values ≤ 0 give
+    /// the lowest index, never a trap).
     public static func index(of value: Double) -> Int32 {
         let raw = (log(value) / logGamma).rounded(.up)
+        guard !raw.isNaN else { return indexRange.lowerBound }
         return Int32(Swift.min(Swift.max(raw, Double(indexRange.lowerBound)), Double(indexRange.upperBound)))
     }
 
@@ -65,32 +78,41 @@ public struct Histogram: Sendable, Hashable {
         pow(gamma, Double(index))
     }
 
-    /// Records `value` `times` times; non-finite values are ignored (the caller counts them).
-    /// Records `value` `times` times. Refused (false) when it is not finite or would make
-    /// the sum overflow to infinity: a histogram with an infinite sum cannot be shipped
-    /// (the daemon refuses it), so one absurd observation must not poison a whole batch.
+    /// `a + b`, saturated at `maxCount`.
+    public static func addCounts(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (total, overflow) = a.addingReportingOverflow(b)
+        return overflow ? maxCount : Swift.min(total, maxCount)
+    }
+
+    /// Records `value` `times` times (counts saturate at `maxCount`). Refused (false) when it
+    /// is not finite or would make the sum overflow to infinity: a histogram with an infinite
+    /// sum cannot be shipped (the daemon refuses it), so one absurd observation must not
+    /// poison a whole batch; the caller counts it.
     @discardableResult
     public mutating func record(_ value: Double, times: UInt64 = 1) -> Bool {
+        let times = Swift.min(times, Self.maxCount)
         guard value.isFinite, times > 0, (sum + value * Double(times)).isFinite else { return false }
         if value <= Self.minimumPositive {
-            zeroCount &+= times
+            zeroCount = Self.addCounts(zeroCount, times)
         } else {
-            buckets[Self.index(of: value), default: 0] &+= times
+            let index = Self.index(of: value)
+            buckets[index] = Self.addCounts(buckets[index] ?? 0, times)
         }
-        count &+= times
+        count = Self.addCounts(count, times)
         sum += value * Double(times)
         min = Swift.min(min, value)
         max = Swift.max(max, value)
         return true
     }
 
-    /// Adds every observation of `other`.
+    /// Adds every observation of `other`: counts saturate at `maxCount`, the sum at the
+    /// largest finite `Double` (two huge sums never make an infinite one).
     public mutating func merge(_ other: Histogram) {
         guard !other.isEmpty else { return }
-        for (index, value) in other.buckets { buckets[index, default: 0] &+= value }
-        zeroCount &+= other.zeroCount
-        count &+= other.count
-        sum += other.sum
+        for (index, value) in other.buckets { buckets[index] = Self.addCounts(buckets[index] ?? 0, value) }
+        zeroCount = Self.addCounts(zeroCount, other.zeroCount)
+        count = Self.addCounts(count, other.count)
+        sum = Swift.min(Swift.max(sum + other.sum, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)
         min = Swift.min(min, other.min)
         max = Swift.max(max, other.max)
     }
@@ -100,6 +122,7 @@ public struct Histogram: Sendable, Hashable {
     public func quantile(_ q: Double) -> Double? {
         guard count > 0, q.isFinite else { return nil }
         let clamped = Swift.min(Swift.max(q, 0), 1)
+        // count ≤ maxCount < 2^53: exact as a Double, and the product stays below it.
         let rank = UInt64((clamped * Double(count - 1)).rounded(.down))
         if rank < zeroCount { return Swift.max(Swift.min(0, max), min) }
         var seen = zeroCount
@@ -117,8 +140,11 @@ public struct Histogram: Sendable, Hashable {
     /// bucket `i` counts towards boundary `b` exactly when `upperBound(ofIndex: i) <= b`.
     public static func indexThresholds(_ boundaries: [Double]) -> [Int32] {
         boundaries.map { boundary in
+            let raw = (log(boundary) / logGamma).rounded(.down)
             let guess =
-                boundary > 0 ? Int32(clamping: Int((log(boundary) / logGamma).rounded(.down))) : indexRange.lowerBound
+                boundary > 0 && raw.isFinite
+                ? Int32(Swift.min(Swift.max(raw, Double(indexRange.lowerBound)), Double(indexRange.upperBound)))
+                : boundary > 0 ? indexRange.upperBound : indexRange.lowerBound
             var index = Swift.max(Swift.min(guess, indexRange.upperBound), indexRange.lowerBound)
             // The guess is within one or two of the answer; settle it with the same pow as upperBound.
             while index < indexRange.upperBound, upperBound(ofIndex: index + 1) <= boundary { index += 1 }

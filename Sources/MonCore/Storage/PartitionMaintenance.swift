@@ -39,12 +39,15 @@ public struct PartitionMaintenance: Service {
                         "dropped expired partition",
                         metadata: [
                             "partition": "\(partition.partition)", "estimated_rows": "\(partition.estimatedRows)",
-                            "bytes": "\(partition.bytes)",
+                            "bytes": "\(partition.bytes)", "was": "\(partition.state.rawValue)",
                         ])
                 } catch {
                     logger.error(
                         "cannot drop expired partition",
-                        metadata: ["partition": "\(partition.partition)", "error": "\(error)"])
+                        metadata: [
+                            "partition": "\(partition.partition)", "was": "\(partition.state.rawValue)",
+                            "error": "\(error)",
+                        ])
                 }
             }
             let trimmed = try await writer.trimLedger(days: policy.ledgerDays)

@@ -21,6 +21,15 @@ public struct RetentionPolicy: Sendable, Equatable {
 
 /// One partition past its table's retention.
 public struct ExpiredPartition: Sendable, Equatable {
+    /// Where a partition stands: attached; left "detach pending" by a `DETACH … CONCURRENTLY`
+    /// that was cancelled or whose session died (it then blocks every other concurrent detach
+    /// of its table); or detached but not dropped (the daemon stopped in between).
+    public enum State: String, Sendable, Equatable {
+        case attached
+        case detachPending = "detach pending"
+        case detached
+    }
+
     public var table: String
     public var partition: String
     public var day: DayPartition
@@ -30,26 +39,35 @@ public struct ExpiredPartition: Sendable, Equatable {
     /// A raw partition whose day the rollups have not passed yet: kept until they have
     /// (dropping it would lose those minutes from every tier).
     public var waitingForRollup = false
+    public var state = State.attached
 }
 
 extension IngestWriter {
     /// Partitions older than their table's retention (the day `retention` days before
-    /// today and earlier), oldest first.
+    /// today and earlier): attached ones, those an interrupted `DETACH … CONCURRENTLY` left
+    /// "detach pending", and tables named like a partition that were detached but not
+    /// dropped. Oldest first, detach-pending ones before all others (while one is pending,
+    /// PostgreSQL refuses every other concurrent detach of its table).
     public func expiredPartitions(policy: RetentionPolicy, nowMs: Int64) throws -> [ExpiredPartition] {
         let today = DayPartition(timestampMs: nowMs)
         return try connector.withConnection { connection -> [ExpiredPartition] in
             let watermark = try RollupWriter.watermarkMs(connection)
+            // `pg_inherits.inhdetachpending` exists from PostgreSQL 14 (as DETACH CONCURRENTLY).
+            let pending = connection.serverVersion >= 140_000 ? "coalesce(i.inhdetachpending, false)" : "false"
             var expired: [ExpiredPartition] = []
             for table in Schema.partitionedTables {
                 guard let days = policy.days[table] else { continue }
                 let keepFrom = today.adding(days: -Int64(days))
                 let rows = try connection.query(
                     """
-                    SELECT c.relname, greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid)
-                    FROM pg_inherits i
-                    JOIN pg_class c ON c.oid = i.inhrelid
-                    JOIN pg_class p ON p.oid = i.inhparent
-                    WHERE p.relname = $1 AND p.relnamespace = current_schema()::regnamespace
+                    SELECT c.relname, greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid),
+                           \(pending), i.inhrelid IS NULL
+                    FROM pg_class c
+                    LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+                    LEFT JOIN pg_class p ON p.oid = i.inhparent
+                    WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+                      AND (p.relname = $1 OR (i.inhrelid IS NULL AND NOT c.relispartition
+                                              AND starts_with(c.relname, $1 || '_p')))
                     ORDER BY c.relname
                     """,
                     [table]
@@ -59,27 +77,45 @@ extension IngestWriter {
                         day < keepFrom
                     else { continue }
                     let rolledUp = day.adding(days: 1).startMs <= (watermark ?? Int64.min)
+                    let state: ExpiredPartition.State =
+                        rows.string(row, 4) == "t" ? .detached : rows.string(row, 3) == "t" ? .detachPending : .attached
                     expired.append(
                         ExpiredPartition(
                             table: table, partition: name, day: day, estimatedRows: rows.int(row, 1) ?? 0,
                             bytes: rows.int(row, 2) ?? 0,
-                            waitingForRollup: ["metrics", "histograms"].contains(table) && !rolledUp))
+                            // A detached table is out of every query already: nothing left to wait for.
+                            waitingForRollup: ["metrics", "histograms"].contains(table) && !rolledUp
+                                && state != .detached,
+                            state: state))
                 }
             }
-            return expired.sorted { ($0.day, $0.table) < ($1.day, $1.table) }
+            return expired.sorted {
+                ($0.state == .detachPending ? 0 : 1, $0.day, $0.table) < (
+                    $1.state == .detachPending ? 0 : 1, $1.day, $1.table
+                )
+            }
         }
     }
 
-    /// Detaches (concurrently on PostgreSQL ≥ 14, so writers are not blocked) and drops one
-    /// expired partition. Whole partitions only: rows are never deleted one by one.
+    /// Drops one expired partition, whole (rows are never deleted one by one): detached first
+    /// (concurrently on PostgreSQL ≥ 14, so writers are not blocked), or — left "detach
+    /// pending" by an interrupted detach — finalised (`DETACH PARTITION … FINALIZE`), or
+    /// dropped at once when it is already detached.
     public func drop(_ partition: ExpiredPartition) throws {
         try connector.withConnection { connection in
-            let version = try connection.query("SHOW server_version_num").int(0, 0) ?? 0
             // DDL takes no bind parameters; the name was read from pg_class and matched
             // against <table>_pYYYYMMDD, so it is a plain identifier.
-            let concurrently = version >= 140_000 ? " CONCURRENTLY" : ""
-            try connection.execute(
-                rawSQL: "ALTER TABLE \(partition.table) DETACH PARTITION \(partition.partition)\(concurrently)")
+            switch partition.state {
+            case .attached:
+                let concurrently = connection.serverVersion >= 140_000 ? " CONCURRENTLY" : ""
+                try connection.execute(
+                    rawSQL: "ALTER TABLE \(partition.table) DETACH PARTITION \(partition.partition)\(concurrently)")
+            case .detachPending:
+                try connection.execute(
+                    rawSQL: "ALTER TABLE \(partition.table) DETACH PARTITION \(partition.partition) FINALIZE")
+            case .detached:
+                break
+            }
             try connection.execute(rawSQL: "DROP TABLE \(partition.partition)")
         }
         forgetPartition(partition.day)

@@ -11,6 +11,8 @@ public struct RollupPass: Sendable, Equatable {
     public var watermarkMs: Int64?
     /// False while the pass stopped at its chunk limit or left late ranges queued.
     public var caughtUp = true
+    /// Units passed over because their rows could not be rolled up (see `RollupFailures`).
+    public var skipped: [SkippedRollupRange] = []
 
     public var minutes: Int64 { minuteRanges.reduce(0) { $0 + ($1.endMs - $1.startMs) / 60_000 } }
 }
@@ -71,6 +73,8 @@ public actor RollupWriter {
     public let chunkMinutes: Int64
     public let pendingLimit: Int
     private var knownPartitions: Set<DayPartition> = []
+    /// Consecutive failed passes at one watermark (see `RollupFailures`).
+    public private(set) var failures = RollupFailures()
 
     public init(
         databaseURL: String, password: String? = nil, settleSeconds: Int = 15, chunkMinutes: Int = 60,
@@ -106,17 +110,32 @@ public actor RollupWriter {
         return passes
     }
 
-    /// One pass (see the type's documentation).
+    /// One pass (see the type's documentation). After `RollupFailures.attemptsBeforeSkipping`
+    /// failures at the same watermark, the pass goes unit by unit and skips what fails.
     public func runPass(nowMs: Int64) throws -> RollupPass {
         let target = ClosedOpenRange.floor(nowMs - settleMs, 60_000)
         try ensureRollupPartitions(until: target)
-        return try connector.transaction { connection -> RollupPass in
+        var startMs: Int64?
+        do {
+            let pass = try pass(target: target) { startMs = $0 }
+            failures.passSucceeded()
+            return pass
+        } catch {
+            if let startMs { failures.passFailed(watermarkMs: startMs, error: error) }
+            throw error
+        }
+    }
+
+    private func pass(target: Int64, started: (Int64) -> Void) throws -> RollupPass {
+        try connector.transaction { connection -> RollupPass in
             let state = try connection.query(
                 "SELECT (extract(epoch FROM watermark) * 1000)::bigint FROM rollup_state WHERE tier = '1m' FOR UPDATE")
             guard state.rowCount == 1 else {
                 throw PostgresError(.statement, "rollup_state has no '1m' row: run `monquery migrate`")
             }
             let start = try state.int(0, 0) ?? Self.oldestRawMs(connection) ?? target
+            started(start)
+            let isolate = failures.mustIsolate(watermarkMs: start)
             var pass = RollupPass()
             var ranges: [ClosedOpenRange] = []
             let pending = try connection.query(
@@ -141,12 +160,18 @@ public actor RollupWriter {
             pass.minuteRanges = ClosedOpenRange.merged(ranges)
             try ensureRollupPartitions(covering: pass.minuteRanges)
             for range in pass.minuteRanges {
-                try Self.rollUpMetrics(range, from: "metrics", into: "metrics_1m", unit: "minute", connection)
-                try Self.rollUpHistograms(range, from: "histograms", into: "histograms_1m", unit: "minute", connection)
+                pass.skipped += try Self.rollUp(range, tier: "1m", isolated: isolate, connection) { unit in
+                    try Self.rollUpMetrics(unit, from: "metrics", into: "metrics_1m", unit: "minute", connection)
+                    try Self.rollUpHistograms(
+                        unit, from: "histograms", into: "histograms_1m", unit: "minute", connection)
+                }
             }
             for range in ClosedOpenRange.merged(pass.minuteRanges.map { $0.aligned(to: 3_600_000) }) {
-                try Self.rollUpMetrics(range, from: "metrics_1m", into: "metrics_1h", unit: "hour", connection)
-                try Self.rollUpHistograms(range, from: "histograms_1m", into: "histograms_1h", unit: "hour", connection)
+                pass.skipped += try Self.rollUp(range, tier: "1h", isolated: isolate, connection) { unit in
+                    try Self.rollUpMetrics(unit, from: "metrics_1m", into: "metrics_1h", unit: "hour", connection)
+                    try Self.rollUpHistograms(
+                        unit, from: "histograms_1m", into: "histograms_1h", unit: "hour", connection)
+                }
             }
             if !pendingIDs.isEmpty {
                 try connection.query(
@@ -192,10 +217,13 @@ public actor RollupWriter {
         let fromRaw = source == "metrics"
         // The last value is the one of the greatest `[epoch, value]` pair: no per-group sort (an
         // ordered array_agg sorted every group's rows; same choice as QueryStore.seriesQuery).
+        // Sums never raise on huge values (SQLNumbers): one 1e308 must not block the pass.
         let aggregates =
             fromRaw
-            ? "min(value), max(value), sum(value), count(*), (max(ARRAY[date_part('epoch', ts), value]))[2], max(ts)"
-            : "min(min), max(max), sum(sum), sum(count)::bigint, (max(ARRAY[date_part('epoch', last_ts), last]))[2], max(last_ts)"
+            ? "min(value), max(value), \(SQLNumbers.doubleSum("value")), count(*), "
+                + "(max(ARRAY[date_part('epoch', ts), value]))[2], max(ts)"
+            : "min(min), max(max), \(SQLNumbers.doubleSum("sum")), \(SQLNumbers.countSum("count")), "
+                + "(max(ARRAY[date_part('epoch', last_ts), last]))[2], max(last_ts)"
         // Table names and the unit are constants of this file, not input.
         try connection.query(
             """
@@ -226,11 +254,11 @@ public actor RollupWriter {
                 FROM \(source)
                 WHERE ts > to_timestamp($1::double precision / 1000) AND ts <= to_timestamp($2::double precision / 1000)
             ), t AS (
-                SELECT e, series_id, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
-                       sum(zero_count)::bigint AS zero_count
+                SELECT e, series_id, \(SQLNumbers.countSum("count")) AS count, \(SQLNumbers.doubleSum("sum")) AS sum,
+                       min(min) AS min, max(max) AS max, \(SQLNumbers.countSum("zero_count")) AS zero_count
                 FROM w GROUP BY 1, 2
             ), b AS (
-                SELECT w.e, w.series_id, u.i, sum(u.c)::bigint AS c
+                SELECT w.e, w.series_id, u.i, \(SQLNumbers.countSum("u.c")) AS c
                 FROM w, unnest(w.idx, w.cnt) AS u(i, c)
                 GROUP BY 1, 2, 3
             ), a AS (
@@ -291,11 +319,14 @@ public actor RollupWriter {
 public struct RollupService: Service {
     let writer: RollupWriter
     let every: Duration
+    /// Where failed passes and skipped ranges are counted for `/metrics` (none in tests).
+    let stats: IngestStats?
     let logger: Logger
 
-    public init(writer: RollupWriter, every: Duration = .seconds(10), logger: Logger) {
+    public init(writer: RollupWriter, every: Duration = .seconds(10), stats: IngestStats? = nil, logger: Logger) {
         self.writer = writer
         self.every = every
+        self.stats = stats
         self.logger = logger
     }
 
@@ -307,6 +338,15 @@ public struct RollupService: Service {
                 do {
                     let pass = try await writer.runPass(nowMs: WallClock.nowMs())
                     failures = 0
+                    for skip in pass.skipped {
+                        logger.error(
+                            "rollup range skipped: its rows failed every attempt; recorded in rollup_skipped",
+                            metadata: [
+                                "tier": "\(skip.tier)", "from": "\(Timestamp.iso8601(ms: skip.range.startMs))",
+                                "to": "\(Timestamp.iso8601(ms: skip.range.endMs))", "error": "\(skip.error)",
+                            ])
+                        await stats?.rollupRangeSkipped()
+                    }
                     if pass.lateRanges > 0 {
                         logger.info(
                             "folded late batches into the rollups",
@@ -315,7 +355,14 @@ public struct RollupService: Service {
                     if !pass.caughtUp { pause = .milliseconds(10) }
                 } catch {
                     failures += 1
-                    logger.error("rollup pass failed; retrying", metadata: ["error": "\(error)"])
+                    await stats?.rollupPassFailed()
+                    let atWatermark = await writer.failures.consecutive
+                    logger.error(
+                        "rollup pass failed; retrying",
+                        metadata: [
+                            "error": "\(error)", "failures": "\(failures)",
+                            "data_failures_at_watermark": "\(atWatermark)",
+                        ])
                     pause = min(every * failures, .seconds(60))
                 }
                 try? await Task.sleep(for: pause)

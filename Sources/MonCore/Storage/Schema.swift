@@ -201,6 +201,23 @@ public enum Schema {
                 CREATE INDEX alert_events_rule_host ON alert_events (rule, host, id);
                 """
         ),
+        Migration(
+            version: 6,
+            name: "rollup ranges skipped after repeated failures",
+            sql: """
+                -- A minute (tier 1m) or hour (1h) the rollup passed over after its rows failed
+                -- every attempt (RollupFailures): [lo, hi) is missing from that tier, and why.
+                CREATE TABLE rollup_skipped (
+                    id          bigserial PRIMARY KEY,
+                    tier        text NOT NULL,
+                    lo          timestamptz NOT NULL,
+                    hi          timestamptz NOT NULL,
+                    attempts    integer NOT NULL,
+                    error       text NOT NULL,
+                    skipped_at  timestamptz NOT NULL DEFAULT now()
+                );
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.

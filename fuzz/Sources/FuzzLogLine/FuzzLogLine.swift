@@ -11,6 +11,9 @@
 //  - every value under a secret key (password, token, ...) in `fields` is masked;
 //  - logger, trace id and service are at most 200 bytes; a request has a finite
 //    duration ≥ 0 and a path;
+//  - the aggregated request histograms have counts ≤ Histogram.maxCount and a finite sum
+//    (each request is recorded 100 000 times as well: huge durations overflow the sum,
+//    which must be refused, never shipped as infinity);
 //  - the batch with the records and histograms is accepted by the daemon's decoder.
 import FuzzMain
 import FuzzSupport
@@ -78,10 +81,14 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
                 request.endpoint.hasPrefix("/") || request.endpoint.contains("://"), "request without a path")
             aggregator.recordRequest(
                 endpoint: request.endpoint, method: request.method, status: request.status, seconds: request.seconds)
+            aggregator.recordRequest(
+                endpoint: request.endpoint, method: request.method, status: request.status, seconds: request.seconds,
+                times: 100_000)
         }
         records.append(record)
     }
     let (samples, histograms) = aggregator.flush(timestampMs: 1_795_927_350_000)
+    checkFlushedNumbers(samples, histograms, "flushed request histograms")
     checkBatchAcceptedByDaemon(
         Batch(
             seq: 7, createdMs: 1_795_927_350_000, samples: samples, histograms: withoutKnownBadHistograms(histograms),

@@ -5,8 +5,11 @@
 // and what the aggregator flushes is shipped as a batch. Invariants:
 //  - lines are non-empty and contain no newline;
 //  - a parsed line has a valid name (1...250 printable bytes), finite values (none for a
-//    set, at least one otherwise), a sample rate in (0, 1], at most 32 tags;
+//    set, at least one otherwise), a sample rate in [1e-6, 1] (issue 18: `@1e-20` trapped
+//    in the aggregator), at most 32 tags;
 //  - a parsed line written back as StatsD text parses to an equal line (valid UTF-8 input);
+//  - the flushed samples are finite and the histograms' counts at most Histogram.maxCount
+//    with a finite sum (the datagram goes in twice: sums that overflow are refused);
 //  - the flushed samples and histograms, put in a batch, are accepted by the daemon's
 //    decoder (what the agent sends must not be refused as malformed).
 import FuzzMain
@@ -53,7 +56,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             invariant(
                 !line.name.isEmpty && line.name.utf8.count <= StatsDParser.maxNameBytes, "bad name '\(line.name)'")
             invariant(line.values.allSatisfy(\.isFinite), "non-finite value in \(line.values)")
-            invariant(line.sampleRate > 0 && line.sampleRate <= 1, "sample rate \(line.sampleRate)")
+            invariant(
+                line.sampleRate >= StatsDParser.minSampleRate && line.sampleRate <= 1, "sample rate \(line.sampleRate)")
             invariant(line.tags.count <= StatsDParser.maxTags, "\(line.tags.count) tags")
             if line.kind == .set {
                 invariant(line.setMember != nil && line.values.isEmpty, "set without a member")
@@ -69,6 +73,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         aggregator.ingest(datagram: datagram)
         aggregator.ingest(datagram: datagram)
         let (samples, histograms) = aggregator.flush(timestampMs: 1_795_927_350_000)
+        checkFlushedNumbers(samples, histograms, "flushed by AppAggregator")
         checkBatchAcceptedByDaemon(
             Batch(
                 seq: 1, createdMs: 1_795_927_350_000, samples: samples,

@@ -29,6 +29,25 @@ public func withoutKnownBadHistograms(_ histograms: [HistogramSample]) -> [Histo
     return histograms.filter { $0.histogram.sum.isFinite }
 }
 
+/// The numbers of what an aggregator flushed are usable everywhere (issue 18): every sample
+/// value finite (no counter or gauge pushed to infinity), every histogram non-empty with a
+/// finite sum and counts at most `Histogram.maxCount` (exact as Doubles).
+public func checkFlushedNumbers(
+    _ samples: [Sample], _ histograms: [HistogramSample], _ context: @autoclosure () -> String
+) {
+    for sample in samples {
+        invariant(sample.value.isFinite, "\(context()): sample \(sample.name) = \(sample.value)")
+    }
+    for sample in histograms {
+        let histogram = sample.histogram
+        invariant(
+            histogram.count > 0 && histogram.count <= Histogram.maxCount && histogram.sum.isFinite
+                && histogram.zeroCount <= histogram.count
+                && histogram.buckets.values.allSatisfy { $0 > 0 && $0 <= Histogram.maxCount },
+            "\(context()): histogram \(sample.name) count \(histogram.count) sum \(histogram.sum)")
+    }
+}
+
 /// The fuzz input as an array (the pointer is only valid during the call).
 public func inputBytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
     guard let data, size > 0 else { return [] }

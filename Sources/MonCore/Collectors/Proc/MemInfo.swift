@@ -27,7 +27,8 @@ public struct MemInfo: Sendable, Hashable {
     /// `MemAvailable`, or on kernels without it free + buffers + cached + SReclaimable (capped at total).
     public var effectiveAvailableBytes: UInt64 {
         if let availableBytes { return min(availableBytes, totalBytes) }
-        let estimate = freeBytes &+ buffersBytes &+ cachedBytes &+ sReclaimableBytes
+        let estimate = freeBytes.saturatingAdding(buffersBytes).saturatingAdding(cachedBytes)
+            .saturatingAdding(sReclaimableBytes)
         return min(estimate, totalBytes)
     }
 

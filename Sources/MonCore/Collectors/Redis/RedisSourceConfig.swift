@@ -80,10 +80,10 @@ public struct RedisSourceConfig: Sendable {
                 }
                 var ttl: Double?
                 if let text = item["ttl_seconds"]?.first {
-                    guard let value = Double(text), value > 0 else {
+                    guard let value = Double(text), value > 0, value.isFinite else {
                         throw ConfigError(
                             key: "redis.cache_types[\(index)].ttl_seconds",
-                            message: "'\(text)' is not a positive number")
+                            message: "'\(text)' is not a finite positive number")
                     }
                     ttl = value
                 }
