@@ -88,9 +88,11 @@ public actor SpoolBatchQueue: BatchQueue {
     private let signal: AsyncStream<Void>.Continuation
     private var loggedWriteError = false
     private var lockFD: Int32 = -1
+    public nonisolated let shaper: BatchShaper
 
     /// Opens (creating) the spool directory and recovers what it holds.
-    public init(config: SpoolConfig, logger: Logger) throws {
+    public init(config: SpoolConfig, logger: Logger, shaper: BatchShaper = BatchShaper()) throws {
+        self.shaper = shaper
         self.config = config
         self.logger = logger
         (appended, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -127,6 +129,8 @@ public actor SpoolBatchQueue: BatchQueue {
     }
 
     public var spoolStats: SpoolStats? { stats }
+
+    public func skipSequence(past seq: UInt64) { lastSeq = max(lastSeq, seq) }
 
     public var depth: Int { entries.count - head }
     public var dropped: Int { stats.dropped }
