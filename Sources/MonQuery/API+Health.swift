@@ -9,7 +9,8 @@ extension API {
     static let quarantineRecentMs: Int64 = 15 * 60_000
 
     /// `GET /health/detailed` — `{"status": "healthy|degraded|unhealthy", "checks": {...}}`:
-    /// PostgreSQL (round trip), rollups (lag), ingest (agents, last batch age, queue depth),
+    /// PostgreSQL (round trip), rollups (lag), ingest (agents, last batch age, queue depth,
+    /// quarantined batches with each agent's count and last reason — degraded for 15 min after one),
     /// disk of PostgreSQL's data directory when visible from here, memory, and each agent's
     /// own health (last cycle time, failing collectors). HTTP 503 when unhealthy. Open (no
     /// token), like `/health`: it names hosts and agents, never a secret.

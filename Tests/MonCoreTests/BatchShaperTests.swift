@@ -100,6 +100,17 @@ import Testing
         #expect(shaper.counters[.truncatedSeries] == 1)
     }
 
+    @Test("many tags of 190 bytes (StatsD's most): the name stays, the labels that fit stay, the rest is folded")
+    func wideTagSetsKeepTheName() throws {
+        let labels = Labels(
+            Dictionary(uniqueKeysWithValues: (0..<31).map { ("t\($0)", String(repeating: "x", count: 190)) }))
+        let fixed = try #require(SeriesKeyGuard.fix(name: "app_wide_tags_total", labels: labels))
+        #expect(fixed.name == "app_wide_tags_total")
+        #expect(fixed.labels.count > 10)
+        #expect(fixed.labels[SeriesKeyGuard.foldedLabel] != nil)
+        #expect(SeriesLimits.problem(name: fixed.name, labels: fixed.labels) == nil)
+    }
+
     @Test("values cut differently stay different series")
     func cutsKeepSeriesApart() throws {
         let prefix = String(repeating: "v", count: 2000)

@@ -25,20 +25,39 @@ public enum SeriesKeyGuard {
             fixed = Labels(decodedPairs: Array(kept))
             fixed.set(foldedLabel, hash(rest.canonicalKey))
         }
-        // Still too long: shorten the longest values, then the name.
+        // Still too long: shorten the longest values; then keep the labels that fit and fold
+        // the others; a name too long alone is cut last.
         while SeriesLimits.problem(name: name, labels: fixed) == .seriesKey {
             guard let longest = fixed.pairs.max(by: { $0.value.utf8.count < $1.value.utf8.count }),
                 longest.value.utf8.count > shortValueBytes + hashCharacters + 1
             else {
-                name = name.prefix(utf8Bytes: 200) + "_" + hash(name)
-                if SeriesLimits.problem(name: name, labels: fixed) == .seriesKey {
-                    fixed = Labels(decodedPairs: [Labels.Pair(name: foldedLabel, value: hash(fixed.canonicalKey))])
+                if name.utf8.count > SeriesLimits.maxSeriesKeyBytes / 2 {
+                    name = name.prefix(utf8Bytes: 200) + "_" + hash(name)
                 }
+                fixed = fold(fixed, keepingBytes: SeriesLimits.maxSeriesKeyBytes - name.utf8.count)
                 break
             }
             fixed.set(longest.name, cut(longest.value, keeping: shortValueBytes))
         }
         return (name, fixed)
+    }
+
+    /// The first labels whose canonical text fits in `bytes` (with room for the fold), and
+    /// `labels_hash` holding the hash of the others.
+    static func fold(_ labels: Labels, keepingBytes bytes: Int) -> Labels {
+        let room = bytes - (foldedLabel.utf8.count + hashCharacters + 4)
+        var kept: [Labels.Pair] = []
+        var used = 0
+        for pair in labels.pairs where pair.name != foldedLabel {
+            let size = Labels(decodedPairs: [pair]).canonicalKey.utf8.count + 1
+            guard used + size <= room else { break }
+            kept.append(pair)
+            used += size
+        }
+        let rest = Labels(decodedPairs: Array(labels.pairs.filter { !kept.contains($0) }))
+        var folded = Labels(decodedPairs: kept)
+        folded.set(foldedLabel, hash(rest.canonicalKey))
+        return folded
     }
 
     /// `[a-zA-Z_:][a-zA-Z0-9_:]*`: other characters become `_`; a leading digit gets a `_`.
