@@ -470,3 +470,61 @@ extension HostileInputTests {
         #expect(monquery.isRunning)
     }
 }
+
+extension HostileInputTests {
+    @Test("the writer's guards on PostgreSQL: agent binding, quarantine once per seq, trimming, series caps")
+    func writerGuards() async throws {
+        let daemon = try Daemon.make()
+        let writer = IngestWriter(
+            databaseURL: daemon.databaseURL, seriesCaps: SeriesCaps(perHost: 3, total: 5), logger: .init(label: "test"))
+        try await writer.migrate()
+        let now = WallClock.nowMs()
+        try await writer.maintainPartitions(aheadDays: 1, nowMs: now)
+
+        // Agent ids: the first host wins; a restricted credential cannot move it; an unrestricted one can.
+        let web1 = AgentIdentity(agentID: "a1", host: "web-1", bootID: "b")
+        let web2 = AgentIdentity(agentID: "a1", host: "web-2", bootID: "b")
+        #expect(try await writer.bindAgent(web1, mayRebind: false) == .bound)
+        #expect(try await writer.bindAgent(web1, mayRebind: false) == .bound)
+        #expect(try await writer.bindAgent(web2, mayRebind: false) == .boundElsewhere("web-1"))
+        #expect(try await writer.bindAgent(web2, mayRebind: true) == .rebound(previous: "web-1"))
+        for index in 0..<(IngestWriter.maxAgentsPerHost - 1) {
+            _ = try await writer.bindAgent(
+                AgentIdentity(agentID: "n\(index)", host: "web-2", bootID: "b"), mayRebind: false)
+        }
+        let oneTooMany = AgentIdentity(agentID: "extra", host: "web-2", bootID: "b")
+        #expect(try await writer.bindAgent(oneTooMany, mayRebind: false) == .tooManyAgents)
+
+        // A quarantined seq is recorded once; a replay of it is recognised by the ledger.
+        let poison = QuarantinedBatch(
+            agent: web1, seq: 9, reason: "test", payload: ByteBuffer(bytes: [0, 1, 2, 0xFF]), inLedger: true)
+        #expect(try await writer.quarantine(poison))
+        #expect(try await !writer.quarantine(poison))
+        #expect(try await writer.lastStoredSeq(agentID: "a1", bootID: "b") == 9)
+        #expect(try daemon.column("SELECT encode(payload, 'hex') FROM rejected_batches").first == "000102ff")
+        try daemon.execute(
+            "INSERT INTO rejected_batches (agent_id, boot_id, seq, host, reason, payload, received_at) VALUES ('old', 'b', 1, 'h', 'r', '', now() - interval '40 days')"
+        )
+        #expect(try await writer.trimRejectedBatches(days: 30) == 1)
+        #expect(try daemon.scalar("SELECT count(*) FROM rejected_batches") == 1)
+
+        // Series caps: 3 per host, 5 in all; known series keep flowing past the cap.
+        func batch(_ seq: UInt64, _ names: [String]) -> Batch {
+            Batch(seq: seq, createdMs: now, samples: names.map { Sample($0, value: 1, timestampMs: now) })
+        }
+        let first = try await writer.storeCounting(batch(1, ["s1", "s2", "s3", "s4"]), from: web1, nowMs: now)
+        #expect(first.dropped[.hostSeriesCap] == 1)
+        let second = try await writer.storeCounting(batch(2, ["s1", "s2", "s3"]), from: web1, nowMs: now)
+        #expect(second.dropped.isEmpty, "known series keep flowing")
+        let otherAgent = AgentIdentity(agentID: "a2", host: "web-2", bootID: "b")
+        let other = try await writer.storeCounting(batch(1, ["t1", "t2", "t3"]), from: otherAgent, nowMs: now)
+        #expect(other.dropped[.globalSeriesCap] == 1)
+        #expect(try daemon.scalar("SELECT count(*) FROM metric_series") == 5)
+        // A restarted writer counts the series already there.
+        let restarted = IngestWriter(
+            databaseURL: daemon.databaseURL, seriesCaps: SeriesCaps(perHost: 3, total: 5), logger: .init(label: "test"))
+        let again = try await restarted.storeCounting(batch(3, ["s1", "s5"]), from: web1, nowMs: now)
+        #expect(again.dropped[.hostSeriesCap] == 1)
+        #expect(again.outcome == .stored(samples: 1, rejected: 1))
+    }
+}
