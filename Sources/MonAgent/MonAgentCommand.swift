@@ -142,20 +142,21 @@ enum AgentBuilder {
         // The TLS settings of a remote daemon are read now: a bad CA file stops the start.
         let daemon = try config.ingestRemote.map(Shipper.Remote.init)
         let queue: any BatchQueue
+        let shaper = BatchShaper(maxBatchBytes: config.maxBatchBytes)
         var bootID = UUID().uuidString.lowercased()
         if let spoolConfig = config.spool {
             do {
-                let spool = try SpoolBatchQueue(config: spoolConfig, logger: logger)
+                let spool = try SpoolBatchQueue(config: spoolConfig, logger: logger, shaper: shaper)
                 bootID = spool.bootID
                 queue = spool
             } catch {
                 logger.error(
                     "cannot open the spool; batches are kept in memory only (lost if the agent stops)",
                     metadata: ["error": "\(error)"])
-                queue = MemoryBatchQueue(capacity: config.queueMaxBatches)
+                queue = MemoryBatchQueue(capacity: config.queueMaxBatches, shaper: shaper)
             }
         } else {
-            queue = MemoryBatchQueue(capacity: config.queueMaxBatches)
+            queue = MemoryBatchQueue(capacity: config.queueMaxBatches, shaper: shaper)
         }
         let identity = AgentIdentity(agentID: config.agentID, host: config.host, bootID: bootID)
         var shipperConfiguration = Shipper.Configuration(socketPath: config.ingestSocket, identity: identity)

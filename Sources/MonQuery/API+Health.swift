@@ -5,9 +5,12 @@ import MonCore
 extension API {
     /// An agent silent for longer than this makes the daemon `degraded`.
     static let agentSilentMs: Int64 = 60_000
+    /// So does a batch quarantined within this time (it was lost to the charts).
+    static let quarantineRecentMs: Int64 = 15 * 60_000
 
     /// `GET /health/detailed` — `{"status": "healthy|degraded|unhealthy", "checks": {...}}`:
-    /// PostgreSQL (round trip), rollups (lag), ingest (agents, last batch age, queue depth),
+    /// PostgreSQL (round trip), rollups (lag), ingest (agents, last batch age, queue depth,
+    /// quarantined batches with each agent's count and last reason — degraded for 15 min after one),
     /// disk of PostgreSQL's data directory when visible from here, memory, and each agent's
     /// own health (last cycle time, failing collectors). HTTP 503 when unhealthy. Open (no
     /// token), like `/health`; once tokens are configured, a caller without a valid one gets
@@ -69,22 +72,28 @@ extension API {
 
         let agents = await stats.agents.values.sorted { $0.agentID < $1.agentID }
         var silent = 0
+        var quarantinedRecently = 0
         let agentJSON: [JSONValue] = agents.map { agent in
             let age = agent.lastBatchMs.map { nowMs - $0 }
             if !agent.connected || (age ?? Int64.max) > Self.agentSilentMs { silent += 1 }
+            if let last = agent.lastQuarantineMs, nowMs - last < Self.quarantineRecentMs { quarantinedRecently += 1 }
             return .object([
                 ("agent_id", .string(agent.agentID)), ("host", .string(agent.host)),
                 ("connected", .bool(agent.connected)),
                 ("last_batch_age_seconds", .number(age.map { Double($0) / 1000 })),
                 ("lag_seconds", .number(agent.lastLagMs.map { Double($0) / 1000 })),
+                ("quarantined_batches", .number(Double(agent.quarantinedBatches))),
+                ("last_quarantine_reason", agent.lastQuarantineReason.map { .string($0) } ?? .null),
+                ("last_quarantine", agent.lastQuarantineMs.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null),
             ])
         }
         add(
-            "ingest", silent > 0 ? 1 : 0,
+            "ingest", silent > 0 || quarantinedRecently > 0 ? 1 : 0,
             [
                 ("connections", .number(Double(await stats.openConnections))),
                 ("queue_batches", .number(Double(await stats.inFlightBatches))),
                 ("store_failures", .number(Double(await stats.storeFailures))),
+                ("quarantined_batches", .number(Double(await stats.batchesQuarantined))),
                 ("agents", .array(agentJSON)),
             ])
 

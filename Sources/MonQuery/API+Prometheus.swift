@@ -67,6 +67,7 @@ extension API {
             out.family(name, type: "counter", help: help)
             out.sample(name, [], Double(value))
         }
+        await ingestGuardMetrics(&out)
         out.family(
             "mon_query_ingest_store_seconds", type: "summary",
             help: "Time to store one batch: one transaction, with the COPY of its samples.")
@@ -109,6 +110,31 @@ extension API {
             "mon_query_log_stream_dropped_total", type: "counter", help: "Records dropped for slow live-stream clients."
         )
         out.sample("mon_query_log_stream_dropped_total", [], Double(broadcaster.droppedTotal))
+    }
+
+    /// What the ingest boundary refused, dropped and quarantined (issue 18), every reason
+    /// present (0 until it happens) so that alert rules and dashboards see the series.
+    private func ingestGuardMetrics(_ out: inout PrometheusText) async {
+        let refusals = await stats.refusals
+        out.family(
+            "mon_query_ingest_refused_total", type: "counter",
+            help:
+                "Ingest connections refused, by reason: user (not allowed), token, host (not bound to the credential), agent (id bound to another host), frame (too large before HELLO), connections (cap), handshake (timeout)."
+        )
+        for reason in IngestRefusal.allCases {
+            out.sample("mon_query_ingest_refused_total", [("reason", reason.rawValue)], Double(refusals[reason] ?? 0))
+        }
+        let dropped = await stats.dropped
+        out.family(
+            "mon_query_ingest_dropped_total", type: "counter",
+            help: "Samples and records left out of stored batches, by reason (the rest of each batch is stored).")
+        for reason in IngestDrop.allCases {
+            out.sample("mon_query_ingest_dropped_total", [("reason", reason.rawValue)], Double(dropped[reason]))
+        }
+        out.family(
+            "mon_query_ingest_quarantined_total", type: "counter",
+            help: "Batches that can never be stored, kept in rejected_batches and acknowledged.")
+        out.sample("mon_query_ingest_quarantined_total", [], Double(await stats.batchesQuarantined))
     }
 
     /// The standard process metrics of the Prometheus client libraries, from /proc/self.

@@ -16,6 +16,7 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         databaseURL: config.databaseURL,
         password: config.databasePassword,
         maxAgeDays: Int64(config.rawRetentionDays),
+        seriesCaps: config.seriesCaps,
         logger: logger,
         onCommit: { batch in
             cache.record(batch)
@@ -30,6 +31,8 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     ingestConfiguration.socketMode = mode_t(config.ingestSocketMode)
     ingestConfiguration.maxFrameBytes = config.maxFrameBytes
     ingestConfiguration.allowList = config.ingestAllowList
+    ingestConfiguration.socketMaxConnections = config.ingestSocketMaxConnections
+    ingestConfiguration.socketHandshakeTimeoutSeconds = config.ingestSocketHandshakeTimeout
     ingestConfiguration.tcp = try config.ingestTCP.map(IngestServer.TCPListener.init)
     let ingest = IngestServer(configuration: ingestConfiguration, writer: writer, stats: stats, logger: logger)
     let partitions = PartitionMaintenance(

@@ -45,7 +45,7 @@ struct IngestPeerTests {
         // Allowed by name: the same agent process gets in and replays what it spooled.
         monquery.stop()
         monquery = try daemon.start(extra: [
-            "MONQUERY_INGEST_SOCKET_MODE": "0666", "MONQUERY_INGEST_ALLOWED_USERS": "nobody",
+            "MONQUERY_INGEST_SOCKET_MODE": "0666", "MONQUERY_INGEST_ALLOWED_USERS": "nobody:hosts=peer-host",
         ])
         defer { monquery.stop() }
         let firstSeq = try await eventually("batches from the allowed agent") { () -> Int64? in

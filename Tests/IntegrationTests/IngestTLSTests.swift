@@ -30,7 +30,7 @@ struct IngestTLSTests {
             "MONQUERY_INGEST_TCP_LISTEN": "127.0.0.1:\(port)",
             "MONQUERY_INGEST_TLS_CERTIFICATE_FILE": server.certificate,
             "MONQUERY_INGEST_TLS_KEY_FILE": server.key,
-            "MONQUERY_INGEST_TOKENS": "remote:" + SHA256.hex(Array(token.utf8)),
+            "MONQUERY_INGEST_TOKENS": "remote:" + SHA256.hex(Array(token.utf8)) + ":hosts=remote-host",
         ]
     }
 

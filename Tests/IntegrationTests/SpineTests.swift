@@ -215,29 +215,9 @@ struct SpineTests {
 /// A raw Unix stream client that sends bytes and reports whether the peer closed.
 enum RawSocket {
     static func sendAndAwaitClose(path: String, bytes: [UInt8], halfClose: Bool) throws -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard connected == 0 else { throw TestFailure("connect(\(path)) failed: errno \(errno)") }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if halfClose { shutdown(fd, Int32(SHUT_WR)) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n == 0 { return true }  // orderly close
-            if n < 0 { return errno == ECONNRESET }  // reset counts as closed; timeout does not
-        }
+        let client = try IngestRawClient(path: path, timeoutSeconds: 5)
+        client.send(bytes: bytes)
+        if halfClose { shutdown(client.descriptor, Int32(SHUT_WR)) }
+        return client.awaitClose()  // reset counts as closed; timeout does not
     }
 }

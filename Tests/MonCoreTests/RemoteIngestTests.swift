@@ -36,20 +36,21 @@ import Testing
     @Test("A remote agent without the right token is refused", arguments: [nil, "", "wrong"])
     func remoteHelloWithoutTheRightTokenIsForbidden(token: String?) throws {
         var session = IngestSession(tokens: try Self.tokens())
-        let action = session.receive(.hello(.init(agentID: "a", host: "h", bootID: "b", token: token)))
-        guard case .reject(let error) = action else {
-            Issue.record("expected a reject, got \(action)")
+        let action = session.receive(.hello(.init(agentID: "a", host: "web-1", bootID: "b", token: token)))
+        guard case .refuse(let error, let reason) = action else {
+            Issue.record("expected a refusal, got \(action)")
             return
         }
         #expect(error.code == WireError.Code.forbidden.rawValue)
+        #expect(reason == .token)
         #expect(!error.message.contains("wrong"), "the error never echoes what was sent")
         #expect(session.state == .closed)
     }
 
     @Test func remoteHelloWithTheTokenIsWelcomed() throws {
         var session = IngestSession(tokens: try Self.tokens())
-        let action = session.receive(.hello(.init(agentID: "a", host: "h", bootID: "b", token: Self.token)))
-        #expect(action == .welcome(AgentIdentity(agentID: "a", host: "h", bootID: "b")))
+        let action = session.receive(.hello(.init(agentID: "a", host: "web-1", bootID: "b", token: Self.token)))
+        #expect(action == .welcome(AgentIdentity(agentID: "a", host: "web-1", bootID: "b")))
     }
 
     @Test func localSessionIgnoresTokens() {

@@ -16,12 +16,17 @@ import Testing
         return path
     }
 
+    /// One sample; `padding` bytes more in an event (a label that long would be cut: `SeriesKeyGuard`).
     static func batch(_ value: Double, padding: Int = 0, createdMs: Int64 = WallClock.nowMs()) -> Batch {
         Batch(
             seq: 0, createdMs: createdMs,
-            samples: [
-                Sample("m", ["pad": String(repeating: "x", count: padding)], value: value, timestampMs: createdMs)
-            ])
+            samples: [Sample("m", value: value, timestampMs: createdMs)],
+            events: padding == 0
+                ? []
+                : [
+                    Event(
+                        kind: "pad", key: "k", timestampMs: createdMs, payload: String(repeating: "x", count: padding))
+                ])
     }
 
     static func segmentFiles(_ directory: String) throws -> [String] {

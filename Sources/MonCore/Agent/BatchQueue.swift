@@ -21,17 +21,27 @@ public protocol BatchQueue: Actor {
     nonisolated var appended: AsyncStream<Void> { get }
     /// The disk spool's counters (nil for a memory-only queue).
     var spoolStats: SpoolStats? { get }
+    /// Shapes every batch before it is numbered (series keys, size per frame).
+    nonisolated var shaper: BatchShaper { get }
+    /// Numbers the next batch after `seq` (when it is above `lastSeq`); drops nothing.
+    func skipSequence(past seq: UInt64)
 }
 
 extension BatchQueue {
-    /// Appends `batch` under the next sequence number (its own `seq` is ignored); returns the seq.
-    /// Several sources (host sampler, PostgreSQL, Redis, StatsD, logs) share one queue and one sequence.
+    /// Appends `batch` under the next sequence number (its own `seq` is ignored), shaped by
+    /// `shaper` first — possibly as several batches, each under its own number; returns the
+    /// last seq (the batch is acked once that one is). Several sources (host sampler,
+    /// PostgreSQL, Redis, StatsD, logs) share one queue and one sequence.
     @discardableResult
     public func enqueue(_ batch: Batch) -> UInt64 {
-        var numbered = batch
-        numbered.seq = lastSeq + 1
-        append(numbered)
-        return numbered.seq
+        var last = lastSeq
+        for part in shaper.shape(batch) {
+            var numbered = part
+            numbered.seq = lastSeq + 1
+            append(numbered)
+            last = numbered.seq
+        }
+        return last
     }
 
     /// Enqueues a batch of samples and events under the next sequence number.
@@ -60,9 +70,12 @@ public actor MemoryBatchQueue: BatchQueue {
     public nonisolated let appended: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
 
+    public nonisolated let shaper: BatchShaper
+
     /// `capacity` in batches (`ingest.queue_max_batches`, default 720 = 1 h at 5 s).
-    public init(capacity: Int) {
+    public init(capacity: Int, shaper: BatchShaper = BatchShaper()) {
         self.capacity = max(1, capacity)
+        self.shaper = shaper
         (appended, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -82,6 +95,8 @@ public actor MemoryBatchQueue: BatchQueue {
     public func oldestUnacked() -> Batch? { head < batches.count ? batches[head] : nil }
 
     public var spoolStats: SpoolStats? { nil }
+
+    public func skipSequence(past seq: UInt64) { lastSeq = max(lastSeq, seq) }
 
     public func acknowledge(upTo seq: UInt64) {
         while head < batches.count, batches[head].seq <= seq { head += 1 }

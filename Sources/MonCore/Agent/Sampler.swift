@@ -67,6 +67,7 @@ public struct Sampler: Service {
                     timestampMs: tick
                 )
             )
+            samples += queue.shaper.counters.samples(timestampMs: tick)
             if let spool = await queue.spoolStats {
                 for (name, value, kind) in [
                     ("mon_agent_spool_bytes", spool.bytes, MetricKind.gauge),

@@ -105,7 +105,7 @@ public struct Shipper: Service {
             guard case .welcome(let welcome) = try await Self.receive(&responses) else {
                 throw ProtocolError(message: "expected WELCOME")
             }
-            await queue.acknowledge(upTo: welcome.lastAckedSeq)
+            await acknowledge(welcome)
             onWelcome()
             let depth = await queue.depth
             logger.info(
@@ -124,6 +124,29 @@ public struct Shipper: Service {
                 await queue.acknowledge(upTo: seq)
             }
         }
+    }
+
+    /// Drops what the daemon says it stored — unless it claims a seq this agent never
+    /// assigned: then another client announced this agent's identity (or the daemon's ledger
+    /// is not this agent's), and trusting it would delete unsent batches. Nothing is dropped;
+    /// new batches are numbered after the claimed seq, so none of them can collide with a
+    /// ledger row it did not write (a collision would be acked as a duplicate and lost). The
+    /// batches waiting are sent as they are: the ledger stores any seq it does not hold yet.
+    private func acknowledge(_ welcome: WireMessage.Welcome) async {
+        let assigned = await queue.lastSeq
+        guard welcome.lastAckedSeq > assigned else {
+            await queue.acknowledge(upTo: welcome.lastAckedSeq)
+            return
+        }
+        queue.shaper.counters.add(.welcomesAhead)
+        logger.error(
+            "the daemon reports a stored seq above any this agent assigned; dropping nothing, numbering new batches after it",
+            metadata: [
+                "daemon": "\(configuration.destination)", "reported_seq": "\(welcome.lastAckedSeq)",
+                "highest_assigned_seq": "\(assigned)", "boot_id": "\(configuration.identity.bootID)",
+            ])
+        // Above what a ledger holds (bigint): nothing to collide with; never number near overflow.
+        if welcome.lastAckedSeq < Int64.max.magnitude { await queue.skipSequence(past: welcome.lastAckedSeq) }
     }
 
     private func connect() async throws -> NIOAsyncChannel<Frame, Frame> {

@@ -78,12 +78,15 @@ public actor SpoolBatchQueue: BatchQueue {
     private let signal: AsyncStream<Void>.Continuation
     private var loggedWriteError = false
     private let lockFD: Int32
+    public nonisolated let shaper: BatchShaper
 
     /// Opens (creating) the spool directory and recovers what it holds. `syncDirectory`
     /// is `fsync` (tests inject a recorder).
     public init(
-        config: SpoolConfig, logger: Logger, syncDirectory: @escaping @Sendable (Int32) -> Int32 = { fsync($0) }
+        config: SpoolConfig, logger: Logger, shaper: BatchShaper = BatchShaper(),
+        syncDirectory: @escaping @Sendable (Int32) -> Int32 = { fsync($0) }
     ) throws {
+        self.shaper = shaper
         self.config = config
         self.logger = logger
         self.syncDirectory = syncDirectory
@@ -133,6 +136,8 @@ public actor SpoolBatchQueue: BatchQueue {
     }
 
     public var spoolStats: SpoolStats? { stats }
+
+    public func skipSequence(past seq: UInt64) { lastSeq = max(lastSeq, seq) }
 
     public var depth: Int {
         let onDisk = segments[min(cursor.segment, segments.count)...].reduce(0) { $0 + $1.records }

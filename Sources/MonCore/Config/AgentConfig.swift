@@ -25,6 +25,10 @@ public struct AgentConfig: Sendable {
     public var ingestRemote: RemoteIngestSettings?
     /// `ingest.queue_max_batches` — batches kept in memory while the daemon is away (default 720).
     public var queueMaxBatches: Int
+    /// `ingest.max_batch_bytes` — largest encoded batch (default 4 MiB, 64 KiB … 1 GiB): a larger
+    /// one is split, a record larger alone is dropped (counted). Keep it below the daemon's
+    /// `ingest.max_frame_bytes` (default 16 MiB).
+    public var maxBatchBytes: Int
     /// `ingest.backoff_initial_seconds` / `ingest.backoff_max_seconds` — reconnect backoff (0.1 / 10).
     public var backoffInitial: Double
     public var backoffMaximum: Double
@@ -81,6 +85,8 @@ public struct AgentConfig: Sendable {
         ingestSocket = source.string("ingest.socket", default: "/run/monquery/ingest.sock")
         ingestRemote = try Self.remote(source)
         queueMaxBatches = try source.int("ingest.queue_max_batches", default: 720, range: 1...1_000_000)
+        maxBatchBytes = try source.int(
+            "ingest.max_batch_bytes", default: BatchShaper.defaultMaxBatchBytes, range: (64 << 10)...(1 << 30))
         backoffInitial = try source.double("ingest.backoff_initial_seconds", default: 0.1, range: 0.001...60)
         backoffMaximum = try source.double("ingest.backoff_max_seconds", default: 10, range: 0.01...3600)
         if try source.bool("spool.enabled", default: true) {

@@ -109,25 +109,3 @@ public struct Authenticator: Sendable {
         }
     }
 }
-
-/// `ingest.tokens`: SHA-256 hashes of the tokens remote agents present over TCP.
-public struct IngestTokens: Sendable {
-    let hashes: [(name: String, hash: [UInt8])]
-
-    public init(hashes: [(name: String, hash: [UInt8])]) { self.hashes = hashes }
-
-    public init(source: ConfigSource) throws {
-        self.init(hashes: try Authenticator.hashes(source, key: "ingest.tokens", defaultName: "agent"))
-    }
-
-    public var isEmpty: Bool { hashes.isEmpty }
-    public var count: Int { hashes.count }
-
-    /// The name of the configured token `token` is, compared in constant time against every one.
-    public func name(of token: String) -> String? {
-        let digest = SHA256.hash(Array(token.utf8))
-        var found: String? = nil
-        for candidate in hashes where SHA256.constantTimeEqual(candidate.hash, digest) { found = candidate.name }
-        return found
-    }
-}

@@ -25,10 +25,19 @@ public struct QueryConfig: Sendable {
     /// `ingest.socket_mode` — octal permission bits of the socket (default `0660`).
     public var ingestSocketMode: UInt32
     /// `ingest.allowed_users`, `ingest.allowed_groups` — who may connect (`SO_PEERCRED`),
-    /// besides root and the daemon's own user (default: nobody else).
+    /// besides root and the daemon's own user (default: nobody else); each entry may write
+    /// the hosts of its `:hosts=a|b` option (`:hosts=*`: any), by default this machine's name.
     public var ingestAllowList: IngestAllowList
     /// `ingest.max_frame_bytes` — largest frame accepted (default 16 MiB).
     public var maxFrameBytes: Int
+    /// `ingest.socket_max_connections` — Unix socket connections served at once (default 1024).
+    public var ingestSocketMaxConnections: Int
+    /// `ingest.socket_handshake_timeout_seconds` — a socket connection must send HELLO within
+    /// this (default 10).
+    public var ingestSocketHandshakeTimeout: Int
+    /// `ingest.max_series_per_host` (default 100 000), `ingest.max_series` (default 1 000 000):
+    /// new series past them are dropped and counted.
+    public var seriesCaps: SeriesCaps
     /// `ingest.tcp_listen` — `host:port` where remote agents connect (default: off). Requires
     /// `ingest.tls.certificate_file` / `ingest.tls.key_file` and `ingest.tokens` (SHA-256
     /// hashes, `name:hex`, of the tokens the agents present).
@@ -96,13 +105,22 @@ public struct QueryConfig: Sendable {
             throw ConfigError(key: "ingest.socket_mode", message: "'\(mode)' is not an octal mode like 0660")
         }
         ingestSocketMode = parsedMode
+        let localHost = HostName.current()
         ingestAllowList = IngestAllowList(
-            uids: try IngestAllowList.userIDs(
-                source.stringList("ingest.allowed_users", default: []), key: "ingest.allowed_users"),
-            gids: try IngestAllowList.groupIDs(
-                source.stringList("ingest.allowed_groups", default: []), key: "ingest.allowed_groups"))
+            users: try IngestAllowList.users(
+                source.stringList("ingest.allowed_users", default: []), key: "ingest.allowed_users",
+                localHost: localHost),
+            groups: try IngestAllowList.groups(
+                source.stringList("ingest.allowed_groups", default: []), key: "ingest.allowed_groups",
+                localHost: localHost))
         maxFrameBytes = try source.int(
             "ingest.max_frame_bytes", default: WireLimits.defaultMaxFrameBytes, range: 1024...(1 << 30))
+        ingestSocketMaxConnections = try source.int("ingest.socket_max_connections", default: 1024, range: 1...65_535)
+        ingestSocketHandshakeTimeout = try source.int(
+            "ingest.socket_handshake_timeout_seconds", default: 10, range: 1...300)
+        seriesCaps = SeriesCaps(
+            perHost: try source.int("ingest.max_series_per_host", default: 100_000, range: 1...100_000_000),
+            total: try source.int("ingest.max_series", default: 1_000_000, range: 1...1_000_000_000))
         ingestTCP = try Self.tcpListener(source)
         partitionsAheadDays = try source.int("storage.partitions_ahead_days", default: 3, range: 1...60)
         rawRetentionDays = try source.int("storage.raw_retention_days", default: 7, range: 1...3650)

@@ -12,6 +12,10 @@ public actor IngestStats {
         public var intervalMs: Double?
         /// Creation time of the last live (not replayed) batch.
         public var lastCreatedMs: Int64?
+        /// Batches of this agent quarantined since the daemon started, and the last one's reason.
+        public var quarantinedBatches = 0
+        public var lastQuarantineReason: String?
+        public var lastQuarantineMs: Int64?
     }
 
     public private(set) var openConnections = 0
@@ -33,8 +37,15 @@ public actor IngestStats {
 
     public init() {}
 
-    /// Connections refused because their user is not allowed (`SO_PEERCRED`).
+    /// Connections refused (any reason), and by reason.
     public private(set) var refusedConnections = 0
+    public private(set) var refusals: [IngestRefusal: Int] = [:]
+    /// Samples and records left out of stored batches, by reason (part of `samplesRejected`).
+    public private(set) var dropped = IngestDrops()
+    /// Batches quarantined (`rejected_batches`) and acknowledged.
+    public private(set) var batchesQuarantined = 0
+    /// The longest quarantine reason kept for `/health/detailed`.
+    static let maxReasonCharacters = 300
 
     /// Rollup passes that failed, and rollup units passed over after repeated failures
     /// (`RollupFailures`), counted by the rollup service for `/metrics`.
@@ -45,7 +56,23 @@ public actor IngestStats {
     func rollupRangeSkipped() { rollupRangesSkipped += 1 }
 
     func connectionOpened() { openConnections += 1 }
-    func connectionRefused() { refusedConnections += 1 }
+    func connectionRefused(_ reason: IngestRefusal) {
+        refusedConnections += 1
+        refusals[reason, default: 0] += 1
+    }
+
+    func batchDropped(_ drops: IngestDrops) { dropped.add(drops) }
+
+    /// A batch went to `rejected_batches`; `afterStore`: its store had started (and failed).
+    func batchQuarantined(_ agent: AgentIdentity, reason: String, afterStore: Bool) {
+        if afterStore { inFlightBatches -= 1 }
+        batchesQuarantined += 1
+        let nowMs = WallClock.nowMs()
+        agents[agent.agentID]?.quarantinedBatches += 1
+        agents[agent.agentID]?.lastQuarantineReason = String(reason.prefix(Self.maxReasonCharacters))
+        agents[agent.agentID]?.lastQuarantineMs = nowMs
+        agents[agent.agentID]?.lastBatchMs = nowMs
+    }
     func connectionClosed(_ agent: AgentIdentity?) {
         openConnections -= 1
         if let agent { agents[agent.agentID]?.connected = false }

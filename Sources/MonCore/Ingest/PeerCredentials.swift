@@ -39,24 +39,76 @@ struct KernelUcred: Sendable {
     var gid: UInt32 = 0
 }
 
-/// Which local users may send batches (`ingest.allowed_users`, `ingest.allowed_groups`).
+/// Which local users may send batches (`ingest.allowed_users`, `ingest.allowed_groups`),
+/// and which hosts each may write.
 ///
-/// Root and the daemon's own user are always allowed. A group matches the peer's
-/// effective (primary) gid, which is what `SO_PEERCRED` reports — a supplementary group
-/// that only opens the socket file is not enough; name the agent's user instead.
+/// Root and the daemon's own user are always allowed, for any host (they can reach the
+/// database anyway). A listed user or group may write the hosts of its `hosts=` option,
+/// by default only this machine's host name. A group matches the peer's effective
+/// (primary) gid, which is what `SO_PEERCRED` reports — a supplementary group that only
+/// opens the socket file is not enough; name the agent's user instead.
 public struct IngestAllowList: Sendable, Equatable {
-    public var uids: Set<UInt32>
-    public var gids: Set<UInt32>
+    /// Listed users (uid) and the hosts each may write.
+    public var users: [UInt32: HostScope]
+    /// Listed groups (gid) and the hosts their members may write.
+    public var groups: [UInt32: HostScope]
     public var ownUID: UInt32
 
-    public init(uids: Set<UInt32> = [], gids: Set<UInt32> = [], ownUID: UInt32 = geteuid()) {
-        self.uids = uids
-        self.gids = gids
+    public init(users: [UInt32: HostScope], groups: [UInt32: HostScope], ownUID: UInt32 = geteuid()) {
+        self.users = users
+        self.groups = groups
         self.ownUID = ownUID
     }
 
-    public func allows(_ peer: PeerCredentials) -> Bool {
-        peer.uid == 0 || peer.uid == ownUID || uids.contains(peer.uid) || gids.contains(peer.gid)
+    /// Users and groups limited to `localHost` (default: this machine's host name).
+    public init(
+        uids: Set<UInt32> = [], gids: Set<UInt32> = [], ownUID: UInt32 = geteuid(),
+        localHost: String = HostName.current()
+    ) {
+        self.init(
+            users: Dictionary(uniqueKeysWithValues: uids.map { ($0, .only([localHost])) }),
+            groups: Dictionary(uniqueKeysWithValues: gids.map { ($0, .only([localHost])) }), ownUID: ownUID)
+    }
+
+    public var uids: Set<UInt32> { Set(users.keys) }
+    public var gids: Set<UInt32> { Set(groups.keys) }
+
+    public func allows(_ peer: PeerCredentials) -> Bool { scope(for: peer) != nil }
+
+    /// The hosts `peer` may write; nil when it may not connect at all.
+    public func scope(for peer: PeerCredentials) -> HostScope? {
+        if peer.uid == 0 || peer.uid == ownUID { return .any }
+        switch (users[peer.uid], groups[peer.gid]) {
+        case (let user?, let group?): return user.union(group)
+        case (let user?, nil): return user
+        case (nil, let group?): return group
+        case (nil, nil): return nil
+        }
+    }
+
+    /// `ingest.allowed_users`: user names or uids, each optionally `:hosts=a|b` (or `:hosts=*`);
+    /// without it, `localHost`. An unknown name or a bad option is an error naming the entry.
+    public static func users(_ entries: [String], key: String, localHost: String) throws -> [UInt32: HostScope] {
+        try scopes(entries, key: key, localHost: localHost) { try userIDs([$0], key: $1).first! }
+    }
+
+    /// `ingest.allowed_groups`, as `users`.
+    public static func groups(_ entries: [String], key: String, localHost: String) throws -> [UInt32: HostScope] {
+        try scopes(entries, key: key, localHost: localHost) { try groupIDs([$0], key: $1).first! }
+    }
+
+    private static func scopes(
+        _ entries: [String], key: String, localHost: String, _ id: (String, String) throws -> UInt32
+    ) throws -> [UInt32: HostScope] {
+        var result: [UInt32: HostScope] = [:]
+        for (index, entry) in entries.enumerated() {
+            let entryKey = "\(key)[\(index)]"
+            let parts = entry.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            let scope = try parts.count == 2 ? HostScope.parse(option: parts[1], key: entryKey) : .only([localHost])
+            let uid = try id(String(parts[0]), entryKey)
+            result[uid] = result[uid].map { $0.union(scope) } ?? scope
+        }
+        return result
     }
 
     /// User names or numeric uids; an unknown name is a configuration error naming it.

@@ -35,6 +35,13 @@ public actor IngestWriter {
     /// without building the canonical text (`Labels.canonicalKey`), which only a series not
     /// seen yet needs. Series are never deleted, so nothing is ever evicted.
     private var seriesIDs: [SeriesIdentity: Int64] = [:]
+    /// Series in `metric_series` per host (loaded at the first new series, then kept up to
+    /// date by this writer), for the series caps.
+    private var seriesCounts: [String: Int]?
+    private var seriesTotal = 0
+    /// `ingest.max_series_per_host` and `ingest.max_series`: past them, new series are
+    /// dropped (counted) and known ones keep flowing.
+    public let seriesCaps: SeriesCaps
     private var knownPartitions: Set<DayPartition> = []
     /// Samples older than this many days are refused (their partition would be dropped anyway).
     public let maxAgeDays: Int64
@@ -57,10 +64,11 @@ public actor IngestWriter {
     private let onCommit: (@Sendable (CommittedBatch) -> Void)?
 
     public init(
-        databaseURL: String, password: String? = nil, maxAgeDays: Int64 = 7, logger: Logger,
-        onCommit: (@Sendable (CommittedBatch) -> Void)? = nil
+        databaseURL: String, password: String? = nil, maxAgeDays: Int64 = 7, seriesCaps: SeriesCaps = SeriesCaps(),
+        logger: Logger, onCommit: (@Sendable (CommittedBatch) -> Void)? = nil
     ) {
         self.onCommit = onCommit
+        self.seriesCaps = seriesCaps
         executor = ThreadExecutor(name: "pg-ingest")
         connector = PostgresConnector(url: databaseURL, applicationName: "monquery-ingest", password: password)
         self.maxAgeDays = maxAgeDays
@@ -106,25 +114,51 @@ public actor IngestWriter {
     /// Stores one batch atomically. Throws when PostgreSQL is unavailable: the caller must not ack.
     /// What was stored is then handed to `onCommit`.
     public func store(_ batch: Batch, from agent: AgentIdentity, nowMs: Int64) throws -> Outcome {
+        try storeCounting(batch, from: agent, nowMs: nowMs).outcome
+    }
+
+    /// `store`, and what was left out of the batch, by reason: samples and records outside the
+    /// accepted time range, series or records breaking `SeriesLimits` / `IngestLimits`, new
+    /// series past the caps. Everything else of the batch is stored.
+    public func storeCounting(_ batch: Batch, from agent: AgentIdentity, nowMs: Int64) throws -> (
+        outcome: Outcome, dropped: IngestDrops
+    ) {
         let oldest = DayPartition(timestampMs: nowMs).adding(days: -maxAgeDays)
         let newest = nowMs + maxFutureMs
         var days: Set<DayPartition> = []
+        var dropped = IngestDrops()
         func admit(_ timestampMs: Int64) -> Bool {
             let day = DayPartition(timestampMs: timestampMs)
-            guard day >= oldest, timestampMs <= newest else { return false }
+            guard day >= oldest, timestampMs <= newest else {
+                dropped.add(.timeRange)
+                return false
+            }
             days.insert(day)
             return true
         }
-        let accepted = batch.samples.filter { admit($0.timestampMs) }
-        let events = batch.events.filter { admit($0.timestampMs) && Self.isJSONObject($0.payload) }
-        let histograms = batch.histograms.filter { admit($0.timestampMs) }
-        let logs = batch.logs.filter { admit($0.timestampMs) }
+        func valid(_ problem: IngestDrop?) -> Bool {
+            guard let problem else { return true }
+            dropped.add(problem)
+            return false
+        }
+        let inRange = batch.samples.filter { admit($0.timestampMs) }
+        let events = batch.events.filter {
+            admit($0.timestampMs) && valid(IngestLimits.problem($0) ?? (Self.isJSONObject($0.payload) ? nil : .event))
+        }
+        let histogramsInRange = batch.histograms.filter { admit($0.timestampMs) && valid(IngestLimits.problem($0)) }
+        let logs = batch.logs.filter { admit($0.timestampMs) && valid(IngestLimits.problem($0)) }
+        dropped.add(.histogram, batch.droppedOnDecode)
         try ensurePartitions(days)
-        let ids = try resolveSeries(
-            accepted.map { SeriesRef(name: $0.name, labels: $0.labels, kind: $0.kind.name) }, host: agent.host)
+        let sampleIDs = try resolveSeries(
+            inRange.map { SeriesRef(name: $0.name, labels: $0.labels, kind: $0.kind.name) }, host: agent.host,
+            dropped: &dropped)
         let histogramIDs = try resolveSeries(
-            histograms.map { SeriesRef(name: $0.name, labels: $0.labels, kind: "histogram") }, host: agent.host)
+            histogramsInRange.map { SeriesRef(name: $0.name, labels: $0.labels, kind: "histogram") }, host: agent.host,
+            dropped: &dropped)
+        let (accepted, ids) = Self.resolved(inRange, sampleIDs)
+        let (histograms, histogramSeries) = Self.resolved(histogramsInRange, histogramIDs)
         let copyData = MetricsCopyEncoder.encode(accepted, seriesIDs: ids)
+        let createdMs = IngestLimits.plausibleCreatedMs(batch.createdMs, nowMs: nowMs)
         let stored: (Outcome, [StoredLog]) = try connector.transaction { connection in
             let ledger = try connection.query(
                 """
@@ -134,7 +168,7 @@ public actor IngestWriter {
                 """,
                 [
                     agent.agentID, agent.bootID, String(batch.seq), agent.host, String(accepted.count),
-                    String(batch.createdMs),
+                    String(createdMs),
                 ]
             )
             guard ledger.affectedRows == 1 else { return (.duplicate, []) }
@@ -157,20 +191,30 @@ public actor IngestWriter {
                     COPY histograms (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
                     FROM STDIN (FORMAT binary)
                     """,
-                    data: HistogramCopyEncoder.encode(histograms, seriesIDs: histogramIDs)
+                    data: HistogramCopyEncoder.encode(histograms, seriesIDs: histogramSeries)
                 )
             }
             let storedLogs = logs.isEmpty ? [] : try insertLogs(logs, host: agent.host, connection)
             try Self.queueLateRange(samples: accepted, histograms: histograms, connection)
-            let rejected =
-                batch.samples.count - accepted.count + batch.events.count - events.count + batch.histograms.count
-                - histograms.count + batch.logs.count - logs.count + batch.droppedOnDecode
-            return (.stored(samples: accepted.count, rejected: rejected), storedLogs)
+            return (.stored(samples: accepted.count, rejected: dropped.total), storedLogs)
         }
         if case .stored = stored.0, let onCommit {
             onCommit(CommittedBatch(host: agent.host, samples: accepted, histograms: histograms, logs: stored.1))
         }
-        return stored.0
+        return (stored.0, stored.0 == .duplicate ? IngestDrops() : dropped)
+    }
+
+    /// The items whose series resolved, with their ids.
+    private static func resolved<T>(_ items: [T], _ ids: [Int64?]) -> ([T], [Int64]) {
+        guard ids.contains(nil) else { return (items, ids.map { $0! }) }
+        var kept: [T] = []
+        var keptIDs: [Int64] = []
+        for (item, id) in zip(items, ids) {
+            guard let id else { continue }
+            kept.append(item)
+            keptIDs.append(id)
+        }
+        return (kept, keptIDs)
     }
 
     /// Records the batch's time range for the rollup when it lies behind the rollup watermark
@@ -280,35 +324,121 @@ public actor IngestWriter {
         var kind: String
     }
 
-    /// Series ids for each reference, in order, creating unknown series in one round trip.
-    private func resolveSeries(_ refs: [SeriesRef], host: String) throws -> [Int64] {
-        var ids: [Int64] = []
+    /// Series ids for each reference, in order, creating unknown series in one round trip; nil
+    /// for a reference left out (counted in `dropped`): a series breaking `SeriesLimits`, or a
+    /// new one past the caps. Only series not seen yet are checked: a known one was valid.
+    private func resolveSeries(_ refs: [SeriesRef], host: String, dropped: inout IngestDrops) throws -> [Int64?] {
+        var ids: [Int64?] = []
         ids.reserveCapacity(refs.count)
         var unresolved: [Int] = []
         var missing: [SeriesKey: SeriesRef] = [:]
         for (index, ref) in refs.enumerated() {
             if let id = seriesIDs[SeriesIdentity(host: host, name: ref.name, labels: ref.labels)] {
                 ids.append(id)
+            } else if let problem = SeriesLimits.problem(name: ref.name, labels: ref.labels) {
+                ids.append(nil)
+                dropped.add(problem)
             } else {
-                ids.append(0)
+                ids.append(nil)
                 unresolved.append(index)
                 missing[SeriesKey(host: host, name: ref.name, labelsKey: ref.labels.canonicalKey)] = ref
             }
         }
         guard !missing.isEmpty else { return ids }
-        try createSeries(missing)
+        try createSeries(missing, host: host)
         for index in unresolved {
             let ref = refs[index]
-            guard let id = seriesIDs[SeriesIdentity(host: host, name: ref.name, labels: ref.labels)] else {
-                throw PostgresError(
-                    .statement, "series \(ref.name){\(ref.labels.canonicalKey)} could not be resolved")
+            if let id = seriesIDs[SeriesIdentity(host: host, name: ref.name, labels: ref.labels)] {
+                ids[index] = id
+            } else {
+                dropped.add(seriesCapReason(host: host))
             }
-            ids[index] = id
         }
         return ids
     }
 
-    private func createSeries(_ missing: [SeriesKey: SeriesRef]) throws {
+    /// Creates the missing series within the caps; at a cap, only those already in
+    /// `metric_series` (created before, or by another daemon) are resolved.
+    private func createSeries(_ missing: [SeriesKey: SeriesRef], host: String) throws {
+        let counts = try loadSeriesCounts()
+        let room = min(seriesCaps.perHost - (counts[host] ?? 0), seriesCaps.total - seriesTotal)
+        guard missing.count > room else {
+            try insertSeries(missing)
+            return
+        }
+        try lookUpSeries(missing)
+        let new = missing.filter {
+            seriesIDs[SeriesIdentity(host: $0.key.host, name: $0.value.name, labels: $0.value.labels)] == nil
+        }
+        guard room > 0, !new.isEmpty else { return }
+        let admitted = new.sorted { ($0.key.name, $0.key.labelsKey) < ($1.key.name, $1.key.labelsKey) }.prefix(room)
+        try insertSeries(Dictionary(uniqueKeysWithValues: admitted.map { ($0.key, $0.value) }))
+    }
+
+    /// Which cap keeps a new series of `host` out.
+    private func seriesCapReason(host: String) -> IngestDrop {
+        (seriesCounts?[host] ?? 0) >= seriesCaps.perHost ? .hostSeriesCap : .globalSeriesCap
+    }
+
+    /// Series per host in `metric_series`, read once.
+    private func loadSeriesCounts() throws -> [String: Int] {
+        if let seriesCounts { return seriesCounts }
+        let counts = try connector.withConnection { connection in
+            let rows = try connection.query("SELECT host, count(*) FROM metric_series GROUP BY host")
+            var counts: [String: Int] = [:]
+            for row in 0..<rows.rowCount {
+                guard let host = rows.string(row, 0), let count = rows.int(row, 1) else { continue }
+                counts[host] = Int(count)
+            }
+            return counts
+        }
+        seriesCounts = counts
+        seriesTotal = counts.values.reduce(0, +)
+        return counts
+    }
+
+    /// Resolves those of `missing` that exist already, without creating any.
+    private func lookUpSeries(_ missing: [SeriesKey: SeriesRef]) throws {
+        let keys = JSONValue.array(
+            missing.keys.map {
+                .object([("host", .string($0.host)), ("name", .string($0.name)), ("labels_key", .string($0.labelsKey))])
+            }
+        ).encoded()
+        try connector.withConnection { connection in
+            // One index probe per key (LATERAL), whatever the statistics of metric_series say.
+            let found = try connection.query(
+                """
+                SELECT s.id, r.host, r.name, r.labels_key
+                FROM jsonb_to_recordset($1::jsonb) AS r(host text, name text, labels_key text)
+                CROSS JOIN LATERAL (
+                    SELECT id FROM metric_series m
+                    WHERE m.host = r.host AND m.name = r.name AND m.labels_key = r.labels_key
+                ) s
+                """,
+                [keys]
+            )
+            remember(found, missing: missing, countInserted: false)
+        }
+    }
+
+    /// Records the ids of `found` (rows of id, host, name, labels_key[, inserted]).
+    private func remember(
+        _ found: PostgresResult, missing: [SeriesKey: SeriesRef], countInserted: Bool
+    ) {
+        for row in 0..<found.rowCount {
+            guard let id = found.int(row, 0), let host = found.string(row, 1), let name = found.string(row, 2),
+                let labelsKey = found.string(row, 3)
+            else { continue }
+            guard let ref = missing[SeriesKey(host: host, name: name, labelsKey: labelsKey)] else { continue }
+            seriesIDs[SeriesIdentity(host: host, name: name, labels: ref.labels)] = id
+            if countInserted, found.string(row, 4) == "t" {
+                seriesCounts?[host, default: 0] += 1
+                seriesTotal += 1
+            }
+        }
+    }
+
+    private func insertSeries(_ missing: [SeriesKey: SeriesRef]) throws {
         struct Row: Encodable {
             var host: String
             var name: String
@@ -342,17 +472,12 @@ public actor IngestWriter {
                 SELECT host, name, labels_key, labels, kind
                 FROM jsonb_to_recordset($1::jsonb) AS r(host text, name text, labels_key text, labels jsonb, kind text)
                 ON CONFLICT (host, name, labels_key) DO UPDATE SET labels_key = EXCLUDED.labels_key
-                RETURNING id, host, name, labels_key
+                RETURNING id, host, name, labels_key, xmax = 0
                 """,
                 [json]
             )
-            for row in 0..<found.rowCount {
-                guard let id = found.int(row, 0), let host = found.string(row, 1), let name = found.string(row, 2),
-                    let labelsKey = found.string(row, 3)
-                else { continue }
-                guard let ref = missing[SeriesKey(host: host, name: name, labelsKey: labelsKey)] else { continue }
-                seriesIDs[SeriesIdentity(host: host, name: name, labels: ref.labels)] = id
-            }
+            // `xmax = 0`: the row is new (not the existing row of a conflict), for the caps' counts.
+            remember(found, missing: missing, countInserted: true)
         }
     }
 }

@@ -52,6 +52,8 @@ public struct PartitionMaintenance: Service {
             }
             let trimmed = try await writer.trimLedger(days: policy.ledgerDays)
             if trimmed > 0 { logger.info("trimmed ingest ledger", metadata: ["rows": "\(trimmed)"]) }
+            let rejected = try await writer.trimRejectedBatches(days: policy.days["events"] ?? 30)
+            if rejected > 0 { logger.info("trimmed quarantined batches", metadata: ["rows": "\(rejected)"]) }
         } catch {
             logger.error("cannot apply retention", metadata: ["error": "\(error)"])
         }

@@ -218,6 +218,41 @@ public enum Schema {
                 );
                 """
         ),
+        Migration(
+            version: 7,
+            name: "quarantined batches, agent id bound to its host",
+            sql: """
+                -- Batches the daemon will never store (malformed, over the frame limit, an
+                -- implausible seq, a permanent PostgreSQL error), kept whole with the reason;
+                -- acknowledged so the agent moves on. Trimmed with the events retention.
+                -- seq is numeric: a quarantined seq may be above what bigint holds.
+                CREATE TABLE rejected_batches (
+                    id           bigserial PRIMARY KEY,
+                    agent_id     text NOT NULL,
+                    boot_id      text NOT NULL,
+                    seq          numeric(20, 0) NOT NULL,
+                    host         text NOT NULL,
+                    received_at  timestamptz NOT NULL DEFAULT now(),
+                    reason       text NOT NULL,
+                    payload      bytea NOT NULL
+                );
+                CREATE INDEX rejected_batches_received_idx ON rejected_batches (received_at);
+                CREATE INDEX rejected_batches_agent_idx ON rejected_batches (agent_id, received_at);
+
+                -- The host each agent id writes: a HELLO naming a known agent id with another
+                -- host is refused (unless its credential may write any host), so nobody can
+                -- acknowledge another agent's batches. Existing agents keep their last host.
+                CREATE TABLE ingest_agents (
+                    agent_id    text PRIMARY KEY,
+                    host        text NOT NULL,
+                    first_seen  timestamptz NOT NULL DEFAULT now(),
+                    last_seen   timestamptz NOT NULL DEFAULT now()
+                );
+                INSERT INTO ingest_agents (agent_id, host, first_seen, last_seen)
+                SELECT DISTINCT ON (agent_id) agent_id, host, received_at, received_at
+                FROM ingest_ledger ORDER BY agent_id, received_at DESC;
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.

@@ -16,10 +16,15 @@ public enum MessageType: UInt8, Sendable {
 public struct Frame: Sendable, Equatable {
     public var type: UInt8
     public var payload: ByteBuffer
+    /// Set when the frame was larger than the connection's limit and the decoder skipped it
+    /// (`FrameDecoder(limit:)` after HELLO): the length it announced. `payload` then holds only
+    /// its first bytes (`WireLimits.oversizedPrefixBytes` at most), enough to name the batch.
+    public var oversizedLength: Int?
 
-    public init(type: UInt8, payload: ByteBuffer) {
+    public init(type: UInt8, payload: ByteBuffer, oversizedLength: Int? = nil) {
         self.type = type
         self.payload = payload
+        self.oversizedLength = oversizedLength
     }
 
     public init(_ type: MessageType, payload: ByteBuffer) {
@@ -33,4 +38,9 @@ public enum WireLimits {
     public static let protocolVersion: UInt16 = 1
     /// Default largest frame accepted (type byte + payload), 16 MiB.
     public static let defaultMaxFrameBytes = 16 * 1024 * 1024
+    /// Largest frame a connection may send before its HELLO is answered: a HELLO is a few
+    /// hundred bytes, so a peer nobody has vouched for yet cannot make the daemon buffer more.
+    public static let handshakeMaxFrameBytes = 8 * 1024
+    /// How much of a skipped oversized frame is kept (to name and quarantine the batch).
+    public static let oversizedPrefixBytes = 64 * 1024
 }
