@@ -9,6 +9,16 @@ import Testing
 extension HostileInputTests {
     static let nobody: UInt32 = 65534
 
+    /// `frame` with the one big-endian occurrence of `marker` in its payload replaced by `value`.
+    static func overwriting(_ marker: UInt64, with value: UInt64, in frame: Frame) -> Frame {
+        var bytes = Array(frame.payload.readableBytesView)
+        let needle = withUnsafeBytes(of: marker.bigEndian) { Array($0) }
+        let starts = (0...(bytes.count - needle.count)).filter { Array(bytes[$0..<$0 + needle.count]) == needle }
+        precondition(starts.count == 1, "the marker occurs once in the frame")
+        bytes.replaceSubrange(starts[0]..<starts[0] + 8, with: withUnsafeBytes(of: value.bigEndian) { Array($0) })
+        return Frame(type: frame.type, payload: ByteBuffer(bytes: bytes))
+    }
+
     /// Rows of `agent` in the ingest ledger.
     static func ledgerRows(_ daemon: Daemon, agent: String) throws -> Int64 {
         try daemon.scalar("SELECT count(*) FROM ingest_ledger WHERE agent_id = $1", [agent])
@@ -194,7 +204,7 @@ extension HostileInputTests {
     }
 
     @Test("300 connections at once: capped and counted, idle ones closed, a real agent still served")
-    func connectionFlood() async throws {
+    func ingestConnectionFlood() async throws {
         let daemon = try Daemon.make()
         let monquery = try daemon.start(extra: [
             "MONQUERY_INGEST_SOCKET_MAX_CONNECTIONS": "100", "MONQUERY_INGEST_SOCKET_HANDSHAKE_TIMEOUT_SECONDS": "2",
@@ -236,7 +246,10 @@ extension HostileInputTests {
         // A permanent error PostgreSQL raises on one event (SQLSTATE 23514, check violation).
         try daemon.execute("ALTER TABLE events ADD CONSTRAINT no_poison CHECK (key <> 'poison')")
         let now = WallClock.nowMs()
-        let histogram = try #require(Histogram(buckets: [10: 1 << 62], zeroCount: 0, sum: 1, min: 1, max: 1))
+        // A histogram whose bucket count is 2^62: no `Histogram` holds that (counts saturate at
+        // 2^50), so the frame is forged: a marker count, encoded, then overwritten on the wire.
+        let marker: UInt64 = 0x2345_6789_ABCD  // below Histogram.maxCount, unlikely elsewhere
+        let histogram = try #require(Histogram(buckets: [10: marker], zeroCount: 0, sum: 1, min: 1, max: 1))
         let longLabels = Labels(
             Dictionary(uniqueKeysWithValues: (0..<5).map { ("l\($0)", String(repeating: "v", count: 1000)) }))
         func sample(_ name: String, _ labels: Labels = [:]) -> Sample {
@@ -274,11 +287,15 @@ extension HostileInputTests {
                             payload: "{\"a\":\"" + String(repeating: "x", count: 2 << 20) + "\"}")
                     ])
             ).frame(),
-            WireMessage.batch(
-                Batch(
-                    seq: 5, createdMs: now, samples: [sample("mon_test_fine_5")],
-                    histograms: [HistogramSample("mon_test_huge_count", [:], timestampMs: now, histogram: histogram)])
-            ).frame(),
+            Self.overwriting(
+                marker, with: 1 << 62,
+                in: WireMessage.batch(
+                    Batch(
+                        seq: 5, createdMs: now, samples: [sample("mon_test_fine_5")],
+                        histograms: [
+                            HistogramSample("mon_test_huge_count", [:], timestampMs: now, histogram: histogram)
+                        ])
+                ).frame()),
             Frame(.batch, payload: malformed),
             WireMessage.batch(
                 Batch(
