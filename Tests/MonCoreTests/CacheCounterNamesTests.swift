@@ -76,7 +76,7 @@ import Testing
 
     @Test func hugeTypesAreCutOrRefused() {
         // Tag-less: the type is the rest of the name (names up to 250 bytes), cut to 200 bytes.
-        let named = Self.flushed("cache.hit." + String(repeating: "é", count: 120) + ":1|c")
+        let named = Self.flushed("cache.hit." + String(repeating: "x", count: 240) + ":1|c")
         let type = named.first { $0.name == "app_cache_hit_total" }?.labels["cache"]
         #expect(type.map { $0.utf8.count == AppAggregator.maxLabelValueBytes } == true)
         // Tagged: a tag over 200 bytes makes the line malformed (counted), nothing stored.
