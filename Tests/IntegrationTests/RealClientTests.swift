@@ -97,7 +97,7 @@ struct RealClientTests {
             ],
             logPath: "\(daemon.directory)/app.out")
         defer {
-            app.stop()
+            app.stop(SIGKILL)  // a test fixture: no graceful shutdown to wait for
             monagent.stop()
             monquery.stop()
         }
