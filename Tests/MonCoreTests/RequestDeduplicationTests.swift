@@ -144,4 +144,15 @@ import Testing
         let malformed = flushed.samples.first { $0.name == "mon_agent_statsd_malformed_total" }?.value ?? 0
         #expect(malformed >= 5)
     }
+
+    @Test(
+        "an endpoint's source in the API",
+        arguments: [
+            ([], nil), ([""], nil), (["statsd"], "statsd"), (["logs", ""], "logs"), (["statsd", "logs"], "mixed"),
+        ] as [([String], String?)])
+    func endpointSource(sources: [String], expected: String?) {
+        var stats = EndpointStats(method: "GET", endpoint: "/v1/search")
+        stats.sources = Set(sources)
+        #expect(stats.source == expected)
+    }
 }
