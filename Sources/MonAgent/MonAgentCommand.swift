@@ -179,7 +179,9 @@ enum AgentBuilder {
             services.append(SourceService(name: name, interval: config.interval, queue: queue, collector: collector))
         }
         if config.statsd.address != nil || config.statsd.socketPath != nil || !config.logs.paths.isEmpty {
-            let aggregator = AppAggregator(config: config.statsd)
+            let aggregator = AppAggregator(
+                config: config.statsd, requests: config.requests, defaultService: config.logs.service,
+                cacheTypes: config.redis?.cacheTypes ?? RedisSourceConfig.defaultCacheTypes)
             if config.statsd.address != nil || config.statsd.socketPath != nil {
                 services.append(StatsDReceiver(config: config.statsd, aggregator: aggregator, logger: logger))
             }

@@ -105,6 +105,7 @@ extension API {
         return .object([
             ("endpoint", .string(endpoint.endpoint)),
             ("method", .string(endpoint.method)),
+            ("source", endpoint.source.map { .string($0) } ?? .null),
             ("requests", .number(Double(requests))),
             ("throughput_rps", .number(Double(requests) / period)),
             ("latency_ms", Self.latency(endpoint.histogram)),

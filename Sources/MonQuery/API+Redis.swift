@@ -108,7 +108,7 @@ extension API {
             range: range
         )
         let cacheHits = try await applicationCacheCounts(host: host, range: range)
-        let hosts: [JSONValue] = data.hosts.map { host in
+        let hosts: [JSONValue] = Set(data.hosts).union(cacheHits.keys).sorted().map { host in
             let hit = data.first("mon_redis_hit_ratio", host: host)
             let memory = data.first("mon_redis_memory_used_bytes", host: host)
             let ops = data.first("mon_redis_ops_per_second", host: host)
@@ -116,6 +116,7 @@ extension API {
             return .object([
                 ("host", .string(host)),
                 ("average_hit_rate_percent", Shape.average(hit, scale: 100)),
+                ("cache_hit_rate_percent", Self.overallCacheHitRate(cacheHits[host])),
                 (
                     "series",
                     Shape.points([
@@ -140,12 +141,20 @@ extension API {
             host: try parameters.host(),
             range: range
         )
-        let hosts: [JSONValue] = data.hosts.map { host in
+        let nowMs = WallClock.nowMs()
+        var windows: [(String, [String: [String: (Double, Double)]])] = []
+        for period in Self.hitRatePeriods {
+            let window = try TimeRange(period: period, step: nil, nowMs: nowMs)
+            windows.append((period, try await applicationCacheCounts(host: try parameters.host(), range: window)))
+        }
+        let periodCounts = try await applicationCacheCounts(host: try parameters.host(), range: range)
+        let hostNames = Set(data.hosts).union(periodCounts.keys).union(windows.flatMap { $0.1.keys }).sorted()
+        let hosts: [JSONValue] = hostNames.map { host in
             .object([
                 ("host", .string(host)),
                 (
                     "cache_types",
-                    cacheTypes(data, host: host) { type in
+                    cacheTypes(data, host: host, counts: periodCounts[host] ?? [:]) { type in
                         let keys = data.first("mon_redis_cache_keys", host: host, ["type": type])?.latest ?? 0
                         let without = data.first("mon_redis_cache_keys_without_ttl", host: host, ["type": type])?.latest
                         let buckets = data.all("mon_redis_cache_ttl_keys", host: host)
@@ -156,6 +165,7 @@ extension API {
                             }
                         let sampledBytes = data.first("mon_redis_cache_sampled_key_bytes", host: host, ["type": type])
                         return [
+                            ("hit_rates", Self.hitRates(windows, host: host, type: type)),
                             ("sampled_bytes_per_key", Shape.latest(sampledBytes)),
                             ("keys_without_ttl", .number(without)),
                             ("without_ttl_percent", .number(keys > 0 ? without.map { $0 / keys * 100 } : nil)),
@@ -220,14 +230,17 @@ extension API {
         }
     }
 
-    /// The application's own cache counters (StatsD `cache.hit` / `cache.miss` tagged
-    /// `cache:<type>`, stored as `app_cache_hit_total{cache}`), increase over the range
-    /// per host and type: (hits, misses).
+    /// The application's own cache counters (StatsD `cache.hit` / `cache.miss` in the forms
+    /// `CacheCounterNames` recognises, stored as `app_cache_hit_total{cache}`), increase over
+    /// the range per host and type: (hits, misses). Series stored by older agents, which kept
+    /// the tag's own name (`cache_type`, `cache_name`, `type`), count as well.
     func applicationCacheCounts(host: String?, range: TimeRange) async throws -> [String: [String: (Double, Double)]] {
         var counts: [String: [String: (Double, Double)]] = [:]
-        for (index, name) in ["app_cache_hit_total", "app_cache_miss_total"].enumerated() {
+        for (index, outcome) in [CacheCounterNames.Outcome.hit, .miss].enumerated() {
+            let name = CacheCounterNames.metricName(outcome, prefix: "app_")
             for entry in try await store.increase(name: name, host: host, range: range) {
-                guard let type = entry.labels["cache"] else { continue }
+                guard let type = CacheCounterNames.typeTagNames.lazy.compactMap({ entry.labels[$0] }).first
+                else { continue }
                 var pair = counts[entry.host]?[type] ?? (0, 0)
                 if index == 0 { pair.0 += entry.value } else { pair.1 += entry.value }
                 counts[entry.host, default: [:]][type] = pair
@@ -244,7 +257,8 @@ extension API {
         counts: [String: (Double, Double)] = [:],
         extra: (String) -> [(String, JSONValue)]
     ) -> JSONValue {
-        let types = Set(data.all("mon_redis_cache_keys", host: host).compactMap { $0.labels["type"] }).sorted()
+        let types = Set(data.all("mon_redis_cache_keys", host: host).compactMap { $0.labels["type"] })
+            .union(counts.keys).sorted()
         return .array(
             types.map { type in
                 let match = ["type": type]
@@ -272,6 +286,29 @@ extension API {
                 )
             }
         )
+    }
+
+    /// The windows of `/redis/keys`' `hit_rates`, ending now.
+    static let hitRatePeriods = ["15m", "1h", "6h"]
+
+    /// `[{period, hits, misses, hit_rate_percent}]` of one host and cache type.
+    static func hitRates(_ windows: [(String, [String: [String: (Double, Double)]])], host: String, type: String)
+        -> JSONValue
+    {
+        .array(
+            windows.map { period, counts in
+                let pair = counts[host]?[type]
+                return .object([
+                    ("period", .string(period)), ("hits", .number(pair?.0)), ("misses", .number(pair?.1)),
+                    ("hit_rate_percent", cacheHitRate(pair)),
+                ])
+            })
+    }
+
+    /// All cache types of a host merged: hits / (hits + misses) in percent, nil without lookups.
+    static func overallCacheHitRate(_ counts: [String: (Double, Double)]?) -> JSONValue {
+        guard let counts else { return .null }
+        return cacheHitRate(counts.values.reduce((0.0, 0.0)) { ($0.0 + $1.0, $0.1 + $1.1) })
     }
 
     static func cacheHitRate(_ pair: (Double, Double)?) -> JSONValue {

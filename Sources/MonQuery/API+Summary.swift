@@ -29,6 +29,8 @@ extension API {
     struct SummaryFigures: Sendable {
         var slow: [(host: String, labels: [String: String], value: Double)]
         var apiHosts: [String: [EndpointStats]]
+        /// The application's cache hits and misses per host and type over the last 15 minutes.
+        var cacheCounts: [String: [String: (Double, Double)]]
     }
 
     /// `GET /api/monitoring/metrics/summary[?host=]` — the dashboard's top cards in one call,
@@ -55,14 +57,17 @@ extension API {
             }
         }
         let recent = try TimeRange(period: "5m", step: "1m", nowMs: nowMs)
-        let figures = try await summaryFigures.value(host, nowMs: nowMs) { [store] in
+        let figures = try await summaryFigures.value(host, nowMs: nowMs) { [store, self] in
             let slow = try await store.increase(
                 name: "mon_postgres_statements_slow_total", host: host,
                 range: try TimeRange(period: "1h", step: nil, nowMs: nowMs))
-            return SummaryFigures(slow: slow, apiHosts: try await store.endpointStatsByHost(host: host, range: recent))
+            return SummaryFigures(
+                slow: slow, apiHosts: try await store.endpointStatsByHost(host: host, range: recent),
+                cacheCounts: try await applicationCacheCounts(
+                    host: host, range: try TimeRange(period: "15m", step: nil, nowMs: nowMs)))
         }
-        let (slow, apiHosts) = (figures.slow, figures.apiHosts)
-        var hosts = Set(latest.keys).union(apiHosts.keys).union(slow.map(\.host))
+        let (slow, apiHosts, cacheCounts) = (figures.slow, figures.apiHosts, figures.cacheCounts)
+        var hosts = Set(latest.keys).union(apiHosts.keys).union(slow.map(\.host)).union(cacheCounts.keys)
         if let host { hosts = hosts.filter { $0 == host } }
 
         func card(_ name: String, _ fields: [String: (value: Double, ms: Int64)]) -> JSONValue {
@@ -89,12 +94,17 @@ extension API {
                 pairs.append(("slow_queries_last_hour", .number(slow.contains { $0.host == name } ? slowHour : nil)))
                 postgres = .object(pairs)
             }
+            var redis = card("redis", fields)
+            if case .object(var pairs) = redis {
+                pairs.append(("cache_hit_rate_percent", Self.overallCacheHitRate(cacheCounts[name])))
+                redis = .object(pairs)
+            }
             let updated = fields.values.map(\.ms).max()
             return .object([
                 ("host", .string(name)),
                 ("updated", updated.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null),
                 ("api", apiCard(apiHosts[name] ?? [])),
-                ("redis", card("redis", fields)),
+                ("redis", redis),
                 ("postgres", postgres),
                 ("system", card("system", fields)),
             ])
@@ -112,6 +122,10 @@ extension API {
                 "redis",
                 .object([
                     ("hit_rate_percent", worst("redis.hit_rate_percent", lowest: true)),
+                    (
+                        "cache_hit_rate_percent",
+                        .number(hosts.compactMap { Self.overallCacheHitRate(cacheCounts[$0]).doubleValue }.min())
+                    ),
                     ("memory_used_percent", worst("redis.memory_used_percent")),
                 ])
             ),

@@ -226,12 +226,15 @@ extension API {
                 parameters: [.period, .host], requiredKeys: envelopeKeys
             ) { api, request in try await api.redisStatus(request) },
             Route(
-                path: "/api/monitoring/redis/stats", summary: "Redis series and per cache type rates.",
+                path: "/api/monitoring/redis/stats",
+                summary: "Redis series and per cache type hit rates (application cache.hit/cache.miss counters).",
                 parameters: RouteParameter.range, requiredKeys: envelopeKeys
             ) { api, request in try await api.redisStats(request) },
             Route(
                 path: "/api/monitoring/redis/keys",
-                summary: "Keys per cache type: count, without TTL, TTL distribution.",
+                summary:
+                    "Keys per cache type: count, without TTL, TTL distribution, and the application's hits, misses and "
+                    + "hit rate per type over 15m, 1h and 6h (`hit_rates`).",
                 parameters: [.period, .host], requiredKeys: envelopeKeys
             ) { api, request in try await api.redisKeys(request) },
             Route(
@@ -241,7 +244,8 @@ extension API {
             Route(
                 path: "/api/monitoring/metrics",
                 summary:
-                    "Per-endpoint API latency and errors (type=api), or per-host key values (system, redis, postgres).",
+                    "Per-endpoint API latency and errors (type=api; each endpoint's `source` says which input counted "
+                    + "it: statsd, logs, mixed, or null when unknown), or per-host key values (system, redis, postgres).",
                 parameters: [
                     .oneOf("type", ["api", "system", "redis", "postgres"], "Which signals.", required: true),
                     .period, .step, .host,

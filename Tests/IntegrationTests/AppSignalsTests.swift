@@ -116,7 +116,7 @@ struct AppSignalsTests {
         #expect(exposition.status == 200 && exposition.contentType.hasPrefix("text/plain; version=0.0.4"))
         let okBucket =
             "mon_app_request_duration_seconds_bucket{host=\"it-host\",endpoint=\"/v1/search/hybrid\","
-            + "method=\"GET\",status=\"200\",le=\"+Inf\"} 9800"
+            + "method=\"GET\",source=\"statsd\",status=\"200\",le=\"+Inf\"} 9800"
         #expect(exposition.body.contains(okBucket))
         #expect(exposition.body.contains("app_jobs_done_total{host=\"it-host\"} 6"))
         #expect(exposition.body.contains("# TYPE mon_app_request_duration_seconds histogram"))

@@ -169,7 +169,8 @@ import Testing
         #expect(flushed.histograms.count == 1)
         let sample = try #require(flushed.histograms.first)
         #expect(sample.name == AppAggregator.requestMetric)
-        #expect(sample.labels == ["endpoint": "/v1/memories/{id}", "method": "GET", "status": "200"])
+        #expect(
+            sample.labels == ["endpoint": "/v1/memories/{id}", "method": "GET", "status": "200", "source": "statsd"])
         #expect(abs((sample.histogram.quantile(0.5) ?? 0) - 0.12) < 1e-12)
     }
 
@@ -189,13 +190,19 @@ import Testing
         let flushed = aggregator.flush(timestampMs: 0)
         let metric = AppAggregator.requestMetric
         #expect(
-            Self.histogram(flushed, metric, ["endpoint": "/v1/items/{id}", "method": "POST", "status": "201"])?.count
+            Self.histogram(
+                flushed, metric, ["endpoint": "/v1/items/{id}", "method": "POST", "status": "201", "source": "logs"])?
+                .count
                 == 1)
         #expect(
-            Self.histogram(flushed, metric, ["endpoint": "/health", "method": "OTHER", "status": "unknown"])?.count
+            Self.histogram(
+                flushed, metric, ["endpoint": "/health", "method": "OTHER", "status": "unknown", "source": "logs"])?
+                .count
                 == 3)
         #expect(
-            Self.histogram(flushed, metric, ["endpoint": "/health", "method": "", "status": "unknown"])?.count == 1)
+            Self.histogram(
+                flushed, metric, ["endpoint": "/health", "method": "", "status": "unknown", "source": "logs"])?.count
+                == 1)
     }
 
     @Test(arguments: [-1, Double.nan, .infinity])

@@ -33,13 +33,26 @@ public final class AppAggregator: Sendable {
         var own: [String: Double] = [:]
         /// The agent's own counters that carry labels (`mon_agent_log_files_refused_total{reason}`).
         var ownLabeled: [Key: Double] = [:]
+        /// Which input counts a request (`requests.source`).
+        var selector: RequestSourceSelector
+        /// Cache types seen in hit/miss counters (at most `CacheCounterNames.maxTypes`).
+        var cacheTypes: Set<String> = []
     }
 
     let config: StatsDConfig
-    private let state = Mutex(State())
+    let cacheNames: CacheCounterNames
+    private let state: Mutex<State>
 
-    public init(config: StatsDConfig) {
+    /// `defaultService` is the service of a StatsD request timer without a `service` tag
+    /// (the agent passes `logs.service`, the default of log lines without a service field);
+    /// `cacheTypes` map cache counters' key prefixes to type names (`redis.cache_types`).
+    public init(
+        config: StatsDConfig, requests: RequestsConfig = RequestsConfig(), defaultService: String = "mnemolite",
+        cacheTypes: [RedisSourceConfig.CacheType] = RedisSourceConfig.defaultCacheTypes
+    ) {
         self.config = config
+        cacheNames = CacheCounterNames(cacheTypes: cacheTypes)
+        state = Mutex(State(selector: RequestSourceSelector(config: requests, defaultService: defaultService)))
     }
 
     // MARK: Input
@@ -66,12 +79,31 @@ public final class AppAggregator: Sendable {
         }
     }
 
-    /// Records one HTTP request (from a log event or a StatsD timer).
-    public func recordRequest(endpoint: String, method: String, status: String, seconds: Double, times: UInt64 = 1) {
+    /// Records one HTTP request (from a log event or a StatsD timer), unless the selector
+    /// (`requests.source`) says another input counts this service's requests.
+    public func recordRequest(
+        endpoint: String, method: String, status: String, seconds: Double, times: UInt64 = 1,
+        source: RequestSource = .logs, service: String? = nil, nowMs: Int64 = WallClock.nowMs()
+    ) {
         state.withLock { state in
-            recordRequest(endpoint: endpoint, method: method, status: status, seconds: seconds, times: times, &state)
+            let request = Request(endpoint: endpoint, method: method, status: status, source: source, service: service)
+            recordRequest(request, seconds: seconds, times: times, nowMs: nowMs, &state)
         }
     }
+
+    /// One request observation before the selector and the histogram.
+    struct Request {
+        var endpoint: String
+        var method: String
+        var status: String
+        var source: RequestSource
+        var service: String?
+    }
+
+    /// The agent's counter of request observations dropped as duplicates, by dropped source.
+    public static let deduplicatedMetric = "mon_agent_requests_deduplicated_total"
+    /// Request timers whose service the selector could not remember (more than its cap).
+    public static let servicesOverflowMetric = "mon_agent_requests_services_overflow_total"
 
     /// Adds to one of the agent's own cumulative counters.
     public func count(_ name: String, by amount: Double = 1) {
@@ -130,12 +162,13 @@ public final class AppAggregator: Sendable {
             if config.requestMetrics.contains(line.name),
                 let endpoint = tag(line, ["endpoint", "path", "route", "url"])
             {
-                let method = tag(line, ["method", "http_method"]) ?? ""
-                let status = tag(line, ["status", "status_code", "http_status"]) ?? ""
+                let request = Request(
+                    endpoint: endpoint, method: tag(line, ["method", "http_method"]) ?? "",
+                    status: tag(line, ["status", "status_code", "http_status"]) ?? "", source: .statsd,
+                    service: tag(line, ["service"]).map(Self.cut))
+                let nowMs = WallClock.nowMs()
                 for value in line.values {
-                    recordRequest(
-                        endpoint: endpoint, method: method, status: status, seconds: value * scale, times: times,
-                        &state)
+                    recordRequest(request, seconds: value * scale, times: times, nowMs: nowMs, &state)
                 }
                 return
             }
@@ -154,7 +187,7 @@ public final class AppAggregator: Sendable {
             }
         case .counter:
             let name = metricName(line.name, suffix: line.name.hasSuffix("_total") ? "" : "_total")
-            guard let key = admit(name, labels(line.tags), &state) else { return }
+            guard let key = cacheKey(line, &state) ?? admit(name, labels(line.tags), &state) else { return }
             let increment = line.values.reduce(0, +) / line.sampleRate
             // A cumulative counter never goes down: negative increments are refused; so is one
             // that would take it to infinity (1e308 twice), which would stay there for good.
@@ -184,6 +217,25 @@ public final class AppAggregator: Sendable {
         }
     }
 
+    /// The key of a cache hit/miss counter in any form `CacheCounterNames` knows:
+    /// `<prefix>cache_hit_total{cache="<type>"}`; nil for other counters. Distinct types
+    /// beyond `CacheCounterNames.maxTypes` fold into `other` (counted as folded).
+    private func cacheKey(_ line: StatsDLine, _ state: inout State) -> Key? {
+        guard let match = CacheCounterNames.match(line.name, tags: line.tags), let raw = match.rawType else {
+            return nil
+        }
+        var type = cacheNames.resolve(raw)
+        if !state.cacheTypes.contains(type) {
+            if state.cacheTypes.count < CacheCounterNames.maxTypes {
+                state.cacheTypes.insert(type)
+            } else {
+                state.own["mon_agent_statsd_folded_total", default: 0] += 1
+                type = "other"
+            }
+        }
+        return admit(CacheCounterNames.metricName(match.outcome, prefix: config.prefix), ["cache": type], &state)
+    }
+
     /// How many observations one sampled line stands for: 1 / rate rounded, 1 … 1 000 000
     /// (the parser keeps rates in `[StatsDParser.minSampleRate, 1]`; anything else counts once).
     static func times(sampleRate rate: Double) -> UInt64 {
@@ -193,16 +245,27 @@ public final class AppAggregator: Sendable {
     }
 
     private func recordRequest(
-        endpoint: String, method: String, status: String, seconds: Double, times: UInt64, _ state: inout State
+        _ request: Request, seconds: Double, times: UInt64, nowMs: Int64, _ state: inout State
     ) {
         guard seconds.isFinite, seconds >= 0 else {
             state.own["mon_agent_statsd_malformed_total", default: 0] += 1
             return
         }
+        let refusedBefore = state.selector.servicesRefused
+        let counts = state.selector.admit(request.source, service: request.service, nowMs: nowMs)
+        if state.selector.servicesRefused > refusedBefore {
+            state.own[Self.servicesOverflowMetric, default: 0] += 1
+        }
+        guard counts else {
+            let key = Key(name: Self.deduplicatedMetric, labels: ["source": request.source.rawValue])
+            state.ownLabeled[key, default: 0] += Double(times)
+            return
+        }
         let labels: Labels = [
-            "endpoint": EndpointNormalizer.normalize(endpoint),
-            "method": Self.method(method),
-            "status": Self.status(status),
+            "endpoint": EndpointNormalizer.normalize(request.endpoint),
+            "method": Self.method(request.method),
+            "status": Self.status(request.status),
+            "source": request.source.rawValue,
         ]
         guard let key = admit(Self.requestMetric, labels, &state) else { return }
         if !state.histograms[key, default: Histogram()].record(seconds, times: times) {

@@ -238,7 +238,7 @@ public struct LogService: Service {
                 if let request = parsed.request {
                     aggregator.recordRequest(
                         endpoint: request.endpoint, method: request.method, status: request.status,
-                        seconds: request.seconds)
+                        seconds: request.seconds, source: .logs, service: parsed.record.service, nowMs: readMs)
                 }
             }
             counts.report(to: aggregator, stats)

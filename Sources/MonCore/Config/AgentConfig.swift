@@ -46,6 +46,8 @@ public struct AgentConfig: Sendable {
     public var statsd: StatsDConfig
     /// `logs.*` — the JSON log tailer (off while `logs.paths` is empty).
     public var logs: LogsConfig
+    /// `requests.*` — which input counts the application's requests (StatsD timers, log events).
+    public var requests = RequestsConfig()
     /// `spool.*` — the durable disk spool of unacked batches; nil when `spool.enabled` is false.
     public var spool: SpoolConfig?
 
@@ -133,6 +135,7 @@ public struct AgentConfig: Sendable {
         redis = try RedisSourceConfig(source: source)
         statsd = try StatsDConfig(source: source)
         logs = try LogsConfig(source: source)
+        requests = try RequestsConfig(source: source)
         try source.finish()
     }
 }

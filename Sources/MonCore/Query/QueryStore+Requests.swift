@@ -16,6 +16,17 @@ public struct EndpointStats: Sendable {
     /// Requests by status code (`200`, `503`, `unknown`).
     public var byStatus: [String: Int64] = [:]
     public var points: [Point] = []
+    /// The inputs that fed the period's observations (`statsd`, `logs`; empty for series
+    /// stored before the `source` label existed).
+    public var sources: Set<String> = []
+
+    /// `statsd` or `logs` when one input fed every observation, `mixed` when both did (the
+    /// service switched inputs within the period), nil when unknown.
+    public var source: String? {
+        let known = sources.subtracting([""])
+        guard let first = known.first else { return nil }
+        return known.count == 1 ? first : "mixed"
+    }
 
     public var requests: Int64 { byStatus.values.reduce(0) { $0.saturatingAdding($1) } }
     public var serverErrors: Int64 { count { $0 >= 500 } }
@@ -193,7 +204,8 @@ extension QueryStore {
                 """
                 SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
                        coalesce(s.labels->>'status', 'unknown'), \(SQLNumbers.countSum("h.count")),
-                       \(SQLNumbers.doubleSum("h.sum")), \(SQLNumbers.countSum("h.zero_count")), min(h.min), max(h.max)
+                       \(SQLNumbers.doubleSum("h.sum")), \(SQLNumbers.countSum("h.zero_count")), min(h.min), max(h.max),
+                       string_agg(DISTINCT coalesce(s.labels->>'source', ''), ',')
                 FROM (\(Self.perSeriesTotals(source, byStep: false))) h JOIN metric_series s ON s.id = h.series_id
                 WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
                 GROUP BY 1, 2, 3
@@ -208,6 +220,9 @@ extension QueryStore {
                 let k = key(method, endpoint)
                 byKey[k, default: EndpointStats(method: method, endpoint: endpoint)].byStatus[status, default: 0]
                     .addSaturating(count)
+                for name in (totals.string(row, 8) ?? "").split(separator: ",", omittingEmptySubsequences: false) {
+                    byKey[k]?.sources.insert(String(name))
+                }
                 parts[k, default: HistogramParts()].add(totals, row: row, column: 4)
             }
             guard !byKey.isEmpty else { return [] }
