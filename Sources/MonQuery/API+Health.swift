@@ -113,6 +113,8 @@ extension API {
 
         let agentChecks = agentHealth(nowMs: nowMs)
         add("agents", agentChecks.failing ? 1 : 0, [("hosts", agentChecks.json)])
+        let redisChecks = redisHealth(nowMs: nowMs)
+        add("redis", redisChecks.degraded ? 1 : 0, [("hosts", redisChecks.json)])
 
         let body: JSONValue = .object([
             ("status", .string(Self.levelName(worst))),

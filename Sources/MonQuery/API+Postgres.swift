@@ -3,13 +3,6 @@ import Hummingbird
 import MonCore
 
 extension API {
-    /// Thresholds of the product brief for PostgreSQL.
-    enum PostgresThresholds {
-        static let slowQueriesPerHour = 10.0
-        static let cacheHitRatio = 0.95
-        static let connectionsUsedRatio = 0.8
-    }
-
     func postgresStatus(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host"])
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
@@ -41,24 +34,31 @@ extension API {
             let hitRatio = data.first("mon_postgres_cache_hit_ratio", host: host)
             let slowLastHour = slow.filter { $0.host == host }.reduce(0) { $0 + $1.value }
             var flags: [JSONValue] = []
-            if slowLastHour > PostgresThresholds.slowQueriesPerHour {
+            let slowLimit = Thresholds.postgresSlowPerHour.limit
+            if slowLastHour > slowLimit {
                 flags.append(
                     flag(
                         "slow_queries",
-                        "\(PrometheusText.format(slowLastHour.rounded())) slow queries in the last hour (> 10): optimisation needed"
+                        "\(PrometheusText.format(slowLastHour.rounded())) slow queries in the last hour (> \(Thresholds.text(slowLimit))): optimisation needed"
                     )
                 )
             }
-            if let ratio = hitRatio?.latest, ratio < PostgresThresholds.cacheHitRatio {
+            let cacheLimit = Thresholds.postgresCacheHitPercent
+            if let ratio = hitRatio?.latest, ratio < cacheLimit.ratio {
                 flags.append(
                     flag(
                         "cache_hit_ratio",
-                        "cache hit ratio \(percent(ratio)) % (< 95 %): missing indexes or too little shared_buffers?")
+                        "cache hit ratio \(percent(ratio)) % (< \(Thresholds.text(cacheLimit.limit)) %): missing indexes or too little shared_buffers?"
+                    )
                 )
             }
-            if let ratio = usedRatio, ratio > PostgresThresholds.connectionsUsedRatio {
+            let connectionLimit = Thresholds.postgresConnectionsPercent
+            if let ratio = usedRatio, ratio > connectionLimit.ratio {
                 flags.append(
-                    flag("connections", "\(percent(ratio)) % of max_connections used (> 80 %): saturation risk"))
+                    flag(
+                        "connections",
+                        "\(percent(ratio)) % of max_connections used (> \(Thresholds.text(connectionLimit.limit)) %): saturation risk"
+                    ))
             }
             let status = statuses.first { $0.host == host }?.payload.value
             return .object([

@@ -2,12 +2,6 @@ import Hummingbird
 import MonCore
 
 extension API {
-    /// Thresholds of the product brief for Redis.
-    enum RedisThresholds {
-        static let hitRatio = 0.70
-        static let memoryUsedRatio = 0.80
-        static let evictionsPerHour = 100.0
-    }
 
     func redisStatus(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host"])
@@ -43,17 +37,27 @@ extension API {
             let evicted = evictions.filter { $0.host == host }.reduce(0) { $0 + $1.value }
             let evictedHour = evictionsHour.filter { $0.host == host }.reduce(0) { $0 + $1.value }
             var flags: [JSONValue] = []
-            if let hitRatio, hitRatio < RedisThresholds.hitRatio {
-                flags.append(flag("hit_rate", "hit rate \(percent(hitRatio)) % (< 70 %): cache ineffective"))
+            let hitLimit = Thresholds.redisHitPercent
+            if let hitRatio, hitRatio < hitLimit.ratio {
+                flags.append(
+                    flag(
+                        "hit_rate",
+                        "hit rate \(percent(hitRatio)) % (< \(Thresholds.text(hitLimit.limit)) %): cache ineffective"))
             }
-            if let usedRatio, usedRatio > RedisThresholds.memoryUsedRatio {
-                flags.append(flag("memory", "memory at \(percent(usedRatio)) % of maxmemory (> 80 %): eviction risk"))
+            let memoryLimit = Thresholds.redisMemoryPercent
+            if let usedRatio, usedRatio > memoryLimit.ratio {
+                flags.append(
+                    flag(
+                        "memory",
+                        "memory at \(percent(usedRatio)) % of maxmemory (> \(Thresholds.text(memoryLimit.limit)) %): eviction risk"
+                    ))
             }
-            if evictedHour > RedisThresholds.evictionsPerHour {
+            let evictionLimit = Thresholds.redisEvictionsPerHour.limit
+            if evictedHour > evictionLimit {
                 flags.append(
                     flag(
                         "evictions",
-                        "\(PrometheusText.format(evictedHour.rounded())) evictions in the last hour (> 100): TTL too high?"
+                        "\(PrometheusText.format(evictedHour.rounded())) evictions in the last hour (> \(Thresholds.text(evictionLimit))): TTL too high?"
                     ))
             }
             return .object([

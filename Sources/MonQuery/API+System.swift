@@ -4,6 +4,27 @@ import MonCore
 extension API {
     static let rangeParameters: Set<String> = ["period", "step", "host"]
 
+    /// PSI per resource (`cpu`, `memory`, `io`): `some` and `full`, each `avg10`, `avg60`,
+    /// `avg300` in percent of wall time (latest values); `null` where the kernel gives none.
+    func pressure(_ data: [SeriesData], host: String) -> JSONValue {
+        let windows = [
+            ("avg10", "mon_host_pressure_ratio"), ("avg60", "mon_host_pressure_avg60_ratio"),
+            ("avg300", "mon_host_pressure_avg300_ratio"),
+        ]
+        return .object(
+            CPUCollector.pressureResources.map { resource in
+                let kinds: [(String, JSONValue)] = ["some", "full"].map { kind in
+                    let labels = ["resource": resource, "kind": kind]
+                    let figures = windows.map { window, metric in
+                        (window, Shape.latest(data.first(metric, host: host, labels), scale: 100))
+                    }
+                    let present = windows.contains { data.first($0.1, host: host, labels) != nil }
+                    return (kind, present ? .object(figures) : .null)
+                }
+                return (resource, .object(kinds))
+            })
+    }
+
     func systemCPU(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
@@ -11,7 +32,8 @@ extension API {
             names: [
                 "mon_host_cpu_usage_ratio", "mon_host_cpu_cores", "mon_host_load1", "mon_host_load5", "mon_host_load15",
                 "mon_process_cpu_usage_ratio", "mon_process_resident_memory_bytes", "mon_process_processes",
-                "mon_process_threads", "mon_process_open_fds",
+                "mon_process_threads", "mon_process_open_fds", "mon_host_pressure_ratio",
+                "mon_host_pressure_avg60_ratio", "mon_host_pressure_avg300_ratio",
             ],
             host: try parameters.host(),
             range: range
@@ -56,6 +78,7 @@ extension API {
                 ),
                 ("series", Shape.points([("usage_percent", total, 100), ("load1", load1, 1)])),
                 ("processes", processes(data, host: host)),
+                ("pressure", pressure(data, host: host)),
             ])
         }
         return envelope(range, hosts: hosts)

@@ -32,8 +32,14 @@ extension DashboardPanels {
         let quiet = (rate ?? 0) == 0
         var (status, reasons) = try await combine(
             [
-                (Status.above(errors, warning: 1, critical: 5), "5xx rate \(DashboardFormat.percent(errors)) (> 1 %)"),
-                (Status.above(p95, warning: 1000, critical: 3000), "P95 \(DashboardFormat.milliseconds(p95)) (> 1 s)"),
+                (
+                    Status.above(errors, Thresholds.apiErrorPercent),
+                    "5xx rate \(DashboardFormat.percent(errors)) (> \(Thresholds.text(Thresholds.apiErrorPercent.limit)) %)"
+                ),
+                (
+                    Status.above(p95, Thresholds.apiLatencyP95Ms),
+                    "P95 \(DashboardFormat.milliseconds(p95)) (> \(DashboardFormat.milliseconds(Thresholds.apiLatencyP95Ms.limit)))"
+                ),
             ], alerts: ["API"])
         if quiet && status <= .ok {
             status = .noData
@@ -74,12 +80,12 @@ extension DashboardPanels {
         let (status, reasons) = try await combine(
             [
                 (
-                    Status.below(hit, warning: 80, critical: 70),
-                    "hit rate \(DashboardFormat.percent(hit)) (< 70 %: cache ineffective)"
+                    Status.below(hit, Thresholds.redisHitPercent),
+                    "hit rate \(DashboardFormat.percent(hit)) (< \(Thresholds.text(Thresholds.redisHitPercent.limit)) %: cache ineffective)"
                 ),
                 (
-                    Status.above(memoryPercent, warning: 80, critical: 90),
-                    "memory \(DashboardFormat.percent(memoryPercent)) of maxmemory (> 80 %: eviction risk)"
+                    Status.above(memoryPercent, Thresholds.redisMemoryPercent),
+                    "memory \(DashboardFormat.percent(memoryPercent)) of maxmemory (> \(Thresholds.text(Thresholds.redisMemoryPercent.limit)) %: eviction risk)"
                 ),
             ], alerts: ["Redis"])
         let memory: String
@@ -107,16 +113,16 @@ extension DashboardPanels {
         let (status, reasons) = try await combine(
             [
                 (
-                    Status.above(connections, warning: 70, critical: 80),
-                    "connections \(DashboardFormat.percent(connections)) of max (> 80 %: saturation risk)"
+                    Status.above(connections, Thresholds.postgresConnectionsPercent),
+                    "connections \(DashboardFormat.percent(connections)) of max (> \(Thresholds.text(Thresholds.postgresConnectionsPercent.limit)) %: saturation risk)"
                 ),
                 (
-                    Status.below(cacheHit, warning: 95, critical: 90),
-                    "cache hit \(DashboardFormat.percent(cacheHit)) (< 95 %: missing indexes?)"
+                    Status.below(cacheHit, Thresholds.postgresCacheHitPercent),
+                    "cache hit \(DashboardFormat.percent(cacheHit)) (< \(Thresholds.text(Thresholds.postgresCacheHitPercent.limit)) %: missing indexes?)"
                 ),
                 (
-                    Status.above(slow, warning: 10, critical: 100),
-                    "\(DashboardFormat.count(slow)) slow queries in the last hour (> 10: optimisation needed)"
+                    Status.above(slow, Thresholds.postgresSlowPerHour),
+                    "\(DashboardFormat.count(slow)) slow queries in the last hour (> \(Thresholds.text(Thresholds.postgresSlowPerHour.limit)): optimisation needed)"
                 ),
             ], alerts: ["Postgres"])
         let headline: (String, String) =
@@ -139,8 +145,14 @@ extension DashboardPanels {
         let load = try await singleHost()?["system"]?["load1"]?.doubleValue
         let (status, reasons) = try await combine(
             [
-                (Status.above(cpu, warning: 80, critical: 95), "CPU \(DashboardFormat.percent(cpu)) (> 80 %)"),
-                (Status.above(memory, warning: 80, critical: 95), "memory \(DashboardFormat.percent(memory)) (> 80 %)"),
+                (
+                    Status.above(cpu, Thresholds.hostCPUPercent),
+                    "CPU \(DashboardFormat.percent(cpu)) (> \(Thresholds.text(Thresholds.hostCPUPercent.limit)) %)"
+                ),
+                (
+                    Status.above(memory, Thresholds.hostMemoryPercent),
+                    "memory \(DashboardFormat.percent(memory)) (> \(Thresholds.text(Thresholds.hostMemoryPercent.limit)) %)"
+                ),
             ], alerts: ["Host", "Agent", "Ingest"])
         let data = try await api.store.series(
             names: ["mon_host_cpu_usage_ratio", "mon_host_memory_used_ratio"], host: host, range: range)

@@ -3,7 +3,7 @@ import MonCore
 /// Redis and PostgreSQL panels, from `/redis/status`, `/redis/stats`, `/redis/slowlog`,
 /// `/postgres/slow_queries`, `/postgres/tables` and `/postgres/indexes`' functions.
 extension DashboardPanels {
-    static func hitStatus(_ percent: Double?) -> Status { .below(percent, warning: 80, critical: 70) }
+    static func hitStatus(_ percent: Double?) -> Status { .below(percent, Thresholds.redisHitPercent) }
 
     /// Hit rate gauge per host over the period, memory gauge, and per cache type rates.
     mutating func redisHitRate() async throws -> HTML {
@@ -25,7 +25,7 @@ extension DashboardPanels {
                 gauges.append(
                     Gauge(
                         title: "Memory of maxmemory \(name)", percent: used,
-                        status: .above(used, warning: 80, critical: 90)
+                        status: .above(used, Thresholds.redisMemoryPercent)
                     ).render())
             }
         }

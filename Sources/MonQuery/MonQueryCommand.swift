@@ -136,6 +136,11 @@ extension MonQueryCommand {
             if let tcp = config.ingestTCP {
                 print("  ingest.tcp      \(tcp.host):\(tcp.port) (TLS, \(tcp.tokens.count) token(s))")
             }
+            let alerts = config.alerts
+            print("  alerts          \(alerts.enabled ? "enabled" : "disabled"), \(alerts.rules.count) rule(s)")
+            for rule in alerts.rules {
+                print("    " + rule.checkConfigLine)
+            }
         }
     }
 }

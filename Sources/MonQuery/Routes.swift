@@ -170,7 +170,9 @@ extension API {
                 summary: "A metric's mean over a window now, the same window yesterday and last week, and the trend.",
                 parameters: [
                     RouteParameter(
-                        name: "metric", description: "A metric name, or a derived signal (api_p95_seconds, ...).",
+                        name: "metric",
+                        description: "A metric name (mon_...), or a derived API signal: "
+                            + EndpointStats.Totals.signals.keys.sorted().joined(separator: ", ") + ".",
                         schema: .object([("type", "string"), ("pattern", "^[A-Za-z0-9_:]{1,200}$")]), required: true),
                     RouteParameter(
                         name: "labels", description: "Label filter: name=value pairs separated by commas.",
@@ -180,7 +182,9 @@ extension API {
                 requiredKeys: ["metric", "window", "now", "yesterday", "last_week", "trend", "summary"]
             ) { api, request in try await api.compare(request) },
             Route(
-                path: "/api/monitoring/system/cpu", summary: "CPU usage, load and pressure per host.",
+                path: "/api/monitoring/system/cpu",
+                summary:
+                    "CPU usage, load, per process group, and pressure (PSI some/full avg10/avg60/avg300 %) per host.",
                 parameters: RouteParameter.range, requiredKeys: envelopeKeys
             ) { api, request in try await api.systemCPU(request) },
             Route(

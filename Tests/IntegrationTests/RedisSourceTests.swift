@@ -47,6 +47,15 @@ struct RedisSourceTests {
             let hosts = (json as? [String: Any])?["hosts"] as? [[String: Any]]
             return hosts?.first?["connected"] as? Bool == true ? true : nil
         }
+        // /health/detailed's Redis check, from the agent's last report (issue 19).
+        let redisCheck = try await eventually("health redis check") { () -> [String: Any]? in
+            let (_, json) = try await daemon.get("/health/detailed")
+            let check = ((json as? [String: Any])?["checks"] as? [String: Any])?["redis"] as? [String: Any]
+            let host = (check?["hosts"] as? [[String: Any]])?.first
+            return host?["reachable"] as? Bool == true && host?["used_memory_bytes"] is Double ? host : nil
+        }
+        #expect((redisCheck["used_memory_bytes"] as? Double ?? 0) > 0)
+        #expect(redisCheck["maxmemory_bytes"] is Double)
         try await Task.sleep(for: .milliseconds(600))
         // 90 hits and 10 misses, then a slow Lua script (well above slowlog-log-slower-than).
         _ = try redis.pipeline((0..<90).map { ["GET", "search:\($0)"] } + (0..<10).map { ["GET", "absent:\($0)"] })

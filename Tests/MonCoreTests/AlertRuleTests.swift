@@ -16,7 +16,8 @@ import Testing
             ("PostgresSlowQueries", .above, 10), ("PostgresCacheHitLow", .below, 95),
             ("PostgresConnectionsHigh", .above, 80), ("HostCPUHigh", .above, 80), ("HostMemoryHigh", .above, 80),
             ("APIErrorRateHigh", .above, 5), ("APILatencyP95High", .above, 1000), ("AgentSilent", .above, 3),
-            ("IngestLagHigh", .above, 30),
+            ("IngestLagHigh", .above, 30), ("FilesystemAlmostFull", .above, 90),
+            ("PostgresLockWaits", .above, 60), ("PostgresIdleInTransaction", .above, 300),
         ]
         #expect(rules.count == expected.count)
         for (name, comparison, threshold) in expected {

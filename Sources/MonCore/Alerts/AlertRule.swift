@@ -119,6 +119,35 @@ public struct AlertRule: Sendable, Equatable {
     /// `rules.d/redis.yaml:12`, for messages.
     public var origin: String
 
+    /// One line for `monquery check-config`: name, signal, condition, hold, severity, origin.
+    public var checkConfigLine: String {
+        let source: String
+        switch signal {
+        case .metric(let name, let labels, let aggregate):
+            let selector =
+                labels.isEmpty
+                ? ""
+                : "{"
+                    + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    .joined(separator: ",") + "}"
+            source = "\(aggregate)(\(name)\(selector))"
+        case .builtin(let name):
+            source = name
+        }
+        let scaled = scale == 1 ? "" : " ×\(Self.number(scale))"
+        return "\(name): \(source)\(scaled) \(comparison.rawValue) \(Self.number(threshold)) for \(forSeconds)s "
+            + "[\(severity.rawValue)] (\(origin))"
+    }
+
+    /// This rule with `for` multiplied by `scale` (`alerts.for_scale`): whole seconds, at least
+    /// 1 where it was not 0, so a scaled rule still needs two evaluations to fire.
+    public func scalingFor(by scale: Double) -> AlertRule {
+        guard forSeconds > 0, scale != 1 else { return self }
+        var rule = self
+        rule.forSeconds = max(1, Int64((Double(forSeconds) * scale).rounded()))
+        return rule
+    }
+
     /// The summary with `{{value}}`, `{{threshold}}` and `{{host}}` filled in.
     public func render(value: Double, host: String) -> String {
         summary.replacingOccurrences(of: "{{value}}", with: Self.number(value))

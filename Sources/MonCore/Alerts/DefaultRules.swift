@@ -9,8 +9,8 @@ public enum DefaultAlertRules {
           window: 15m
           scale: 100
           op: "<"
-          threshold: 70
-          resolve: 75
+          threshold: \(n(Thresholds.redisHitPercent.limit))
+          resolve: \(n(Thresholds.redisHitPercent.resolve))
           for: 5m
           severity: warning
           summary: "Redis hit rate {{value}} % on {{host}} (< {{threshold}} %): cache ineffective"
@@ -19,8 +19,8 @@ public enum DefaultAlertRules {
           metric: mon_redis_memory_used_ratio
           scale: 100
           op: ">"
-          threshold: 80
-          resolve: 75
+          threshold: \(n(Thresholds.redisMemoryPercent.limit))
+          resolve: \(n(Thresholds.redisMemoryPercent.resolve))
           for: 5m
           severity: warning
           summary: "Redis memory {{value}} % of maxmemory on {{host}}: eviction risk"
@@ -30,7 +30,7 @@ public enum DefaultAlertRules {
           aggregate: increase
           window: 1h
           op: ">"
-          threshold: 100
+          threshold: \(n(Thresholds.redisEvictionsPerHour.limit))
           severity: warning
           summary: "{{value}} Redis evictions in the last hour on {{host}} (> {{threshold}}/h)"
           hint: "TTL too high? Keys outlive their usefulness and push others out."
@@ -39,7 +39,7 @@ public enum DefaultAlertRules {
           aggregate: increase
           window: 1h
           op: ">"
-          threshold: 10
+          threshold: \(n(Thresholds.postgresSlowPerHour.limit))
           severity: warning
           summary: "{{value}} slow statements in the last hour on {{host}} (> {{threshold}}/h): optimisation needed"
           hint: "See /postgres/slow_queries for the statements, their plans and index suggestions."
@@ -49,8 +49,8 @@ public enum DefaultAlertRules {
           window: 15m
           scale: 100
           op: "<"
-          threshold: 95
-          resolve: 96
+          threshold: \(n(Thresholds.postgresCacheHitPercent.limit))
+          resolve: \(n(Thresholds.postgresCacheHitPercent.resolve))
           for: 5m
           severity: warning
           summary: "PostgreSQL cache hit ratio {{value}} % on {{host}} (< {{threshold}} %)"
@@ -59,8 +59,8 @@ public enum DefaultAlertRules {
           metric: mon_postgres_connections_used_ratio
           scale: 100
           op: ">"
-          threshold: 80
-          resolve: 75
+          threshold: \(n(Thresholds.postgresConnectionsPercent.limit))
+          resolve: \(n(Thresholds.postgresConnectionsPercent.resolve))
           for: 2m
           severity: critical
           summary: "PostgreSQL connections at {{value}} % of max_connections on {{host}}: saturation risk"
@@ -72,8 +72,8 @@ public enum DefaultAlertRules {
           window: 5m
           scale: 100
           op: ">"
-          threshold: 80
-          resolve: 70
+          threshold: \(n(Thresholds.hostCPUPercent.limit))
+          resolve: \(n(Thresholds.hostCPUPercent.resolve))
           for: 5m
           severity: warning
           summary: "CPU {{value}} % on {{host}} (> {{threshold}} %)"
@@ -82,8 +82,8 @@ public enum DefaultAlertRules {
           metric: mon_host_memory_used_ratio
           scale: 100
           op: ">"
-          threshold: 80
-          resolve: 75
+          threshold: \(n(Thresholds.hostMemoryPercent.limit))
+          resolve: \(n(Thresholds.hostMemoryPercent.resolve))
           for: 5m
           severity: warning
           summary: "Memory {{value}} % used on {{host}} (> {{threshold}} %)"
@@ -92,8 +92,8 @@ public enum DefaultAlertRules {
           signal: api_error_rate_percent
           window: 5m
           op: ">"
-          threshold: 5
-          resolve: 2
+          threshold: \(n(Thresholds.apiErrorPercent.limit))
+          resolve: \(n(Thresholds.apiErrorPercent.resolve))
           for: 1m
           min_requests: 20
           severity: critical
@@ -103,8 +103,8 @@ public enum DefaultAlertRules {
           signal: api_latency_p95_ms
           window: 5m
           op: ">"
-          threshold: 1000
-          resolve: 800
+          threshold: \(n(Thresholds.apiLatencyP95Ms.limit))
+          resolve: \(n(Thresholds.apiLatencyP95Ms.resolve))
           for: 5m
           min_requests: 20
           severity: warning
@@ -113,18 +113,47 @@ public enum DefaultAlertRules {
         - name: AgentSilent
           signal: agent_silence_intervals
           op: ">"
-          threshold: 3
+          threshold: \(n(Thresholds.agentSilenceIntervals.limit))
           severity: critical
           summary: "No data from {{host}} for {{value}} collection intervals"
           hint: "Is monagent running there (systemctl status monagent)? Is the ingest socket reachable?"
         - name: IngestLagHigh
           signal: ingest_lag_seconds
           op: ">"
-          threshold: 30
-          resolve: 10
+          threshold: \(n(Thresholds.ingestLagSeconds.limit))
+          resolve: \(n(Thresholds.ingestLagSeconds.resolve))
           for: 2m
           severity: warning
           summary: "Batches reach PostgreSQL {{value}} s after collection (> {{threshold}} s)"
           hint: "PostgreSQL slow or an agent replaying a long spool: see /health/detailed."
+        - name: FilesystemAlmostFull
+          metric: mon_host_filesystem_used_ratio
+          scale: 100
+          op: ">"
+          threshold: \(n(Thresholds.filesystemUsedPercent.limit))
+          resolve: \(n(Thresholds.filesystemUsedPercent.resolve))
+          for: 2m
+          severity: warning
+          summary: "A file system on {{host}} is {{value}} % full (> {{threshold}} %)"
+          hint: "Which mount point and how fast it grows: /system/disk. Free space before writes fail."
+        - name: PostgresLockWaits
+          metric: mon_postgres_lock_wait_longest_seconds
+          op: ">"
+          threshold: \(n(Thresholds.postgresLockWaitSeconds.limit))
+          for: 30s
+          severity: warning
+          summary: "A PostgreSQL session on {{host}} has waited {{value}} s on a lock (> {{threshold}} s)"
+          hint: "Find the blocker with pg_blocking_pids(pid) in pg_stat_activity; end its transaction (pg_cancel_backend)."
+        - name: PostgresIdleInTransaction
+          metric: mon_postgres_idle_in_transaction_longest_seconds
+          op: ">"
+          threshold: \(n(Thresholds.postgresIdleInTransactionSeconds.limit))
+          for: 1m
+          severity: warning
+          summary: "A PostgreSQL session on {{host}} is idle in transaction for {{value}} s (> {{threshold}} s)"
+          hint: "An application forgot COMMIT/ROLLBACK: it holds locks and blocks vacuum (idle_in_transaction_session_timeout)."
         """
+
+    /// A threshold as YAML text.
+    private static func n(_ value: Double?) -> String { Thresholds.text(value ?? 0) }
 }

@@ -275,6 +275,9 @@ public struct AlertSettings: Sendable {
     /// the files of `alerts.rules_dir` (default `/etc/mon/rules.d`, `*.yaml`), then
     /// `alerts.rules` (a list in this file); a later rule replaces an earlier one of the same name.
     public var rules: [AlertRule]
+    /// `alerts.for_scale` (default 1, 0.001–1) — multiplies every rule's `for` (rounded to whole
+    /// seconds, at least 1 where it was not 0), so a test can shorten holds without touching thresholds.
+    public var forScale: Double
     /// `alerts.webhook_url` — Alertmanager-style webhook (default none).
     public var webhookURL: URL?
     /// `alerts.webhook_timeout_seconds` (10), `alerts.webhook_max_attempts` (5).
@@ -300,7 +303,9 @@ public struct AlertSettings: Sendable {
         } catch let error as AlertRuleError {
             throw ConfigError(key: "alerts", message: "invalid rule at \(error.origin): \(error.message)")
         }
-        rules = AlertRuleParser.merge(lists)
+        let scale = try source.double("alerts.for_scale", default: 1, range: 0.001...1)
+        forScale = scale
+        rules = AlertRuleParser.merge(lists).map { $0.scalingFor(by: scale) }
         if let text = source.optionalString("alerts.webhook_url"), !text.isEmpty {
             guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme),
                 url.host != nil

@@ -43,6 +43,16 @@ public enum Status: Int, Sendable, Comparable, CaseIterable {
         return value > critical ? .critical : value > warning ? .warning : .ok
     }
 
+    /// `value` against a rule's threshold: warning past `limit`, critical past `critical`.
+    public static func above(_ value: Double?, _ threshold: Threshold) -> Status {
+        above(value, warning: threshold.limit, critical: threshold.critical)
+    }
+
+    /// `value` against a "lower is worse" rule threshold.
+    public static func below(_ value: Double?, _ threshold: Threshold) -> Status {
+        below(value, warning: threshold.limit, critical: threshold.critical)
+    }
+
     /// `value` against "lower is worse" thresholds; `.noData` for nil.
     public static func below(_ value: Double?, warning: Double, critical: Double) -> Status {
         guard let value, value.isFinite else { return .noData }

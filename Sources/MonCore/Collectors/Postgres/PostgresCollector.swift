@@ -126,7 +126,10 @@ public actor PostgresCollector: RemoteCollector {
                 SELECT coalesce(datname, ''), coalesce(state, 'unknown'),
                        count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*),
                        coalesce(max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active'), 0),
-                       coalesce(max(extract(epoch FROM now() - xact_start)), 0)
+                       coalesce(max(extract(epoch FROM now() - xact_start)), 0),
+                       coalesce(max(extract(epoch FROM now() - state_change)) FILTER (WHERE wait_event_type = 'Lock'), 0),
+                       coalesce(max(extract(epoch FROM now() - state_change))
+                                FILTER (WHERE state LIKE 'idle in transaction%'), 0)
                 FROM pg_stat_activity
                 WHERE backend_type = 'client backend'
                 GROUP BY 1, 2
@@ -137,6 +140,8 @@ public actor PostgresCollector: RemoteCollector {
             var total = 0.0
             var longestQuery = 0.0
             var longestTransaction = 0.0
+            var longestLockWait = 0.0
+            var longestIdleInTransaction = 0.0
             for row in 0..<activity.rowCount {
                 let database = activity.string(row, 0) ?? ""
                 let state = Self.stateLabel(activity.string(row, 1) ?? "unknown")
@@ -146,6 +151,8 @@ public actor PostgresCollector: RemoteCollector {
                 total += count
                 longestQuery = max(longestQuery, activity.double(row, 4) ?? 0)
                 longestTransaction = max(longestTransaction, activity.double(row, 5) ?? 0)
+                longestLockWait = max(longestLockWait, activity.double(row, 6) ?? 0)
+                longestIdleInTransaction = max(longestIdleInTransaction, activity.double(row, 7) ?? 0)
             }
             for (database, states) in byDatabase {
                 for state in Self.states {
@@ -177,6 +184,12 @@ public actor PostgresCollector: RemoteCollector {
             output.samples.append(
                 Sample("mon_postgres_longest_transaction_seconds", value: longestTransaction, timestampMs: ms)
             )
+            output.samples.append(
+                Sample("mon_postgres_lock_wait_longest_seconds", value: longestLockWait, timestampMs: ms))
+            output.samples.append(
+                Sample(
+                    "mon_postgres_idle_in_transaction_longest_seconds", value: longestIdleInTransaction,
+                    timestampMs: ms))
             try collectDatabases(connection, into: &output, at: ms)
         }
     }

@@ -9,7 +9,8 @@
 /// - `mon_host_context_switches_total`, `mon_host_forks_total` counters,
 ///   `mon_host_boot_time_seconds`, `mon_host_processes_running`, `mon_host_processes_blocked`
 /// - `mon_host_pressure_stalled_seconds_total{resource,kind}` counter,
-///   `mon_host_pressure_ratio{resource,kind}` (avg10 / 100)
+///   `mon_host_pressure_ratio{resource,kind}` (avg10 / 100), `mon_host_pressure_avg60_ratio`,
+///   `mon_host_pressure_avg300_ratio` (same labels, avg60 / 100 and avg300 / 100)
 public final class CPUCollector: Collector {
     public let name = "cpu"
     public let procFS: ProcFS
@@ -82,6 +83,12 @@ public final class CPUCollector: Collector {
                         value: Double(stall.totalMicroseconds) / 1_000_000, kind: .counter, timestampMs: timestampMs))
                 samples.append(
                     Sample("mon_host_pressure_ratio", labels, value: stall.avg10 / 100, timestampMs: timestampMs))
+                samples.append(
+                    Sample(
+                        "mon_host_pressure_avg60_ratio", labels, value: stall.avg60 / 100, timestampMs: timestampMs))
+                samples.append(
+                    Sample(
+                        "mon_host_pressure_avg300_ratio", labels, value: stall.avg300 / 100, timestampMs: timestampMs))
             }
         }
         return samples
