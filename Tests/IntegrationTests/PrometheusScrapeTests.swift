@@ -88,14 +88,24 @@ struct PrometheusScrapeTests {
         let openMetrics = try await Self.scrape(daemon, accept: "application/openmetrics-text; version=1.0.0")
         #expect(openMetrics.contentType.hasPrefix("application/openmetrics-text"))
 
-        // promtool on both formats: zero findings.
+        // The strict reader: one family per name, allowed suffixes, `# EOF`.
+        let strict = try ExpositionParser.parse(openMetrics.body, openMetrics: true)
+        let plain = try ExpositionParser.parse(text, openMetrics: false)
+        // promtool on both formats: zero findings. promtool 2.42 reads the text format only: in
+        // OpenMetrics a counter's `# HELP` names the family without `_total`, which it reports as
+        // "X_total no help text"; those (and only those) are the format's, not findings.
         for (name, body) in [("text 0.0.4", text), ("OpenMetrics", openMetrics.body)] {
             let (status, report) = try await runProgram(Promtool.path, ["check", "metrics"], input: body)
-            let findings = report.split(separator: "\n").filter { !$0.isEmpty }
+            let lines = report.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            let findings = lines.filter { line in
+                guard name == "OpenMetrics", line.hasSuffix("_total no help text") else { return true }
+                let family = String(line.dropLast("_total no help text".count))
+                return strict.families[family]?.type != "counter" || strict.families[family]?.help == nil
+            }
             print(
-                "promtool check metrics (\(name)): exit \(status), \(findings.count) findings\(report.isEmpty ? "" : ": \(report)")"
+                "promtool check metrics (\(name)): exit \(status), \(lines.count) lines, \(findings.count) findings\(findings.isEmpty ? "" : ": \(findings)")"
             )
-            #expect(status == 0 && findings.isEmpty, "promtool (\(name)): \(report)")
+            #expect(findings.isEmpty, "promtool (\(name)): \(findings)")
         }
         // Before issue 19 the TTL distribution carried `le`: the same live text with the old label.
         let before = text.replacingOccurrences(of: "ttl_bucket=", with: "le=")
@@ -106,9 +116,6 @@ struct PrometheusScrapeTests {
         #expect(!text.contains("le=\"60\",type="), "the TTL distribution has no `le` label")
         #expect(text.contains("ttl_bucket=\"60\""))
 
-        // The strict reader: one family per name, allowed suffixes, `# EOF`.
-        let strict = try ExpositionParser.parse(openMetrics.body, openMetrics: true)
-        let plain = try ExpositionParser.parse(text, openMetrics: false)
         print("families: OpenMetrics \(strict.order.count), text 0.0.4 \(plain.order.count)")
         #expect(strict.order.count == plain.order.count)
         #expect(strict.order.count > 100)

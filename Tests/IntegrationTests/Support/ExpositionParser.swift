@@ -12,7 +12,7 @@ struct ExpositionParser {
     }
 
     struct Family {
-        var type: String
+        var type: String?
         var help: String?
         var unit: String?
         var samples = 0
@@ -72,10 +72,10 @@ struct ExpositionParser {
                         throw Failure(line: number, message: "second or empty TYPE for \(name)")
                     }
                     if families[name] == nil { order.append(name) }
-                    families[name, default: Family(type: parts[3])].type = parts[3]
+                    families[name, default: Family(type: nil)].type = parts[3]
                 case "HELP":
                     if families[name] == nil {
-                        families[name] = Family(type: "unknown")
+                        families[name] = Family(type: nil)
                         order.append(name)
                     }
                     families[name]?.help = parts.count == 4 ? parts[3] : ""
@@ -97,9 +97,10 @@ struct ExpositionParser {
         guard let current, let family = families[current] else {
             throw Failure(line: number, message: "sample \(name) outside any declared family")
         }
-        let allowed = Self.suffixes(of: family.type, openMetrics: openMetrics)
+        let type = family.type ?? "unknown"
+        let allowed = Self.suffixes(of: type, openMetrics: openMetrics)
         guard allowed.contains(where: { current + $0 == name }) else {
-            throw Failure(line: number, message: "sample \(name) does not belong to \(family.type) \(current)")
+            throw Failure(line: number, message: "sample \(name) does not belong to \(type) \(current)")
         }
         var labels: [String] = []
         if line[nameEnd...].hasPrefix("{") {
@@ -130,11 +131,11 @@ struct ExpositionParser {
             }
         }
         guard Set(labels).count == labels.count else { throw Failure(line: number, message: "label repeated: \(line)") }
-        if labels.contains("le"), !(family.type == "histogram" && name == current + "_bucket") {
-            throw Failure(line: number, message: "`le` on \(family.type) \(name)")
+        if labels.contains("le"), !(type == "histogram" && name == current + "_bucket") {
+            throw Failure(line: number, message: "`le` on \(type) \(name)")
         }
-        if labels.contains("quantile"), family.type != "summary" {
-            throw Failure(line: number, message: "`quantile` on \(family.type) \(name)")
+        if labels.contains("quantile"), type != "summary" {
+            throw Failure(line: number, message: "`quantile` on \(type) \(name)")
         }
         families[current]?.samples += 1
     }
