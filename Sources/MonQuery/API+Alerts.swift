@@ -131,14 +131,12 @@ extension API {
     /// `mon_alerts{rule,severity,host}` 1 per firing alert (like Prometheus' `ALERTS`).
     func alertMetrics(_ out: inout PrometheusText) async {
         guard let evaluator = alerts?.evaluator else { return }
-        out.family("mon_alerts", type: "gauge", help: "1 for each firing alert of monquery's rules.")
+        out.family("mon_alerts", type: .gauge)
         for alert in await evaluator.active where alert.state == .firing {
             out.sample(
                 "mon_alerts", [("rule", alert.rule), ("severity", alert.severity.rawValue), ("host", alert.host)], 1)
         }
-        out.family(
-            "mon_alerts_pending", type: "gauge",
-            help: "Alerts whose condition holds but not yet for their 'for' duration.")
+        out.family("mon_alerts_pending", type: .gauge)
         out.sample("mon_alerts_pending", [], Double(await evaluator.active.filter { $0.state == .pending }.count))
     }
 }

@@ -161,12 +161,7 @@ extension API {
                     cacheTypes(data, host: host, counts: periodCounts[host] ?? [:]) { type in
                         let keys = data.first("mon_redis_cache_keys", host: host, ["type": type])?.latest ?? 0
                         let without = data.first("mon_redis_cache_keys_without_ttl", host: host, ["type": type])?.latest
-                        let buckets = data.all("mon_redis_cache_ttl_keys", host: host)
-                            .filter { $0.labels["type"] == type }
-                            .sorted {
-                                (Double($0.labels["le"] ?? "") ?? .infinity)
-                                    < (Double($1.labels["le"] ?? "") ?? .infinity)
-                            }
+                        let buckets = Self.ttlBuckets(data.all("mon_redis_cache_ttl_keys", host: host), type: type)
                         let sampledBytes = data.first("mon_redis_cache_sampled_key_bytes", host: host, ["type": type])
                         return [
                             ("hit_rates", Self.hitRates(windows, host: host, type: type)),
@@ -178,7 +173,7 @@ extension API {
                                 .array(
                                     buckets.map {
                                         .object([
-                                            ("le_seconds", .string($0.labels["le"] ?? "")), ("keys", Shape.latest($0)),
+                                            ("le_seconds", .string(Self.ttlBound($0))), ("keys", Shape.latest($0)),
                                         ])
                                     }
                                 )
@@ -252,6 +247,19 @@ extension API {
         }
         return counts
     }
+
+    /// The TTL distribution of one cache type in bound order. Agents before issue 19 labelled the
+    /// bound `le` (a clash in Prometheus), newer ones `ttl_bucket`: both are read, and within
+    /// one type the `ttl_bucket` series win when both were stored in the period.
+    static func ttlBuckets(_ series: [SeriesData], type: String) -> [SeriesData] {
+        let ofType = series.filter { $0.labels["type"] == type }
+        let renamed = ofType.filter { $0.labels["ttl_bucket"] != nil }
+        return (renamed.isEmpty ? ofType : renamed).sorted {
+            (Double(ttlBound($0)) ?? .infinity) < (Double(ttlBound($1)) ?? .infinity)
+        }
+    }
+
+    static func ttlBound(_ series: SeriesData) -> String { series.labels["ttl_bucket"] ?? series.labels["le"] ?? "" }
 
     /// Per cache type: keys, average TTL vs configured, and the hit rate (unknown until the
     /// application sends StatsD `cache.hit`/`cache.miss` counters tagged `cache:<type>`).

@@ -149,16 +149,12 @@ import Testing
         var declared: Set<String> = []
         for entry in snapshot.values {
             if declared.insert(entry.key.name).inserted {
-                general.family(
-                    entry.key.name, type: entry.value.kind == .counter ? "counter" : "gauge",
-                    help: "Latest value received from monagent.")
+                general.family(entry.key.name, type: entry.value.kind == .counter ? .counter : .gauge)
             }
             general.sample(entry.key.name, PrometheusText.exposedLabels(entry.key), entry.value.value)
         }
         for entry in snapshot.histograms {
-            general.family(
-                entry.key.name, type: "histogram",
-                help: "Observations since monquery started, merged from agent windows.")
+            general.family(entry.key.name, type: .histogram)
             general.histogram(entry.key.name, PrometheusText.exposedLabels(entry.key), entry.value.histogram)
         }
         general.finish()
@@ -202,6 +198,7 @@ import Testing
         // At 2 100 only web-2's sample is live: the text is one family with one line.
         #expect(
             scrape(nowMs: 2_100)
-                == "# HELP g Latest value received from monagent.\n# TYPE g gauge\ng{host=\"web-2\"} 7\n")
+                == "# HELP g StatsD gauge (or set size) `g` from the application, received by monagent.\n"
+                + "# TYPE g gauge\ng{host=\"web-2\"} 7\n")
     }
 }

@@ -48,25 +48,15 @@ public final class AuthThrottle: Sendable {
 
     public func render(into out: inout PrometheusText) {
         let snapshot = state.withLock { $0 }
-        out.family(
-            "mon_query_auth_failures_total", type: "counter",
-            help: "Credentials refused: bearer tokens matching no configured hash, failed dashboard logins.")
+        out.family("mon_query_auth_failures_total", type: .counter)
         for kind in Kind.allCases {
             out.sample("mon_query_auth_failures_total", [("kind", kind.rawValue)], Double(snapshot.failures[kind] ?? 0))
         }
-        out.family(
-            "mon_query_auth_throttled_total", type: "counter",
-            help: "Requests answered 429 because their client address failed too often (auth.max_failures_per_minute)."
-        )
+        out.family("mon_query_auth_throttled_total", type: .counter)
         out.sample("mon_query_auth_throttled_total", [], Double(snapshot.throttled))
-        out.family(
-            "mon_query_auth_throttle_addresses", type: "gauge",
-            help: "Client addresses with recent failures tracked by the throttle (at most auth.throttle_max_addresses)."
-        )
+        out.family("mon_query_auth_throttle_addresses", type: .gauge)
         out.sample("mon_query_auth_throttle_addresses", [], Double(snapshot.throttle.trackedAddresses))
-        out.family(
-            "mon_query_auth_throttle_evictions_total", type: "counter",
-            help: "Addresses forgotten by the throttle to stay within auth.throttle_max_addresses.")
+        out.family("mon_query_auth_throttle_evictions_total", type: .counter)
         out.sample("mon_query_auth_throttle_evictions_total", [], Double(snapshot.throttle.evictions))
     }
 }

@@ -55,22 +55,16 @@ public final class HTTPLimitStats: Sendable {
     public var idleClosedTotal: Int { idleClosed.load(ordering: .relaxed) }
 
     public func render(into out: inout PrometheusText) {
-        out.family("mon_query_http_connections", type: "gauge", help: "Open HTTP connections.")
+        out.family("mon_query_http_connections", type: .gauge)
         out.sample("mon_query_http_connections", [], Double(openConnections))
-        out.family(
-            "mon_query_http_stream_subscribers", type: "gauge",
-            help: "Live Server-Sent Events streams (logs and alerts), at most http.max_stream_subscribers.")
+        out.family("mon_query_http_stream_subscribers", type: .gauge)
         out.sample("mon_query_http_stream_subscribers", [], Double(openStreams))
         let counts = refused.withLock { $0 }
-        out.family(
-            "mon_query_http_refused_total", type: "counter",
-            help: "HTTP requests or connections refused by a limit or a non-canonical request target, by reason.")
+        out.family("mon_query_http_refused_total", type: .counter)
         for reason in Reason.allCases {
             out.sample("mon_query_http_refused_total", [("reason", reason.rawValue)], Double(counts[reason] ?? 0))
         }
-        out.family(
-            "mon_query_http_idle_closed_total", type: "counter",
-            help: "HTTP connections closed after http.idle_timeout_seconds without a request in progress.")
+        out.family("mon_query_http_idle_closed_total", type: .counter)
         out.sample("mon_query_http_idle_closed_total", [], Double(idleClosedTotal))
     }
 }

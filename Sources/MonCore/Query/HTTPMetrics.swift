@@ -24,7 +24,7 @@ public final class HTTPMetrics: Sendable {
             ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status)
         }
         let name = "mon_query_http_request_duration_seconds"
-        out.family(name, type: "histogram", help: "HTTP requests served, by route pattern, method and status.")
+        out.family(name, type: .histogram)
         for (key, histogram) in entries {
             out.histogram(name, [("route", key.route), ("method", key.method), ("status", key.status)], histogram)
         }

@@ -56,6 +56,13 @@ public struct PrometheusText {
     public private(set) var bytes: [UInt8] = []
     public var text: String { String(decoding: bytes, as: UTF8.self) }
     private var declared: Set<String> = []
+    /// Every sample name a declared family may write → that family.
+    private var owners: [String: String] = [:]
+    private var droppedFamilies: Set<String> = []
+    /// The family the next samples belong to.
+    private var current: (name: String, type: MetricType, dropped: Bool) = ("", .gauge, false)
+    /// Series left out because their family collided with another family's names.
+    public private(set) var droppedSeries = 0
     /// Family name → type, to name counter samples in OpenMetrics.
     private var counterFamilies: Set<String> = []
     /// `le` label values of `defaultBoundaries` in this format.
@@ -81,27 +88,45 @@ public struct PrometheusText {
         return taken
     }
 
-    /// `# HELP` and `# TYPE` (and `# UNIT` in OpenMetrics) once per family. `name` is the
-    /// sample name (`..._total` for counters).
+    /// `# HELP`, `# TYPE` (and `# UNIT` in OpenMetrics) once per family, from the
+    /// `MetricCatalogue` declaration of `name` (the sample name, `..._total` for counters).
+    /// An undeclared name (an application metric) gets a generated help text; `type` is then
+    /// used.
+    public mutating func family(_ name: String, type: MetricType = .gauge) {
+        declare(MetricCatalogue.describe(name, type: type))
+    }
+
+    /// The older spelling: `type` and `help` are used only for names the catalogue lacks.
     public mutating func family(_ name: String, type: String, help: String) {
+        let kind = MetricType(rawValue: type) ?? .gauge
+        declare(MetricCatalogue.descriptor(name) ?? MetricDescriptor(name, kind, help: help))
+    }
+
+    /// Declares a family unless it was declared already or any name it writes (in either format:
+    /// `x`/`x_total`, `_bucket`/`_count`/`_sum`/`_created`) belongs to another family; then its
+    /// samples are dropped and counted in `droppedSeries`.
+    private mutating func declare(_ descriptor: MetricDescriptor) {
+        let name = descriptor.name
+        current = (name, descriptor.type, dropped: droppedFamilies.contains(name))
         guard declared.insert(name).inserted else { return }
-        var family = name
-        if format == .openMetrics, type == "counter" {
-            if family.hasSuffix("_total") { family.removeLast(6) }
-            counterFamilies.insert(name)
+        let occupied = descriptor.occupiedNames
+        if occupied.contains(where: { owners[$0] != nil && owners[$0] != name }) {
+            droppedFamilies.insert(name)
+            current.dropped = true
+            return
         }
+        for taken in occupied { owners[taken] = name }
+        let family = format == .openMetrics ? descriptor.family : name
+        if format == .openMetrics, descriptor.type == .counter { counterFamilies.insert(name) }
+        let help = descriptor.help
         let escaped =
             help.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") })
             ? help.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n") : help
         append("# HELP \(family) \(escaped)\n")
-        append("# TYPE \(family) \(type)\n")
-        if format == .openMetrics, let unit = Self.unit(of: family) { append("# UNIT \(family) \(unit)\n") }
-    }
-
-    /// The base unit a family's name ends with (OpenMetrics `# UNIT` needs the suffix).
-    static func unit(of family: String) -> String? {
-        for unit in ["seconds", "bytes"] where family.hasSuffix("_" + unit) { return unit }
-        return nil
+        append("# TYPE \(family) \(descriptor.type.rawValue)\n")
+        if format == .openMetrics, let unit = descriptor.unit, family.hasSuffix("_" + unit) {
+            append("# UNIT \(family) \(unit)\n")
+        }
     }
 
     /// Ends the exposition (`# EOF` in OpenMetrics).
@@ -110,15 +135,29 @@ public struct PrometheusText {
     }
 
     public mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {
+        guard !current.dropped else {
+            droppedSeries += 1
+            return
+        }
+        write(name, labels, le: nil, value)
+    }
+
+    /// One sample line; `le` (a histogram bucket's bound) goes last, unrenamed.
+    private mutating func write(_ name: String, _ labels: [(String, String)], le: String?, _ value: Double) {
         append(name)
         if format == .openMetrics, counterFamilies.contains(name), !name.hasSuffix("_total") { append("_total") }
-        if !labels.isEmpty {
+        if !labels.isEmpty || le != nil {
             bytes.append(UInt8(ascii: "{"))
             for (index, label) in labels.enumerated() {
                 if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                append(Self.labelName(label.0))
+                append(exposedLabelName(label.0))
                 append("=\"")
                 append(Labels.escape(label.1))
+                bytes.append(UInt8(ascii: "\""))
+            }
+            if let le {
+                append(labels.isEmpty ? "le=\"" : ",le=\"")
+                append(le)
                 bytes.append(UInt8(ascii: "\""))
             }
             bytes.append(UInt8(ascii: "}"))
@@ -148,20 +187,32 @@ public struct PrometheusText {
         }
     }
 
+    /// A series label `le` (only `histogram` writes the bucket bound) and `quantile` outside
+    /// summaries become `exported_le`, `exported_quantile` (as Prometheus does on a clash).
+    private func exposedLabelName(_ name: String) -> String {
+        if name == "le" { return "exported_le" }
+        if name == "quantile", current.type != .summary { return "exported_quantile" }
+        return Self.labelName(name)
+    }
+
     /// A cumulative histogram as `_bucket{le}`, `_sum`, `_count`.
     public mutating func histogram(
         _ name: String, _ labels: [(String, String)], _ histogram: Histogram,
         boundaries: [Double] = PrometheusText.defaultBoundaries
     ) {
+        guard !current.dropped else {
+            droppedSeries += 1
+            return
+        }
         let thresholds =
             boundaries == Self.defaultBoundaries ? Self.defaultThresholds : Histogram.indexThresholds(boundaries)
         let cumulative = histogram.cumulativeCounts(thresholds: thresholds)
         for (boundary, count) in zip(boundaries, cumulative) {
-            sample(name + "_bucket", labels + [("le", leText(boundary))], Double(count))
+            write(name + "_bucket", labels, le: leText(boundary), Double(count))
         }
-        sample(name + "_bucket", labels + [("le", "+Inf")], Double(histogram.count))
-        sample(name + "_sum", labels, histogram.sum)
-        sample(name + "_count", labels, Double(histogram.count))
+        write(name + "_bucket", labels, le: "+Inf", Double(histogram.count))
+        write(name + "_sum", labels, le: nil, histogram.sum)
+        write(name + "_count", labels, le: nil, Double(histogram.count))
     }
 
     /// `le` text: OpenMetrics wants canonical floats (`1.0`), the text format takes `1`.
@@ -232,12 +283,15 @@ extension PrometheusText {
             let series = entry.series
             if series.nameBytes != family {
                 family = series.nameBytes
-                self.family(
-                    series.key.name, type: entry.value.kind == .counter ? "counter" : "gauge",
-                    help: "Latest value received from monagent.")
+                declare(
+                    MetricCatalogue.describe(series.key.name, type: entry.value.kind == .counter ? .counter : .gauge))
                 total =
                     format == .openMetrics && counterFamilies.contains(series.key.name)
                     && !series.key.name.hasSuffix("_total")
+            }
+            if current.dropped {
+                droppedSeries += 1
+                continue
             }
             if total {
                 bytes.append(contentsOf: series.nameBytes)
@@ -253,10 +307,11 @@ extension PrometheusText {
             let series = entry.series
             if series.nameBytes != family {
                 family = series.nameBytes
-                self.family(
-                    series.key.name, type: "histogram",
-                    help: "Observations since monquery started, merged from agent windows."
-                )
+                declare(MetricCatalogue.describe(series.key.name, type: .histogram))
+            }
+            if current.dropped {
+                droppedSeries += 1
+                continue
             }
             let histogram = entry.value.histogram
             let cumulative = histogram.cumulativeCounts(thresholds: Self.defaultThresholds)
@@ -308,8 +363,12 @@ extension PrometheusText {
         bytes.append(UInt8(ascii: "\n"))
     }
 
-    /// `host` first; a series label named `host` is renamed `exported_host`.
+    /// `host` first; series labels named `host`, `le` or `quantile` (which the daemon or the
+    /// exposition writes itself) are renamed `exported_host`, `exported_le`, `exported_quantile`.
     public static func exposedLabels(_ key: LastValueCache.Key) -> [(String, String)] {
-        [("host", key.host)] + key.labels.pairs.map { ($0.name == "host" ? "exported_host" : $0.name, $0.value) }
+        [("host", key.host)]
+            + key.labels.pairs.map {
+                (["host", "le", "quantile"].contains($0.name) ? "exported_" + $0.name : $0.name, $0.value)
+            }
     }
 }

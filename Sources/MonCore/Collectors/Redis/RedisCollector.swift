@@ -126,7 +126,7 @@ public actor RedisCollector: RemoteCollector {
             gauge("mon_redis_evictions_per_second", perSecond)
         }
         counter("mon_redis_expired_keys_total", info.expiredKeys.map(Double.init))
-        counter("mon_redis_replication_offset", info.masterReplOffset.map(Double.init))
+        gauge("mon_redis_replication_offset_bytes", info.masterReplOffset.map(Double.init))
         gauge("mon_redis_rdb_last_bgsave_ok", info.rdbLastBgsaveStatus.map { $0 == "ok" ? 1 : 0 })
         gauge("mon_redis_rdb_changes_since_last_save", info.rdbChangesSinceLastSave.map(Double.init))
         gauge("mon_redis_aof_enabled", info.aofEnabled.map { $0 ? 1 : 0 })
@@ -266,7 +266,7 @@ public actor RedisCollector: RemoteCollector {
                 output.samples.append(
                     Sample(
                         "mon_redis_cache_ttl_keys",
-                        ["type": name, "le": bound],
+                        ["type": name, "ttl_bucket": bound],
                         value: Double(cumulative),
                         timestampMs: ms
                     )

@@ -1,0 +1,16 @@
+extension MetricCatalogue {
+    /// Application signals the agent derives itself. Other application metrics (`app_…`) are
+    /// not declared: `application(_:type:)` generates their help text from the StatsD kind.
+    static let app: [MetricDescriptor] = [
+        .histogram(
+            "mon_app_request_duration_seconds", labels: ["endpoint", "method", "status", "source"],
+            "Server-side request durations by normalized endpoint, method and status, from StatsD timings or access-log events (source)."
+        ),
+        .counter(
+            "app_cache_hit_total", labels: ["cache"],
+            "StatsD counter `cache.hit` from the application: cache hits, by cache type when tagged."),
+        .counter(
+            "app_cache_miss_total", labels: ["cache"],
+            "StatsD counter `cache.miss` from the application: cache misses, by cache type when tagged."),
+    ]
+}

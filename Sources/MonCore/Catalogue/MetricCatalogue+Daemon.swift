@@ -1,0 +1,89 @@
+extension MetricCatalogue {
+    /// monquery's own metrics and the standard process metrics.
+    static let daemon: [MetricDescriptor] = [
+        .counter("mon_query_ingest_batches_total", "Batches stored."),
+        .counter(
+            "mon_query_ingest_duplicate_batches_total", "Replayed batches already stored (acked again, not written)."),
+        .counter("mon_query_ingest_samples_total", "Samples stored."),
+        .counter(
+            "mon_query_ingest_rejected_total",
+            "Samples, events, histograms and logs refused (outside the accepted time range or invalid)."),
+        .counter(
+            "mon_query_ingest_store_failures_total", "Batches that could not be stored (not acked; the agent retries)."),
+        .counter(
+            "mon_query_ingest_refused_connections_total",
+            "Ingest connections refused because their user is not in ingest.allowed_users / allowed_groups."),
+        .counter("mon_query_rollup_failed_passes_total", "Rollup passes that failed (retried)."),
+        .counter(
+            "mon_query_rollup_skipped_ranges_total",
+            "Rollup minutes or hours passed over after their rows failed every attempt (see table rollup_skipped)."),
+        .counter(
+            "mon_query_ingest_refused_total", labels: ["reason"],
+            "Ingest connections refused, by reason: user (not allowed), token, host (not bound to the credential), agent (id bound to another host), frame (too large before HELLO), connections (cap), handshake (timeout)."
+        ),
+        .counter(
+            "mon_query_ingest_dropped_total", labels: ["reason"],
+            "Samples and records left out of stored batches, by reason (the rest of each batch is stored)."),
+        .counter(
+            "mon_query_ingest_quarantined_total",
+            "Batches that can never be stored, kept in rejected_batches and acknowledged."
+        ),
+        .summary(
+            "mon_query_ingest_store_seconds", "Time to store one batch: one transaction, with the COPY of its samples."),
+        .gauge("mon_query_ingest_connections", "Open agent connections."),
+        .gauge(
+            "mon_query_ingest_queue_batches",
+            "Batches received and not yet committed (the daemon's ingest queue depth)."),
+        .gauge(
+            "mon_query_ingest_lag_seconds",
+            "From a batch's creation at the agent to its commit, for the last batch stored."
+        ),
+        .summary(
+            "mon_query_ingest_batch_lag_seconds",
+            "Creation-to-commit lags of stored batches (_sum / _count is the mean); was the counter mon_query_ingest_lag_seconds_total."
+        ),
+        .gauge("mon_query_agent_connected", labels: ["agent", "host"], "1 while the agent is connected."),
+        .gauge(
+            "mon_query_agent_last_batch_age_seconds", labels: ["agent", "host"],
+            "Seconds since the agent's last stored batch."
+        ),
+        .gauge("mon_query_cached_series", "Series in the last-value cache behind /metrics."),
+        .gauge(
+            "mon_query_metrics_series_dropped",
+            "Series left out of this /metrics response because their family name collided with another family's."),
+        .gauge("mon_query_log_stream_clients", "Connected live log stream clients."),
+        .counter("mon_query_log_stream_dropped_total", "Records dropped for slow live-stream clients."),
+        .histogram(
+            "mon_query_http_request_duration_seconds", labels: ["route", "method", "status"],
+            "HTTP requests served, by route pattern, method and status."),
+        .gauge("mon_query_http_connections", "Open HTTP connections."),
+        .gauge(
+            "mon_query_http_stream_subscribers",
+            "Live Server-Sent Events streams (logs and alerts), at most http.max_stream_subscribers."),
+        .counter(
+            "mon_query_http_refused_total", labels: ["reason"],
+            "HTTP requests or connections refused by a limit or a non-canonical request target, by reason."),
+        .counter(
+            "mon_query_http_idle_closed_total",
+            "HTTP connections closed after http.idle_timeout_seconds without a request in progress."),
+        .counter(
+            "mon_query_auth_failures_total", labels: ["kind"],
+            "Credentials refused: bearer tokens matching no configured hash, failed dashboard logins."),
+        .counter(
+            "mon_query_auth_throttled_total",
+            "Requests answered 429 because their client address failed too often (auth.max_failures_per_minute)."),
+        .gauge(
+            "mon_query_auth_throttle_addresses",
+            "Client addresses with recent failures tracked by the throttle (at most auth.throttle_max_addresses)."),
+        .counter(
+            "mon_query_auth_throttle_evictions_total",
+            "Addresses forgotten by the throttle to stay within auth.throttle_max_addresses."),
+        .gauge("mon_alerts", labels: ["rule", "severity", "host"], "1 for each firing alert of monquery's rules."),
+        .gauge("mon_alerts_pending", "Alerts whose condition holds but not yet for the rule's `for` duration."),
+        .counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds."),
+        .gauge("process_resident_memory_bytes", "Resident memory size in bytes."),
+        .gauge("process_open_fds", "Number of open file descriptors."),
+        .gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds."),
+        .gauge("process_threads", "Number of OS threads in the process."),
+    ]
+}

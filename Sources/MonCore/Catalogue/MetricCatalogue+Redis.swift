@@ -1,0 +1,54 @@
+extension MetricCatalogue {
+    /// The Redis source (`redis:` in the agent config).
+    static let redis: [MetricDescriptor] = [
+        .gauge("mon_redis_up", "1 when the last cycle reached Redis, 0 otherwise."),
+        .gauge("mon_redis_info", labels: ["version", "role", "mode"], "Always 1; server version, role and mode."),
+        .gauge("mon_redis_uptime_seconds", "Seconds since the Redis server started."),
+        .gauge("mon_redis_connected_clients", "Client connections (INFO connected_clients)."),
+        .gauge("mon_redis_blocked_clients", "Clients blocked on a blocking command."),
+        .gauge("mon_redis_memory_used_bytes", "Memory allocated by Redis (used_memory)."),
+        .gauge("mon_redis_memory_peak_bytes", "Peak of used_memory."),
+        .gauge("mon_redis_memory_max_bytes", "The maxmemory setting (0: no limit)."),
+        .gauge("mon_redis_memory_fragmentation_ratio", "RSS / used_memory (mem_fragmentation_ratio)."),
+        .gauge("mon_redis_memory_used_ratio", "used_memory / maxmemory (0…1), when maxmemory is set."),
+        .gauge("mon_redis_ops_per_second", "Commands per second (instantaneous_ops_per_sec)."),
+        .counter("mon_redis_commands_processed_total", "Commands processed since the server started."),
+        .counter("mon_redis_evicted_keys_total", "Keys evicted because of maxmemory."),
+        .gauge("mon_redis_evictions_per_second", "Keys evicted per second since the previous cycle."),
+        .counter("mon_redis_expired_keys_total", "Keys removed because their TTL ran out."),
+        .gauge(
+            "mon_redis_replication_offset_bytes",
+            "Replication offset (master_repl_offset); renamed from the counter mon_redis_replication_offset."),
+        .gauge("mon_redis_rdb_last_bgsave_ok", "1 when the last RDB save succeeded."),
+        .gauge("mon_redis_rdb_changes_since_last_save", "Writes since the last RDB save."),
+        .gauge("mon_redis_aof_enabled", "1 when the append-only file is on."),
+        .counter(
+            "mon_redis_keyspace_hits_total", "Key lookups that found the key, without monagent's own lookups."),
+        .counter(
+            "mon_redis_keyspace_misses_total", "Key lookups that missed, without monagent's own lookups."),
+        .gauge("mon_redis_hit_ratio", "Keyspace hits / (hits + misses) since the previous cycle (0…1)."),
+        .gauge("mon_redis_db_keys", labels: ["db"], "Keys in the logical database (INFO keyspace)."),
+        .gauge("mon_redis_db_expiring_keys", labels: ["db"], "Keys with a TTL in the logical database."),
+        .gauge("mon_redis_db_avg_ttl_seconds", labels: ["db"], "Average TTL of expiring keys (INFO keyspace)."),
+        .gauge("mon_redis_keys", "Keys in all logical databases."),
+        .counter("mon_redis_command_calls_total", labels: ["command"], "Calls by command (INFO commandstats)."),
+        .counter(
+            "mon_redis_command_seconds_total", labels: ["command"], "Time spent by command (INFO commandstats)."),
+        .counter("mon_redis_slowlog_entries_total", "New SLOWLOG entries seen by monagent."),
+        .counter(
+            "mon_redis_slowlog_lost_total", "SLOWLOG entries rotated out before monagent could read them."),
+        .counter("mon_redis_scan_walks_completed_total", "Completed SCAN walks over the cache key types."),
+        .gauge("mon_redis_cache_keys", labels: ["type"], "Keys under the cache type's prefix (last SCAN walk)."),
+        .gauge("mon_redis_cache_keys_without_ttl", labels: ["type"], "Keys of the cache type without a TTL."),
+        .gauge("mon_redis_cache_avg_ttl_seconds", labels: ["type"], "Average remaining TTL of the cache type's keys."),
+        .gauge(
+            "mon_redis_cache_sampled_key_bytes", labels: ["type"],
+            "Average memory per key of the cache type (MEMORY USAGE on a sample)."),
+        .gauge(
+            "mon_redis_cache_configured_ttl_seconds", labels: ["type"], "The cache type's configured ttl_seconds."),
+        .gauge(
+            "mon_redis_cache_ttl_keys", labels: ["type", "ttl_bucket"],
+            "Keys of the cache type with a remaining TTL at most ttl_bucket seconds (cumulative, \"+Inf\" for all; was label `le`)."
+        ),
+    ]
+}
