@@ -47,6 +47,9 @@ extension MetricCatalogue {
         ),
         .counter(
             "mon_agent_requests_deduplicated_total", labels: ["source"],
-            "Requests dropped because another source already counted them"),
+            "Requests dropped because another source already counted them."),
+        .counter(
+            "mon_agent_requests_services_overflow_total",
+            "Request timings whose service the de-duplication could not track (more services than its cap)."),
     ]
 }
