@@ -210,4 +210,23 @@ import Testing
         let unknown = #expect(throws: ConfigError.self) { try Self.load(yaml: "logs:\n  pathz: []\n") }
         #expect(unknown?.key == "logs.pathz")
     }
+    /// Enumerated settings go through `ConfigSource.choice`: the error lists the choices and
+    /// names the variable or file the bad value came from.
+    @Test(arguments: [
+        ("MONAGENT_REQUESTS_SOURCE", "both", "requests.source", "auto, statsd, logs"),
+        ("MONAGENT_REDIS_SLOWLOG_ARGUMENTS", "some", "redis.slowlog_arguments", "none, first, all"),
+    ])
+    func enumeratedSettingsNameTheirOrigin(_ variable: String, _ value: String, _ key: String, _ choices: String) throws
+    {
+        let error = #expect(throws: ConfigError.self) { try Self.load([variable: value]) }
+        #expect(error?.key == key)
+        #expect(error?.message.contains(choices) == true)
+        #expect(error?.message.contains("env \(variable)") == true)
+        let fromFile = #expect(throws: ConfigError.self) {
+            try Self.load(yaml: "\(key.split(separator: ".")[0]):\n  \(key.split(separator: ".")[1]): \(value)\n")
+        }
+        #expect(fromFile?.key == key)
+        // The first choice is accepted.
+        _ = try Self.load([variable: String(choices.prefix(while: { $0 != "," }))])
+    }
 }

@@ -29,11 +29,7 @@ public struct RequestsConfig: Sendable, Equatable {
     }
 
     init(source: ConfigSource) throws {
-        let text = source.string("requests.source", default: "auto")
-        guard let mode = Mode(rawValue: text) else {
-            throw ConfigError(key: "requests.source", message: "'\(text)' is not one of auto, statsd, logs")
-        }
-        self.mode = mode
+        mode = try source.choice("requests.source", default: Mode.auto)
         statsdExpirySeconds = try source.double("requests.statsd_expiry_seconds", default: 60, range: 1...86_400)
     }
 }

@@ -127,6 +127,18 @@ public final class ConfigSource {
         return number
     }
 
+    /// One of an enumeration's raw values; the error lists them and names where the value came from.
+    public func choice<Choice: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: Choice) throws
+        -> Choice
+    where Choice.RawValue == String {
+        guard let value = value(key) else { return defaultValue }
+        guard let choice = Choice(rawValue: value.text.trimmingCharacters(in: .whitespaces)) else {
+            let names = Choice.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigError(key: key, message: "'\(value.text.prefix(80))' is not one of \(names) (\(value.origin))")
+        }
+        return choice
+    }
+
     public func bool(_ key: String, default defaultValue: Bool) throws -> Bool {
         guard let value = value(key) else { return defaultValue }
         switch value.text.lowercased() {

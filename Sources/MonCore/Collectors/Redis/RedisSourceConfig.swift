@@ -14,7 +14,7 @@ public struct RedisSourceConfig: Sendable {
     }
 
     /// How much of a SLOWLOG entry's arguments is kept (arguments can carry personal data).
-    public enum SlowlogArguments: String, Sendable {
+    public enum SlowlogArguments: String, Sendable, CaseIterable {
         /// Command name only.
         case none
         /// Command name and first argument (usually the key). Default.
@@ -58,11 +58,7 @@ public struct RedisSourceConfig: Sendable {
         let url = source.optionalString("redis.url")
         let password = try source.secretFile("redis.password_file")
         let timeout = try source.int("redis.timeout_ms", default: 1000, range: 10...60_000)
-        let argumentsText = source.string("redis.slowlog_arguments", default: "first")
-        guard let arguments = SlowlogArguments(rawValue: argumentsText) else {
-            throw ConfigError(
-                key: "redis.slowlog_arguments", message: "'\(argumentsText)' is not one of none, first, all")
-        }
+        let arguments = try source.choice("redis.slowlog_arguments", default: SlowlogArguments.first)
         let count = try source.int("redis.scan_count", default: 1000, range: 1...100_000)
         let cap = try source.double("redis.scan_time_cap_ms", default: 20, range: 1...10_000)
         let scanInterval = try source.double("redis.scan_interval_seconds", default: 60, range: 0...86_400)
