@@ -148,7 +148,10 @@ extension QueryStore {
 
     /// How much a counter grew over the range per (host, labels), counting resets as restarts
     /// from 0. Reads the last value of each rollup unit where the tier plan allows (a reset
-    /// inside one unit is then seen as a reset at the unit's end).
+    /// inside one unit is then seen as a reset at the unit's end). A series' first sample is
+    /// its baseline; when that first row is a rollup unit, the growth inside the unit (from
+    /// its first raw sample, while raw rows are kept) counts too — a counter that starts at 0
+    /// inside a minute already rolled up is not lost.
     public func increase(name: String, host: String?, range: TimeRange) throws -> [(
         host: String, labels: [String: String], value: Double
     )] {
@@ -169,8 +172,11 @@ extension QueryStore {
             SELECT s.host, s.labels::text, \(SQLNumbers.doubleSum("CASE WHEN d.delta >= 0 THEN d.delta ELSE d.value END"))
             FROM (
                 SELECT src.series_id, \(SQLNumbers.clamped("src.last")) AS value,
-                       \(SQLNumbers.clamped("src.last"))
-                       - lag(\(SQLNumbers.clamped("src.last"))) OVER (PARTITION BY src.series_id ORDER BY src.last_ts) AS delta
+                       COALESCE(
+                           \(SQLNumbers.clamped("src.last"))
+                           - lag(\(SQLNumbers.clamped("src.last"))) OVER (PARTITION BY src.series_id ORDER BY src.last_ts),
+                           \(plan.firstUnitIncrease(value: SQLNumbers.clamped("src.last"), firstRaw: SQLNumbers.clamped("m.value")))
+                       ) AS delta
                 FROM (\(plan.metricsSource(seriesFilter: filter))) AS src (series_id, ts, sum, count, last, last_ts)
             ) d
             JOIN metric_series s ON s.id = d.series_id

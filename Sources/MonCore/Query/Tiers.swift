@@ -70,6 +70,20 @@ public struct TierPlan: Sendable, Equatable {
         return parts.joined(separator: "\nUNION ALL\n")
     }
 
+    /// For `increaseQuery`: the growth inside the row `src` of `metricsSource` when it is a
+    /// rollup unit (its `value` minus the unit's first raw sample `firstRaw`, read as `m`),
+    /// NULL for raw rows and for units whose raw rows are gone (negative after a reset).
+    func firstUnitIncrease(value: String, firstRaw: String) -> String {
+        guard tier != .raw, splitMs > startMs else { return "NULL::double precision" }
+        let unit = tier == .hour ? "1 hour" : "1 minute"
+        return """
+            CASE WHEN src.ts < \(Self.time(split)) THEN (
+                SELECT \(value) - \(firstRaw) FROM metrics m
+                WHERE m.series_id = src.series_id AND m.ts >= src.ts AND m.ts < src.ts + interval '\(unit)'
+                ORDER BY m.ts LIMIT 1) END
+            """
+    }
+
     /// `(ts, series_id, count, sum, min, max, zero_count, idx, cnt)` histogram rows with `ts`
     /// (a window's or unit's end) in `(start, end]`.
     public func histogramSource(seriesFilter: String) -> String {
