@@ -49,17 +49,18 @@ mon_free_port() {
     return 1
 }
 
-# mon_pg_start DIR PORT — a throwaway PostgreSQL 15 cluster in DIR (owned by postgres),
-# pg_stat_statements preloaded, listening on 127.0.0.1:PORT and the socket dir DIR.
+# mon_pg_start DIR PORT [OPTIONS] — a throwaway PostgreSQL 15 cluster in DIR (owned by
+# postgres), pg_stat_statements preloaded, listening on 127.0.0.1:PORT and the socket dir
+# DIR. OPTIONS (e.g. "-c max_connections=20") come last, so they win over the defaults.
 mon_pg_start() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 options=${3:-}
     as_root install -d -o postgres -g postgres -m 700 "$dir"
     if [ ! -f "$dir/data/PG_VERSION" ]; then
         as_root runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
             --locale=C.UTF-8 --no-sync >"$dir/../initdb.log" 2>&1 || { cat "$dir/../initdb.log" >&2; return 1; }
     fi
     as_root runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements -c fsync=off -c max_connections=200" \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements -c fsync=off -c max_connections=200 $options" \
         start >/dev/null || { as_root cat "$dir/server.log" >&2; return 1; }
 }
 

@@ -6,11 +6,13 @@ import MonCore
 struct PrivateCluster: Sendable {
     let directory: String
     let port: Int
+    /// Server options after the defaults (`-c max_connections=20`); plain `-c name=value`.
+    var options = ""
 
     /// initdb, start, and `createdb mon`.
-    static func make() async throws -> PrivateCluster {
+    static func make(options: String = "") async throws -> PrivateCluster {
         let cluster = PrivateCluster(
-            directory: try TestEnvironment.makeDirectory("pg"), port: TestEnvironment.freePort())
+            directory: try TestEnvironment.makeDirectory("pg"), port: TestEnvironment.freePort(), options: options)
         try await cluster.start()
         try await offPool { try Self.shell("\"$PG_BIN/createdb\" -h 127.0.0.1 -p \(cluster.port) -U postgres mon") }
         return cluster
@@ -19,7 +21,7 @@ struct PrivateCluster: Sendable {
     var databaseURL: String { "postgresql://postgres@127.0.0.1:\(port)/mon" }
 
     func start() async throws {
-        let command = "mon_pg_start '\(directory)' \(port)"
+        let command = "mon_pg_start '\(directory)' \(port) '\(options)'"
         try await offPool { try Self.shell(command) }
     }
 

@@ -1,0 +1,160 @@
+import Foundation
+import MonCore
+import Testing
+
+/// The rules monquery ships, as shipped: thresholds untouched, only the intervals shortened
+/// (`alerts.for_scale: 0.01`, alerts every 0.5 s, the agent every 0.5 s). Faults planted on a
+/// live system — a PostgreSQL of its own with `max_connections = 20`, a Redis of its own with
+/// `maxmemory 2mb`, an ext4 file system on a loop device — each fire their default rule with
+/// its hint. Thresholds in time (a lock wait over 60 s, idle in transaction over 300 s) are
+/// waited out for real, so this suite takes about five and a half minutes.
+@Suite(.enabled(if: TestEnvironment.isAvailable && getuid() == 0, "needs scripts/test, as root (loop mount)"))
+struct DefaultRulesLiveTests {
+    static let host = "rules-host"
+
+    @Test("every planted fault fires its shipped default rule with the rule's hint")
+    func shippedRulesFire() async throws {
+        let started = ContinuousClock.now
+        let shipped = Dictionary(
+            uniqueKeysWithValues: try AlertRuleParser.parse(yaml: DefaultAlertRules.yaml, file: "defaults").map {
+                ($0.name, $0)
+            })
+        let daemon = try Daemon.make()
+        let cluster = try await PrivateCluster.make(options: "-c max_connections=20")
+        defer { cluster.stopNow() }
+        let redisPort = TestEnvironment.freePort()
+        let redisServer = try ManagedProcess(
+            binary: "/usr/bin/redis-server",
+            arguments: [
+                "--port", "\(redisPort)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", daemon.directory, "--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru",
+            ],
+            environment: [:], logPath: "\(daemon.directory)/redis.log")
+        defer { redisServer.stop(SIGKILL) }
+        let mountpoint = "\(daemon.directory)/full"
+        try await offPool {
+            try PrivateCluster.shell(
+                "dd if=/dev/zero of='\(daemon.directory)/fs.img' bs=1M count=16 status=none"
+                    + " && mkfs.ext4 -q -F '\(daemon.directory)/fs.img' && mkdir -p '\(mountpoint)'"
+                    + " && mount -o loop '\(daemon.directory)/fs.img' '\(mountpoint)'")
+        }
+        defer { try? PrivateCluster.shell("umount -l '\(mountpoint)'") }
+
+        let monquery = try daemon.start(extra: [
+            "MONQUERY_ALERTS_ENABLED": "true", "MONQUERY_ALERTS_INTERVAL_SECONDS": "0.5",
+            "MONQUERY_ALERTS_FOR_SCALE": "0.01",
+        ])
+        defer { monquery.stop() }
+        let monitored = cluster.databaseURL
+        try await offPool {
+            let connection = try PostgresConnection(url: monitored, applicationName: "mon-tests")
+            try connection.execute(rawSQL: "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            try connection.execute(
+                rawSQL: "CREATE TABLE locked (id int PRIMARY KEY, v int); INSERT INTO locked VALUES (1, 0)")
+        }
+        let redisURL = "redis://127.0.0.1:\(redisPort)/0"
+        let agent = try daemon.startAgent(
+            interval: 0.5, host: Self.host, agentID: "rules-agent",
+            extra: [
+                "MONAGENT_REDIS_URL": redisURL, "MONAGENT_POSTGRES_URL": monitored,
+                "MONAGENT_POSTGRES_STATEMENTS_INTERVAL": "1",
+            ])
+        defer { agent.stop() }
+        _ = try await eventually("PostgreSQL, Redis and file systems reported") { () -> Bool? in
+            let names = try daemon.column(
+                "SELECT DISTINCT s.name FROM metrics m JOIN metric_series s ON s.id = m.series_id WHERE s.name = ANY($1::text[])",
+                ["{mon_postgres_connections_used_ratio,mon_redis_evicted_keys_total,mon_host_filesystem_used_ratio}"])
+            return names.count == 3 ? true : nil
+        }
+        /// The firing alerts of the test host, by rule.
+        func firing() async throws -> [String: [String: Any]] {
+            let (status, json) = try await daemon.get("/api/monitoring/alerts?state=firing")
+            guard status == 200, let active = (json as? [String: Any])?["active"] as? [[String: Any]] else {
+                throw TestFailure("alerts: \(status)")
+            }
+            var byRule: [String: [String: Any]] = [:]
+            for alert in active where alert["host"] as? String == Self.host && alert["state"] as? String == "firing" {
+                byRule[alert["rule"] as? String ?? ""] = alert
+            }
+            return byRule
+        }
+        let planted = [
+            "RedisHitRateLow", "RedisEvictions", "PostgresSlowQueries", "PostgresConnectionsHigh",
+            "FilesystemAlmostFull", "PostgresLockWaits", "PostgresIdleInTransaction", "AgentSilent",
+        ]
+        for name in planted { #expect(shipped[name] != nil, "\(name) is a shipped rule") }
+        #expect(try await firing().keys.filter(planted.contains).isEmpty, "a planted rule fires before its fault")
+
+        // Plant every fault at once; those with a time threshold age while the rest fire.
+        let blocker = try PostgresConnection(url: monitored, applicationName: "mon-tests-blocker")
+        try blocker.execute(rawSQL: "BEGIN; UPDATE locked SET v = v + 1 WHERE id = 1")
+        let waiters = (0..<3).map { index in
+            Task {
+                try await offPool {
+                    let connection = try PostgresConnection(
+                        url: monitored, applicationName: "mon-tests-waiter-\(index)", statementTimeoutMs: 900_000)
+                    _ = try connection.query("UPDATE locked SET v = v + 1 WHERE id = 1")
+                }
+            }
+        }
+        // Statistics views are a snapshot per transaction: ask from outside the blocker's.
+        let observer = try PostgresConnection(url: monitored, applicationName: "mon-tests-fill")
+        _ = try await eventually("three sessions waiting on the row lock") { () -> Bool? in
+            try observer.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").int(0, 0) == 3
+                ? true : nil
+        }
+        var fill = [observer]
+        while try Self.clientBackends(observer) < 17 {
+            fill.append(try PostgresConnection(url: monitored, applicationName: "mon-tests-fill"))
+        }
+        try await offPool {
+            let connection = try PostgresConnection(url: monitored, applicationName: "mon-tests-slow")
+            for _ in 0..<15 { _ = try connection.query("SELECT pg_sleep(0.12)") }
+        }
+        let redis = try RedisConnection(url: try RedisURL(redisURL))
+        let value = String(repeating: "x", count: 4096)
+        for chunk in 0..<6 {
+            _ = try redis.pipeline((0..<500).map { ["SET", "evict:\(chunk):\($0)", value] })
+        }
+        for chunk in 0..<4 { _ = try redis.pipeline((0..<2000).map { ["GET", "absent:\(chunk):\($0)"] }) }
+        let fillStatus = try await runProgram(
+            "/bin/sh", ["-c", "dd if=/dev/zero of='\(mountpoint)/fill' bs=1M 2>&1; sync; df -P '\(mountpoint)'"])
+        #expect(fillStatus.output.contains("100%"), "the loop file system filled: \(fillStatus.output)")
+
+        var fired: [(rule: String, after: Duration, alert: [String: Any])] = []
+        func waitFiring(_ rule: String, seconds: Double) async throws {
+            let alert = try await eventually("\(rule) firing", seconds: seconds) { try await firing()[rule] }
+            fired.append((rule, ContinuousClock.now - started, alert))
+        }
+        for rule in planted.dropLast() {
+            try await waitFiring(rule, seconds: rule == "PostgresIdleInTransaction" ? 420 : 120)
+        }
+        agent.stop(SIGKILL)
+        try await waitFiring("AgentSilent", seconds: 60)
+
+        for (rule, after, alert) in fired {
+            let expected = try #require(shipped[rule])
+            print("\(rule) fired after \(after): \(alert["summary"] as? String ?? "?")")
+            #expect(alert["hint"] as? String == expected.hint, "\(rule): \(alert)")
+            #expect(alert["severity"] as? String == expected.severity.rawValue, "\(rule): \(alert)")
+            #expect((alert["summary"] as? String)?.contains(Self.host) == true, "\(rule): \(alert)")
+        }
+        let values = Dictionary(uniqueKeysWithValues: fired.map { ($0.rule, $0.alert["value"] as? Double ?? .nan) })
+        #expect(values["RedisHitRateLow"].map { $0 < 70 } == true)
+        #expect(values["PostgresConnectionsHigh"].map { $0 > 80 } == true)
+        #expect(values["PostgresSlowQueries"].map { $0 > 10 } == true)
+        #expect(values["FilesystemAlmostFull"].map { $0 > 90 } == true)
+        #expect(values["PostgresLockWaits"].map { $0 > 60 } == true)
+        #expect(values["PostgresIdleInTransaction"].map { $0 > 300 } == true)
+
+        try blocker.execute(rawSQL: "ROLLBACK")
+        for waiter in waiters { try await waiter.value }
+        fill.removeAll()
+    }
+
+    static func clientBackends(_ connection: PostgresConnection) throws -> Int {
+        Int(
+            try connection.query("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'").int(
+                0, 0) ?? 0)
+    }
+}
