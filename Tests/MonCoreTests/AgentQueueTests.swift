@@ -194,7 +194,7 @@ extension AgentQueueTests {
 
         @Test("Next aligned tick is strictly after now", arguments: ticks)
         func nextTickIsAlignedAndStrictlyAfter(tick: Tick) {
-            let next = Sampler.nextTick(after: tick.now, intervalMs: tick.interval)
+            let next = AlignedTicker.nextTick(after: tick.now, intervalMs: tick.interval)
             #expect(next == tick.expected)
             #expect(next > tick.now)
             #expect(next % tick.interval == 0)
@@ -203,7 +203,7 @@ extension AgentQueueTests {
         /// Before the epoch integer division rounds toward zero, not down.
         @Test("Negative times also give the next multiple", arguments: [Int64(-1), -4_999, -5_000, -5_001])
         func nextTickBeforeTheEpoch(now: Int64) {
-            let next = Sampler.nextTick(after: now, intervalMs: 5_000)
+            let next = AlignedTicker.nextTick(after: now, intervalMs: 5_000)
             #expect(next > now)
             #expect(next - now <= 5_000, "\(next) skips a tick after \(now)")
             #expect(next % 5_000 == 0)

@@ -382,10 +382,10 @@ extension ConfigTests {
         }
 
         @Test func listenForms() throws {
-            #expect(try QueryConfig.parseListen("127.0.0.1:8089", key: "k") == ("127.0.0.1", 8089))
-            #expect(try QueryConfig.parseListen("[::]:80", key: "k") == ("::", 80))
-            #expect(try QueryConfig.parseListen(":0", key: "k") == ("0.0.0.0", 0))
-            #expect(try QueryConfig.parseListen("localhost:65535", key: "k") == ("localhost", 65535))
+            #expect(try ListenAddress.parse("127.0.0.1:8089", key: "k") == ("127.0.0.1", 8089))
+            #expect(try ListenAddress.parse("[::]:80", key: "k") == ("::", 80))
+            #expect(try ListenAddress.parse(":0", key: "k") == ("0.0.0.0", 0))
+            #expect(try ListenAddress.parse("localhost:65535", key: "k") == ("localhost", 65535))
         }
 
         @Test(arguments: ["0999", "1777", "rw", ""])

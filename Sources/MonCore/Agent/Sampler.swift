@@ -30,12 +30,6 @@ public struct Sampler: Service {
         self.makeCollectors = makeCollectors
     }
 
-    /// The next aligned tick strictly after `nowMs`.
-    public static func nextTick(after nowMs: Int64, intervalMs: Int64) -> Int64 {
-        let floor = nowMs / intervalMs - (nowMs % intervalMs < 0 ? 1 : 0)
-        return (floor + 1) * intervalMs
-    }
-
     public func run() async throws {
         await cancelWhenGracefulShutdown { await self.loop() }
     }

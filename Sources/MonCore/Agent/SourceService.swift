@@ -1,20 +1,6 @@
 import Logging
 import ServiceLifecycle
 
-/// What a remote source produced in one cycle.
-public struct SourceOutput: Sendable {
-    public var samples: [Sample] = []
-    public var events: [Event] = []
-
-    public init() {}
-}
-
-/// A source that talks to a server (PostgreSQL, Redis) from its own thread; it never
-/// throws: failures are reported as samples (`mon_<source>_up 0`) and log lines.
-public protocol RemoteCollector: Actor {
-    func collect(timestampMs: Int64) -> SourceOutput
-}
-
 /// Runs one slow or remote source (PostgreSQL, Redis) on the same wall-clock ticks as the
 /// host sampler, but in its own task: a source that is slow or away never delays the
 /// host cycle. Each run becomes its own batch in the shared queue.

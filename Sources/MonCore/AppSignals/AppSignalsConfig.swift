@@ -44,7 +44,7 @@ public struct StatsDConfig: Sendable {
 
     /// `host:port` with a port in 1...65535; `[::1]:8125` for IPv6.
     static func parseAddress(_ text: String, key: String) throws -> (host: String, port: Int) {
-        let (host, port) = try QueryConfig.parseListen(text, key: key)
+        let (host, port) = try ListenAddress.parse(text, key: key)
         guard port > 0 else { throw ConfigError(key: key, message: "'\(text)' needs a port in 1...65535") }
         return (host, port)
     }
@@ -149,31 +149,6 @@ public struct LogsConfig: Sendable {
                 key: "logs.allowed_owners", message: "'\(owner)' is neither a uid nor a user on this host")
         }
         return entry.pw_uid
-    }
-}
-
-/// Prometheus-compatible metric names from arbitrary application names.
-public enum MetricNames {
-    static func isNameByte(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
-    }
-
-    /// `api.search-hybrid` → `api_search_hybrid` (runs of other characters become one `_`).
-    public static func sanitize(_ name: String) -> String {
-        var out = ""
-        var lastUnderscore = false
-        for byte in name.utf8 {
-            if isNameByte(byte) {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-                lastUnderscore = byte == UInt8(ascii: "_")
-            } else if !lastUnderscore {
-                out += "_"
-                lastUnderscore = true
-            }
-        }
-        return out
     }
 }
 

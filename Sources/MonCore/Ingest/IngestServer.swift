@@ -55,9 +55,9 @@ public struct IngestServer: Service {
 
     let configuration: Configuration
     /// TCP connections being served (for `maxConnections`).
-    private let remoteConnections = Gauge()
+    private let remoteConnections = ConnectionGauge()
     /// Unix socket connections being served (for `socketMaxConnections`).
-    private let localConnections = Gauge()
+    private let localConnections = ConnectionGauge()
     let writer: IngestWriter
     let stats: IngestStats
     let logger: Logger
@@ -169,7 +169,7 @@ public struct IngestServer: Service {
         var handshake: Handshake
     }
 
-    final class Gauge: Sendable {
+    final class ConnectionGauge: Sendable {
         let value = Atomic<Int>(0)
     }
 
@@ -442,13 +442,5 @@ extension Optional {
     func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
         guard let self else { return nil }
         return try await transform(self)
-    }
-}
-
-public enum WallClock {
-    public static func nowMs() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 }

@@ -1,14 +1,5 @@
 import Synchronization
 
-/// What one committed batch brought, handed to the daemon's in-memory consumers
-/// (the last-value cache behind `/metrics`, the live log stream).
-public struct CommittedBatch: Sendable {
-    public var host: String
-    public var samples: [Sample]
-    public var histograms: [HistogramSample]
-    public var logs: [StoredLog]
-}
-
 /// The latest value of every series, and a running histogram per histogram series, fed
 /// by the ingest writer after each commit. `/metrics` renders from here: a scrape never
 /// queries the database. Series silent for `staleAfterMs` are left out and forgotten.

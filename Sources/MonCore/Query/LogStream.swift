@@ -1,19 +1,5 @@
 import Synchronization
 
-/// A log record as stored: its id orders records in commit order (one ingest writer)
-/// and is the SSE event id.
-public struct StoredLog: Sendable, Hashable {
-    public var id: Int64
-    public var host: String
-    public var record: LogRecord
-
-    public init(id: Int64, host: String, record: LogRecord) {
-        self.id = id
-        self.host = host
-        self.record = record
-    }
-}
-
 /// The filters of `/logs` and `/logs/stream`.
 public struct LogFilter: Sendable, Equatable {
     /// At or above this level.

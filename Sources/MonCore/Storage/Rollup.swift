@@ -17,40 +17,6 @@ public struct RollupPass: Sendable, Equatable {
     public var minutes: Int64 { minuteRanges.reduce(0) { $0 + ($1.endMs - $1.startMs) / 60_000 } }
 }
 
-/// `[startMs, endMs)`.
-public struct ClosedOpenRange: Sendable, Equatable {
-    public var startMs: Int64
-    public var endMs: Int64
-
-    public init(_ startMs: Int64, _ endMs: Int64) {
-        self.startMs = startMs
-        self.endMs = endMs
-    }
-
-    /// Sorted, with overlapping and touching ranges joined.
-    public static func merged(_ ranges: [ClosedOpenRange]) -> [ClosedOpenRange] {
-        var result: [ClosedOpenRange] = []
-        for range in ranges.sorted(by: { $0.startMs < $1.startMs }) where range.endMs > range.startMs {
-            if let last = result.last, range.startMs <= last.endMs {
-                result[result.count - 1].endMs = max(last.endMs, range.endMs)
-            } else {
-                result.append(range)
-            }
-        }
-        return result
-    }
-
-    /// Widened to whole `unitMs` units.
-    public func aligned(to unitMs: Int64) -> ClosedOpenRange {
-        ClosedOpenRange(Self.floor(startMs, unitMs), Self.floor(endMs + unitMs - 1, unitMs))
-    }
-
-    /// Largest multiple of `unit` at or below `value`.
-    public static func floor(_ value: Int64, _ unit: Int64) -> Int64 {
-        value >= 0 ? value / unit * unit : -((-value + unit - 1) / unit) * unit
-    }
-}
-
 /// Maintains `metrics_1m`/`metrics_1h` (min, max, sum, count, last per series) and
 /// `histograms_1m`/`histograms_1h` (merged buckets) from the raw tables.
 ///

@@ -58,7 +58,7 @@ public struct AgentConfig: Sendable {
         let serverName = source.string("ingest.tls.server_name", default: "")
         let token = try source.secretFile("ingest.token_file")
         guard !address.isEmpty else { return nil }
-        let (host, port) = try QueryConfig.parseListen(address, key: "ingest.address")
+        let (host, port) = try ListenAddress.parse(address, key: "ingest.address")
         guard let token, !token.isEmpty else {
             throw ConfigError(
                 key: "ingest.token_file",
@@ -138,36 +138,4 @@ public struct AgentConfig: Sendable {
         requests = try RequestsConfig(source: source)
         try source.finish()
     }
-}
-
-/// Validates swift-log level names.
-public enum LogLevelName {
-    public static let all = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-
-    public static func validate(_ name: String, key: String) throws -> String {
-        guard all.contains(name) else {
-            throw ConfigError(
-                key: key, message: "'\(name)' is not a log level; use one of \(all.joined(separator: ", "))")
-        }
-        return name
-    }
-}
-
-/// This machine's host name.
-public enum HostName {
-    public static func current() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return name.isEmpty ? "localhost" : name
-    }
-}
-
-/// `ingest.address` with its TLS settings and token.
-public struct RemoteIngestSettings: Sendable {
-    public var host: String
-    public var port: Int
-    public var tls: TLSClientSettings
-    /// Never logged; sent only inside the TLS session.
-    public var token: String
 }

@@ -12,7 +12,7 @@ public struct AlignedTicker: Sendable {
     /// The next tick's timestamp (ms), after sleeping until it; nil when cancelled.
     public mutating func next() async -> Int64? {
         let now = WallClock.nowMs()
-        let tick = Sampler.nextTick(after: max(now, lastTick), intervalMs: intervalMs)
+        let tick = Self.nextTick(after: max(now, lastTick), intervalMs: intervalMs)
         do {
             try await Task.sleep(for: .milliseconds(tick - now))
         } catch {
@@ -21,5 +21,11 @@ public struct AlignedTicker: Sendable {
         if lastTick > 0 { skipped += Int((tick - lastTick) / intervalMs - 1) }
         lastTick = tick
         return tick
+    }
+
+    /// The next aligned tick strictly after `nowMs`.
+    public static func nextTick(after nowMs: Int64, intervalMs: Int64) -> Int64 {
+        let floor = nowMs / intervalMs - (nowMs % intervalMs < 0 ? 1 : 0)
+        return (floor + 1) * intervalMs
     }
 }

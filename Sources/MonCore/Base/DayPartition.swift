@@ -45,17 +45,6 @@ public struct DayPartition: Sendable, Hashable, Comparable {
 
     /// First millisecond of the day.
     public var startMs: Int64 { day * Self.millisecondsPerDay }
-
-    /// `CREATE TABLE IF NOT EXISTS` this day's partition of `table`.
-    func createPartition(of table: String, _ connection: PostgresConnection) throws {
-        // DDL takes no bind parameters; the name and bounds come from an integer day.
-        try connection.execute(
-            rawSQL: """
-                CREATE TABLE IF NOT EXISTS \(partitionName(of: table)) PARTITION OF \(table)
-                FOR VALUES FROM ('\(startLiteral)') TO ('\(adding(days: 1).startLiteral)')
-                """
-        )
-    }
 }
 
 extension Int64 {

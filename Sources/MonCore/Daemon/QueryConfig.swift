@@ -94,7 +94,7 @@ public struct QueryConfig: Sendable {
         databaseURL = source.string("database.url", default: "postgresql:///mon")
         databasePassword = try source.secretFile("database.password_file")
         let listen = source.string("http.listen", default: "127.0.0.1:8089")
-        (httpHost, httpPort) = try Self.parseListen(listen, key: "http.listen")
+        (httpHost, httpPort) = try ListenAddress.parse(listen, key: "http.listen")
         // `localhost` is bound as 127.0.0.1, never resolved: what `isLoopback` checks is what is bound.
         if httpHost.lowercased() == "localhost" { httpHost = "127.0.0.1" }
         httpTLS = try TLSFiles.load(source, prefix: "http.tls")
@@ -217,7 +217,7 @@ public struct QueryConfig: Sendable {
         let tls = try TLSFiles.load(source, prefix: "ingest.tls")
         let tokens = try IngestTokens(source: source)
         guard !listen.isEmpty else { return nil }
-        let (host, port) = try parseListen(listen, key: "ingest.tcp_listen")
+        let (host, port) = try ListenAddress.parse(listen, key: "ingest.tcp_listen")
         guard let tls else {
             throw ConfigError(
                 key: "ingest.tcp_listen",
@@ -248,20 +248,6 @@ public struct QueryConfig: Sendable {
         let bytes = withUnsafeBytes(of: &v6) { Array($0) }
         if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
         return bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
-    }
-
-    /// `127.0.0.1:8089`, `[::1]:8089`, `:8089` (all interfaces, said explicitly).
-    public static func parseListen(_ text: String, key: String) throws -> (String, Int) {
-        guard let colon = text.lastIndex(of: ":") else {
-            throw ConfigError(key: key, message: "'\(text)' must be host:port")
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host.isEmpty { host = "0.0.0.0" }
-        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ConfigError(key: key, message: "'\(text)' has no valid port (0-65535)")
-        }
-        return (host, port)
     }
 }
 
