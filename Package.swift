@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "monagent", targets: ["MonAgent"]),
         .executable(name: "monquery", targets: ["MonQuery"]),
         .library(name: "MonCore", targets: ["MonCore"]),
+        .library(name: "MonAgentKit", targets: ["MonAgentKit"]),
+        .library(name: "MonQueryKit", targets: ["MonQueryKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -51,6 +53,31 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The agent's side: collectors, StatsD, log tailing, the spool and the shipper.
+        // Never depends on MonQueryKit (ARCHITECTURE.md).
+        .target(
+            name: "MonAgentKit",
+            dependencies: [
+                "MonCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The daemon's side: ingest, storage, rollups, retention, queries, alerts, anomalies,
+        // the dashboard's views. Never depends on MonAgentKit (ARCHITECTURE.md).
+        .target(
+            name: "MonQueryKit",
+            dependencies: [
+                "MonCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // TLS (swift-nio-ssl, so BoringSSL) for the executables only: MonCore, and the fuzz and
         // bench packages built on it, stay free of a C library that takes minutes to compile.
         .target(
@@ -65,6 +92,7 @@ let package = Package(
             name: "MonAgent",
             dependencies: [
                 "MonCore",
+                "MonAgentKit",
                 "MonTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -73,6 +101,7 @@ let package = Package(
             name: "MonQuery",
             dependencies: [
                 "MonCore",
+                "MonQueryKit",
                 "MonTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -87,6 +116,8 @@ let package = Package(
             name: "MonCoreTests",
             dependencies: [
                 "MonCore",
+                "MonAgentKit",
+                "MonQueryKit",
                 "MonTLS",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
@@ -97,6 +128,8 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "MonCore",
+                "MonAgentKit",
+                "MonQueryKit",
                 "MonQuery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -16,13 +16,19 @@ let package = Package(
         .target(name: "FuzzMain"),
         .target(
             name: "FuzzSupport",
-            dependencies: [.product(name: "MonCore", package: "mon")]
+            dependencies: [
+                .product(name: "MonCore", package: "mon"), .product(name: "MonAgentKit", package: "mon"),
+                .product(name: "MonQueryKit", package: "mon"),
+            ]
         ),
     ]
         + fuzzTargets.map { name in
             .executableTarget(
                 name: name,
-                dependencies: ["FuzzMain", "FuzzSupport", .product(name: "MonCore", package: "mon")]
+                dependencies: [
+                    "FuzzMain", "FuzzSupport", .product(name: "MonCore", package: "mon"),
+                    .product(name: "MonAgentKit", package: "mon"), .product(name: "MonQueryKit", package: "mon"),
+                ]
             )
         },
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MonAgentKit
 import MonCore
 import MonTLS
 import ServiceLifecycle

@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 import ServiceLifecycle
 
 extension API {

@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 extension API {
     /// `GET /api/monitoring/anomalies[?host=][&all=true]` — the key signals' anomalies

@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 extension API {
     /// The fragments each page is made of (and serves alone with `?fragment=`), in page order.

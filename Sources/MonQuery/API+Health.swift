@@ -1,6 +1,7 @@
 import Glibc
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 extension API {
     /// An agent silent for longer than this makes the daemon `degraded`.

@@ -1,4 +1,5 @@
 import MonCore
+import MonQueryKit
 
 extension API {
     /// `checks.redis` of `/health/detailed`: per host with a Redis source, from the agent's

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MonCore
+import MonQueryKit
 import ServiceLifecycle
 
 /// Limits export concurrency: each export holds a connection and a thread.

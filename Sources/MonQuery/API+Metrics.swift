@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 extension API {
     /// Chart metrics of `/metrics?type=system|redis|postgres`: (field, metric, label match, scale).

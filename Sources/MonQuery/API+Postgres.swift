@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 extension API {
     func postgresStatus(_ request: Request) async throws -> Response {

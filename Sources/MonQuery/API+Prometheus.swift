@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 extension API {
     /// `GET /metrics` — Prometheus text 0.0.4, or OpenMetrics 1.0.0 when `Accept` asks for

@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 extension API {
     /// Gauges of the summary cards, read from the last-value cache: (card, field, metric,

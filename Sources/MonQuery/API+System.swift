@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 extension API {
     static let rangeParameters: Set<String> = ["period", "step", "host"]
@@ -12,7 +13,7 @@ extension API {
             ("avg300", "mon_host_pressure_avg300_ratio"),
         ]
         return .object(
-            CPUCollector.pressureResources.map { resource in
+            Pressure.resources.map { resource in
                 let kinds: [(String, JSONValue)] = ["some", "full"].map { kind in
                     let labels = ["resource": resource, "kind": kind]
                     let figures = windows.map { window, metric in

@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 /// Handlers of the JSON API. Each parses and checks its parameters, queries the
 /// store, and shapes the answer with units in the field names.

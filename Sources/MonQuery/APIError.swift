@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import MonCore
+import MonQueryKit
 
 /// An API failure rendered as `{"error": {"code": "...", "message": "..."}}`.
 struct APIError: Error, HTTPResponseError {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MonCore
+import MonQueryKit
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import MonCore
+import MonQueryKit
 import MonTLS
 import ServiceLifecycle
 

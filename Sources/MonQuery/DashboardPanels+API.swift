@@ -1,4 +1,5 @@
 import MonCore
+import MonQueryKit
 
 /// API panels: latency by endpoint (P50/P95/P99), traffic and errors, endpoint table, top errors.
 extension DashboardPanels {

@@ -1,4 +1,5 @@
 import MonCore
+import MonQueryKit
 
 /// The four summary cards, from `/api/monitoring/metrics/summary`'s document. States use
 /// the product brief's thresholds (the same as the shipped alert rules); a firing alert of

@@ -1,4 +1,5 @@
 import MonCore
+import MonQueryKit
 
 /// The live log pane: the latest records of the period (`/logs`' query), then new ones as
 /// they are stored over `/ui/monitoring/logs/stream` (the API's SSE handler behind the

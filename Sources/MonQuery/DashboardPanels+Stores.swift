@@ -1,4 +1,5 @@
 import MonCore
+import MonQueryKit
 
 /// Redis and PostgreSQL panels, from `/redis/status`, `/redis/stats`, `/redis/slowlog`,
 /// `/postgres/slow_queries`, `/postgres/tables` and `/postgres/indexes`' functions.

@@ -1,4 +1,5 @@
 import MonCore
+import MonQueryKit
 
 /// The dashboard's fragments, gathered through the JSON API's own functions (summary,
 /// health, Redis and PostgreSQL status, slow queries, snapshots) and the query store, and

@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes

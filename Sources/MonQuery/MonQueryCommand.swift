@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MonCore
+import MonQueryKit
 import MonTLS
 
 @main

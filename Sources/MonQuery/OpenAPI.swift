@@ -1,4 +1,5 @@
 import MonCore
+import MonQueryKit
 
 /// Builds the OpenAPI 3.0 document of `/openapi.json` from the route table.
 enum OpenAPI {

@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 /// The one place where request targets are checked, before routing and authorization: a
 /// target that is not canonical (`RequestTarget`: empty or dot segments, `%` escapes, control

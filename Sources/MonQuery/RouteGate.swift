@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 /// Enforces each route's `RouteAccess` where the route is dispatched (`buildRouter` wraps
 /// every handler in `pass`), so a path the router accepts is always checked by the rule of

@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 extension RouteParameter {
     static let fragment = RouteParameter(

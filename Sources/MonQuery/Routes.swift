@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 /// One endpoint of the HTTP surface: its path, its parameters and the shape of its answer.
 /// The router and `/openapi.json` are both built from `API.routes`, so the published contract

@@ -1,5 +1,6 @@
 import Hummingbird
 import MonCore
+import MonQueryKit
 
 /// One of the `http.max_stream_subscribers` live-stream slots, held by a Server-Sent Events
 /// response for as long as it exists: released when the last reference goes (the stream

@@ -82,21 +82,3 @@ extension TLSClientSettings {
         }
     }
 }
-
-extension Shipper.Remote {
-    /// The remote daemon of `ingest.address`, with its TLS handler built now.
-    public init(_ settings: RemoteIngestSettings) throws {
-        self.init(settings: settings, security: try settings.tls.clientSecurity(host: settings.host))
-    }
-}
-
-extension IngestServer.TCPListener {
-    /// The listener of `ingest.tcp_listen`, with its certificate and key read now.
-    public init(_ settings: IngestTCPSettings) throws {
-        self.init(
-            host: settings.host, port: settings.port, tokens: settings.tokens,
-            security: try settings.tls.serverSecurity())
-        handshakeTimeoutSeconds = settings.handshakeTimeoutSeconds
-        maxConnections = settings.maxConnections
-    }
-}

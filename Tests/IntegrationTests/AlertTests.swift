@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// Planted faults against a live system, each detected by a rule (alerts every 0.5 s,

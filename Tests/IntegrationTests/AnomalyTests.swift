@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Anomaly detection against a live daemon: a synthetic 7-day history written straight
 /// into the 1-hour rollups (CPU gauge and request-duration histograms, the same values
@@ -46,7 +48,7 @@ struct AnomalyTests {
             }
             let cpu = try series("mon_host_cpu_usage_ratio", Labels(["cpu": "all"]), "gauge")
             let requests = try series(
-                AppAggregator.requestMetric, Labels(["endpoint": "/v1/search", "method": "GET", "status": "200"]),
+                MetricNames.requestDuration, Labels(["endpoint": "/v1/search", "method": "GET", "status": "200"]),
                 "histogram")
             let hour = ClosedOpenRange.floor(nowMs, 3_600_000)
             for (index, (percent, latency)) in zip(cpuWeek, latencyWeek).enumerated() {

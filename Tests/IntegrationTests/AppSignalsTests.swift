@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// Application signals end to end: StatsD into percentiles, JSON logs into the log API,

@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// `QueryStore.increase` over a range the minute rollups already cover: a counter that starts

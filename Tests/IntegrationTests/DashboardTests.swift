@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// The built-in dashboard on a live system: admin login and its cookie, fragments for HTMX,
@@ -35,7 +37,7 @@ struct DashboardTests {
                     guard count > 0 else { continue }
                     histograms.append(
                         HistogramSample(
-                            AppAggregator.requestMetric, ["endpoint": endpoint, "method": method, "status": status],
+                            MetricNames.requestDuration, ["endpoint": endpoint, "method": method, "status": status],
                             timestampMs: ts, histogram: histogram))
                 }
             }

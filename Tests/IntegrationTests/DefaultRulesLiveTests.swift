@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// The rules monquery ships, as shipped: thresholds untouched, only the intervals shortened

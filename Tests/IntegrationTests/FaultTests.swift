@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// Nothing lost, nothing twice: real processes killed, PostgreSQL stopped, spool files torn.

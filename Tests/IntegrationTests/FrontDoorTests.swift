@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// The operator's front door: summary cards, comparisons, detailed health, and /metrics as

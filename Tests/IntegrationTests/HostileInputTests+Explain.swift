@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// Least-privilege EXPLAIN against the monitored PostgreSQL (issue 18): the application's

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// Files and the spool (issue 18): what a compromised application can plant in its log

@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// Numbers that once crashed a program or blocked a background service for good (issue 18):
@@ -222,7 +224,7 @@ extension HostileInputTests {
                 [
                     ("mon_host_load1", "gauge"), ("mon_redis_up", "gauge"), ("mon_redis_evicted_keys_total", "counter"),
                     ("mon_postgres_up", "gauge"), ("mon_postgres_statements_slow_total", "counter"),
-                    (AppAggregator.requestMetric, "histogram"),
+                    (MetricNames.requestDuration, "histogram"),
                 ])
             let values: [(Int64, String, String)] = [
                 (0, "mon_host_load1", "1e308"), (1, "mon_host_load1", "1e308"),
@@ -250,7 +252,7 @@ extension HostileInputTests {
                     INSERT INTO histograms (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
                     VALUES (to_timestamp($1::double precision), $2, 4611686018427387904, 1e308, 0.01, 1,
                             4611686018427387904, ARRAY[100], ARRAY[4611686018427387904]::bigint[])
-                    """, [Self.seconds(minute + Int64(window) * 5000), ids[AppAggregator.requestMetric]])
+                    """, [Self.seconds(minute + Int64(window) * 5000), ids[MetricNames.requestDuration]])
             }
             // Statement deltas with numbers jsonb holds and double precision cannot.
             for _ in 0..<2 {

@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// The ingest socket checks who connects (`SO_PEERCRED`), not only the socket file's mode.

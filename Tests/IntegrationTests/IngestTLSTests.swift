@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// Remote agents over TCP: TLS always, a token in HELLO; the API over HTTPS.

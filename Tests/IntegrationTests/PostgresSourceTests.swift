@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// The PostgreSQL source against a second, real PostgreSQL 15 cluster with pg_stat_statements.

@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// The API's aggregate queries give the figures of straightforward reference SQL over the
@@ -91,7 +93,7 @@ struct QueryResultTests {
             SELECT s.host, s.labels->>'status', (extract(epoch FROM h.ts) * 1000)::bigint, h.count,
                    array_to_string(h.idx, ','), array_to_string(h.cnt, ',')
             FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id
-            """, [AppAggregator.requestMetric])
+            """, [MetricNames.requestDuration])
         #expect(rows.count > 2 * 160)
         var requests: Int64 = 0
         var hostRequests: [String: Int64] = [:]

@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// Rollups (`metrics_1m`/`1h`, `histograms_1m`/`1h`), tier choice, pruning, and retention
@@ -30,7 +32,7 @@ struct RollupTests {
                 series.append((host, "mon_redis_keyspace_hits_total", "", "{}", "counter"))
                 series.append(
                     (
-                        host, AppAggregator.requestMetric,
+                        host, MetricNames.requestDuration,
                         Labels(["endpoint": "/v1/search", "method": "GET", "status": "200"]).canonicalKey,
                         #"{"endpoint": "/v1/search", "method": "GET", "status": "200"}"#, "histogram"
                     ))
@@ -247,7 +249,7 @@ struct RollupTests {
         let weekSQL = """
             SELECT count(*) FROM (\(weekPlan.histogramSource(seriesFilter: "SELECT id FROM metric_series WHERE name = $1"))) h
             """
-        let weekRelations = Self.relations(try await store.explain(weekSQL, [AppAggregator.requestMetric]))
+        let weekRelations = Self.relations(try await store.explain(weekSQL, [MetricNames.requestDuration]))
         #expect(
             weekRelations.allSatisfy { $0.hasPrefix("histograms_1h_p") || $0 == "metric_series" }, "\(weekRelations)")
         // Seven days touch 8 day partitions; the current hour's row is stamped with the hour's

@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 @testable import MonQuery

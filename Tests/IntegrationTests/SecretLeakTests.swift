@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 @testable import MonQuery

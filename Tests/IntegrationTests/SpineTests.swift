@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// The whole path on real parts: monagent → Unix socket → monquery → PostgreSQL → JSON API.

@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// The programs speak systemd's notification protocol (`Type=notify`, `WatchdogSec=`), and

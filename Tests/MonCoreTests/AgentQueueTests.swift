@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// The agent side: batch queue, reconnect backoff, tick alignment, rates, collection cycle.
 @Suite struct AgentQueueTests {}

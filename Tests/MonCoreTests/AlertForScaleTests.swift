@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// `alerts.for_scale` shortens every rule's `for`, never its threshold.

@@ -1,4 +1,6 @@
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// The seasonal-baseline detector: mean and σ, the MAD fallback, the minimum number of

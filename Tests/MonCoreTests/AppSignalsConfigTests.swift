@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// `statsd.*` and `logs.*` of monagent's configuration.
 @Suite struct AppSignalsConfigTests {

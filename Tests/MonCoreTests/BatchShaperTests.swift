@@ -1,7 +1,9 @@
 import NIOCore
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// The agent's side: every series key within the daemon's limits, every batch within a frame.
 @Suite struct BatchShaperTests {

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Cache hit/miss counters in every form real clients send end up as
 /// `app_cache_hit_total{cache="<type>"}` / `app_cache_miss_total{cache="<type>"}`.

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Configuration loading for both programs, and secret redaction.
 @Suite struct ConfigTests {}

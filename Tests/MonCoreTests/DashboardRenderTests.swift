@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 @Suite struct HTMLEscapingTests {
     static let hostile: [String] = [

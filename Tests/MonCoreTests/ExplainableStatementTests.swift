@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Which `pg_stat_statements` texts the agent plans, as whom, and with what `search_path`
 /// (issue 18: least-privilege EXPLAIN).

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 @Suite struct FailureThrottleTests {
     @Test("10 failures a minute, then throttled with Retry-After until one attempt refills")

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Histogram counts and sums never trap and never leave the range every consumer relies on:
 /// counts ≤ `Histogram.maxCount` (well below 2^53, exact as a Double), sums finite (issue 18).

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Seeded value distributions for the accuracy tests.
 enum ValueDistribution: String, Sendable, CaseIterable, CustomTestStringConvertible {

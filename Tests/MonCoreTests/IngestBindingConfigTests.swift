@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// `ingest.tokens` and `ingest.allowed_users` / `allowed_groups` with their host bindings.
 @Suite struct IngestBindingConfigTests {

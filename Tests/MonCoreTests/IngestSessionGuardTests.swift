@@ -1,7 +1,9 @@
 import NIOCore
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// The session's trust decisions: which hosts a credential may write, what HELLO may carry,
 /// and which batches are quarantined (and acked) instead of closing the connection forever.

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 @Suite struct IngestSessionTests {
     private static let hello = WireMessage.Hello(agentID: "agent-1", host: "web-1", bootID: "boot-a")

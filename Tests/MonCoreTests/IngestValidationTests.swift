@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// What the daemon accepts in a series and a record (`SeriesLimits`, `IngestLimits`), and
 /// which PostgreSQL errors are permanent (the batch is quarantined, not retried).

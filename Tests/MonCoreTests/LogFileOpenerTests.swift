@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// What a compromised application could plant in its log directory to make the agent read
 /// a secret: every case is refused, reported once, and no byte of the secret is emitted

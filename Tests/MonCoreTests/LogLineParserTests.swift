@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 @Suite struct LogLineParserTests {
     static let readMs: Int64 = 1_700_000_000_000

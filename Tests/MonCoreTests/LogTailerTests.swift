@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// A fresh directory under the temporary directory, removed when the value goes away.
 private final class ScratchDirectory {

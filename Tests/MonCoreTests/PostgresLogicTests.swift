@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Unit tests of the pure logic behind the PostgreSQL source: statement deltas, the slow
 /// statement window, plan advice, statement classification, and the JSON/array helpers.

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Access to `Fixtures/proc`: verbatim captures, and a fake procfs root under `root/`.
 enum ProcFixtures {

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Every parser, fed every prefix of its capture and seeded random corruptions of it,
 /// returns or throws `ProcParseError` — it never traps and never throws anything else.

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 @Suite struct ProcProcessCollectorTests {
     static func group(_ name: String) -> Labels { ["group": name] }

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Render-time collision tracking: no family name twice in either format, reserved labels renamed.
 @Suite struct PrometheusCollisionTests {

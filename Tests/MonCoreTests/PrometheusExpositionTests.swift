@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// The exposition of a fixed set of series, diffed exactly against committed golden files
 /// (`Fixtures/prometheus/golden.{prom,openmetrics}`), in both formats. Regenerate with

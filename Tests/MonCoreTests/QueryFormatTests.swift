@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Text and binary formats of the query and storage paths.
 @Suite struct QueryFormatTests {}

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Live tests against a real server: `MON_TEST_REDIS_URL=redis://127.0.0.1:6379/0 swift test --filter Redis`.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["MON_TEST_REDIS_URL"] != nil))

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Access to `Fixtures/redis`: verbatim captures from a redis-server 7.0.15.
 ///

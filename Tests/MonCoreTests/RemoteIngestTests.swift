@@ -3,7 +3,9 @@ import MonTLS
 import NIOCore
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Remote agents: the token in HELLO, its check, and the configuration that enables TCP.
 @Suite struct RemoteIngestTests {

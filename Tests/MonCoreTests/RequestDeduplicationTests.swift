@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// One request reported both as a StatsD timer and as an access-log event is counted once
 /// (`requests.source`), and what was dropped is counted.

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// The request-target check in front of monquery's router (issue 18): only canonical targets
 /// pass, as sent; everything a lax router would normalise is refused with a reason.

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// monquery refuses retention settings that contradict each other, naming the key (issue 18).
 @Suite struct RetentionOrderTests {

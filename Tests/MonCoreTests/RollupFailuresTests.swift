@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// When the rollup stops retrying a range and passes over it (issue 18).
 @Suite struct RollupFailuresTests {

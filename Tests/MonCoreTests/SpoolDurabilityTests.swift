@@ -3,7 +3,9 @@ import Logging
 import Synchronization
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// The spool beyond crash recovery (issue 18): its memory does not grow with its size on
 /// disk (batches are read back lazily, at most `memory_max_bytes` held in RAM), and its

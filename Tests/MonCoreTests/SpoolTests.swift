@@ -2,7 +2,9 @@ import Foundation
 import Logging
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// The agent's durable spool: records survive a restart in order under the same identity,
 /// torn records are cut off, bounds drop the oldest and count exactly, write failures keep

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// Numbers in StatsD lines that once could crash the agent or poison what it ships (issue 18):
 /// sample rates, huge values, sums that overflow.

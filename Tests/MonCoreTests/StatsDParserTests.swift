@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 @Suite struct StatsDParserTests {
     static func parse(_ bytes: [UInt8]) throws -> StatsDLine? {

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 /// PSI for `/system/cpu`: the agent ships avg10, avg60 and avg300 per resource and kind.
 @Suite struct SystemPressureTests {

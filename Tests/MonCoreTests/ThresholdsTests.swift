@@ -1,4 +1,6 @@
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// Each threshold has one home (`Thresholds`): the shipped rule, the API flag and the

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import MonAgentKit
 @testable import MonCore
+@testable import MonQueryKit
 
 struct TierPlanTests {
     let now: Int64 = 1_764_400_000_000

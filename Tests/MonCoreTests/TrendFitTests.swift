@@ -1,4 +1,6 @@
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// Least-squares trend flags: slope per hour, relative change over the window, r².

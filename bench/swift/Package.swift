@@ -20,6 +20,8 @@ let package = Package(
             name: "mon-bench",
             dependencies: [
                 .product(name: "MonCore", package: "mon"),
+                .product(name: "MonAgentKit", package: "mon"),
+                .product(name: "MonQueryKit", package: "mon"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

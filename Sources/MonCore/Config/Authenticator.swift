@@ -90,7 +90,7 @@ public struct Authenticator: Sendable {
         }
     }
 
-    static func bytes(hex: String) -> [UInt8]? {
+    package static func bytes(hex: String) -> [UInt8]? {
         let digits = Array(hex.utf8)
         guard digits.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
@@ -101,7 +101,7 @@ public struct Authenticator: Sendable {
         return out
     }
 
-    static func nibble(_ digit: UInt8) -> UInt8? {
+    package static func nibble(_ digit: UInt8) -> UInt8? {
         switch digit {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10

@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import NIOCore
 
 /// A hand-driven ingest client on the Unix socket: it writes whatever frames a test builds

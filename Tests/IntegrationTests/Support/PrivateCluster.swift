@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 
 /// A PostgreSQL cluster of its own, started and stopped by the test (scripts/lib.sh's
 /// `mon_pg_start`/`mon_pg_stop`), for tests that take the daemon's database away.

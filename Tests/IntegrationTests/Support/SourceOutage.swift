@@ -1,4 +1,6 @@
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// What every remote source must do when its server goes away mid-run: report

@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import Testing
 
 /// What `scripts/test` provides: a live PostgreSQL and Redis, and the built binaries.

@@ -22,7 +22,9 @@
 //    makes it into batches that each fit the limit and carry only valid series.
 import FuzzMain
 import FuzzSupport
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import NIOCore
 
 /// Frames (type, payload bytes) or the error the decoder stopped with.

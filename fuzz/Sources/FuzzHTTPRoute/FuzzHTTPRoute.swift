@@ -18,7 +18,9 @@
 //    admin route; an invalid token never reaches any protected route.
 import FuzzMain
 import FuzzSupport
+import MonAgentKit
 import MonCore
+import MonQueryKit
 
 let methods = ["GET", "POST", "HEAD", "PUT"]
 let credentials: [AccessPolicy.Credential] = [.none, .invalidToken, .token(.viewer), .token(.admin)]

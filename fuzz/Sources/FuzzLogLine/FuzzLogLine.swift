@@ -17,7 +17,9 @@
 //  - the batch with the records and histograms is accepted by the daemon's decoder.
 import FuzzMain
 import FuzzSupport
+import MonAgentKit
 import MonCore
+import MonQueryKit
 
 let config = LogsConfig()
 let parser = try! LogLineParser(config: config)

@@ -11,7 +11,9 @@
 //  - cmdline: arguments joined by NUL are a prefix of valid UTF-8 input.
 import FuzzMain
 import FuzzSupport
+import MonAgentKit
 import MonCore
+import MonQueryKit
 
 enum Parser: UInt8, CaseIterable {
     case stat, meminfo, diskstats, netdev, mounts, loadavg, pressure, sockstat, pidStat, pidCmdline

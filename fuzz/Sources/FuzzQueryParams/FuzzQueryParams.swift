@@ -15,7 +15,9 @@
 //  - parameter errors name a parameter and have a message.
 import FuzzMain
 import FuzzSupport
+import MonAgentKit
 import MonCore
+import MonQueryKit
 
 let nowMs: Int64 = 1_795_927_350_123
 

@@ -13,7 +13,9 @@
 //  - keyspace/commandstats/errorstats entries come from lines of the right shape.
 import FuzzMain
 import FuzzSupport
+import MonAgentKit
 import MonCore
+import MonQueryKit
 
 func resp(_ reply: RedisReply, into out: inout [UInt8]) {
     func line(_ prefix: String, _ text: String) { out += Array((prefix + text + "\r\n").utf8) }

@@ -14,7 +14,9 @@
 //    decoder (what the agent sends must not be refused as malformed).
 import FuzzMain
 import FuzzSupport
+import MonAgentKit
 import MonCore
+import MonQueryKit
 
 func statsdText(_ line: StatsDLine) -> String {
     var text = line.name + ":"

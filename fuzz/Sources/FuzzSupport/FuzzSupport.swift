@@ -1,4 +1,6 @@
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import NIOCore
 
 #if canImport(Glibc)

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import MonAgentKit
 import MonCore
+import MonQueryKit
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 import NIOCore
 
 /// Layout twin of `MonCore.CommittedBatch`, the only thing `LastValueCache.record` takes.

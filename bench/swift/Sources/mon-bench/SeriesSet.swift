@@ -1,5 +1,7 @@
 import Foundation
+import MonAgentKit
 import MonCore
+import MonQueryKit
 
 /// Deterministic pseudo-random numbers (SplitMix64): every run builds the same series
 /// with the same values, so the rendered text (and its size) is the same from run to run.

@@ -1,0 +1,82 @@
+import Logging
+import MonCore
+import ServiceLifecycle
+
+/// Samples every collector on a wall-clock-aligned interval and queues one batch per cycle.
+///
+/// Cycle timestamps are multiples of the interval (12:00:00, 12:00:05, ...), so every
+/// host's samples line up and a missing cycle is visible as a missing timestamp.
+public struct Sampler: Service {
+    public struct Configuration: Sendable {
+        /// Seconds between cycles (`interval`, default 5; fractions allowed for tests).
+        public var interval: Double
+
+        public init(interval: Double) { self.interval = interval }
+    }
+
+    let configuration: Configuration
+    let makeCollectors: @Sendable () -> [any Collector]
+    let queue: any BatchQueue
+    let logger: Logger
+
+    public init(
+        configuration: Configuration,
+        queue: any BatchQueue,
+        logger: Logger,
+        makeCollectors: @escaping @Sendable () -> [any Collector]
+    ) {
+        self.configuration = configuration
+        self.queue = queue
+        self.logger = logger
+        self.makeCollectors = makeCollectors
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.loop() }
+    }
+
+    private func loop() async {
+        let cycle = CollectionCycle(collectors: makeCollectors())
+        var ticker = AlignedTicker(interval: configuration.interval)
+        while !Task.isCancelled {
+            guard let tick = await ticker.next() else { return }
+            let result = cycle.run(timestampMs: tick)
+            for failure in result.failures {
+                logger.warning(
+                    "collector failed",
+                    metadata: ["collector": "\(failure.collector)", "error": "\(failure.error)"]
+                )
+            }
+            var samples = result.samples
+            let depth = await queue.depth
+            let dropped = await queue.dropped
+            samples.append(Sample("mon_agent_queue_batches", value: Double(depth), timestampMs: tick))
+            samples.append(
+                Sample(
+                    "mon_agent_cycles_skipped_total", value: Double(ticker.skipped), kind: .counter, timestampMs: tick))
+            samples.append(
+                Sample(
+                    "mon_agent_queue_dropped_total",
+                    value: Double(dropped),
+                    kind: .counter,
+                    timestampMs: tick
+                )
+            )
+            samples += queue.shaper.counters.samples(timestampMs: tick)
+            if let spool = await queue.spoolStats {
+                for (name, value, kind) in [
+                    ("mon_agent_spool_bytes", spool.bytes, MetricKind.gauge),
+                    ("mon_agent_spool_segments", spool.segments, .gauge),
+                    ("mon_agent_spool_dropped_total", spool.dropped, .counter),
+                    ("mon_agent_spool_write_errors_total", spool.writeErrors, .counter),
+                    ("mon_agent_spool_torn_records_total", spool.tornRecords, .counter),
+                    ("mon_agent_spool_recovered_batches", spool.recovered, .gauge),
+                    ("mon_agent_spool_memory_bytes", spool.memoryBytes, .gauge),
+                ] {
+                    samples.append(Sample(name, value: Double(value), kind: kind, timestampMs: tick))
+                }
+            }
+            await queue.enqueue(samples: samples, events: [], createdMs: WallClock.nowMs())
+        }
+    }
+}

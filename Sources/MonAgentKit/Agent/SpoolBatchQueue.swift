@@ -1,0 +1,419 @@
+import Foundation
+import Glibc
+import Logging
+import MonCore
+import NIOCore
+
+/// The durable queue of the agent: every batch is appended to a segment file under
+/// `spool.directory` (checksummed record, `fdatasync`) before `enqueue` returns, replayed
+/// after a restart, and deleted by whole segments once acked.
+///
+/// Segment files are named `<boot id>-<first seq, 20 digits>.seg` (records: `SpoolRecord`):
+/// batches keep the agent identity (boot id) and sequence they were created with, so the
+/// daemon's ledger recognises a replay of a batch it already stored. A restart with a
+/// non-empty spool reuses its boot id and continues its sequence; with an empty spool it
+/// starts a new boot id at 1.
+///
+/// Memory does not grow with the spool: RAM holds one entry per segment, a read cursor
+/// (the oldest record not known to be acked) and at most `spool.memory_max_bytes` of
+/// batches — the newest ones, and those the disk could not take. Older batches are read
+/// back from their segment, one at a time, when the shipper needs them; recovery reads one
+/// record at a time to check it. The directory is fsynced after a segment is created or
+/// deleted, so a power loss neither loses a segment nor resurrects a deleted one.
+public actor SpoolBatchQueue: BatchQueue {
+    struct Segment {
+        var firstSeq: UInt64
+        var lastSeq: UInt64
+        var firstCreatedMs: Int64
+        var lastCreatedMs: Int64
+        var bytes: Int
+        var records: Int
+        var path: String
+    }
+
+    /// A record's place: its segment (by first seq) and offset.
+    struct Location: Equatable {
+        var segment: UInt64
+        var offset: Int
+    }
+
+    /// A batch held in RAM: spooled (`location` set; a cache) or memory only (nil).
+    struct Resident {
+        var seq: UInt64
+        var payload: [UInt8]
+        var location: Location?
+    }
+
+    /// Where reading stands: every record before it is acked (or was skipped as corrupt).
+    struct Cursor {
+        /// Index in `segments`.
+        var segment = 0
+        var offset = 0
+        /// Records of that segment before `offset`.
+        var index = 0
+    }
+
+    public nonisolated let config: SpoolConfig
+    public nonisolated let bootID: String
+    let logger: Logger
+    private var segments: [Segment] = []
+    private var cursor = Cursor()
+    /// The newest spooled batches, oldest first.
+    private var cached = CircularBuffer<Resident>()
+    /// Batches the disk could not take, oldest first.
+    private var memoryOnly = CircularBuffer<Resident>()
+    private var ackedSeq: UInt64 = 0
+    /// The batch `oldestUnacked` last handed to the shipper (possibly on the wire now).
+    private var handedOut: UInt64?
+    /// A batch dropped by the bounds while it was on the wire: counted as dropped only if the
+    /// next acknowledgement shows the daemon did not store it.
+    private var droppedInFlight: UInt64?
+    private var activeFD: Int32 = -1
+    /// A read descriptor of the cursor's segment (by first seq).
+    private var reader: (segment: UInt64, descriptor: Int32)?
+    private let directoryFD: Int32
+    private let syncDirectory: @Sendable (Int32) -> Int32
+    public private(set) var lastSeq: UInt64 = 0
+    public private(set) var stats = SpoolStats()
+    public nonisolated let appended: AsyncStream<Void>
+    private let signal: AsyncStream<Void>.Continuation
+    private var loggedWriteError = false
+    private let lockFD: Int32
+    public nonisolated let shaper: BatchShaper
+
+    /// Opens (creating) the spool directory and recovers what it holds. `syncDirectory`
+    /// is `fsync` (tests inject a recorder).
+    public init(
+        config: SpoolConfig, logger: Logger, shaper: BatchShaper = BatchShaper(),
+        syncDirectory: @escaping @Sendable (Int32) -> Int32 = { fsync($0) }
+    ) throws {
+        self.shaper = shaper
+        self.config = config
+        self.logger = logger
+        self.syncDirectory = syncDirectory
+        (appended, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        try FileManager.default.createDirectory(
+            atPath: config.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lock = open(config.directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = lock >= 0 ? "in use by another monagent" : String(cString: strerror(errno))
+            if lock >= 0 { close(lock) }
+            throw ConfigError(key: "spool.directory", message: "'\(config.directory)': \(reason)")
+        }
+        lockFD = lock
+        directoryFD = open(config.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directoryFD >= 0 else {
+            let reason = String(cString: strerror(errno))
+            close(lock)
+            throw ConfigError(key: "spool.directory", message: "'\(config.directory)': \(reason)")
+        }
+        let recovered = try Self.recover(config.directory, logger: logger)
+        bootID = recovered.bootID ?? UUID().uuidString.lowercased()
+        segments = recovered.segments
+        lastSeq = segments.last?.lastSeq ?? 0
+        stats.tornRecords = recovered.torn
+        stats.recovered = recovered.records
+        stats.bytes = segments.reduce(0) { $0 + $1.bytes }
+        stats.segments = segments.count
+        if config.fsync { _ = syncDirectory(directoryFD) }  // the lock file, and what recovery cut or deleted
+        if recovered.records > 0 {
+            let firstSeq = recovered.segments.first?.firstSeq ?? 0
+            let bytes = recovered.segments.reduce(0) { $0 + $1.bytes }
+            let boot = bootID
+            logger.info(
+                "spool recovered",
+                metadata: [
+                    "batches": "\(recovered.records)", "first_seq": "\(firstSeq)",
+                    "torn_records": "\(recovered.torn)", "boot_id": "\(boot)", "bytes": "\(bytes)",
+                ])
+        }
+    }
+
+    deinit {
+        if activeFD >= 0 { close(activeFD) }
+        if let reader { close(reader.descriptor) }
+        close(directoryFD)
+        close(lockFD)
+    }
+
+    public var spoolStats: SpoolStats? { stats }
+
+    public func skipSequence(past seq: UInt64) { lastSeq = max(lastSeq, seq) }
+
+    public var depth: Int {
+        let onDisk = segments[min(cursor.segment, segments.count)...].reduce(0) { $0 + $1.records }
+        return memoryOnly.count + onDisk - (cursor.segment < segments.count ? cursor.index : 0)
+    }
+
+    public var dropped: Int { stats.dropped }
+
+    public func append(_ batch: Batch) {
+        lastSeq = max(lastSeq, batch.seq)
+        var buffer = ByteBuffer()
+        BatchCodec.encode(batch, into: &buffer)
+        let payload = Array(buffer.readableBytesView)
+        let location = write(payload, seq: batch.seq, createdMs: batch.createdMs)
+        let resident = Resident(seq: batch.seq, payload: payload, location: location)
+        if location == nil { memoryOnly.append(resident) } else { cached.append(resident) }
+        stats.memoryBytes += payload.count
+        enforceBounds(nowMs: WallClock.nowMs())
+        signal.yield()
+    }
+
+    public func oldestUnacked() -> Batch? {
+        while true {
+            let disk = diskHead()
+            if let memory = memoryOnly.first, disk.map({ memory.seq < $0.seq }) ?? true {
+                var buffer = ByteBuffer(bytes: memory.payload)
+                if let batch = try? BatchCodec.decode(&buffer) {
+                    handedOut = batch.seq
+                    return batch
+                }
+                // Cannot happen for what this process encoded: count it, skip it.
+                stats.tornRecords += 1
+                stats.memoryBytes -= memoryOnly.removeFirst().payload.count
+                continue
+            }
+            guard let disk else { return nil }
+            let location = Location(segment: segments[cursor.segment].firstSeq, offset: cursor.offset)
+            guard let payload = cachedPayload(at: location) ?? readPayload(disk) else { continue }
+            var buffer = ByteBuffer(bytes: payload)
+            if let batch = try? BatchCodec.decode(&buffer) {
+                handedOut = batch.seq
+                return batch
+            }
+            // A record that passed its checksum but does not decode: count it and skip it
+            // rather than block the queue.
+            stats.tornRecords += 1
+            advance(disk)
+        }
+    }
+
+    /// The oldest unacked seq, reading at most a record header.
+    public var oldestUnackedSeq: UInt64? {
+        let disk = diskHead()?.seq
+        guard let memory = memoryOnly.first?.seq else { return disk }
+        return min(memory, disk ?? .max)
+    }
+
+    public func acknowledge(upTo seq: UInt64) {
+        if let inFlight = droppedInFlight {
+            // Acknowledged: the daemon has it after all. Not: it is lost, count it now.
+            if seq < inFlight { stats.dropped += 1 }
+            droppedInFlight = nil
+        }
+        ackedSeq = max(ackedSeq, seq)
+        while let first = memoryOnly.first, first.seq <= seq {
+            stats.memoryBytes -= memoryOnly.removeFirst().payload.count
+        }
+        while let first = cached.first, first.seq <= seq { stats.memoryBytes -= cached.removeFirst().payload.count }
+        while let first = segments.first, first.lastSeq <= seq { removeFirstSegment() }
+        // Moves the cursor past what is acked (diskHead skips records with seq <= ackedSeq).
+        _ = diskHead()
+    }
+
+    // MARK: reading
+
+    /// The record at the cursor after skipping acked and torn ones; nil when none is left.
+    private func diskHead() -> SpoolRecord.Header? {
+        while cursor.segment < segments.count {
+            let segment = segments[cursor.segment]
+            guard cursor.offset < segment.bytes else {
+                // The active segment may still grow: the cursor waits at its end.
+                if cursor.segment == segments.count - 1 { return nil }
+                cursor = Cursor(segment: cursor.segment + 1)
+                continue
+            }
+            let location = Location(segment: segment.firstSeq, offset: cursor.offset)
+            if let first = cached.first, first.location == location {
+                // In RAM: no disk read (and still served if the file went away meanwhile).
+                if first.seq <= ackedSeq {
+                    cursor.offset += SpoolRecord.headerBytes + first.payload.count
+                    cursor.index += 1
+                    continue
+                }
+                return SpoolRecord.Header(length: first.payload.count, checksum: 0, seq: first.seq)
+            }
+            guard let descriptor = readDescriptor(segment),
+                let header = SpoolRecord.header(descriptor, at: cursor.offset, fileBytes: segment.bytes)
+            else {
+                skipRest("unreadable record header")
+                continue
+            }
+            if header.seq <= ackedSeq {
+                advance(header)
+                continue
+            }
+            return header
+        }
+        return nil
+    }
+
+    private func advance(_ header: SpoolRecord.Header) {
+        cursor.offset += header.recordBytes
+        cursor.index += 1
+    }
+
+    /// A record found torn or corrupt when read back: the rest of its segment is skipped
+    /// (its boundaries cannot be trusted), counted as one torn record.
+    private func skipRest(_ why: String) {
+        let segment = segments[cursor.segment]
+        stats.tornRecords += 1
+        logger.warning(
+            "torn or corrupt spool record skipped with the rest of its segment (each counted as torn)",
+            metadata: [
+                "file": "\((segment.path as NSString).lastPathComponent)", "offset": "\(cursor.offset)",
+                "reason": "\(why)", "batches_lost": "\(segment.records - cursor.index)",
+            ])
+        stats.tornRecords += segment.records - cursor.index - 1
+        // New batches go to a new segment, after the cursor.
+        if cursor.segment == segments.count - 1 { closeActive() }
+        cursor = Cursor(segment: cursor.segment + 1)
+    }
+
+    private func cachedPayload(at location: Location) -> [UInt8]? {
+        // Cached batches are the newest: the cursor's record, if cached, is the oldest of them.
+        guard let first = cached.first, first.location == location else { return nil }
+        return first.payload
+    }
+
+    private func readPayload(_ header: SpoolRecord.Header) -> [UInt8]? {
+        let segment = segments[cursor.segment]
+        guard let descriptor = readDescriptor(segment),
+            let payload = SpoolRecord.payload(descriptor, header, at: cursor.offset)
+        else {
+            skipRest("checksum mismatch or read error")
+            return nil
+        }
+        return payload
+    }
+
+    private func readDescriptor(_ segment: Segment) -> Int32? {
+        if let reader, reader.segment == segment.firstSeq { return reader.descriptor }
+        if let reader { close(reader.descriptor) }
+        reader = nil
+        let descriptor = open(segment.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        reader = (segment.firstSeq, descriptor)
+        return descriptor
+    }
+
+    // MARK: writing
+
+    /// Appends the record to the active segment (rolling to a new one when full); nil on failure.
+    private func write(_ payload: [UInt8], seq: UInt64, createdMs: Int64) -> Location? {
+        let record = SpoolRecord.encode(payload)
+        if activeFD < 0 || (segments.last.map { $0.bytes + record.count > config.segmentBytes } ?? true) {
+            closeActive()
+            let path = "\(config.directory)/\(bootID)-\(Self.pad(seq)).seg"
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return writeFailed(errno, path: path) }
+            activeFD = fd
+            segments.append(
+                Segment(
+                    firstSeq: seq, lastSeq: seq, firstCreatedMs: createdMs, lastCreatedMs: createdMs, bytes: 0,
+                    records: 0, path: path))
+            // The new name must survive a power loss as well as the records in it.
+            syncDirectoryOrCount(path)
+        }
+        let offset = segments[segments.count - 1].bytes
+        let written = record.withUnsafeBytes { Glibc.write(activeFD, $0.baseAddress, $0.count) }
+        guard written == record.count, !config.fsync || fdatasync(activeFD) == 0 else {
+            let error = errno
+            // A partial record would be torn at recovery; cut it off and stop using this segment.
+            _ = ftruncate(activeFD, off_t(offset))
+            closeActive()
+            return writeFailed(error, path: segments.last?.path ?? config.directory)
+        }
+        segments[segments.count - 1].bytes += record.count
+        segments[segments.count - 1].records += 1
+        segments[segments.count - 1].lastSeq = seq
+        segments[segments.count - 1].lastCreatedMs = createdMs
+        stats.bytes += record.count
+        stats.segments = segments.count
+        loggedWriteError = false
+        return Location(segment: segments[segments.count - 1].firstSeq, offset: offset)
+    }
+
+    private func syncDirectoryOrCount(_ path: String) {
+        guard config.fsync, syncDirectory(directoryFD) != 0 else { return }
+        _ = writeFailed(errno, path: config.directory)
+    }
+
+    private func writeFailed(_ error: Int32, path: String) -> Location? {
+        stats.writeErrors += 1
+        if !loggedWriteError {
+            loggedWriteError = true
+            logger.error(
+                "cannot write the spool; batches are kept in memory only until it works again",
+                metadata: ["path": "\(path)", "error": "\(String(cString: strerror(error)))"])
+        }
+        return nil
+    }
+
+    private func closeActive() {
+        if activeFD >= 0 { close(activeFD) }
+        activeFD = -1
+    }
+
+    // MARK: bounds
+
+    /// Drops the oldest segments past the size or age bound, counting their unacked batches;
+    /// keeps the batches held in RAM under `memory_max_bytes` (the cache goes first; memory-only
+    /// batches past it, or past `max_bytes`, are dropped and counted).
+    private func enforceBounds(nowMs: Int64) {
+        let oldestAllowed = nowMs - Int64(config.maxAgeSeconds) * 1000
+        while segments.count > 1, stats.bytes > config.maxBytes || segments[0].lastCreatedMs < oldestAllowed {
+            let segment = segments[0]
+            let lost = cursor.segment == 0 ? segment.records - cursor.index : 0
+            if lost > 0 {
+                // The batch on the wire may still be stored: its acknowledgement decides.
+                let inFlight = handedOut.flatMap {
+                    $0 > ackedSeq && $0 >= segment.firstSeq && $0 <= segment.lastSeq ? $0 : nil
+                }
+                if let inFlight { droppedInFlight = inFlight }
+                stats.dropped += lost - (inFlight == nil ? 0 : 1)
+                logger.warning(
+                    "spool bound exceeded: dropped the oldest batches",
+                    metadata: [
+                        "batches": "\(lost)", "from": "\(Timestamp.iso8601(ms: segment.firstCreatedMs))",
+                        "to": "\(Timestamp.iso8601(ms: segment.lastCreatedMs))", "spool_bytes": "\(stats.bytes)",
+                    ])
+            }
+            removeFirstSegment()
+        }
+        let memoryBound = min(config.memoryMaxBytes, config.maxBytes)
+        while stats.memoryBytes > memoryBound, let first = cached.popFirst() {
+            stats.memoryBytes -= first.payload.count
+        }
+        while stats.memoryBytes > memoryBound, let first = memoryOnly.popFirst() {
+            stats.memoryBytes -= first.payload.count
+            stats.dropped += 1
+        }
+    }
+
+    private func removeFirstSegment() {
+        let segment = segments.removeFirst()
+        if segments.isEmpty { closeActive() }
+        if let reader, reader.segment == segment.firstSeq {
+            close(reader.descriptor)
+            self.reader = nil
+        }
+        cursor =
+            cursor.segment == 0
+            ? Cursor() : Cursor(segment: cursor.segment - 1, offset: cursor.offset, index: cursor.index)
+        while let first = cached.first, first.location?.segment == segment.firstSeq {
+            stats.memoryBytes -= cached.removeFirst().payload.count
+        }
+        unlink(segment.path)
+        // A deleted segment must not come back after a power loss (its batches would replay).
+        syncDirectoryOrCount(segment.path)
+        stats.bytes -= segment.bytes
+        stats.segments = segments.count
+    }
+
+    static func pad(_ seq: UInt64) -> String {
+        let text = String(seq)
+        return String(repeating: "0", count: max(0, 20 - text.count)) + text
+    }
+}

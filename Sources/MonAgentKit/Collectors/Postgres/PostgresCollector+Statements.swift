@@ -1,0 +1,265 @@
+import MonCore
+
+extension PostgresCollector {
+    /// Most query texts kept in memory (oldest forgotten first).
+    static let maxTexts = 5000
+    /// Longest query text shipped.
+    static let maxTextBytes = 8192
+
+    /// `pg_stat_statements` deltas as `pg_stat_statement` events, plus plans of the slowest.
+    func collectStatements(into output: inout Output, at ms: Int64) throws {
+        try connector.withConnection { connection in
+            // The session resolves names in pg_catalog only, and the extension's objects are
+            // named with their schema: a schema named after the agent's role ("$user", first in
+            // the default search_path) cannot shadow them with code of its own.
+            let installed = try connection.query(
+                """
+                SELECT set_config('search_path', 'pg_catalog, pg_temp', false),
+                       (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                        WHERE e.extname = 'pg_stat_statements')
+                """)
+            let schema = installed.string(0, 1)
+            let available = schema != nil
+            output.samples.append(
+                Sample("mon_postgres_statements_available", value: available ? 1 : 0, timestampMs: ms)
+            )
+            if statementsAvailable != available {
+                statementsAvailable = available
+                let message =
+                    available
+                    ? "pg_stat_statements is available"
+                    : "pg_stat_statements is not installed in this database: add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements; other PostgreSQL metrics are still collected"
+                if !available { logger.warning("\(message)", metadata: ["url": "\(redactedURL)"]) }
+                output.events.append(
+                    Event(
+                        kind: "pg_status",
+                        key: "pg_stat_statements",
+                        timestampMs: ms,
+                        payload: .object([("available", .bool(available)), ("message", .string(message))])
+                    )
+                )
+            }
+            guard let schema else { return }
+            let statements = ExplainableStatement.quoteIdentifier(schema) + ".pg_stat_statements"
+
+            let resetMarker = try? connection.query("SELECT stats_reset::text FROM \(statements)_info").string(0, 0)
+            let rows = try connection.query(
+                """
+                SELECT s.dbid, s.userid, s.queryid, s.calls, s.total_exec_time, s.max_exec_time, s.rows,
+                       s.shared_blks_hit, s.shared_blks_read, d.datname, r.rolname
+                FROM \(statements)(false) s
+                LEFT JOIN pg_database d ON d.oid = s.dbid
+                LEFT JOIN pg_roles r ON r.oid = s.userid
+                WHERE s.queryid IS NOT NULL
+                """
+            )
+            var current: [StatementKey: StatementCounters] = [:]
+            var names: [StatementKey: (database: String, user: String)] = [:]
+            for row in 0..<rows.rowCount {
+                guard let dbid = rows.int(row, 0), let userid = rows.int(row, 1), let queryid = rows.int(row, 2) else {
+                    continue
+                }
+                let key = StatementKey(dbid: dbid, userid: userid, queryid: queryid)
+                current[key] = StatementCounters(
+                    calls: rows.double(row, 3) ?? 0,
+                    totalMs: rows.double(row, 4) ?? 0,
+                    maxMs: rows.double(row, 5) ?? 0,
+                    rows: rows.double(row, 6) ?? 0,
+                    sharedHit: rows.double(row, 7) ?? 0,
+                    sharedRead: rows.double(row, 8) ?? 0
+                )
+                names[key] = (rows.string(row, 9) ?? "", rows.string(row, 10) ?? "")
+                if let role = rows.string(row, 10) { roleNames[userid] = role }
+            }
+            let changes = deltas.update(current, resetMarker: resetMarker ?? nil)
+            try fetchTexts(for: changes.map(\.key), from: statements, connection)
+            window.record(changes, at: ms)
+            for delta in changes {
+                statementTotals.calls += delta.calls
+                statementTotals.seconds += delta.totalMs / 1000
+                if delta.meanMs >= config.slowThresholdMs { statementTotals.slowCalls += delta.calls }
+                let name = names[delta.key]
+                output.events.append(
+                    Event(
+                        kind: "pg_statement",
+                        key: "\(delta.key.dbid):\(delta.key.queryid)",
+                        timestampMs: ms,
+                        payload: .object([
+                            ("queryid", .string(String(delta.key.queryid))),
+                            ("dbid", .number(Double(delta.key.dbid))),
+                            ("userid", .number(Double(delta.key.userid))),
+                            ("database", .string(name?.database ?? "")),
+                            ("user", .string(name?.user ?? "")),
+                            ("calls", .number(delta.calls)),
+                            ("total_exec_ms", .number(delta.totalMs)),
+                            ("mean_exec_ms", .number(delta.meanMs)),
+                            ("max_exec_ms_since_reset", .number(delta.maxMsSinceReset)),
+                            ("rows", .number(delta.rows)),
+                            ("shared_blks_hit", .number(delta.sharedHit)),
+                            ("shared_blks_read", .number(delta.sharedRead)),
+                            ("reset", .bool(delta.reset)),
+                            ("query", texts[delta.key].map { .string($0) } ?? .null),
+                        ])
+                    )
+                )
+            }
+            output.samples.append(
+                Sample(
+                    "mon_postgres_statements_calls_total", value: statementTotals.calls, kind: .counter, timestampMs: ms
+                )
+            )
+            output.samples.append(
+                Sample(
+                    "mon_postgres_statements_exec_seconds_total",
+                    value: statementTotals.seconds,
+                    kind: .counter,
+                    timestampMs: ms
+                )
+            )
+            output.samples.append(
+                Sample(
+                    "mon_postgres_statements_slow_total",
+                    value: statementTotals.slowCalls,
+                    kind: .counter,
+                    timestampMs: ms
+                )
+            )
+            try explainSlowest(connection, into: &output, at: ms)
+        }
+    }
+
+    /// Reads query texts only for entries whose text is not known yet.
+    private func fetchTexts(for keys: [StatementKey], from statements: String, _ connection: PostgresConnection) throws
+    {
+        let missing = keys.filter { texts[$0] == nil }
+        guard !missing.isEmpty else { return }
+        let rows = try connection.query(
+            """
+            SELECT dbid, userid, queryid, query FROM \(statements)(true)
+            WHERE queryid = ANY($1::bigint[])
+            """,
+            [PostgresArray.integers(missing.map(\.queryid))]
+        )
+        if texts.count + rows.rowCount > Self.maxTexts { texts.removeAll(keepingCapacity: true) }
+        for row in 0..<rows.rowCount {
+            guard let dbid = rows.int(row, 0), let userid = rows.int(row, 1), let queryid = rows.int(row, 2),
+                let text = rows.string(row, 3)
+            else { continue }
+            texts[StatementKey(dbid: dbid, userid: userid, queryid: queryid)] = String(
+                decoding: text.utf8.prefix(Self.maxTextBytes),
+                as: UTF8.self
+            )
+        }
+    }
+
+    /// Plans for the top statements by mean time over the last hour, at most one per hour each.
+    private func explainSlowest(_ connection: PostgresConnection, into output: inout Output, at ms: Int64) throws {
+        for (key, mean) in window.top(config.plansTop, thresholdMs: config.slowThresholdMs) {
+            if let last = plannedAt[key], ms - last < 3_600_000 { continue }
+            plannedAt[key] = ms
+            var payload: [(String, JSONValue)] = [
+                ("queryid", .string(String(key.queryid))), ("dbid", .number(Double(key.dbid))),
+                ("mean_exec_ms", .number(mean)),
+            ]
+            switch try plan(for: key, connection) {
+            case .success(let plan):
+                let suggestions = PlanAdvisor.suggestions(planJSON: plan, minTableBytes: config.suggestMinTableBytes) {
+                    table in
+                    try? connection.query("SELECT pg_total_relation_size(to_regclass($1))", [table]).double(0, 0)
+                }
+                payload.append(("plan", .string(plan)))
+                payload.append(("suggestions", .array(suggestions.map(\.json))))
+            case .failure(let reason):
+                payload.append(("plan", .null))
+                payload.append(("error", .string(reason.message)))
+            }
+            output.events.append(
+                Event(kind: "pg_plan", key: "\(key.dbid):\(key.queryid)", timestampMs: ms, payload: .object(payload))
+            )
+        }
+    }
+
+    struct PlanFailure: Error {
+        var message: String
+    }
+
+    /// A generic plan obtained without executing the statement, or why there is none.
+    private func plan(for key: StatementKey, _ connection: PostgresConnection) throws -> Result<String, PlanFailure> {
+        guard let text = texts[key] else { return .failure(PlanFailure(message: "query text is not available")) }
+        guard key.dbid == databaseOID else {
+            return .failure(
+                PlanFailure(message: "statement runs in another database than the one monagent connects to"))
+        }
+        let role = roleNames[key.userid] ?? ""
+        guard config.explains(role: role, databaseOwner: databaseOwner) else {
+            let allowed =
+                config.explainRoles.isEmpty
+                ? "the database owner '\(databaseOwner)'" : config.explainRoles.joined(separator: ", ")
+            return .failure(
+                PlanFailure(
+                    message: "statements of role '\(role)' are not planned (postgres.explain_roles: \(allowed))"))
+        }
+        let statement: String
+        switch ExplainableStatement.check(text) {
+        case .success(let checked): statement = checked
+        case .failure(let refusal): return .failure(PlanFailure(message: refusal.message))
+        }
+        do {
+            let plan = try explain(statement, connection)
+            return plan.map { .success($0) } ?? .failure(PlanFailure(message: "empty plan"))
+        } catch {
+            if error.isConnectionFailure { throw error }
+            return .failure(PlanFailure(message: error.message))
+        }
+    }
+
+    /// Plans in a read-only transaction that is always rolled back, with `search_path`,
+    /// `statement_timeout` and `lock_timeout` pinned for it (bound parameters, `PQexecParams`).
+    /// The statement text cannot be a parameter; it goes through `PQexecParams` too, which
+    /// takes exactly one statement.
+    private func explain(_ text: String, _ connection: PostgresConnection) throws(PostgresError) -> String? {
+        try connection.execute(rawSQL: "BEGIN READ ONLY")
+        let plan: String?
+        var prepared = false
+        do {
+            try connection.query(
+                """
+                SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true),
+                       set_config('lock_timeout', $3, true), set_config('plan_cache_mode', 'force_generic_plan', true)
+                """,
+                [
+                    ExplainableStatement.searchPath(config.explainSearchPath), "\(config.explainTimeoutMs)ms",
+                    "\(config.explainLockTimeoutMs)ms",
+                ])
+            if serverVersion >= 160_000 {
+                // The text comes from pg_stat_statements of this server; EXPLAIN never executes it.
+                plan = try connection.query("EXPLAIN (GENERIC_PLAN, VERBOSE, FORMAT JSON) " + text).string(0, 0)
+            } else {
+                // PREPARE takes no bind parameters: the text is the server's own normalized statement.
+                prepared = true
+                try connection.query("PREPARE mon_plan AS " + text)
+                let count =
+                    try connection.query(
+                        "SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = 'mon_plan'"
+                    ).int(0, 0) ?? 0
+                let arguments =
+                    count > 0 ? "(" + Array(repeating: "NULL", count: Int(count)).joined(separator: ", ") + ")" : ""
+                plan = try connection.query("EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE mon_plan" + arguments).string(0, 0)
+            }
+        } catch {
+            if connection.isOK {
+                try? connection.execute(rawSQL: "ROLLBACK")
+                if prepared { try? connection.execute(rawSQL: "DEALLOCATE mon_plan") }
+            }
+            throw error
+        }
+        try connection.execute(rawSQL: "ROLLBACK")
+        if prepared { try connection.execute(rawSQL: "DEALLOCATE mon_plan") }
+        return plan
+    }
+
+    /// True for statements a plan can be obtained for (after leading comments and spaces).
+    static func isExplainable(_ text: String) -> Bool {
+        (try? ExplainableStatement.check(text).get()) != nil
+    }
+}

@@ -1,0 +1,195 @@
+import Logging
+import MonCore
+import ServiceLifecycle
+
+/// Evaluates every rule each interval, stores transitions, notifies, and keeps the
+/// current alerts for the API, the summary and `/metrics`.
+public actor AlertEvaluator {
+    public nonisolated let rules: [AlertRule]
+    let store: QueryStore
+    let alerts: AlertStore
+    let cache: LastValueCache
+    let stats: IngestStats
+    let webhook: (any AlertNotifier)?
+    /// For rules with an `anomaly_*` signal (nil when anomaly detection is off).
+    let anomalies: AnomalyMonitor?
+    let logger: Logger
+    private var engine = AlertEngine()
+    private var restored = false
+    public private(set) var evaluations = 0
+    public private(set) var lastEvaluationMs: Int64?
+    /// Rules whose last evaluation failed (the database away, for instance), with why.
+    public private(set) var failing: [String: String] = [:]
+
+    public init(
+        rules: [AlertRule], store: QueryStore, alerts: AlertStore, cache: LastValueCache, stats: IngestStats,
+        webhook: (any AlertNotifier)?, anomalies: AnomalyMonitor? = nil, logger: Logger
+    ) {
+        self.anomalies = anomalies
+        self.rules = rules
+        self.store = store
+        self.alerts = alerts
+        self.cache = cache
+        self.stats = stats
+        self.webhook = webhook
+        self.logger = logger
+    }
+
+    /// Pending and firing alerts, firing first, then critical first, then by rule and host.
+    public var active: [AlertEngine.Active] {
+        engine.active.values.sorted {
+            ($0.state == .firing ? 0 : 1, $0.severity == .critical ? 0 : 1, $0.rule, $0.host)
+                < ($1.state == .firing ? 0 : 1, $1.severity == .critical ? 0 : 1, $1.rule, $1.host)
+        }
+    }
+
+    public var hasEvaluated: Bool { evaluations > 0 }
+
+    /// One pass over every rule.
+    public func evaluate(nowMs: Int64) async {
+        if !restored {
+            do {
+                for alert in try await alerts.firing() where rules.contains(where: { $0.name == alert.rule }) {
+                    engine.restore(alert)
+                }
+                restored = true
+            } catch {
+                logger.warning("cannot restore firing alerts yet", metadata: ["error": "\(error)"])
+            }
+        }
+        var transitions: [AlertEngine.Transition] = []
+        var notify: [AlertEngine.Active] = []
+        for rule in rules {
+            do {
+                let values = try await self.values(rule, nowMs: nowMs)
+                let result = engine.evaluate(rule, values: values, nowMs: nowMs)
+                transitions += result.transitions
+                notify += result.notify
+                failing[rule.name] = nil
+            } catch {
+                if failing[rule.name] == nil {
+                    logger.warning(
+                        "alert rule cannot be evaluated", metadata: ["rule": "\(rule.name)", "error": "\(error)"])
+                }
+                failing[rule.name] = "\(error)"
+            }
+        }
+        for item in transitions {
+            logger.notice(
+                "alert \(item.state.rawValue)",
+                metadata: ["rule": "\(item.rule)", "host": "\(item.host)", "summary": "\(item.summary)"])
+        }
+        do {
+            try await alerts.record(transitions)
+        } catch {
+            logger.error(
+                "cannot store alert transitions", metadata: ["count": "\(transitions.count)", "error": "\(error)"])
+        }
+        if let webhook, !notify.isEmpty { await webhook.notify(notify) }
+        evaluations += 1
+        lastEvaluationMs = nowMs
+    }
+
+    /// The rule's value per host.
+    func values(_ rule: AlertRule, nowMs: Int64) async throws -> [String: Double] {
+        let window = rule.windowSeconds
+        func range() throws -> TimeRange {
+            try TimeRange(period: "\(window)s", step: nil, nowMs: nowMs)
+        }
+        switch rule.signal {
+        case .metric(let name, let labels, .last):
+            var byHost: [String: [Double]] = [:]
+            for entry in cache.values(named: [name], nowMs: nowMs) {
+                let pairs = entry.key.labels.pairs
+                guard
+                    labels.allSatisfy({ wanted in pairs.contains { $0.name == wanted.key && $0.value == wanted.value } }
+                    )
+                else { continue }
+                byHost[entry.key.host, default: []].append(entry.value.value * rule.scale)
+            }
+            return byHost.compactMapValues { rule.comparison.worst($0) }
+        case .metric(let name, let labels, let aggregate) where aggregate == .increase || aggregate == .rate:
+            var byHost: [String: Double] = [:]
+            for entry in try await store.increase(name: name, host: nil, range: try range())
+            where labels.allSatisfy({ entry.labels[$0.key] == $0.value }) {
+                byHost[entry.host, default: 0] += entry.value
+            }
+            return byHost.mapValues { (aggregate == .rate ? $0 / Double(window) : $0) * rule.scale }
+        case .metric(let name, let labels, let aggregate):
+            var byHost: [String: [Double]] = [:]
+            for series in try await store.series(names: [name], host: nil, range: try range())
+            where labels.allSatisfy({ series.labels[$0.key] == $0.value }) {
+                let value: Double?
+                switch aggregate {
+                case .max: value = series.points.map(\.value).max()
+                case .min: value = series.points.map(\.value).min()
+                default: value = series.average
+                }
+                if let value { byHost[series.host, default: []].append(value * rule.scale) }
+            }
+            return byHost.compactMapValues { rule.comparison.worst($0) }
+        case .builtin("agent_silence_intervals"):
+            var byHost: [String: Double] = [:]
+            for agent in await stats.agents.values {
+                guard let last = agent.lastBatchMs, let interval = agent.intervalMs, interval > 0 else { continue }
+                // At least 1 s per interval: a sub-second agent is not "silent" after a hiccup.
+                let silence = Double(nowMs - last) / max(interval, 1000)
+                byHost[agent.host] = max(byHost[agent.host] ?? 0, silence)
+            }
+            return byHost
+        case .builtin("ingest_lag_seconds"):
+            return await stats.batchesStored > 0 ? ["monquery": await stats.lastLagSeconds] : [:]
+        case .builtin(let name) where AlertRule.anomalyBuiltins[name] != nil:
+            guard let anomalies, let signal = AlertRule.anomalyBuiltins[name]?.signal else {
+                throw AlertRuleError(origin: rule.origin, message: "\(name) needs anomalies.enabled: true")
+            }
+            return await anomalies.deviations(signal).compactMapValues { rule.comparison.worst($0) }.mapValues {
+                $0 * rule.scale
+            }
+        case .builtin(let name):
+            var byHost: [String: Double] = [:]
+            for (host, endpoints) in try await store.endpointStatsByHost(host: nil, range: try range()) {
+                let totals = EndpointStats.totals(endpoints)
+                guard totals.requests > 0, totals.requests >= rule.minRequests else { continue }
+                byHost[host] = totals.value(of: name, windowSeconds: Double(window))
+            }
+            return byHost.mapValues { $0 * rule.scale }
+        }
+    }
+}
+
+/// Runs the evaluator every `every` until shutdown; trims old transitions hourly.
+public struct AlertService: Service {
+    let evaluator: AlertEvaluator
+    let alerts: AlertStore
+    let every: Duration
+    let retentionDays: Int
+    let logger: Logger
+
+    public init(evaluator: AlertEvaluator, alerts: AlertStore, every: Duration, retentionDays: Int, logger: Logger) {
+        self.evaluator = evaluator
+        self.alerts = alerts
+        self.every = every
+        self.retentionDays = retentionDays
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info("alert rules loaded", metadata: ["rules": "\(evaluator.rules.count)"])
+        // A graceful shutdown cancels the loop: the sleep's CancellationError is the normal
+        // way out, not a failure (thrown, it made monquery exit 1 on every SIGTERM).
+        await cancelWhenGracefulShutdown {
+            var lastTrim = ContinuousClock.now - .seconds(3600)
+            while !Task.isCancelled {
+                // First pass one interval after start: agents have reported by then.
+                try? await Task.sleep(for: every)
+                guard !Task.isCancelled else { break }
+                await evaluator.evaluate(nowMs: WallClock.nowMs())
+                if ContinuousClock.now - lastTrim >= .seconds(3600) {
+                    try? await alerts.trim(days: retentionDays)
+                    lastTrim = .now
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import MonCore
+
+/// Read-side queries for the HTTP API, on its own PostgreSQL connection and thread.
+///
+/// Every query is bounded in time so partition pruning applies, and uses bound parameters only.
+public actor QueryStore {
+    private let executor: ThreadExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    let connector: PostgresConnector
+
+    public init(databaseURL: String, password: String? = nil, name: String = "pg-query") {
+        executor = ThreadExecutor(name: name)
+        connector = PostgresConnector(url: databaseURL, applicationName: "monquery-api", password: password)
+    }
+
+    /// Round trip to the database, in seconds (for `/health`).
+    public func ping() throws -> Double {
+        let start = ContinuousClock.now
+        try connector.withConnection { connection in _ = try connection.query("SELECT 1") }
+        return start.duration(to: .now).seconds
+    }
+
+    /// What `/health/detailed` reads from the database.
+    public struct HealthProbe: Sendable {
+        public var latencySeconds: Double
+        public var watermarkMs: Int64?
+        public var pendingRanges: Int64
+        /// `data_directory`, when this role may read it.
+        public var dataDirectory: String?
+        /// Rollup units passed over (`rollup_skipped`), and the latest one.
+        public var skippedRanges: Int64 = 0
+        public var lastSkipped: (tier: String, range: ClosedOpenRange, atMs: Int64)?
+    }
+
+    public struct ProbeError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Round trip, rollup watermark and late queue, data directory; the error when unreachable.
+    public func probe() -> Result<HealthProbe, ProbeError> {
+        let start = ContinuousClock.now
+        do {
+            return .success(
+                try connector.withConnection { connection in
+                    _ = try connection.query("SELECT 1")
+                    let latency = start.duration(to: .now).seconds
+                    let rows = try connection.query(
+                        """
+                        SELECT (SELECT (extract(epoch FROM watermark) * 1000)::bigint FROM rollup_state WHERE tier = '1m'),
+                               (SELECT count(*) FROM rollup_pending),
+                               CASE WHEN pg_has_role(current_user, 'pg_read_all_settings', 'USAGE')
+                                    THEN current_setting('data_directory') END,
+                               (SELECT count(*) FROM rollup_skipped), k.tier,
+                               (extract(epoch FROM k.lo) * 1000)::bigint, (extract(epoch FROM k.hi) * 1000)::bigint,
+                               (extract(epoch FROM k.skipped_at) * 1000)::bigint
+                        FROM (SELECT 1) one
+                        LEFT JOIN (SELECT * FROM rollup_skipped ORDER BY id DESC LIMIT 1) k ON true
+                        """)
+                    var probe = HealthProbe(
+                        latencySeconds: latency, watermarkMs: rows.int(0, 0), pendingRanges: rows.int(0, 1) ?? 0,
+                        dataDirectory: rows.string(0, 2))
+                    probe.skippedRanges = rows.int(0, 3) ?? 0
+                    if let tier = rows.string(0, 4), let lo = rows.int(0, 5), let hi = rows.int(0, 6),
+                        let at = rows.int(0, 7)
+                    {
+                        probe.lastSkipped = (tier, ClosedOpenRange(lo, hi), at)
+                    }
+                    return probe
+                })
+        } catch {
+            return .failure(ProbeError(description: "\(error)"))
+        }
+    }
+
+    /// The tier plan for `range` (reads the rollup watermark).
+    func plan(_ range: TimeRange, _ connection: PostgresConnection) throws -> TierPlan {
+        TierPlan(range: range, watermarkMs: try RollupWriter.watermarkMs(connection))
+    }
+
+    /// The plan a chart over `range` would use now.
+    public func tierPlan(for range: TimeRange) throws -> TierPlan {
+        try connector.withConnection { try plan(range, $0) }
+    }
+
+    /// The series query of `series(names:host:range:)` under `plan`, with its parameters.
+    public static func seriesQuery(names: [String], host: String?, range: TimeRange, plan: TierPlan) -> (
+        sql: String, parameters: [String?]
+    ) {
+        let filter = "SELECT id FROM metric_series WHERE name = ANY($1::text[]) AND ($2::text IS NULL OR host = $2)"
+        // Buckets are aggregated per series id first and joined to their names after, so the
+        // labels are turned into text once per bucket, not once per row. The last value of a
+        // bucket is the `last` of its row with the greatest `last_ts`: the largest
+        // `[epoch, last]` pair, which needs no per-bucket sort (an ordered `array_agg` sorted
+        // every bucket's rows and made a 24-h chart on the minute tier take over a second).
+        let sql = """
+            SELECT s.id, s.host, s.name, s.labels::text, b.bucket, b.sum, b.count, b.last, b.last_ms
+            FROM (
+                SELECT src.series_id, (floor(date_part('epoch', src.ts) / $3) * $3)::bigint AS bucket,
+                       \(SQLNumbers.doubleSum("src.sum")) AS sum, sum(src.count)::double precision AS count,
+                       (max(ARRAY[date_part('epoch', src.last_ts), src.last]))[2] AS last,
+                       (extract(epoch FROM max(src.last_ts)) * 1000)::bigint AS last_ms
+                FROM (\(plan.metricsSource(seriesFilter: filter))) AS src (series_id, ts, sum, count, last, last_ts)
+                GROUP BY 1, 2
+            ) b
+            JOIN metric_series s ON s.id = b.series_id
+            ORDER BY 1, 5
+            """
+        return (sql, [PostgresArray.text(names), host, String(range.stepSeconds)])
+    }
+
+    /// Series named in `names` (optionally one host) over `range`, with latest, average and
+    /// points, from the coarsest tier that serves the range's step (`TierPlan`).
+    public func series(names: [String], host: String?, range: TimeRange) throws -> [SeriesData] {
+        try connector.withConnection { connection -> [SeriesData] in
+            let query = Self.seriesQuery(names: names, host: host, range: range, plan: try plan(range, connection))
+            let buckets = try connection.query(query.sql, query.parameters)
+            var byID: [Int64: SeriesData] = [:]
+            var order: [Int64] = []
+            var sums: [Int64: (sum: Double, count: Double)] = [:]
+            for row in 0..<buckets.rowCount {
+                guard let id = buckets.int(row, 0), let host = buckets.string(row, 1),
+                    let name = buckets.string(row, 2), let bucket = buckets.int(row, 4),
+                    let sum = buckets.double(row, 5), let count = buckets.double(row, 6), count > 0
+                else { continue }
+                if byID[id] == nil {
+                    order.append(id)
+                    byID[id] = SeriesData(
+                        seriesID: id,
+                        host: host,
+                        name: name,
+                        labels: Self.decodeLabels(buckets.string(row, 3)),
+                        points: []
+                    )
+                }
+                byID[id]?.points.append((ms: bucket * 1000, value: sum / count))
+                sums[id, default: (0, 0)].sum += sum
+                sums[id, default: (0, 0)].count += count
+                if let lastMs = buckets.int(row, 8), lastMs >= byID[id]?.latestMs ?? Int64.min {
+                    byID[id]?.latestMs = lastMs
+                    byID[id]?.latest = buckets.double(row, 7)
+                }
+            }
+            return order.compactMap { id in
+                guard var data = byID[id] else { return nil }
+                if let total = sums[id] { data.average = total.sum / total.count }
+                return data
+            }
+        }
+    }
+
+    /// `EXPLAIN (FORMAT JSON)` of `sql`: which partitions a query reads.
+    public func explain(_ sql: String, _ parameters: [String?]) throws -> String {
+        try connector.withConnection { connection in
+            try connection.query("EXPLAIN (FORMAT JSON) " + sql, parameters).string(0, 0) ?? ""
+        }
+    }
+
+    static func decodeLabels(_ text: String?) -> [String: String] {
+        guard let text, let data = text.data(using: .utf8),
+            let labels = try? JSONDecoder().decode([String: String].self, from: data)
+        else { return [:] }
+        return labels
+    }
+}

@@ -1,0 +1,78 @@
+import Logging
+import MonCore
+import ServiceLifecycle
+
+/// Keeps daily partitions created ahead of time and drops those past retention,
+/// checking every `every` seconds.
+public struct PartitionMaintenance: Service {
+    let writer: IngestWriter
+    let aheadDays: Int
+    let retention: RetentionPolicy?
+    let every: Duration
+    let logger: Logger
+
+    public init(
+        writer: IngestWriter, aheadDays: Int, retention: RetentionPolicy? = nil, every: Duration = .seconds(3600),
+        logger: Logger
+    ) {
+        self.writer = writer
+        self.aheadDays = aheadDays
+        self.retention = retention
+        self.every = every
+        self.logger = logger
+    }
+
+    /// Drops every expired partition and trims the ledger; each failure is logged, the rest goes on.
+    public static func applyRetention(
+        _ policy: RetentionPolicy, writer: IngestWriter, nowMs: Int64, logger: Logger
+    ) async {
+        do {
+            for partition in try await writer.expiredPartitions(policy: policy, nowMs: nowMs) {
+                guard !partition.waitingForRollup else {
+                    logger.warning(
+                        "expired raw partition kept: the rollups have not passed its day yet",
+                        metadata: ["partition": "\(partition.partition)"])
+                    continue
+                }
+                do {
+                    try await writer.drop(partition)
+                    logger.info(
+                        "dropped expired partition",
+                        metadata: [
+                            "partition": "\(partition.partition)", "estimated_rows": "\(partition.estimatedRows)",
+                            "bytes": "\(partition.bytes)", "was": "\(partition.state.rawValue)",
+                        ])
+                } catch {
+                    logger.error(
+                        "cannot drop expired partition",
+                        metadata: [
+                            "partition": "\(partition.partition)", "was": "\(partition.state.rawValue)",
+                            "error": "\(error)",
+                        ])
+                }
+            }
+            let trimmed = try await writer.trimLedger(days: policy.ledgerDays)
+            if trimmed > 0 { logger.info("trimmed ingest ledger", metadata: ["rows": "\(trimmed)"]) }
+            let rejected = try await writer.trimRejectedBatches(days: policy.days["events"] ?? 30)
+            if rejected > 0 { logger.info("trimmed quarantined batches", metadata: ["rows": "\(rejected)"]) }
+        } catch {
+            logger.error("cannot apply retention", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await writer.maintainPartitions(aheadDays: aheadDays, nowMs: WallClock.nowMs())
+                } catch {
+                    logger.error("cannot create partitions ahead", metadata: ["error": "\(error)"])
+                }
+                if let retention {
+                    await Self.applyRetention(retention, writer: writer, nowMs: WallClock.nowMs(), logger: logger)
+                }
+                try? await Task.sleep(for: every)
+            }
+        }
+    }
+}

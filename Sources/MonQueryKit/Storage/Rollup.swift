@@ -1,0 +1,339 @@
+import Logging
+import MonCore
+import ServiceLifecycle
+
+/// What one rollup pass did.
+public struct RollupPass: Sendable, Equatable {
+    /// Minute ranges recomputed (each `[startMs, endMs)`), merged.
+    public var minuteRanges: [ClosedOpenRange] = []
+    /// Late ranges taken from `rollup_pending` (and deleted).
+    public var lateRanges = 0
+    /// The watermark after the pass: every raw minute before it is rolled up.
+    public var watermarkMs: Int64?
+    /// False while the pass stopped at its chunk limit or left late ranges queued.
+    public var caughtUp = true
+    /// Units passed over because their rows could not be rolled up (see `RollupFailures`).
+    public var skipped: [SkippedRollupRange] = []
+
+    public var minutes: Int64 { minuteRanges.reduce(0) { $0 + ($1.endMs - $1.startMs) / 60_000 } }
+}
+
+/// Maintains `metrics_1m`/`metrics_1h` (min, max, sum, count, last per series) and
+/// `histograms_1m`/`histograms_1h` (merged buckets) from the raw tables.
+///
+/// Every minute is recomputed whole from raw rows and upserted, so recomputing it again
+/// gives the same row: a pass killed half-way (its transaction rolls back) or repeated after
+/// a restart neither skips nor double-counts. A pass, in one transaction:
+/// 1. locks the watermark row (`FOR UPDATE`; ingest takes it `FOR SHARE`, so a batch
+///    committing concurrently is either seen by this pass or queues itself as late);
+/// 2. takes up to `pendingLimit` late ranges from `rollup_pending`;
+/// 3. recomputes those minutes plus the next closed minutes after the watermark (at most
+///    `chunkMinutes`), then the hours containing them from the minute rows;
+/// 4. deletes the late ranges it read and advances the watermark.
+public actor RollupWriter {
+    private let executor: ThreadExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    let connector: PostgresConnector
+    /// A minute is rolled up once it ended this long ago (batches are normally in by then;
+    /// later ones are queued as late and folded in).
+    public let settleMs: Int64
+    public let chunkMinutes: Int64
+    public let pendingLimit: Int
+    private var knownPartitions: Set<DayPartition> = []
+    /// Consecutive failed passes at one watermark (see `RollupFailures`).
+    public private(set) var failures = RollupFailures()
+
+    public init(
+        databaseURL: String, password: String? = nil, settleSeconds: Int = 15, chunkMinutes: Int = 60,
+        pendingLimit: Int = 500
+    ) {
+        executor = ThreadExecutor(name: "pg-rollup")
+        connector = PostgresConnector(url: databaseURL, applicationName: "monquery-rollup", password: password)
+        settleMs = Int64(settleSeconds) * 1000
+        self.chunkMinutes = Int64(chunkMinutes)
+        self.pendingLimit = pendingLimit
+    }
+
+    /// Current watermark (nil before the first pass).
+    public func watermarkMs() throws -> Int64? {
+        try connector.withConnection { try Self.watermarkMs($0) }
+    }
+
+    static func watermarkMs(_ connection: PostgresConnection) throws -> Int64? {
+        try connection.query(
+            "SELECT (extract(epoch FROM watermark) * 1000)::bigint FROM rollup_state WHERE tier = '1m'"
+        ).int(0, 0)
+    }
+
+    /// Passes until caught up (or `maxPasses`); returns the passes done.
+    @discardableResult
+    public func catchUp(nowMs: Int64, maxPasses: Int = 100_000) throws -> [RollupPass] {
+        var passes: [RollupPass] = []
+        while passes.count < maxPasses {
+            let pass = try runPass(nowMs: nowMs)
+            passes.append(pass)
+            if pass.caughtUp { break }
+        }
+        return passes
+    }
+
+    /// One pass (see the type's documentation). After `RollupFailures.attemptsBeforeSkipping`
+    /// failures at the same watermark, the pass goes unit by unit and skips what fails.
+    public func runPass(nowMs: Int64) throws -> RollupPass {
+        let target = ClosedOpenRange.floor(nowMs - settleMs, 60_000)
+        try ensureRollupPartitions(until: target)
+        var startMs: Int64?
+        do {
+            let pass = try pass(target: target) { startMs = $0 }
+            failures.passSucceeded()
+            return pass
+        } catch {
+            if let startMs { failures.passFailed(watermarkMs: startMs, error: error) }
+            throw error
+        }
+    }
+
+    private func pass(target: Int64, started: (Int64) -> Void) throws -> RollupPass {
+        try connector.transaction { connection -> RollupPass in
+            let state = try connection.query(
+                "SELECT (extract(epoch FROM watermark) * 1000)::bigint FROM rollup_state WHERE tier = '1m' FOR UPDATE")
+            guard state.rowCount == 1 else {
+                throw PostgresError(.statement, "rollup_state has no '1m' row: run `monquery migrate`")
+            }
+            let start = try state.int(0, 0) ?? Self.oldestRawMs(connection) ?? target
+            started(start)
+            let isolate = failures.mustIsolate(watermarkMs: start)
+            var pass = RollupPass()
+            var ranges: [ClosedOpenRange] = []
+            let pending = try connection.query(
+                """
+                SELECT id, (extract(epoch FROM lo) * 1000)::bigint, (extract(epoch FROM hi) * 1000)::bigint
+                FROM rollup_pending ORDER BY id LIMIT $1
+                """,
+                [String(pendingLimit)]
+            )
+            var pendingIDs: [Int64] = []
+            for row in 0..<pending.rowCount {
+                guard let id = pending.int(row, 0), let lo = pending.int(row, 1), let hi = pending.int(row, 2) else {
+                    continue
+                }
+                pendingIDs.append(id)
+                // A histogram window ending exactly on a minute belongs to the minute before.
+                ranges.append(ClosedOpenRange(lo - 1, max(lo, hi) + 1).aligned(to: 60_000))
+            }
+            pass.lateRanges = pendingIDs.count
+            let end = min(target, start + chunkMinutes * 60_000)
+            if end > start { ranges.append(ClosedOpenRange(start, end)) }
+            pass.minuteRanges = ClosedOpenRange.merged(ranges)
+            try ensureRollupPartitions(covering: pass.minuteRanges)
+            for range in pass.minuteRanges {
+                pass.skipped += try Self.rollUp(range, tier: "1m", isolated: isolate, connection) { unit in
+                    try Self.rollUpMetrics(unit, from: "metrics", into: "metrics_1m", unit: "minute", connection)
+                    try Self.rollUpHistograms(
+                        unit, from: "histograms", into: "histograms_1m", unit: "minute", connection)
+                }
+            }
+            for range in ClosedOpenRange.merged(pass.minuteRanges.map { $0.aligned(to: 3_600_000) }) {
+                pass.skipped += try Self.rollUp(range, tier: "1h", isolated: isolate, connection) { unit in
+                    try Self.rollUpMetrics(unit, from: "metrics_1m", into: "metrics_1h", unit: "hour", connection)
+                    try Self.rollUpHistograms(
+                        unit, from: "histograms_1m", into: "histograms_1h", unit: "hour", connection)
+                }
+            }
+            if !pendingIDs.isEmpty {
+                try connection.query(
+                    "DELETE FROM rollup_pending WHERE id = ANY($1::bigint[])", [PostgresArray.integers(pendingIDs)])
+            }
+            let watermark = max(start, end)
+            try connection.query(
+                "UPDATE rollup_state SET watermark = to_timestamp($1::double precision / 1000) WHERE tier = '1m'",
+                [String(watermark)])
+            pass.watermarkMs = watermark
+            pass.caughtUp = end >= target && pendingIDs.count < pendingLimit
+            return pass
+        }
+    }
+
+    /// Start of the oldest raw partition (the first pass starts there), or nil when none.
+    static func oldestRawMs(_ connection: PostgresConnection) throws -> Int64? {
+        let rows = try connection.query(
+            """
+            SELECT c.relname, p.relname
+            FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_class p ON p.oid = i.inhparent
+            WHERE p.relname IN ('metrics', 'histograms') AND p.relnamespace = current_schema()::regnamespace
+            """
+        )
+        var oldest: DayPartition?
+        for row in 0..<rows.rowCount {
+            guard let name = rows.string(row, 0), let table = rows.string(row, 1),
+                let day = DayPartition(partitionName: name, of: table)
+            else { continue }
+            oldest = min(oldest ?? day, day)
+        }
+        return oldest?.startMs
+    }
+
+    /// Rolls `source` rows with `ts` in `range` into `target` per `unit` (`minute` or `hour`),
+    /// replacing the rows of those units. Raw samples have a value; minute rows are re-aggregated.
+    static func rollUpMetrics(
+        _ range: ClosedOpenRange, from source: String, into target: String, unit: String,
+        _ connection: PostgresConnection
+    ) throws {
+        let fromRaw = source == "metrics"
+        // The last value is the one of the greatest `[epoch, value]` pair: no per-group sort (an
+        // ordered array_agg sorted every group's rows; same choice as QueryStore.seriesQuery).
+        // Sums never raise on huge values (SQLNumbers): one 1e308 must not block the pass.
+        let aggregates =
+            fromRaw
+            ? "min(value), max(value), \(SQLNumbers.doubleSum("value")), count(*), "
+                + "(max(ARRAY[date_part('epoch', ts), value]))[2], max(ts)"
+            : "min(min), max(max), \(SQLNumbers.doubleSum("sum")), \(SQLNumbers.countSum("count")), "
+                + "(max(ARRAY[date_part('epoch', last_ts), last]))[2], max(last_ts)"
+        // Table names and the unit are constants of this file, not input.
+        try connection.query(
+            """
+            INSERT INTO \(target) (ts, series_id, min, max, sum, count, last, last_ts)
+            SELECT date_trunc('\(unit)', ts, 'UTC'), series_id, \(aggregates)
+            FROM \(source)
+            WHERE ts >= to_timestamp($1::double precision / 1000) AND ts < to_timestamp($2::double precision / 1000)
+            GROUP BY 1, 2
+            ON CONFLICT (series_id, ts) DO UPDATE
+            SET min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum, count = EXCLUDED.count,
+                last = EXCLUDED.last, last_ts = EXCLUDED.last_ts
+            """,
+            [String(range.startMs), String(range.endMs)]
+        )
+    }
+
+    /// Merges histogram windows into one row per series and `unit`. A row's `ts` is the end of
+    /// its unit (windows are stamped with their end), so `range` selects `ts` in `(start, end]`.
+    static func rollUpHistograms(
+        _ range: ClosedOpenRange, from source: String, into target: String, unit: String,
+        _ connection: PostgresConnection
+    ) throws {
+        try connection.query(
+            """
+            WITH w AS (
+                SELECT date_trunc('\(unit)', ts - interval '1 microsecond', 'UTC') + interval '1 \(unit)' AS e,
+                       series_id, count, sum, min, max, zero_count, idx, cnt
+                FROM \(source)
+                WHERE ts > to_timestamp($1::double precision / 1000) AND ts <= to_timestamp($2::double precision / 1000)
+            ), t AS (
+                SELECT e, series_id, \(SQLNumbers.countSum("count")) AS count, \(SQLNumbers.doubleSum("sum")) AS sum,
+                       min(min) AS min, max(max) AS max, \(SQLNumbers.countSum("zero_count")) AS zero_count
+                FROM w GROUP BY 1, 2
+            ), b AS (
+                SELECT w.e, w.series_id, u.i, \(SQLNumbers.countSum("u.c")) AS c
+                FROM w, unnest(w.idx, w.cnt) AS u(i, c)
+                GROUP BY 1, 2, 3
+            ), a AS (
+                SELECT e, series_id, array_agg(i ORDER BY i) AS idx, array_agg(c ORDER BY i) AS cnt
+                FROM b GROUP BY 1, 2
+            )
+            INSERT INTO \(target) (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
+            SELECT t.e, t.series_id, t.count, t.sum, t.min, t.max, t.zero_count,
+                   coalesce(a.idx, '{}'), coalesce(a.cnt, '{}')
+            FROM t LEFT JOIN a ON a.e = t.e AND a.series_id = t.series_id
+            ON CONFLICT (series_id, ts) DO UPDATE
+            SET count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max,
+                zero_count = EXCLUDED.zero_count, idx = EXCLUDED.idx, cnt = EXCLUDED.cnt
+            """,
+            [String(range.startMs), String(range.endMs)]
+        )
+    }
+
+    /// Creates, outside the pass's transaction (DDL would lock the parents for its length),
+    /// the rollup partitions from the oldest raw or late data through `until`'s day.
+    private func ensureRollupPartitions(until endMs: Int64) throws {
+        try connector.withConnection { connection in
+            let bounds = try connection.query(
+                """
+                SELECT (extract(epoch FROM least(
+                           (SELECT watermark FROM rollup_state WHERE tier = '1m'),
+                           (SELECT min(lo) FROM rollup_pending))) * 1000)::bigint
+                """)
+            let from = try bounds.int(0, 0) ?? Self.oldestRawMs(connection) ?? endMs
+            try createPartitions(from: from, through: endMs + 3_600_000, connection)
+        }
+    }
+
+    private func ensureRollupPartitions(covering ranges: [ClosedOpenRange]) throws {
+        guard let first = ranges.first, let last = ranges.last else { return }
+        try connector.withConnection { connection in
+            try createPartitions(from: first.startMs, through: last.endMs + 3_600_000, connection)
+        }
+    }
+
+    private func createPartitions(from startMs: Int64, through endMs: Int64, _ connection: PostgresConnection) throws {
+        var day = DayPartition(timestampMs: startMs)
+        let last = DayPartition(timestampMs: endMs)
+        while day <= last {
+            if !knownPartitions.contains(day) {
+                for table in Schema.rollupTables { try day.createPartition(of: table, connection) }
+                knownPartitions.insert(day)
+            }
+            day = day.adding(days: 1)
+        }
+    }
+
+    /// Forgets partitions dropped by retention.
+    public func forgetPartitions() { knownPartitions.removeAll() }
+}
+
+/// Runs rollup passes: back to back while behind, then every `every`.
+public struct RollupService: Service {
+    let writer: RollupWriter
+    let every: Duration
+    /// Where failed passes and skipped ranges are counted for `/metrics` (none in tests).
+    let stats: IngestStats?
+    let logger: Logger
+
+    public init(writer: RollupWriter, every: Duration = .seconds(10), stats: IngestStats? = nil, logger: Logger) {
+        self.writer = writer
+        self.every = every
+        self.stats = stats
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var failures = 0
+            while !Task.isCancelled {
+                var pause = every
+                do {
+                    let pass = try await writer.runPass(nowMs: WallClock.nowMs())
+                    failures = 0
+                    for skip in pass.skipped {
+                        logger.error(
+                            "rollup range skipped: its rows failed every attempt; recorded in rollup_skipped",
+                            metadata: [
+                                "tier": "\(skip.tier)", "from": "\(Timestamp.iso8601(ms: skip.range.startMs))",
+                                "to": "\(Timestamp.iso8601(ms: skip.range.endMs))", "error": "\(skip.error)",
+                            ])
+                        await stats?.rollupRangeSkipped()
+                    }
+                    if pass.lateRanges > 0 {
+                        logger.info(
+                            "folded late batches into the rollups",
+                            metadata: ["ranges": "\(pass.lateRanges)", "minutes": "\(pass.minutes)"])
+                    }
+                    if !pass.caughtUp { pause = .milliseconds(10) }
+                } catch {
+                    failures += 1
+                    await stats?.rollupPassFailed()
+                    let atWatermark = await writer.failures.consecutive
+                    logger.error(
+                        "rollup pass failed; retrying",
+                        metadata: [
+                            "error": "\(error)", "failures": "\(failures)",
+                            "data_failures_at_watermark": "\(atWatermark)",
+                        ])
+                    pause = min(every * failures, .seconds(60))
+                }
+                try? await Task.sleep(for: pause)
+            }
+        }
+    }
+}

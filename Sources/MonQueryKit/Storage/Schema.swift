@@ -1,0 +1,267 @@
+import MonCore
+
+/// Versioned schema migrations, applied in order by `Migrator`. Never edit a shipped
+/// migration: add a new one.
+public enum Schema {
+    public struct Migration: Sendable {
+        public var version: Int
+        public var name: String
+        public var sql: String
+    }
+
+    public static let migrations: [Migration] = [
+        Migration(
+            version: 1,
+            name: "series, partitioned metrics, ingest ledger",
+            sql: """
+                CREATE TABLE metric_series (
+                    id          bigserial PRIMARY KEY,
+                    host        text NOT NULL,
+                    name        text NOT NULL,
+                    labels_key  text NOT NULL,
+                    labels      jsonb NOT NULL DEFAULT '{}',
+                    kind        text NOT NULL,
+                    first_seen  timestamptz NOT NULL DEFAULT now(),
+                    UNIQUE (host, name, labels_key)
+                );
+                CREATE INDEX metric_series_name_idx ON metric_series (name, host);
+
+                CREATE TABLE metrics (
+                    ts         timestamptz NOT NULL,
+                    series_id  bigint NOT NULL,
+                    value      double precision NOT NULL
+                ) PARTITION BY RANGE (ts);
+                CREATE INDEX metrics_series_ts_idx ON metrics (series_id, ts);
+
+                CREATE TABLE ingest_ledger (
+                    agent_id     text NOT NULL,
+                    boot_id      text NOT NULL,
+                    seq          bigint NOT NULL,
+                    host         text NOT NULL,
+                    samples      integer NOT NULL,
+                    batch_ts     timestamptz NOT NULL,
+                    received_at  timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (agent_id, boot_id, seq)
+                );
+                CREATE INDEX ingest_ledger_received_idx ON ingest_ledger (received_at);
+
+                CREATE VIEW metrics_flat AS
+                    SELECT m.ts AS "timestamp",
+                           split_part(s.name, '_', 2) AS metric_type,
+                           s.name AS metric_name,
+                           m.value,
+                           s.labels || jsonb_build_object('host', s.host, 'kind', s.kind) AS metadata
+                    FROM metrics m JOIN metric_series s ON s.id = m.series_id;
+                """
+        ),
+        Migration(
+            version: 2,
+            name: "events partitioned by day",
+            sql: """
+                CREATE TABLE events (
+                    ts       timestamptz NOT NULL,
+                    host     text NOT NULL,
+                    kind     text NOT NULL,
+                    key      text NOT NULL,
+                    payload  jsonb NOT NULL
+                ) PARTITION BY RANGE (ts);
+                CREATE INDEX events_kind_ts_idx ON events (kind, ts);
+                CREATE INDEX events_kind_key_ts_idx ON events (kind, key, ts);
+                """
+        ),
+        Migration(
+            version: 3,
+            name: "histograms and logs partitioned by day",
+            sql: """
+                CREATE TABLE histograms (
+                    ts          timestamptz NOT NULL,
+                    series_id   bigint NOT NULL,
+                    count       bigint NOT NULL,
+                    sum         double precision NOT NULL,
+                    min         double precision,
+                    max         double precision,
+                    zero_count  bigint NOT NULL DEFAULT 0,
+                    idx         integer[] NOT NULL,
+                    cnt         bigint[] NOT NULL
+                ) PARTITION BY RANGE (ts);
+                CREATE INDEX histograms_series_ts_idx ON histograms (series_id, ts);
+
+                CREATE SEQUENCE logs_id_seq;
+                CREATE TABLE logs (
+                    id        bigint NOT NULL DEFAULT nextval('logs_id_seq'),
+                    ts        timestamptz NOT NULL,
+                    host      text NOT NULL,
+                    service   text NOT NULL,
+                    level     smallint NOT NULL,
+                    event     text NOT NULL,
+                    logger    text,
+                    trace_id  text,
+                    fields    jsonb NOT NULL DEFAULT '{}',
+                    source    text NOT NULL DEFAULT '',
+                    "offset"  bigint NOT NULL DEFAULT 0,
+                    search    tsvector GENERATED ALWAYS AS (
+                        to_tsvector('simple', event)
+                        || jsonb_to_tsvector('simple', fields, '["string"]')
+                    ) STORED
+                ) PARTITION BY RANGE (ts);
+                CREATE INDEX logs_ts_idx ON logs (ts, id);
+                CREATE INDEX logs_id_idx ON logs (id);
+                CREATE INDEX logs_level_ts_idx ON logs (level, ts);
+                CREATE INDEX logs_trace_idx ON logs (trace_id) WHERE trace_id IS NOT NULL;
+                CREATE INDEX logs_search_idx ON logs USING gin (search);
+                CREATE UNIQUE INDEX logs_line_idx ON logs (host, source, "offset", ts) WHERE source <> '';
+                """
+        ),
+        Migration(
+            version: 4,
+            name: "rollups metrics_1m/1h, histograms_1m/1h, watermark and late-batch queue",
+            sql: """
+                CREATE TABLE metrics_1m (
+                    ts         timestamptz NOT NULL,
+                    series_id  bigint NOT NULL,
+                    min        double precision NOT NULL,
+                    max        double precision NOT NULL,
+                    sum        double precision NOT NULL,
+                    count      bigint NOT NULL,
+                    last       double precision NOT NULL,
+                    last_ts    timestamptz NOT NULL,
+                    PRIMARY KEY (series_id, ts)
+                ) PARTITION BY RANGE (ts);
+                CREATE TABLE metrics_1h (
+                    ts         timestamptz NOT NULL,
+                    series_id  bigint NOT NULL,
+                    min        double precision NOT NULL,
+                    max        double precision NOT NULL,
+                    sum        double precision NOT NULL,
+                    count      bigint NOT NULL,
+                    last       double precision NOT NULL,
+                    last_ts    timestamptz NOT NULL,
+                    PRIMARY KEY (series_id, ts)
+                ) PARTITION BY RANGE (ts);
+                CREATE TABLE histograms_1m (
+                    ts          timestamptz NOT NULL,
+                    series_id   bigint NOT NULL,
+                    count       bigint NOT NULL,
+                    sum         double precision NOT NULL,
+                    min         double precision,
+                    max         double precision,
+                    zero_count  bigint NOT NULL DEFAULT 0,
+                    idx         integer[] NOT NULL,
+                    cnt         bigint[] NOT NULL,
+                    PRIMARY KEY (series_id, ts)
+                ) PARTITION BY RANGE (ts);
+                CREATE TABLE histograms_1h (
+                    ts          timestamptz NOT NULL,
+                    series_id   bigint NOT NULL,
+                    count       bigint NOT NULL,
+                    sum         double precision NOT NULL,
+                    min         double precision,
+                    max         double precision,
+                    zero_count  bigint NOT NULL DEFAULT 0,
+                    idx         integer[] NOT NULL,
+                    cnt         bigint[] NOT NULL,
+                    PRIMARY KEY (series_id, ts)
+                ) PARTITION BY RANGE (ts);
+
+                -- Raw minutes before the watermark are rolled up; a NULL watermark means
+                -- "not started" (the first pass starts at the oldest raw partition).
+                CREATE TABLE rollup_state (
+                    tier       text PRIMARY KEY,
+                    watermark  timestamptz
+                );
+                INSERT INTO rollup_state (tier, watermark) VALUES ('1m', NULL);
+
+                -- Raw time ranges written behind the watermark (late batches, spool replays):
+                -- the rollup recomputes their minutes and hours, then deletes the rows it read.
+                CREATE TABLE rollup_pending (
+                    id         bigserial PRIMARY KEY,
+                    lo         timestamptz NOT NULL,
+                    hi         timestamptz NOT NULL,
+                    queued_at  timestamptz NOT NULL DEFAULT now()
+                );
+                """
+        ),
+        Migration(
+            version: 5,
+            name: "alert state transitions",
+            sql: """
+                -- One row per transition of a (rule, host): pending, firing, resolved, inactive.
+                -- Few rows (transitions, not evaluations); trimmed with the events retention.
+                CREATE TABLE alert_events (
+                    id         bigserial PRIMARY KEY,
+                    ts         timestamptz NOT NULL,
+                    rule       text NOT NULL,
+                    host       text NOT NULL,
+                    severity   text NOT NULL,
+                    state      text NOT NULL,
+                    value      double precision,
+                    threshold  double precision,
+                    summary    text NOT NULL,
+                    hint       text NOT NULL
+                );
+                CREATE INDEX alert_events_ts ON alert_events (ts);
+                CREATE INDEX alert_events_rule_host ON alert_events (rule, host, id);
+                """
+        ),
+        Migration(
+            version: 6,
+            name: "rollup ranges skipped after repeated failures",
+            sql: """
+                -- A minute (tier 1m) or hour (1h) the rollup passed over after its rows failed
+                -- every attempt (RollupFailures): [lo, hi) is missing from that tier, and why.
+                CREATE TABLE rollup_skipped (
+                    id          bigserial PRIMARY KEY,
+                    tier        text NOT NULL,
+                    lo          timestamptz NOT NULL,
+                    hi          timestamptz NOT NULL,
+                    attempts    integer NOT NULL,
+                    error       text NOT NULL,
+                    skipped_at  timestamptz NOT NULL DEFAULT now()
+                );
+                """
+        ),
+        Migration(
+            version: 7,
+            name: "quarantined batches, agent id bound to its host",
+            sql: """
+                -- Batches the daemon will never store (malformed, over the frame limit, an
+                -- implausible seq, a permanent PostgreSQL error), kept whole with the reason;
+                -- acknowledged so the agent moves on. Trimmed with the events retention.
+                -- seq is numeric: a quarantined seq may be above what bigint holds.
+                CREATE TABLE rejected_batches (
+                    id           bigserial PRIMARY KEY,
+                    agent_id     text NOT NULL,
+                    boot_id      text NOT NULL,
+                    seq          numeric(20, 0) NOT NULL,
+                    host         text NOT NULL,
+                    received_at  timestamptz NOT NULL DEFAULT now(),
+                    reason       text NOT NULL,
+                    payload      bytea NOT NULL
+                );
+                CREATE INDEX rejected_batches_received_idx ON rejected_batches (received_at);
+                CREATE INDEX rejected_batches_agent_idx ON rejected_batches (agent_id, received_at);
+
+                -- The host each agent id writes: a HELLO naming a known agent id with another
+                -- host is refused (unless its credential may write any host), so nobody can
+                -- acknowledge another agent's batches. Existing agents keep their last host.
+                CREATE TABLE ingest_agents (
+                    agent_id    text PRIMARY KEY,
+                    host        text NOT NULL,
+                    first_seen  timestamptz NOT NULL DEFAULT now(),
+                    last_seen   timestamptz NOT NULL DEFAULT now()
+                );
+                INSERT INTO ingest_agents (agent_id, host, first_seen, last_seen)
+                SELECT DISTINCT ON (agent_id) agent_id, host, received_at, received_at
+                FROM ingest_ledger ORDER BY agent_id, received_at DESC;
+                """
+        ),
+    ]
+
+    /// Tables partitioned by day, maintained together.
+    public static let partitionedTables = [
+        "metrics", "events", "histograms", "logs", "metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h",
+    ]
+
+    /// The rollup tables (written by `RollupWriter`).
+    public static let rollupTables = ["metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h"]
+}
