@@ -73,7 +73,10 @@ struct BlockingTreeTests {
         for _ in 0..<3 {
             let waiter = Thread {
                 defer { finished.signal() }
-                guard let connection = try? PostgresConnection(url: url, applicationName: "waiter") else { return }
+                // No statement timeout: it waits until the blocker ends.
+                guard
+                    let connection = try? PostgresConnection(url: url, applicationName: "waiter", statementTimeoutMs: 0)
+                else { return }
                 _ = try? connection.query("UPDATE items SET n = n + 1 WHERE id = 1")
             }
             waiter.start()
@@ -111,13 +114,24 @@ struct BlockingTreeTests {
                     $0["host"] as? String == "locks-host"
                 }
                 guard status == 200, let trees = host?["blocking_trees"] as? [[String: Any]], trees.count == 1,
-                    (trees[0]["waiting"] as? [Any])?.count == 3
+                    Self.pids(below: trees[0]).count == 3
                 else { return nil }
                 #expect(host?["blocking_trees_unreadable"] is NSNull)
                 return trees[0]
             }
         }
-        let admin = try await tree()
+        let admin: [String: Any]
+        do {
+            admin = try await tree()
+        } catch {
+            let logs = [monquery.logPath, monagent.logPath].map {
+                String(((try? String(contentsOfFile: $0, encoding: .utf8)) ?? "").suffix(3000))
+            }
+            let (_, last) = (try? await daemon.get("/api/monitoring/postgres/connections")) ?? (0, "unreachable")
+            throw TestFailure(
+                "\(error)\nrunning: \(monquery.isRunning)\nlast answer: \(last)\nmonquery: \(logs[0])\nmonagent: \(logs[1])"
+            )
+        }
         let blockerJSON = try #require(admin["blocker"] as? [String: Any])
         #expect((blockerJSON["pid"] as? NSNumber)?.int64Value == holder)
         #expect(blockerJSON["state"] as? String == "idle in transaction")
@@ -126,12 +140,14 @@ struct BlockingTreeTests {
         #expect(blockerJSON["statement_truncated"] as? Bool == false)
         #expect((admin["waiting_count"] as? NSNumber)?.intValue == 3)
         #expect(admin["cycle"] as? Bool == false)
-        let waiting = try #require(admin["waiting"] as? [[String: Any]])
+        // Each waiter once: the first waits on the blocker's transaction, the others (as
+        // PostgreSQL queues row locks) on the tuple lock of the one before.
+        let waiting = Self.waiters(below: admin)
         #expect(waiting.compactMap { ($0["pid"] as? NSNumber)?.int64Value }.sorted() == waiterPids)
         for waiter in waiting {
             #expect(waiter["wait_event_type"] as? String == "Lock")
+            #expect((waiter["wait_seconds"] as? NSNumber)?.doubleValue ?? -1 >= 0)
             #expect((waiter["statement"] as? String)?.hasPrefix("UPDATE items SET n = n + 1") == true)
-            #expect((waiter["waiting"] as? [Any])?.isEmpty == true)
         }
 
         // The viewer role: the blocker's literal masked and the text cut.
@@ -170,6 +186,18 @@ struct BlockingTreeTests {
         }
         let ended = try await offPool { (0..<4).allSatisfy { _ in finished.wait(timeout: .now() + 30) == .success } }
         #expect(ended, "the blocker and the three waiters finished")
+    }
+}
+
+extension BlockingTreeTests {
+    /// Every waiter of a tree or node, depth first.
+    static func waiters(below node: [String: Any]) -> [[String: Any]] {
+        let direct = node["waiting"] as? [[String: Any]] ?? []
+        return direct.flatMap { [$0] + waiters(below: $0) }
+    }
+
+    static func pids(below node: [String: Any]) -> Set<Int64> {
+        Set(waiters(below: node).compactMap { ($0["pid"] as? NSNumber)?.int64Value })
     }
 }
 
