@@ -133,6 +133,19 @@ import Testing
         #expect(capped?.dropped == 20_000 - BlockingReport.maxEdges)
     }
 
+    @Test("a report the agent could not read keeps why, cut, through the payload")
+    func unreadable() throws {
+        let report = BlockingReport.unreadable(
+            "cannot read pg_blocking_pids: permission denied " + String(repeating: "x", count: 100_000))
+        #expect((report.error?.utf8.count ?? 0) <= 300)
+        let parsed = try #require(JSONValue.parse(report.payload.encoded()))
+        let decoded = try #require(BlockingReport.decode(parsed))
+        #expect(decoded.error == report.error && decoded.edges.isEmpty)
+        let trees = BlockingTrees(decoded)
+        #expect(trees.trees.isEmpty)
+        #expect(trees.summary(decoded) { $0 }.hasPrefix("blockers unreadable: cannot read pg_blocking_pids"))
+    }
+
     @Test("trees are rooted at blockers that wait on nobody, largest first, nested")
     func buildsTrees() throws {
         // 10 blocks 11, 12; 11 blocks 13; 20 blocks 21; 12 is also blocked by 20.
