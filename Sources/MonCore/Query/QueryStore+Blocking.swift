@@ -11,8 +11,12 @@ extension QueryStore {
         for entry in cache.values(named: ["mon_postgres_up"], host: host, nowMs: nowMs) {
             latestCycle[entry.key.host] = max(latestCycle[entry.key.host] ?? 0, entry.value.timestampMs)
         }
-        guard !latestCycle.isEmpty else { return [:] }
-        let range = try TimeRange(period: "15m", step: nil, nowMs: nowMs)
+        guard let earliest = latestCycle.values.min(), let latest = latestCycle.values.max() else { return [:] }
+        // Only events of the latest cycles are read (one per host, not every report kept in
+        // the retention window), agent clocks ahead of this one included.
+        var range = try TimeRange(period: "15m", step: nil, nowMs: nowMs)
+        range.startMs = max(range.startMs, earliest - 1)
+        range.endMs = max(range.endMs, latest)
         var reports: [String: BlockingReport] = [:]
         for row in try latestEvents(kind: BlockingReport.eventKind, host: host, range: range)
         where row.timestampMs >= latestCycle[row.host] ?? .max {
