@@ -101,19 +101,26 @@ extension API {
 
     func postgresConnections(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let nowMs = WallClock.nowMs()
+        let range = try parameters.timeRange(nowMs: nowMs)
         let data = try await store.series(
             names: ["mon_postgres_connections", "mon_postgres_connections_waiting", "mon_postgres_max_connections"],
             host: try parameters.host(),
             range: range
         )
+        let blocking = try await store.currentBlockingReports(host: try parameters.host(), cache: cache, nowMs: nowMs)
+        let fullText = role(request) == .admin
         let hosts: [JSONValue] = data.hosts.map { host in
             let byDatabase = Dictionary(grouping: data.all("mon_postgres_connections", host: host)) {
                 $0.labels["database"] ?? ""
             }
+            let report = blocking[host]
             return .object([
                 ("host", .string(host)),
                 ("max_connections", Shape.latest(data.first("mon_postgres_max_connections", host: host))),
+                ("blocking_trees", Self.blockingTreesJSON(report, fullText: fullText)),
+                ("blocking_trees_unreadable", report?.error.map { .string($0) } ?? .null),
+                ("blocking_edges_dropped", .number(Double(report?.dropped ?? 0))),
                 (
                     "databases",
                     .array(
@@ -186,11 +193,9 @@ extension API {
 
     /// Characters of a statement's text shown to the viewer role (literals are already
     /// normalized away by pg_stat_statements, but identifiers and shapes can be sensitive).
-    static let viewerQueryCharacters = 40
+    static let viewerQueryCharacters = StatementText.viewerCharacters
 
-    static func truncatedQuery(_ text: String) -> String {
-        text.count > viewerQueryCharacters ? String(text.prefix(viewerQueryCharacters)) + "…" : text
-    }
+    static func truncatedQuery(_ text: String) -> String { StatementText.truncated(text) }
 
     func postgresTables(_ request: Request) async throws -> Response {
         try await snapshot(request, kind: "pg_table", listName: "tables")

@@ -206,7 +206,8 @@ extension API {
                 parameters: [.period, .host], requiredKeys: envelopeKeys
             ) { api, request in try await api.postgresStatus(request) },
             Route(
-                path: "/api/monitoring/postgres/connections", summary: "Connections by state over time.",
+                path: "/api/monitoring/postgres/connections",
+                summary: "Connections by state over time; blocking trees (who blocks the sessions waiting on locks).",
                 parameters: RouteParameter.range, requiredKeys: envelopeKeys
             ) { api, request in try await api.postgresConnections(request) },
             Route(

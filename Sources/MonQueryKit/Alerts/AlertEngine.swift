@@ -67,8 +67,11 @@ public struct AlertEngine: Sendable {
     }
 
     /// Applies one evaluation of `rule`; returns the transitions and the alerts to notify
-    /// (newly firing, resolved, or firing past the repeat interval).
-    public mutating func evaluate(_ rule: AlertRule, values: [String: Double], nowMs: Int64) -> (
+    /// (newly firing, resolved, or firing past the repeat interval). `details` fills the
+    /// summary's `{{detail}}` per host.
+    public mutating func evaluate(
+        _ rule: AlertRule, values: [String: Double], details: [String: String] = [:], nowMs: Int64
+    ) -> (
         transitions: [Transition], notify: [Active]
     ) {
         var transitions: [Transition] = []
@@ -86,7 +89,8 @@ public struct AlertEngine: Sendable {
                 guard holds else { continue }
                 var alert = Active(
                     rule: rule.name, host: host, severity: rule.severity, state: .pending, sinceMs: nowMs,
-                    value: value, threshold: rule.threshold, summary: rule.render(value: value, host: host),
+                    value: value, threshold: rule.threshold,
+                    summary: rule.render(value: value, host: host, detail: details[host] ?? ""),
                     hint: rule.hint)
                 transition(alert, .pending)
                 if rule.forSeconds == 0 {
@@ -100,7 +104,7 @@ public struct AlertEngine: Sendable {
                 continue
             }
             alert.value = value
-            alert.summary = rule.render(value: value, host: host)
+            alert.summary = rule.render(value: value, host: host, detail: details[host] ?? "")
             switch alert.state {
             case .pending:
                 if !holds {
@@ -141,6 +145,13 @@ public struct AlertEngine: Sendable {
             transition(alert, .inactive)
         }
         return (transitions, notify)
+    }
+
+    /// True when `rule` holds for one of `values` or has a pending or firing alert: its
+    /// summary will be rendered, so its details are worth reading.
+    public func needsDetails(_ rule: AlertRule, values: [String: Double]) -> Bool {
+        values.values.contains { rule.comparison.holds($0, rule.threshold) }
+            || active.values.contains { $0.rule == rule.name }
     }
 
     /// Drops alerts of rules that no longer exist.

@@ -19,6 +19,7 @@ import Yams
 ///   summary: "Redis hit rate {{value}} % < {{threshold}} %: cache ineffective"
 ///   hint: "TTL too short, or keys changed shape?"
 ///   repeat: 4h                       # webhook repeat while firing (default 4h)
+///   detail: postgres_blockers        # what {{detail}} says (see `AlertRule.Detail`)
 /// ```
 public struct AlertRule: Sendable, Equatable {
     public enum Aggregate: String, Sendable, CaseIterable {
@@ -103,6 +104,15 @@ public struct AlertRule: Sendable, Equatable {
         case warning, critical
     }
 
+    /// Where the summary's `{{detail}}` comes from, per host (`detail:` in a rule; without
+    /// it `{{detail}}` is empty).
+    public enum Detail: String, Sendable, CaseIterable {
+        /// The blocker of the host's largest PostgreSQL blocking tree, from the agent's
+        /// `pg_locks` report of its latest cycle: "blocked by pid 1234 (idle in transaction
+        /// for 95 s: UPDATE items SET …), 3 waiting"; "blocker unknown" without one.
+        case postgresBlockers = "postgres_blockers"
+    }
+
     public var name: String
     public var signal: Signal
     public var windowSeconds: Int64
@@ -119,6 +129,8 @@ public struct AlertRule: Sendable, Equatable {
     public var minRequests: Int64
     /// `rules.d/redis.yaml:12`, for messages.
     public var origin: String
+    /// What `{{detail}}` says, if anything.
+    public var detail: Detail? = nil
 
     /// One line for `monquery check-config`: name, signal, condition, hold, severity, origin.
     public var checkConfigLine: String {
@@ -149,11 +161,12 @@ public struct AlertRule: Sendable, Equatable {
         return rule
     }
 
-    /// The summary with `{{value}}`, `{{threshold}}` and `{{host}}` filled in.
-    public func render(value: Double, host: String) -> String {
+    /// The summary with `{{value}}`, `{{threshold}}`, `{{host}}` and `{{detail}}` filled in.
+    public func render(value: Double, host: String, detail: String = "") -> String {
         summary.replacingOccurrences(of: "{{value}}", with: Self.number(value))
             .replacingOccurrences(of: "{{threshold}}", with: Self.number(threshold))
             .replacingOccurrences(of: "{{host}}", with: host)
+            .replacingOccurrences(of: "{{detail}}", with: detail)
     }
 
     static func number(_ value: Double) -> String {
@@ -173,7 +186,7 @@ public struct AlertRuleError: Error, Sendable, CustomStringConvertible {
 public enum AlertRuleParser {
     static let keys: Set<String> = [
         "name", "metric", "signal", "labels", "aggregate", "window", "scale", "op", "threshold", "resolve", "for",
-        "severity", "summary", "hint", "repeat", "min_requests",
+        "severity", "summary", "hint", "repeat", "min_requests", "detail",
     ]
 
     /// Rules of a YAML document: a list of rules, or a mapping with a `rules:` list.
@@ -335,11 +348,22 @@ public enum AlertRuleParser {
             throw AlertRuleError(
                 origin: fields["min_requests"]?.origin ?? at, message: "min_requests must be a whole number ≥ 0")
         }
+        var detail: AlertRule.Detail?
+        if let field = fields["detail"] {
+            guard let known = AlertRule.Detail(rawValue: field.text) else {
+                throw AlertRuleError(
+                    origin: field.origin,
+                    message: "detail '\(field.text)' is not one of "
+                        + AlertRule.Detail.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            detail = known
+        }
         return AlertRule(
             name: name.text, signal: signal, windowSeconds: window, scale: scale, comparison: comparison,
             threshold: threshold, resolveThreshold: resolve, forSeconds: try duration("for", default: 0),
             severity: severity, summary: try required("summary").text, hint: fields["hint"]?.text ?? "",
-            repeatSeconds: try duration("repeat", default: 4 * 3600), minRequests: Int64(minRequests), origin: at)
+            repeatSeconds: try duration("repeat", default: 4 * 3600), minRequests: Int64(minRequests), origin: at,
+            detail: detail)
     }
 
     /// Default rules, then rule files (sorted by name), then `extra`; a later rule with the

@@ -62,7 +62,9 @@ public actor AlertEvaluator {
         for rule in rules {
             do {
                 let values = try await self.values(rule, nowMs: nowMs)
-                let result = engine.evaluate(rule, values: values, nowMs: nowMs)
+                let details =
+                    engine.needsDetails(rule, values: values) ? try await self.details(rule, nowMs: nowMs) : [:]
+                let result = engine.evaluate(rule, values: values, details: details, nowMs: nowMs)
                 transitions += result.transitions
                 notify += result.notify
                 failing[rule.name] = nil
@@ -88,6 +90,24 @@ public actor AlertEvaluator {
         if let webhook, !notify.isEmpty { await webhook.notify(notify) }
         evaluations += 1
         lastEvaluationMs = nowMs
+    }
+
+    /// The rule's `{{detail}}` text per host (`AlertRule.Detail`).
+    func details(_ rule: AlertRule, nowMs: Int64) async throws -> [String: String] {
+        switch rule.detail {
+        case nil:
+            return [:]
+        case .postgresBlockers:
+            var byHost: [String: String] = [:]
+            for entry in cache.values(named: ["mon_postgres_up"], nowMs: nowMs) {
+                byHost[entry.key.host] = "blocker unknown"
+            }
+            for (host, report) in try await store.currentBlockingReports(host: nil, cache: cache, nowMs: nowMs) {
+                let text = BlockingTrees(report).summary(report, statement: StatementText.forViewer)
+                byHost[host] = text.isEmpty ? "blocker unknown" : text
+            }
+            return byHost
+        }
     }
 
     /// The rule's value per host.

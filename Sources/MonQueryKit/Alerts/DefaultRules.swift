@@ -144,8 +144,9 @@ public enum DefaultAlertRules {
           threshold: \(n(Thresholds.postgresLockWaitSeconds.limit))
           for: 30s
           severity: warning
-          summary: "A PostgreSQL session on {{host}} has waited {{value}} s on a lock (> {{threshold}} s)"
-          hint: "Find the blocker with pg_blocking_pids(pid) in pg_stat_activity; end its transaction (pg_cancel_backend)."
+          detail: postgres_blockers
+          summary: "A PostgreSQL session on {{host}} has waited {{value}} s on a lock (> {{threshold}} s): {{detail}}"
+          hint: "Every blocker and its waiters: blocking_trees in /postgres/connections. End the blocker's transaction (pg_cancel_backend; pg_terminate_backend when it is idle in transaction)."
         - name: PostgresIdleInTransaction
           metric: mon_postgres_idle_in_transaction_longest_seconds
           op: ">"

@@ -34,6 +34,8 @@ public actor PostgresCollector: RemoteCollector {
     var roleNames: [Int64: String] = [:]
     var warnedSuperuser = false
     var serverVersion = 0
+    /// Blocker/waiter pairs left out of `pg_locks` events so far (`BlockingReport.maxEdges`).
+    var blockingEdgesDropped = 0.0
     private var backoff = Backoff(initial: 1, maximum: 60)
     private var nextAttemptMs: Int64 = 0
     private var wasUp = true
@@ -190,6 +192,13 @@ public actor PostgresCollector: RemoteCollector {
             output.samples.append(
                 Sample(
                     "mon_postgres_idle_in_transaction_longest_seconds", value: longestIdleInTransaction,
+                    timestampMs: ms))
+            if waiting.values.contains(where: { $0 > 0 }) {
+                try collectBlocking(connection, into: &output, at: ms)
+            }
+            output.samples.append(
+                Sample(
+                    "mon_postgres_blocking_edges_dropped_total", value: blockingEdgesDropped, kind: .counter,
                     timestampMs: ms))
             try collectDatabases(connection, into: &output, at: ms)
         }
