@@ -65,8 +65,11 @@ public struct AlertEngine: Sendable {
     }
 
     /// Applies one evaluation of `rule`; returns the transitions and the alerts to notify
-    /// (newly firing, resolved, or firing past the repeat interval).
-    public mutating func evaluate(_ rule: AlertRule, values: [String: Double], nowMs: Int64) -> (
+    /// (newly firing, resolved, or firing past the repeat interval). `labels` are the
+    /// `{{labels}}` text per host (the series that gave the host's value).
+    public mutating func evaluate(
+        _ rule: AlertRule, values: [String: Double], labels: [String: String] = [:], nowMs: Int64
+    ) -> (
         transitions: [Transition], notify: [Active]
     ) {
         var transitions: [Transition] = []
@@ -84,7 +87,8 @@ public struct AlertEngine: Sendable {
                 guard holds else { continue }
                 var alert = Active(
                     rule: rule.name, host: host, severity: rule.severity, state: .pending, sinceMs: nowMs,
-                    value: value, threshold: rule.threshold, summary: rule.render(value: value, host: host),
+                    value: value, threshold: rule.threshold,
+                    summary: rule.render(value: value, host: host, labels: labels[host] ?? ""),
                     hint: rule.hint)
                 transition(alert, .pending)
                 if rule.forSeconds == 0 {
@@ -98,7 +102,7 @@ public struct AlertEngine: Sendable {
                 continue
             }
             alert.value = value
-            alert.summary = rule.render(value: value, host: host)
+            alert.summary = rule.render(value: value, host: host, labels: labels[host] ?? "")
             switch alert.state {
             case .pending:
                 if !holds {
