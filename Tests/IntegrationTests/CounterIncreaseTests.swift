@@ -12,10 +12,7 @@ struct CounterIncreaseTests {
     func firstRolledUpMinuteCounts() async throws {
         let daemon = try Daemon.make()
         let now = WallClock.nowMs()
-        let writer = IngestWriter(databaseURL: daemon.databaseURL, logger: .init(label: "test"))
-        try await writer.migrate()
-        let today = DayPartition(timestampMs: now)
-        try await writer.ensurePartitions((-1...1).map { today.adding(days: Int64($0)) })
+        let writer = try await daemon.migratedWriter(nowMs: now)
         let watermark = (now - 15_000) / 60_000 * 60_000
         func counter(_ type: String, _ outcome: String, _ points: [(Int64, Double)]) -> [Sample] {
             points.map {

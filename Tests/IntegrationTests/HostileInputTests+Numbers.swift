@@ -61,7 +61,9 @@ extension HostileInputTests {
             ("rate.two:1|c|@2", 0),
             // Extreme values of every type: accepted while finite, refused when a sum would overflow.
             ("big.g:1e308|g", 0), ("small.g:-1e308|g", 0), ("nan.g:nan|g", 1), ("inf.g:inf|g", 1),
-            ("big.c:1e308|c\nbig.c:1e308|c", 1), ("big.t:1e308|ms\nbig.t:1e308|ms", 0),
+            ("big.c:1e308|c\nbig.c:1e308|c", 1),
+            // Timings beyond a day or negative are implausible (issue 19: 1e308 ms skewed the mean).
+            ("big.t:1e308|ms\nbig.t:1e308|ms", 2), ("neg.t:-5|ms", 1), ("day.t:86400001|ms", 1),
             ("big.h:1e308|h\nbig.h:1e308|h", 1), ("big.d:-1e308|d", 0), ("big.s:1e308|s", 0),
             ("tiny.t:4.9e-324|ms|@0.000001", 0), ("over.g:1e999|g", 1),
             ("long.g:" + String(repeating: "1", count: 65) + "|g", 1),

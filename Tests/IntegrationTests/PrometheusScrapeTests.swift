@@ -64,6 +64,8 @@ struct PrometheusScrapeTests {
                 "cache.hit:1|c|#cache:search_results", "cache.miss:1|c|#cache:embeddings",
                 "cache.hit:1|c|#cache:graph_traversal", "jobs.done:3|c", "queue.depth:7|g", "users:alice|s",
                 "db.query:12|ms|#table:memories",
+                // Gauges named with histogram suffixes: exposed as …_value, or promtool complains.
+                "queue_count:5|g", "payload_sum:9|g", "wait_bucket:2|g",
             ].joined(separator: "\n"))
 
         // A steady 20 requests/s for 30 s, paced against the clock (no drift).
@@ -83,7 +85,7 @@ struct PrometheusScrapeTests {
             let needed = [
                 "mon_redis_cache_ttl_keys{", "mon_postgres_statements_calls_total{", "mon_host_cpu_seconds_total{",
                 "app_cache_hit_total{", "app_queue_depth{", "app_db_query_seconds_bucket{",
-                "mon_app_request_duration_seconds_bucket{",
+                "mon_app_request_duration_seconds_bucket{", "app_queue_count_value{",
             ]
             return needed.allSatisfy { body.contains($0) } ? body : nil
         }
@@ -126,6 +128,7 @@ struct PrometheusScrapeTests {
         )
         #expect(!text.contains("le=\"60\",type="), "the TTL distribution has no `le` label")
         #expect(text.contains("ttl_bucket=\"60\""))
+        #expect(!text.contains("app_queue_count{") && text.contains("app_payload_sum_value{"))
 
         print("families: OpenMetrics \(strict.order.count), text 0.0.4 \(plain.order.count)")
         #expect(strict.order.count > 100)

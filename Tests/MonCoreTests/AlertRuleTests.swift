@@ -20,6 +20,7 @@ import Testing
             ("APIErrorRateHigh", .above, 5), ("APILatencyP95High", .above, 1000), ("AgentSilent", .above, 3),
             ("IngestLagHigh", .above, 30), ("FilesystemAlmostFull", .above, 90),
             ("PostgresLockWaits", .above, 60), ("PostgresIdleInTransaction", .above, 300),
+            ("FilesystemFullSoon", .below, 24),
         ]
         #expect(rules.count == expected.count)
         for (name, comparison, threshold) in expected {
@@ -28,6 +29,13 @@ import Testing
             #expect(!rule.hint.isEmpty, "\(name) has a hint")
         }
         #expect(byName["RedisEvictions"]?.windowSeconds == 3600)
+        let fullSoon = try #require(byName["FilesystemFullSoon"])
+        #expect(fullSoon.signal == .builtin("filesystem_hours_to_full") && fullSoon.windowSeconds == 3600)
+        #expect(fullSoon.forSeconds == 300 && fullSoon.severity == .warning && fullSoon.hint.contains("/system/disk"))
+        #expect(fullSoon.scalingFor(by: 0.01).forSeconds == 3, "alerts.for_scale shortens its 'for' like the others")
+        #expect(
+            fullSoon.render(value: 5.5, host: "h1", labels: "mountpoint=/data")
+                == "File system mountpoint=/data on h1 full in 5.50 h at the last hour's rate (< 24 h)")
         #expect(
             byName["HostCPUHigh"]?.signal
                 == .metric(name: "mon_host_cpu_usage_ratio", labels: ["cpu": "all"], aggregate: .avg))
@@ -139,6 +147,18 @@ import Testing
         #expect(first.notify.first?.summary == "50.50")
         #expect(engine.evaluate(rule, values: ["h": 72], nowMs: 1).transitions.isEmpty)
         #expect(engine.evaluate(rule, values: ["h": 76], nowMs: 2).transitions.map(\.state) == [.resolved])
+    }
+
+    @Test("{{labels}} names the series that gave each host's value; empty without labels")
+    func labelsPlaceholder() throws {
+        let rule = try Self.rule(
+            "- name: Full\n  signal: filesystem_hours_to_full\n  op: '<'\n  threshold: 24\n"
+                + "  summary: '{{labels}} on {{host}}: {{value}} h'\n")
+        var engine = AlertEngine()
+        let step = engine.evaluate(
+            rule, values: ["a": 2, "b": 3], labels: ["a": AlertRule.labelsText(["mountpoint": "/data"])], nowMs: 0)
+        #expect(step.notify.map(\.summary) == ["mountpoint=/data on a: 2 h", " on b: 3 h"])
+        #expect(AlertRule.labelsText(["mountpoint": "/", "device": "/dev/sda1"]) == "device=/dev/sda1,mountpoint=/")
     }
 
     @Test("webhook body has the Alertmanager shape")

@@ -22,7 +22,8 @@ import Testing
             .gauge("mon_host_x", labels: ["host"], "g"), .counter("mon_redis_replication_offset", "c"),
         ]
         let conflicts = MetricCatalogue.conflicts(in: bad)
-        #expect(conflicts.count == 5, "\(conflicts)")
+        #expect(conflicts.count == 6, "\(conflicts)")
+        #expect(conflicts.contains("mon_h_seconds_count is a gauge named with a histogram suffix"))
         #expect(conflicts.contains { $0.contains("mon_query_ingest_lag_seconds_total") })
         #expect(conflicts.contains { $0.contains("mon_h_seconds_count") })
         #expect(conflicts.contains { $0.contains("`le`") })

@@ -107,6 +107,44 @@ import Testing
         }
     }
 
+    /// `api.request.duration:1e308|ms` was accepted and drove the API's mean latency to 2.8e298:
+    /// timings beyond a day (86 400 000 ms) or negative are refused and counted as malformed,
+    /// for request timers and other timers alike; a day itself and the values beside a refused
+    /// one in a multi-value line are kept.
+    @Test func implausibleTimingsAreRefusedAndCounted() throws {
+        let aggregator = AppAggregator(config: StatsDConfig())
+        let tags = "|#endpoint:/v1/search,method:GET,status:200"
+        Self.ingest(aggregator, "http.request.duration:1e308|ms\(tags)\nhttp.request.duration:-5|ms\(tags)")
+        Self.ingest(aggregator, "http.request.duration:86400001|ms\(tags)\nhttp.request.duration:40:1e20|ms\(tags)")
+        Self.ingest(aggregator, "job.run:1e308|ms\njob.run:-1|ms\njob.run:86400000|ms\njob.run:2|ms")
+        // Seconds-valued request histograms and log events: the same one-day bound.
+        Self.ingest(aggregator, "http.request.duration:90000|h\(tags)")
+        aggregator.recordRequest(endpoint: "/v1/search", method: "GET", status: "200", seconds: 86_401)
+        let flushed = aggregator.flush(timestampMs: 1000)
+        #expect(Self.own(flushed, "mon_agent_statsd_malformed_total") == 8)
+        let requests = try #require(flushed.histograms.first { $0.name == AppAggregator.requestMetric }?.histogram)
+        #expect(requests.count == 1, "only the 40 ms of the multi-value line")
+        #expect(requests.sum < 0.05)
+        let job = try #require(flushed.histograms.first { $0.name == "app_job_run_seconds" }?.histogram)
+        #expect(job.count == 2, "a day exactly and 2 ms")
+        #expect(job.sum <= AppAggregator.maxDurationSeconds + 0.01)
+    }
+
+    /// Counters and gauges whose value is not a finite number never reach an aggregate: the
+    /// parser refuses `nan`, `inf` and numbers that overflow to infinity.
+    @Test(arguments: [
+        "x:nan|c", "x:NaN|g", "x:inf|c", "x:-inf|g", "x:Infinity|g", "x:1e999|c", "x:-1e999|g", "x:+1e999|g",
+        "x:1:nan|c", "x:nan|ms", "x:1e999|ms",
+    ])
+    func nonFiniteCountersAndGaugesAreMalformed(_ line: String) {
+        let aggregator = AppAggregator(config: StatsDConfig())
+        Self.ingest(aggregator, line)
+        let flushed = aggregator.flush(timestampMs: 1000)
+        #expect(Self.own(flushed, "mon_agent_statsd_malformed_total") == 1)
+        #expect(!flushed.samples.contains { $0.name.hasPrefix("app_x") })
+        #expect(flushed.histograms.isEmpty)
+    }
+
     /// Found by FuzzStatsD with the tightened invariants: a refused observation
     /// (`x:1e308|h|@0.5`, its sum would be infinite) left an empty histogram that was flushed.
     @Test func aRefusedObservationLeavesNoEmptyHistogram() {

@@ -24,6 +24,7 @@ import Testing
             ("HostCPUHigh", Thresholds.hostCPUPercent),
             ("HostMemoryHigh", Thresholds.hostMemoryPercent),
             ("FilesystemAlmostFull", Thresholds.filesystemUsedPercent),
+            ("FilesystemFullSoon", Thresholds.filesystemHoursToFull),
             ("APIErrorRateHigh", Thresholds.apiErrorPercent),
             ("APILatencyP95High", Thresholds.apiLatencyP95Ms),
             ("AgentSilent", Thresholds.agentSilenceIntervals),

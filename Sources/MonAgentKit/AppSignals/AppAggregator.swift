@@ -15,6 +15,10 @@ public final class AppAggregator: Sendable {
     static let overflowLabels: Labels = ["overflow": "true"]
     static let maxLabelValueBytes = 200
     static let maxSetMembers = 100_000
+    /// The longest plausible duration, one day: a StatsD timing (`|ms`) beyond it, a negative
+    /// one, and a request duration (any input) beyond it are refused and counted in
+    /// `mon_agent_statsd_malformed_total` (`x:1e308|ms` drove the API's mean latency to 1e298).
+    public static let maxDurationSeconds: Double = 86_400
 
     struct Key: Hashable {
         var name: String
@@ -160,6 +164,15 @@ public final class AppAggregator: Sendable {
         switch line.kind {
         case .timer, .histogram, .distribution:
             let scale = line.kind == .timer ? 0.001 : 1
+            var values = line.values
+            if line.kind == .timer {
+                values.removeAll { !($0 >= 0 && $0 * scale <= Self.maxDurationSeconds) }
+                if values.count < line.values.count {
+                    state.own["mon_agent_statsd_malformed_total", default: 0] += Double(
+                        line.values.count - values.count)
+                    if values.isEmpty { return }
+                }
+            }
             if config.requestMetrics.contains(line.name),
                 let endpoint = tag(line, ["endpoint", "path", "route", "url"])
             {
@@ -168,7 +181,7 @@ public final class AppAggregator: Sendable {
                     status: tag(line, ["status", "status_code", "http_status"]) ?? "", source: .statsd,
                     service: tag(line, ["service"]).map(Self.cut))
                 let nowMs = WallClock.nowMs()
-                for value in line.values {
+                for value in values {
                     recordRequest(request, seconds: value * scale, times: times, nowMs: nowMs, &state)
                 }
                 return
@@ -178,7 +191,7 @@ public final class AppAggregator: Sendable {
             // Recorded in place: a copy of the histogram out of the dictionary and back would copy
             // its bucket table on every line.
             var refused = 0.0
-            for value in line.values
+            for value in values
             where !state.histograms[key, default: Histogram()].record(value * scale, times: times) {
                 refused += 1
             }
@@ -248,7 +261,7 @@ public final class AppAggregator: Sendable {
     private func recordRequest(
         _ request: Request, seconds: Double, times: UInt64, nowMs: Int64, _ state: inout State
     ) {
-        guard seconds.isFinite, seconds >= 0 else {
+        guard seconds.isFinite, seconds >= 0, seconds <= Self.maxDurationSeconds else {
             state.own["mon_agent_statsd_malformed_total", default: 0] += 1
             return
         }

@@ -17,6 +17,10 @@ extension MetricCatalogue {
             - Application metrics received over StatsD (`statsd.prefix`, default `app_`) are not
               declared here: their help text is generated from their kind, e.g.
               "StatsD counter `app_jobs_done_total` from the application, received by monagent."
+              An application gauge named with a suffix only histograms and summaries write
+              (`_count`, `_sum`, `_bucket`: StatsD `queue_count:5|g` → `app_queue_count`) is
+              exposed as `<name>_value` (`app_queue_count_value`); stored and in the JSON API it
+              keeps its name.
             - A family whose names (`x`/`x_total`, `_bucket`/`_count`/`_sum`/`_created`) collide
               with another family's is left out of the response and its series counted in
               `mon_query_metrics_series_dropped`.

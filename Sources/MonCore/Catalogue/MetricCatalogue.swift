@@ -34,18 +34,26 @@ public enum MetricCatalogue {
     }
 
     /// The declaration of `name` (when its type fits: a declared counter or gauge wins over the
-    /// kind a sample arrived with), or a generated one naming its source.
+    /// kind a sample arrived with), or a generated one naming its source. A generated gauge or
+    /// counter whose name ends in `_bucket`, `_count` or `_sum` (suffixes only histograms and
+    /// summaries write) is exposed as `<name>_value` (`app_queue_count` → `app_queue_count_value`),
+    /// its help text saying so: the data stays, and `/metrics` passes `promtool check metrics`.
     public static func describe(_ name: String, type: MetricType) -> MetricDescriptor {
         if let found = descriptor(name) {
             let values: Set<MetricType> = [.counter, .gauge]
             if found.type == type || (values.contains(found.type) && values.contains(type)) { return found }
         }
-        if isDeclaredNamespace(name) {
-            return MetricDescriptor(
+        let generated =
+            isDeclaredNamespace(name)
+            ? MetricDescriptor(
                 name, type,
                 help: "Undeclared \(type.rawValue) `\(name)` received from monagent (an agent of another version?).")
-        }
-        return application(name, type: type)
+            : application(name, type: type)
+        guard generated.hasReservedSuffix else { return generated }
+        return MetricDescriptor(
+            name + "_value", type,
+            help: generated.help + " Exposed as `\(name)_value`: `_bucket`, `_count` and `_sum` end only histogram"
+                + " and summary samples.")
     }
 
     /// A generated descriptor for an application metric received over StatsD.
@@ -87,6 +95,9 @@ public enum MetricCatalogue {
             }
             if descriptor.type != .counter, descriptor.name.hasSuffix("_total") {
                 found.append("\(descriptor.name) ends in `_total` but is a \(descriptor.type.rawValue)")
+            }
+            if descriptor.hasReservedSuffix {
+                found.append("\(descriptor.name) is a \(descriptor.type.rawValue) named with a histogram suffix")
             }
             if let unit = descriptor.unit, !descriptor.family.hasSuffix("_" + unit) {
                 found.append("\(descriptor.name): unit \(unit) is not the end of its family name")

@@ -30,6 +30,17 @@ public struct MetricDescriptor: Sendable, Hashable {
         return nil
     }
 
+    /// The sample suffixes of histograms and summaries. A family of another type named with one
+    /// (a StatsD gauge `queue_count`) reads as part of a histogram, and `promtool check metrics`
+    /// reports it.
+    public static let reservedSuffixes = ["_bucket", "_count", "_sum"]
+
+    /// Whether this family's name ends in a suffix its type does not write (`reservedSuffixes`
+    /// on a gauge or counter).
+    public var hasReservedSuffix: Bool {
+        ![.histogram, .summary].contains(type) && Self.reservedSuffixes.contains { name.hasSuffix($0) }
+    }
+
     /// Every sample name this family can write in either format, e.g. `x_bucket`, `x_count`,
     /// `x_sum`, `x_created` for a histogram; `x` and `x_total` for a counter (the text format
     /// names it `x_total`, OpenMetrics names the family `x`).

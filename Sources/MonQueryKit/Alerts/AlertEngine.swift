@@ -67,10 +67,12 @@ public struct AlertEngine: Sendable {
     }
 
     /// Applies one evaluation of `rule`; returns the transitions and the alerts to notify
-    /// (newly firing, resolved, or firing past the repeat interval). `details` fills the
-    /// summary's `{{detail}}` per host.
+    /// (newly firing, resolved, or firing past the repeat interval). `labels` are the
+    /// `{{labels}}` text per host (the series that gave the host's value), `details` fill
+    /// the summary's `{{detail}}` per host.
     public mutating func evaluate(
-        _ rule: AlertRule, values: [String: Double], details: [String: String] = [:], nowMs: Int64
+        _ rule: AlertRule, values: [String: Double], labels: [String: String] = [:],
+        details: [String: String] = [:], nowMs: Int64
     ) -> (
         transitions: [Transition], notify: [Active]
     ) {
@@ -90,7 +92,8 @@ public struct AlertEngine: Sendable {
                 var alert = Active(
                     rule: rule.name, host: host, severity: rule.severity, state: .pending, sinceMs: nowMs,
                     value: value, threshold: rule.threshold,
-                    summary: rule.render(value: value, host: host, detail: details[host] ?? ""),
+                    summary: rule.render(
+                        value: value, host: host, labels: labels[host] ?? "", detail: details[host] ?? ""),
                     hint: rule.hint)
                 transition(alert, .pending)
                 if rule.forSeconds == 0 {
@@ -104,7 +107,8 @@ public struct AlertEngine: Sendable {
                 continue
             }
             alert.value = value
-            alert.summary = rule.render(value: value, host: host, detail: details[host] ?? "")
+            alert.summary = rule.render(
+                value: value, host: host, labels: labels[host] ?? "", detail: details[host] ?? "")
             switch alert.state {
             case .pending:
                 if !holds {

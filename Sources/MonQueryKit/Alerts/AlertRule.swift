@@ -78,6 +78,8 @@ public struct AlertRule: Sendable, Equatable {
         "api_requests_per_second": "requests per second over the window",
         "agent_silence_intervals": "time since the agent's last batch, in its own collection intervals (≥ 1 s each)",
         "ingest_lag_seconds": "batch creation at the agent to commit in PostgreSQL, last batch (host: monquery)",
+        "filesystem_hours_to_full":
+            "hours until a file system's available space reaches 0 at the window's steady rate (the soonest mount point; 8760 when none fills steadily)",
     ].merging(anomalyBuiltins.map { ($0.key, $0.value.help) }) { $1 }
 
     /// `anomaly_<key signal>`: the signed deviation of the signal from its seasonal baseline,
@@ -137,12 +139,7 @@ public struct AlertRule: Sendable, Equatable {
         let source: String
         switch signal {
         case .metric(let name, let labels, let aggregate):
-            let selector =
-                labels.isEmpty
-                ? ""
-                : "{"
-                    + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                    .joined(separator: ",") + "}"
+            let selector = labels.isEmpty ? "" : "{\(Self.labelsText(labels))}"
             source = "\(aggregate)(\(name)\(selector))"
         case .builtin(let name):
             source = name
@@ -161,12 +158,20 @@ public struct AlertRule: Sendable, Equatable {
         return rule
     }
 
-    /// The summary with `{{value}}`, `{{threshold}}`, `{{host}}` and `{{detail}}` filled in.
-    public func render(value: Double, host: String, detail: String = "") -> String {
+    /// The summary with `{{value}}`, `{{threshold}}`, `{{host}}`, `{{labels}}` (the labels
+    /// of the series that gave the value, `mountpoint=/data`; empty for signals without labels)
+    /// and `{{detail}}` filled in.
+    public func render(value: Double, host: String, labels: String = "", detail: String = "") -> String {
         summary.replacingOccurrences(of: "{{value}}", with: Self.number(value))
             .replacingOccurrences(of: "{{threshold}}", with: Self.number(threshold))
             .replacingOccurrences(of: "{{host}}", with: host)
+            .replacingOccurrences(of: "{{labels}}", with: labels)
             .replacingOccurrences(of: "{{detail}}", with: detail)
+    }
+
+    /// Labels as `{{labels}}` shows them: `name=value`, sorted by name, comma-separated.
+    public static func labelsText(_ labels: [String: String]) -> String {
+        labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
     static func number(_ value: Double) -> String {

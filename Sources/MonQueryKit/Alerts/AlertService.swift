@@ -61,10 +61,12 @@ public actor AlertEvaluator {
         var notify: [AlertEngine.Active] = []
         for rule in rules {
             do {
-                let values = try await self.values(rule, nowMs: nowMs)
+                let reading = try await self.values(rule, nowMs: nowMs)
                 let details =
-                    engine.needsDetails(rule, values: values) ? try await self.details(rule, nowMs: nowMs) : [:]
-                let result = engine.evaluate(rule, values: values, details: details, nowMs: nowMs)
+                    engine.needsDetails(rule, values: reading.values)
+                    ? try await self.details(rule, nowMs: nowMs) : [:]
+                let result = engine.evaluate(
+                    rule, values: reading.values, labels: reading.labels, details: details, nowMs: nowMs)
                 transitions += result.transitions
                 notify += result.notify
                 failing[rule.name] = nil
@@ -110,33 +112,55 @@ public actor AlertEvaluator {
         }
     }
 
-    /// The rule's value per host.
-    func values(_ rule: AlertRule, nowMs: Int64) async throws -> [String: Double] {
+    /// One value per host, and the `{{labels}}` text of the series that gave it.
+    typealias Reading = (values: [String: Double], labels: [String: String])
+
+    /// Per host, the worst of `entries` for `comparison` (several series of one host), with its labels.
+    static func worst(
+        _ entries: [(host: String, value: Double, labels: [String: String])], _ comparison: AlertRule.Comparison
+    ) -> Reading {
+        var reading: Reading = ([:], [:])
+        for (host, group) in Dictionary(grouping: entries, by: \.host) {
+            guard let value = comparison.worst(group.map(\.value)),
+                let entry = group.first(where: { $0.value == value })
+            else { continue }
+            reading.values[host] = value
+            reading.labels[host] = AlertRule.labelsText(entry.labels)
+        }
+        return reading
+    }
+
+    /// The rule's value per host, and the labels of the series that gave it.
+    func values(_ rule: AlertRule, nowMs: Int64) async throws -> Reading {
         let window = rule.windowSeconds
         func range() throws -> TimeRange {
             try TimeRange(period: "\(window)s", step: nil, nowMs: nowMs)
         }
         switch rule.signal {
         case .metric(let name, let labels, .last):
-            var byHost: [String: [Double]] = [:]
+            var entries: [(host: String, value: Double, labels: [String: String])] = []
             for entry in cache.values(named: [name], nowMs: nowMs) {
                 let pairs = entry.key.labels.pairs
                 guard
                     labels.allSatisfy({ wanted in pairs.contains { $0.name == wanted.key && $0.value == wanted.value } }
                     )
                 else { continue }
-                byHost[entry.key.host, default: []].append(entry.value.value * rule.scale)
+                entries.append(
+                    (
+                        entry.key.host, entry.value.value * rule.scale,
+                        Dictionary(pairs.map { ($0.name, $0.value) }) { first, _ in first }
+                    ))
             }
-            return byHost.compactMapValues { rule.comparison.worst($0) }
+            return Self.worst(entries, rule.comparison)
         case .metric(let name, let labels, let aggregate) where aggregate == .increase || aggregate == .rate:
             var byHost: [String: Double] = [:]
             for entry in try await store.increase(name: name, host: nil, range: try range())
             where labels.allSatisfy({ entry.labels[$0.key] == $0.value }) {
                 byHost[entry.host, default: 0] += entry.value
             }
-            return byHost.mapValues { (aggregate == .rate ? $0 / Double(window) : $0) * rule.scale }
+            return (byHost.mapValues { (aggregate == .rate ? $0 / Double(window) : $0) * rule.scale }, [:])
         case .metric(let name, let labels, let aggregate):
-            var byHost: [String: [Double]] = [:]
+            var entries: [(host: String, value: Double, labels: [String: String])] = []
             for series in try await store.series(names: [name], host: nil, range: try range())
             where labels.allSatisfy({ series.labels[$0.key] == $0.value }) {
                 let value: Double?
@@ -145,9 +169,18 @@ public actor AlertEvaluator {
                 case .min: value = series.points.map(\.value).min()
                 default: value = series.average
                 }
-                if let value { byHost[series.host, default: []].append(value * rule.scale) }
+                if let value { entries.append((series.host, value * rule.scale, series.labels)) }
             }
-            return byHost.compactMapValues { rule.comparison.worst($0) }
+            return Self.worst(entries, rule.comparison)
+        case .builtin("filesystem_hours_to_full"):
+            var entries: [(host: String, value: Double, labels: [String: String])] = []
+            for series in try await store.series(
+                names: ["mon_host_filesystem_avail_bytes"], host: nil, range: try range())
+            {
+                guard let hours = FilesystemForecast.reading(series.points) else { continue }
+                entries.append((series.host, hours * rule.scale, ["mountpoint": series.labels["mountpoint"] ?? ""]))
+            }
+            return Self.worst(entries, rule.comparison)
         case .builtin("agent_silence_intervals"):
             var byHost: [String: Double] = [:]
             for agent in await stats.agents.values {
@@ -156,16 +189,15 @@ public actor AlertEvaluator {
                 let silence = Double(nowMs - last) / max(interval, 1000)
                 byHost[agent.host] = max(byHost[agent.host] ?? 0, silence)
             }
-            return byHost
+            return (byHost, [:])
         case .builtin("ingest_lag_seconds"):
-            return await stats.batchesStored > 0 ? ["monquery": await stats.lastLagSeconds] : [:]
+            return (await stats.batchesStored > 0 ? ["monquery": await stats.lastLagSeconds] : [:], [:])
         case .builtin(let name) where AlertRule.anomalyBuiltins[name] != nil:
             guard let anomalies, let signal = AlertRule.anomalyBuiltins[name]?.signal else {
                 throw AlertRuleError(origin: rule.origin, message: "\(name) needs anomalies.enabled: true")
             }
-            return await anomalies.deviations(signal).compactMapValues { rule.comparison.worst($0) }.mapValues {
-                $0 * rule.scale
-            }
+            let values = await anomalies.deviations(signal).compactMapValues { rule.comparison.worst($0) }
+            return (values.mapValues { $0 * rule.scale }, [:])
         case .builtin(let name):
             var byHost: [String: Double] = [:]
             for (host, endpoints) in try await store.endpointStatsByHost(host: nil, range: try range()) {
@@ -173,7 +205,7 @@ public actor AlertEvaluator {
                 guard totals.requests > 0, totals.requests >= rule.minRequests else { continue }
                 byHost[host] = totals.value(of: name, windowSeconds: Double(window))
             }
-            return byHost.mapValues { $0 * rule.scale }
+            return (byHost.mapValues { $0 * rule.scale }, [:])
         }
     }
 }

@@ -138,6 +138,16 @@ public enum DefaultAlertRules {
           severity: warning
           summary: "A file system on {{host}} is {{value}} % full (> {{threshold}} %)"
           hint: "Which mount point and how fast it grows: /system/disk. Free space before writes fail."
+        - name: FilesystemFullSoon
+          signal: filesystem_hours_to_full
+          window: 1h
+          op: "<"
+          threshold: \(n(Thresholds.filesystemHoursToFull.limit))
+          resolve: \(n(Thresholds.filesystemHoursToFull.resolve))
+          for: 5m
+          severity: warning
+          summary: "File system {{labels}} on {{host}} full in {{value}} h at the last hour's rate (< {{threshold}} h)"
+          hint: "What fills it and how fast: /system/disk. Free space or grow the volume before writes fail."
         - name: PostgresLockWaits
           metric: mon_postgres_lock_wait_longest_seconds
           op: ">"

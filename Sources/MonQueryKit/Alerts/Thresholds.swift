@@ -49,8 +49,9 @@ public enum Thresholds {
     public static let hostMemoryPercent = Threshold(limit: 80, resolve: 75, critical: 95)
     /// A file system more than 90 % full.
     public static let filesystemUsedPercent = Threshold(limit: 90, resolve: 85, critical: 95)
-    /// A file system full within 24 hours at its current rate.
-    public static let filesystemHoursToFull = Threshold(limit: 24, critical: 4)
+    /// A file system full within 24 hours at its current rate (resolved past 36 h, so a
+    /// forecast wavering around a day does not flap).
+    public static let filesystemHoursToFull = Threshold(limit: 24, resolve: 36, critical: 4)
     /// API 5xx share above 5 % over 5 min.
     public static let apiErrorPercent = Threshold(limit: 5, resolve: 2, critical: 10)
     /// API P95 above 1 s over 5 min.

@@ -56,12 +56,16 @@ public struct PrometheusText {
     /// The exposition so far, UTF-8.
     public private(set) var bytes: [UInt8] = []
     public var text: String { String(decoding: bytes, as: UTF8.self) }
+    /// Families by their samples' source name (the name in the cache or passed to `sample`).
     private var declared: Set<String> = []
-    /// Every sample name a declared family may write → that family.
+    /// Every sample name a declared family may write → that family's source name.
     private var owners: [String: String] = [:]
     private var droppedFamilies: Set<String> = []
-    /// The family the next samples belong to.
-    private var current: (name: String, type: MetricType, dropped: Bool) = ("", .gauge, false)
+    /// The family the next samples belong to, by source name; `exposed` is the name written
+    /// instead when the catalogue renames it (an application gauge `x_count` → `x_count_value`).
+    private var current: (source: String, type: MetricType, dropped: Bool, exposed: String?) = (
+        "", .gauge, false, nil
+    )
     /// Series left out because their family collided with another family's names.
     public private(set) var droppedSeries = 0
     /// Family name → type, to name counter samples in OpenMetrics.
@@ -94,31 +98,32 @@ public struct PrometheusText {
     /// An undeclared name (an application metric) gets a generated help text; `type` is then
     /// used.
     public mutating func family(_ name: String, type: MetricType = .gauge) {
-        declare(MetricCatalogue.describe(name, type: type))
+        declare(MetricCatalogue.describe(name, type: type), source: name)
     }
 
     /// The older spelling: `type` and `help` are used only for names the catalogue lacks.
     public mutating func family(_ name: String, type: String, help: String) {
         let kind = MetricType(rawValue: type) ?? .gauge
-        declare(MetricCatalogue.descriptor(name) ?? MetricDescriptor(name, kind, help: help))
+        declare(MetricCatalogue.descriptor(name) ?? MetricDescriptor(name, kind, help: help), source: name)
     }
 
     /// Declares a family unless it was declared already or any name it writes (in either format:
     /// `x`/`x_total`, `_bucket`/`_count`/`_sum`/`_created`) belongs to another family; then its
-    /// samples are dropped and counted in `droppedSeries`.
-    private mutating func declare(_ descriptor: MetricDescriptor) {
+    /// samples are dropped and counted in `droppedSeries`. `source` is the name its samples
+    /// arrive with; `descriptor.name` the one written (they differ for a renamed family).
+    private mutating func declare(_ descriptor: MetricDescriptor, source: String) {
         let name = descriptor.name
-        current = (name, descriptor.type, dropped: droppedFamilies.contains(name))
-        guard declared.insert(name).inserted else { return }
+        current = (source, descriptor.type, droppedFamilies.contains(source), name == source ? nil : name)
+        guard declared.insert(source).inserted else { return }
         let occupied = descriptor.occupiedNames
-        if occupied.contains(where: { owners[$0] != nil && owners[$0] != name }) {
-            droppedFamilies.insert(name)
+        if occupied.contains(where: { owners[$0] != nil && owners[$0] != source }) {
+            droppedFamilies.insert(source)
             current.dropped = true
             return
         }
-        for taken in occupied { owners[taken] = name }
+        for taken in occupied { owners[taken] = source }
         let family = format == .openMetrics ? descriptor.family : name
-        if format == .openMetrics, descriptor.type == .counter { counterFamilies.insert(name) }
+        if format == .openMetrics, descriptor.type == .counter { counterFamilies.insert(source) }
         let help = descriptor.help
         let escaped =
             help.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") })
@@ -145,7 +150,7 @@ public struct PrometheusText {
 
     /// One sample line; `le` (a histogram bucket's bound) goes last, unrenamed.
     private mutating func write(_ name: String, _ labels: [(String, String)], le: String?, _ value: Double) {
-        append(name)
+        append(name == current.source ? current.exposed ?? name : name)
         if format == .openMetrics, counterFamilies.contains(name), !name.hasSuffix("_total") { append("_total") }
         if !labels.isEmpty || le != nil {
             bytes.append(UInt8(ascii: "{"))
@@ -280,23 +285,27 @@ extension PrometheusText {
         reserve(for: snapshot)
         var family: [UInt8] = []
         var total = false
+        /// The family's name when the catalogue renames it (`x_count` gauge → `x_count_value`).
+        var renamed: [UInt8]?
         for entry in snapshot.values {
             let series = entry.series
             if series.nameBytes != family {
                 family = series.nameBytes
+                let name = series.key.name
                 declare(
-                    MetricCatalogue.describe(series.key.name, type: entry.value.kind == .counter ? .counter : .gauge))
-                total =
-                    format == .openMetrics && counterFamilies.contains(series.key.name)
-                    && !series.key.name.hasSuffix("_total")
+                    MetricCatalogue.describe(name, type: entry.value.kind == .counter ? .counter : .gauge),
+                    source: name)
+                renamed = current.exposed.map { Array($0.utf8) }
+                let exposed = current.exposed ?? name
+                total = format == .openMetrics && counterFamilies.contains(name) && !exposed.hasSuffix("_total")
             }
             if current.dropped {
                 droppedSeries += 1
                 continue
             }
-            if total {
-                bytes.append(contentsOf: series.nameBytes)
-                append("_total")
+            if total || renamed != nil {
+                bytes.append(contentsOf: renamed ?? series.nameBytes)
+                if total { append("_total") }
                 line(series.labelBytes, le: nil, value: entry.value.value)
             } else {
                 bytes.append(contentsOf: series.linePrefix)
@@ -308,7 +317,7 @@ extension PrometheusText {
             let series = entry.series
             if series.nameBytes != family {
                 family = series.nameBytes
-                declare(MetricCatalogue.describe(series.key.name, type: .histogram))
+                declare(MetricCatalogue.describe(series.key.name, type: .histogram), source: series.key.name)
             }
             if current.dropped {
                 droppedSeries += 1
