@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "mon",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "monagent", targets: ["MonAgent"]),
         .executable(name: "monquery", targets: ["MonQuery"]),

@@ -7,7 +7,6 @@ let fuzzTargets = ["FuzzFrame", "FuzzProc", "FuzzRedis", "FuzzStatsD", "FuzzLogL
 
 let package = Package(
     name: "mon-fuzz",
-    platforms: [.macOS(.v14)],
     dependencies: [
         .package(name: "mon", path: "..")
     ],

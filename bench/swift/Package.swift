@@ -7,7 +7,6 @@ import PackageDescription
 
 let package = Package(
     name: "mon-bench",
-    platforms: [.macOS(.v14)],
     dependencies: [
         // The repository root (package "mon"). Its identity is the name of the directory
         // the repository is checked out in, so the product below names the package "mon".
