@@ -159,7 +159,9 @@ enum AgentBuilder {
         } else {
             queue = MemoryBatchQueue(capacity: config.queueMaxBatches, shaper: shaper)
         }
-        let identity = AgentIdentity(agentID: config.agentID, host: config.host, bootID: bootID)
+        let identity = AgentIdentity(
+            agentID: config.agentID, host: config.host, bootID: bootID, version: MonCoreVersion.string,
+            intervalMs: Int64((config.interval * 1000).rounded()))
         var shipperConfiguration = Shipper.Configuration(socketPath: config.ingestSocket, identity: identity)
         shipperConfiguration.backoffInitial = config.backoffInitial
         shipperConfiguration.backoffMaximum = config.backoffMaximum

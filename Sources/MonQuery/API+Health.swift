@@ -81,6 +81,8 @@ extension API {
             return .object([
                 ("agent_id", .string(agent.agentID)), ("host", .string(agent.host)),
                 ("connected", .bool(agent.connected)),
+                ("version", agent.version.map { .string($0) } ?? .null),
+                ("interval_seconds", .number(agent.effectiveIntervalMs.map { $0 / 1000 })),
                 ("last_batch_age_seconds", .number(age.map { Double($0) / 1000 })),
                 ("lag_seconds", .number(agent.lastLagMs.map { Double($0) / 1000 })),
                 ("quarantined_batches", .number(Double(agent.quarantinedBatches))),

@@ -8,6 +8,8 @@ import Testing
 /// Prometheus itself reads it.
 @Suite(.enabled(if: TestEnvironment.isAvailable, "needs scripts/test (live PostgreSQL)"))
 struct FrontDoorTests {
+    static let agentInterval = 0.5
+
     @Test("summary, health/detailed and /metrics (text, OpenMetrics, gzip) on a live agent; Prometheus scrapes it")
     func liveFrontDoor() async throws {
         let daemon = try Daemon.make()
@@ -15,7 +17,7 @@ struct FrontDoorTests {
             "MONQUERY_ALERTS_ENABLED": "true", "MONQUERY_ALERTS_INTERVAL_SECONDS": "1",
         ])
         defer { monquery.stop() }
-        let monagent = try daemon.startAgent(interval: 0.5, host: "front-1")
+        let monagent = try daemon.startAgent(interval: Self.agentInterval, host: "front-1")
         defer { monagent.stop() }
 
         let summary = try await eventually("summary with the host's CPU") { () -> [String: Any]? in
@@ -50,6 +52,9 @@ struct FrontDoorTests {
         let ingest = try #require(checks["ingest"] as? [String: Any])
         let agents = try #require(ingest["agents"] as? [[String: Any]])
         #expect(agents.first?["host"] as? String == "front-1" && agents.first?["connected"] as? Bool == true)
+        // Declared in the agent's HELLO (protocol 2): its release and its interval.
+        #expect(agents.first?["version"] as? String == MonCoreVersion.string, "\(agents)")
+        #expect(agents.first?["interval_seconds"] as? Double == Self.agentInterval, "\(agents)")
         #expect(ingest["queue_batches"] is Double)
         let agentHosts = try #require((checks["agents"] as? [String: Any])?["hosts"] as? [[String: Any]])
         #expect(agentHosts.first?["last_cycle_seconds"] is Double)

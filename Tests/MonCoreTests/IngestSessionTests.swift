@@ -40,7 +40,46 @@ import Testing
         #expect(session.state == .closed)
     }
 
-    @Test("Protocol versions other than this build's are refused", arguments: [0, 2, UInt16.max])
+    @Test("HELLO of protocol 1 (previous release) and 2: welcomed; 2 carries interval and version")
+    func acceptedProtocolVersions() {
+        var old = IngestSession()
+        var hello = Self.hello
+        hello.protocolVersion = 1
+        guard case .welcome(let agent) = old.receive(.hello(hello)) else {
+            Issue.record("a protocol 1 HELLO is refused")
+            return
+        }
+        #expect(agent.version == nil && agent.intervalMs == nil)
+        var current = IngestSession()
+        hello = Self.hello
+        hello.intervalMs = 5000
+        hello.agentVersion = "0.1.0"
+        guard case .welcome(let declared) = current.receive(.hello(hello)) else {
+            Issue.record("a protocol 2 HELLO is refused")
+            return
+        }
+        #expect(declared.version == "0.1.0" && declared.intervalMs == 5000)
+    }
+
+    @Test("HELLO with an interval over a day or a bad version string is malformed, naming the field")
+    func implausibleHelloExtras() {
+        var hello = Self.hello
+        hello.intervalMs = 86_400_001
+        var session = IngestSession()
+        var action = session.receive(.hello(hello))
+        #expect(Self.rejectCode(action) == .malformed)
+        if case .reject(let error) = action { #expect(error.message.contains("hello.interval_ms")) }
+        for bad in ["bad\nversion", String(repeating: "v", count: IngestSession.maxIdentityBytes + 1)] {
+            hello = Self.hello
+            hello.agentVersion = bad
+            session = IngestSession()
+            action = session.receive(.hello(hello))
+            #expect(Self.rejectCode(action) == .malformed)
+            if case .reject(let error) = action { #expect(error.message.contains("hello.agent_version")) }
+        }
+    }
+
+    @Test("Protocol versions other than this build's are refused", arguments: [0, 3, UInt16.max])
     func wrongProtocolVersionIsUnsupported(version: UInt16) {
         var session = IngestSession()
         var hello = Self.hello

@@ -18,13 +18,19 @@ import Testing
                 yaml: "ingest:\n  tokens: [\"web-1:\(tokenHash)\"]\n", envPrefix: "MONQUERY", environment: [:]))
     }
 
-    @Test func helloCarriesTheTokenAsATrailingField() throws {
+    @Test func helloCarriesTheToken() throws {
         let hello = WireMessage.hello(.init(agentID: "a", host: "h", bootID: "b", token: Self.token))
         #expect(try WireMessage(frame: hello.frame()) == hello)
-        // Without a token the frame is byte for byte what agents always sent.
+        // Protocol 2: the token field is always there, empty without a token.
         let plain = WireMessage.hello(.init(agentID: "a", host: "h", bootID: "b"))
         #expect(try WireMessage(frame: plain.frame()) == plain)
-        #expect(plain.frame().payload.readableBytes + 4 + Self.token.utf8.count == hello.frame().payload.readableBytes)
+        #expect(plain.frame().payload.readableBytes + Self.token.utf8.count == hello.frame().payload.readableBytes)
+        // Protocol 1 (agents of the previous release): a trailing field, absent without a token.
+        let old = WireMessage.hello(.init(protocolVersion: 1, agentID: "a", host: "h", bootID: "b", token: Self.token))
+        let oldPlain = WireMessage.hello(.init(protocolVersion: 1, agentID: "a", host: "h", bootID: "b"))
+        #expect(try WireMessage(frame: old.frame()) == old)
+        #expect(
+            oldPlain.frame().payload.readableBytes + 4 + Self.token.utf8.count == old.frame().payload.readableBytes)
     }
 
     @Test func tokenIsFoundByItsHashOnly() throws {

@@ -49,9 +49,30 @@ private struct XorShift: RandomNumberGenerator {
         #expect(try Self.roundTrip(hello) == hello)
         #expect(hello.frame().type == MessageType.hello.rawValue)
         #expect(
-            Self.payloadBytes(.hello(.init(protocolVersion: 258, agentID: "a", host: "", bootID: "b"))) == [
-                1, 2, 0, 0, 0, 1, 0x61, 0, 0, 0, 0, 0, 0, 0, 1, 0x62,
+            Self.payloadBytes(.hello(.init(protocolVersion: 1, agentID: "a", host: "", bootID: "b"))) == [
+                0, 1, 0, 0, 0, 1, 0x61, 0, 0, 0, 0, 0, 0, 0, 1, 0x62,
             ])
+    }
+
+    /// Version 2 adds the interval and the agent's release after a token that is always
+    /// present (empty when none); version 1 HELLOs (agents of the previous release) still decode.
+    @Test func helloVersion2CarriesIntervalAndVersion() throws {
+        let hello = WireMessage.hello(
+            .init(agentID: "a", host: "h", bootID: "b", token: "t", intervalMs: 5000, agentVersion: "0.1.0"))
+        #expect(try Self.roundTrip(hello) == hello)
+        #expect(
+            Self.payloadBytes(.hello(.init(protocolVersion: 2, agentID: "a", host: "h", bootID: "b", intervalMs: 258)))
+                == [
+                    0, 2, 0, 0, 0, 1, 0x61, 0, 0, 0, 1, 0x68, 0, 0, 0, 1, 0x62, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0,
+                ])
+        let bare = WireMessage.hello(.init(protocolVersion: 2, agentID: "a", host: "h", bootID: "b"))
+        #expect(try Self.roundTrip(bare) == bare, "empty token, 0 interval and empty version read back as nil")
+        let old = WireMessage.hello(.init(protocolVersion: 1, agentID: "a", host: "h", bootID: "b", token: "t"))
+        #expect(try Self.roundTrip(old) == old)
+        var truncated = hello.frame().payload
+        truncated.moveWriterIndex(to: truncated.writerIndex - 3)
+        let error = #expect(throws: WireError.self) { try WireMessage(frame: Frame(.hello, payload: truncated)) }
+        #expect(error?.message.contains("hello.agent_version") == true)
     }
 
     @Test func welcomeRoundTrips() throws {
@@ -311,8 +332,9 @@ private struct XorShift: RandomNumberGenerator {
         }
     }
 
+    /// Protocol 1's token is an optional trailing field: a partial one is malformed.
     @Test func helloWithAPartialTokenFieldIsMalformed() {
-        var frame = WireMessage.hello(.init(agentID: "a", host: "h", bootID: "b")).frame()
+        var frame = WireMessage.hello(.init(protocolVersion: 1, agentID: "a", host: "h", bootID: "b")).frame()
         frame.payload.writeInteger(UInt8(0))
         let error = #expect(throws: WireError.self) { try WireMessage(frame: frame) }
         #expect(error?.code == WireError.Code.malformed.rawValue)

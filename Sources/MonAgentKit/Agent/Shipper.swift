@@ -100,7 +100,9 @@ public struct Shipper: Service {
                 WireMessage.hello(
                     .init(
                         agentID: identity.agentID, host: identity.host, bootID: identity.bootID,
-                        token: configuration.remote?.token)
+                        token: configuration.remote?.token,
+                        intervalMs: identity.intervalMs.map { UInt32(clamping: $0) },
+                        agentVersion: identity.version)
                 ).frame()
             )
             guard case .welcome(let welcome) = try await Self.receive(&responses) else {

@@ -34,8 +34,12 @@ public struct Frame: Sendable, Equatable {
 
 /// Wire limits shared by both ends.
 public enum WireLimits {
-    /// Protocol version spoken by this build.
-    public static let protocolVersion: UInt16 = 1
+    /// Protocol version spoken by this build. Version 2 adds the agent's collection interval
+    /// and version to HELLO (its token field is then always present, empty when none).
+    public static let protocolVersion: UInt16 = 2
+    /// Versions a daemon of this build accepts: agents of the previous release keep shipping
+    /// while they are upgraded (upgrade monquery first, then the agents).
+    public static let acceptedProtocolVersions: ClosedRange<UInt16> = 1...2
     /// Default largest frame accepted (type byte + payload), 16 MiB.
     public static let defaultMaxFrameBytes = 16 * 1024 * 1024
     /// Largest frame a connection may send before its HELLO is answered: a HELLO is a few

@@ -18,16 +18,22 @@ public enum WireMessage: Sendable, Equatable {
         /// Ingest token of a remote agent (TCP + TLS); an optional trailing field, absent on
         /// the Unix socket, where the kernel vouches for the peer.
         public var token: String?
+        /// The agent's collection interval in milliseconds (version 2; nil when not sent or 0).
+        public var intervalMs: UInt32?
+        /// The agent's release (version 2; nil when not sent or empty).
+        public var agentVersion: String?
 
         public init(
             protocolVersion: UInt16 = WireLimits.protocolVersion, agentID: String, host: String, bootID: String,
-            token: String? = nil
+            token: String? = nil, intervalMs: UInt32? = nil, agentVersion: String? = nil
         ) {
             self.protocolVersion = protocolVersion
             self.agentID = agentID
             self.host = host
             self.bootID = bootID
             self.token = token
+            self.intervalMs = intervalMs
+            self.agentVersion = agentVersion
         }
     }
 
@@ -87,7 +93,13 @@ extension WireMessage {
             out.writeWireString(hello.agentID)
             out.writeWireString(hello.host)
             out.writeWireString(hello.bootID)
-            if let token = hello.token { out.writeWireString(token) }
+            if hello.protocolVersion >= 2 {
+                out.writeWireString(hello.token ?? "")
+                out.writeInteger(hello.intervalMs ?? 0)
+                out.writeWireString(hello.agentVersion ?? "")
+            } else if let token = hello.token {
+                out.writeWireString(token)
+            }
             return Frame(.hello, payload: out)
         case .welcome(let welcome):
             out.writeInteger(welcome.protocolVersion)
@@ -118,8 +130,18 @@ extension WireMessage {
             let agentID = try payload.readWireString("hello.agent_id")
             let host = try payload.readWireString("hello.host")
             let bootID = try payload.readWireString("hello.boot_id")
-            let token = payload.readableBytes > 0 ? try payload.readWireString("hello.token") : nil
-            self = .hello(Hello(protocolVersion: version, agentID: agentID, host: host, bootID: bootID, token: token))
+            var hello = Hello(protocolVersion: version, agentID: agentID, host: host, bootID: bootID)
+            if version >= 2 {
+                let token = try payload.readWireString("hello.token")
+                let interval = try payload.readWireInteger(UInt32.self, "hello.interval_ms")
+                let agentVersion = try payload.readWireString("hello.agent_version")
+                hello.token = token.isEmpty ? nil : token
+                hello.intervalMs = interval == 0 ? nil : interval
+                hello.agentVersion = agentVersion.isEmpty ? nil : agentVersion
+            } else if payload.readableBytes > 0 {
+                hello.token = try payload.readWireString("hello.token")
+            }
+            self = .hello(hello)
         case .welcome:
             let version = try payload.readWireInteger(UInt16.self, "welcome.protocol_version")
             let seq = try payload.readWireInteger(UInt64.self, "welcome.last_acked_seq")

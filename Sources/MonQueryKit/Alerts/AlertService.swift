@@ -184,7 +184,9 @@ public actor AlertEvaluator {
         case .builtin("agent_silence_intervals"):
             var byHost: [String: Double] = [:]
             for agent in await stats.agents.values {
-                guard let last = agent.lastBatchMs, let interval = agent.intervalMs, interval > 0 else { continue }
+                guard let last = agent.lastBatchMs, let interval = agent.effectiveIntervalMs, interval > 0 else {
+                    continue
+                }
                 // At least 1 s per interval: a sub-second agent is not "silent" after a hiccup.
                 let silence = Double(nowMs - last) / max(interval, 1000)
                 byHost[agent.host] = max(byHost[agent.host] ?? 0, silence)

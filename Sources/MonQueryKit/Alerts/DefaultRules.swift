@@ -136,7 +136,7 @@ public enum DefaultAlertRules {
           resolve: \(n(Thresholds.filesystemUsedPercent.resolve))
           for: 2m
           severity: warning
-          summary: "A file system on {{host}} is {{value}} % full (> {{threshold}} %)"
+          summary: "File system {{labels}} on {{host}} is {{value}} % full (> {{threshold}} %)"
           hint: "Which mount point and how fast it grows: /system/disk. Free space before writes fail."
         - name: FilesystemFullSoon
           signal: filesystem_hours_to_full

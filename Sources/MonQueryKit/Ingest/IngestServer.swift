@@ -282,7 +282,10 @@ public struct IngestServer: Service {
                         await stats.agentConnected(agent)
                         logger.info(
                             "agent connected",
-                            metadata: ["agent": "\(agent.agentID)", "host": "\(agent.host)", "last_seq": "\(last)"]
+                            metadata: [
+                                "agent": "\(agent.agentID)", "host": "\(agent.host)", "last_seq": "\(last)",
+                                "version": "\(agent.version ?? "unknown")",
+                            ]
                         )
                     case .store(let batch, let agent):
                         guard try await store(batch, from: agent, payload: frame.payload, outbound: outbound) else {

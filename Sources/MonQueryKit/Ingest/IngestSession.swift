@@ -30,8 +30,10 @@ public struct IngestSession: Sendable {
     /// moves on by one per batch (more after its spool dropped batches); a seq further ahead
     /// is quarantined without a ledger row, so WELCOME never reports it.
     public static let maxSeqJump: UInt64 = 1 << 32
-    /// Longest agent id, host or boot id accepted in HELLO.
+    /// Longest agent id, host, boot id or agent version accepted in HELLO.
     public static let maxIdentityBytes = HostScope.maxHostBytes
+    /// Longest collection interval an agent may declare (its own limit is an hour).
+    public static let maxIntervalMs: UInt32 = 86_400_000
 
     public private(set) var state: State = .awaitingHello
     /// The hosts this connection's credential may write; set once HELLO names the token.
@@ -102,10 +104,19 @@ public struct IngestSession: Sendable {
     }
 
     private mutating func receive(_ hello: WireMessage.Hello) -> Action {
-        guard hello.protocolVersion == WireLimits.protocolVersion else {
+        let accepted = WireLimits.acceptedProtocolVersions
+        guard accepted.contains(hello.protocolVersion) else {
             return fail(
                 .unsupportedVersion,
-                "protocol version \(hello.protocolVersion) not supported; this daemon speaks \(WireLimits.protocolVersion)"
+                "protocol version \(hello.protocolVersion) not supported; this daemon speaks \(accepted.lowerBound) to \(accepted.upperBound)"
+            )
+        }
+        if let interval = hello.intervalMs, interval > Self.maxIntervalMs {
+            return fail(.malformed, "hello.interval_ms \(interval) is longer than a day")
+        }
+        if let version = hello.agentVersion, !Self.isValidIdentity(version) {
+            return fail(
+                .malformed, "hello.agent_version must be 1 to \(Self.maxIdentityBytes) bytes without control characters"
             )
         }
         guard !hello.agentID.isEmpty, !hello.host.isEmpty, !hello.bootID.isEmpty else {
@@ -138,7 +149,9 @@ public struct IngestSession: Sendable {
         guard scope.allows(hello.host) else {
             return refuse(.host, "this credential may not write host '\(hello.host)'")
         }
-        let agent = AgentIdentity(agentID: hello.agentID, host: hello.host, bootID: hello.bootID)
+        let agent = AgentIdentity(
+            agentID: hello.agentID, host: hello.host, bootID: hello.bootID, version: hello.agentVersion,
+            intervalMs: hello.intervalMs.map(Int64.init))
         state = .ready(agent)
         return .welcome(agent)
     }

@@ -12,6 +12,12 @@ public actor IngestStats {
         public var lastLagMs: Int64?
         /// The agent's collection interval as seen from its live batches (moving average, ms).
         public var intervalMs: Double?
+        /// The interval the agent declared in HELLO (protocol 2), and its release.
+        public var declaredIntervalMs: Int64?
+        public var version: String?
+
+        /// The interval silence is measured in: the declared one, else the one observed.
+        public var effectiveIntervalMs: Double? { declaredIntervalMs.map(Double.init) ?? intervalMs }
         /// Creation time of the last live (not replayed) batch.
         public var lastCreatedMs: Int64?
         /// Batches of this agent quarantined since the daemon started, and the last one's reason.
@@ -89,6 +95,8 @@ public actor IngestStats {
         var status = agents[agent.agentID] ?? AgentStatus(agentID: agent.agentID, host: agent.host, connected: true)
         status.connected = true
         status.host = agent.host
+        status.declaredIntervalMs = agent.intervalMs
+        status.version = agent.version
         agents[agent.agentID] = status
     }
 
