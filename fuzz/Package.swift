@@ -1,9 +1,11 @@
 // swift-tools-version:6.0
-// libFuzzer targets for MonCore (issue 7, "Bad input and fuzzing"). A separate package so
+// libFuzzer targets for MonCore and the two kits (issue 7, "Bad input and fuzzing"). A separate package so
 // the main build never sees the fuzzer flags; see fuzz/README.md.
 import PackageDescription
 
-let fuzzTargets = ["FuzzFrame", "FuzzProc", "FuzzRedis", "FuzzStatsD", "FuzzLogLine", "FuzzQueryParams", "FuzzHTTPRoute"]
+let fuzzTargets = [
+    "FuzzFrame", "FuzzProc", "FuzzRedis", "FuzzStatsD", "FuzzLogLine", "FuzzQueryParams", "FuzzHTTPRoute",
+]
 
 let package = Package(
     name: "mon-fuzz",

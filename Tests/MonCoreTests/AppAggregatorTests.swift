@@ -170,7 +170,7 @@ import Testing
         let flushed = aggregator.flush(timestampMs: 0)
         #expect(flushed.histograms.count == 1)
         let sample = try #require(flushed.histograms.first)
-        #expect(sample.name == AppAggregator.requestMetric)
+        #expect(sample.name == MetricNames.requestDuration)
         #expect(
             sample.labels == ["endpoint": "/v1/memories/{id}", "method": "GET", "status": "200", "source": "statsd"])
         #expect(abs((sample.histogram.quantile(0.5) ?? 0) - 0.12) < 1e-12)
@@ -181,7 +181,7 @@ import Testing
         Self.ingest(aggregator, "http.request.duration:120|ms|#method:get")
         let flushed = aggregator.flush(timestampMs: 0)
         #expect(Self.histogram(flushed, "app_http_request_duration_seconds", ["method": "get"])?.count == 1)
-        #expect(flushed.histograms.allSatisfy { $0.name != AppAggregator.requestMetric })
+        #expect(flushed.histograms.allSatisfy { $0.name != MetricNames.requestDuration })
     }
 
     @Test func recordRequestNormalizesMethodStatusAndEndpoint() {
@@ -190,7 +190,7 @@ import Testing
         aggregator.recordRequest(endpoint: "/health", method: "GE T", status: "abc", seconds: 0.001, times: 3)
         aggregator.recordRequest(endpoint: "/health", method: "", status: "999", seconds: 0.001)
         let flushed = aggregator.flush(timestampMs: 0)
-        let metric = AppAggregator.requestMetric
+        let metric = MetricNames.requestDuration
         #expect(
             Self.histogram(
                 flushed, metric, ["endpoint": "/v1/items/{id}", "method": "POST", "status": "201", "source": "logs"])?
@@ -235,7 +235,7 @@ import Testing
             aggregator.recordRequest(endpoint: path, method: "GET", status: "200", seconds: 0.1)
         }
         let flushed = aggregator.flush(timestampMs: 0)
-        #expect(Self.histogram(flushed, AppAggregator.requestMetric, ["overflow": "true"])?.count == 1)
+        #expect(Self.histogram(flushed, MetricNames.requestDuration, ["overflow": "true"])?.count == 1)
         #expect(flushed.histograms.count == 3)
         #expect(Self.value(flushed, "mon_agent_statsd_folded_total") == 1)
     }

@@ -25,7 +25,7 @@ import Testing
 
     static let histograms = [
         HistogramSample(
-            AppAggregator.requestMetric, ["endpoint": "/v1/memories/{id}", "method": "GET", "status": "200"],
+            MetricNames.requestDuration, ["endpoint": "/v1/memories/{id}", "method": "GET", "status": "200"],
             timestampMs: 1_795_927_345_000, histogram: histogram([0.012, 0.013, 0.25, 0, -1, 3.5])),
         HistogramSample("app_lat_seconds", [:], timestampMs: 1_795_927_345_000, histogram: histogram([1e-6, 1e6])),
         HistogramSample("app_empty", ["k": "é"], timestampMs: 0, histogram: Histogram()),

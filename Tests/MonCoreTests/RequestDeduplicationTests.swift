@@ -22,7 +22,7 @@ import Testing
     /// Requests counted per source label, all series of the request metric merged.
     static func counted(_ flushed: Flushed) -> [String: UInt64] {
         var counts: [String: UInt64] = [:]
-        for sample in flushed.histograms where sample.name == AppAggregator.requestMetric {
+        for sample in flushed.histograms where sample.name == MetricNames.requestDuration {
             counts[sample.labels["source"] ?? "", default: 0] += sample.histogram.count
         }
         return counts

@@ -122,7 +122,7 @@ import Testing
         aggregator.recordRequest(endpoint: "/v1/search", method: "GET", status: "200", seconds: 86_401)
         let flushed = aggregator.flush(timestampMs: 1000)
         #expect(Self.own(flushed, "mon_agent_statsd_malformed_total") == 8)
-        let requests = try #require(flushed.histograms.first { $0.name == AppAggregator.requestMetric }?.histogram)
+        let requests = try #require(flushed.histograms.first { $0.name == MetricNames.requestDuration }?.histogram)
         #expect(requests.count == 1, "only the 40 ms of the multi-value line")
         #expect(requests.sum < 0.05)
         let job = try #require(flushed.histograms.first { $0.name == "app_job_run_seconds" }?.histogram)

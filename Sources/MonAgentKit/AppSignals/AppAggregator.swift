@@ -10,8 +10,6 @@ import Synchronization
 /// (`statsd.max_metrics`, further lines dropped) and tag sets per metric
 /// (`statsd.max_tag_sets`, further sets folded into `overflow="true"`); both counted.
 public final class AppAggregator: Sendable {
-    /// The request-duration histogram every HTTP observation feeds (StatsD timers and log events).
-    public static let requestMetric = MetricNames.requestDuration
     static let overflowLabels: Labels = ["overflow": "true"]
     static let maxLabelValueBytes = 200
     static let maxSetMembers = 100_000
@@ -281,7 +279,7 @@ public final class AppAggregator: Sendable {
             "status": Self.status(request.status),
             "source": request.source.rawValue,
         ]
-        guard let key = admit(Self.requestMetric, labels, &state) else { return }
+        guard let key = admit(MetricNames.requestDuration, labels, &state) else { return }
         if !state.histograms[key, default: Histogram()].record(seconds, times: times) {
             state.own["mon_agent_statsd_malformed_total", default: 0] += 1
             Self.dropIfEmpty(key, &state)

@@ -25,14 +25,12 @@ public final class CPUCollector: Collector {
     private let loadavgFile: ProcFile
     private let pressureFiles: [ProcFile]
 
-    public static let pressureResources = Pressure.resources
-
     public init(procFS: ProcFS = ProcFS(), clockTicksPerSecond: Double = ProcFS.clockTicksPerSecond) {
         self.procFS = procFS
         self.clockTicksPerSecond = clockTicksPerSecond
         statFile = procFS.file("stat")
         loadavgFile = procFS.file("loadavg")
-        pressureFiles = CPUCollector.pressureResources.map { procFS.file("pressure/" + $0) }
+        pressureFiles = Pressure.resources.map { procFS.file("pressure/" + $0) }
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
@@ -73,7 +71,7 @@ public final class CPUCollector: Collector {
             if let value { samples.append(Sample(metric, value: Double(value), kind: kind, timestampMs: timestampMs)) }
         }
 
-        for (resource, file) in zip(CPUCollector.pressureResources, pressureFiles) {
+        for (resource, file) in zip(Pressure.resources, pressureFiles) {
             guard let bytes = try file.readIfPresent() else { continue }
             let pressure = try PressureParser.parse(bytes)
             let stalls = [("some", pressure.some), ("full", pressure.full)]
