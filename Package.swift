@@ -111,18 +111,45 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Helpers every test target shares: seeded corruptions, named inputs, the fixture
+        // directory (Tests/Fixtures, found from the source path), temporary files.
+        .target(
+            name: "MonTestSupport",
+            dependencies: ["MonCore"],
+            path: "Tests/MonTestSupport"
+        ),
+        // Unit tests mirror the library targets: each imports only the target it tests (and
+        // MonCore), so a test that needs both sides is an integration test.
         .testTarget(
             name: "MonCoreTests",
             dependencies: [
                 "MonCore",
-                "MonAgentKit",
-                "MonQueryKit",
-                "MonTLS",
+                "MonTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
-            ],
-            resources: [.copy("Fixtures")]
+            ]
         ),
+        .testTarget(
+            name: "MonAgentKitTests",
+            dependencies: [
+                "MonCore",
+                "MonAgentKit",
+                "MonTestSupport",
+            ]
+        ),
+        // HTTP-level tests of monquery's router (`app.test(.router)`) that need no database.
+        .testTarget(
+            name: "MonQueryKitTests",
+            dependencies: [
+                "MonCore",
+                "MonQueryKit",
+                "MonQuery",
+                "MonTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        // Both programs together, against a real PostgreSQL and Redis (scripts/test starts them).
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
@@ -130,6 +157,8 @@ let package = Package(
                 "MonAgentKit",
                 "MonQueryKit",
                 "MonQuery",
+                "MonTLS",
+                "MonTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -1,9 +1,8 @@
+import MonTestSupport
 import NIOCore
 import Testing
 
-@testable import MonAgentKit
 @testable import MonCore
-@testable import MonQueryKit
 
 /// The tagged sections of a BATCH payload: events (1), histograms (2), logs (3).
 @Suite struct BatchCodecSectionsTests {

@@ -1,8 +1,6 @@
 import Testing
 
-@testable import MonAgentKit
 @testable import MonCore
-@testable import MonQueryKit
 
 @Suite struct EndpointNormalizerTests {
     @Test(arguments: [

@@ -3,9 +3,7 @@ import NIOEmbedded
 import NIOTestUtils
 import Testing
 
-@testable import MonAgentKit
 @testable import MonCore
-@testable import MonQueryKit
 
 @Suite struct FrameDecoderTests {
     /// A frame as it travels: 4-byte big-endian length, type byte, payload.

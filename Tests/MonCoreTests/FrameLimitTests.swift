@@ -3,9 +3,7 @@ import NIOEmbedded
 import NIOTestUtils
 import Testing
 
-@testable import MonAgentKit
 @testable import MonCore
-@testable import MonQueryKit
 
 /// The daemon's frame limit: a few KiB until HELLO is answered (refused before allocating),
 /// `ingest.max_frame_bytes` after it, and an oversized frame after HELLO skipped, not buffered.

@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 
-@testable import MonAgentKit
 @testable import MonCore
-@testable import MonQueryKit
 
 @Suite struct MetricCatalogueTests {
     @Test("no declared family writes a name another writes, in either format; no reserved labels")

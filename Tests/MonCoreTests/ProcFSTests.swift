@@ -1,9 +1,8 @@
 import Foundation
+import MonTestSupport
 import Testing
 
-@testable import MonAgentKit
 @testable import MonCore
-@testable import MonQueryKit
 
 @Suite struct ProcFSTests {
     @Test func readsAFileAsBytes() throws {

@@ -1,8 +1,7 @@
+import MonTestSupport
 import Testing
 
-@testable import MonAgentKit
 @testable import MonCore
-@testable import MonQueryKit
 
 @Suite struct ProcStatParserTests {
     @Test func parsesTheCapturedFile() throws {

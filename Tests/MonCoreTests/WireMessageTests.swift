@@ -1,9 +1,7 @@
 import NIOCore
 import Testing
 
-@testable import MonAgentKit
 @testable import MonCore
-@testable import MonQueryKit
 
 /// xorshift64: deterministic, so a failing fuzz iteration can be replayed.
 private struct XorShift: RandomNumberGenerator {
