@@ -10,89 +10,9 @@ extension API {
         return envelope(range, hosts: try await redisStatusHosts(range: range, host: try parameters.host()))
     }
 
-    /// One entry per host of `/redis/status` (the dashboard's Redis page reads them too).
+    /// One entry per host of `/redis/status` (`RedisStatus`, which the dashboard renders too).
     func redisStatusHosts(range: TimeRange, host: String?) async throws -> [JSONValue] {
-        let data = try await store.series(
-            names: [
-                "mon_redis_up", "mon_redis_info", "mon_redis_uptime_seconds", "mon_redis_memory_used_bytes",
-                "mon_redis_memory_max_bytes", "mon_redis_memory_used_ratio", "mon_redis_connected_clients",
-                "mon_redis_blocked_clients", "mon_redis_keys", "mon_redis_ops_per_second",
-            ],
-            host: host,
-            range: range
-        )
-        let hits = try await store.increase(name: "mon_redis_keyspace_hits_total", host: host, range: range)
-        let misses = try await store.increase(name: "mon_redis_keyspace_misses_total", host: host, range: range)
-        let evictions = try await store.increase(name: "mon_redis_evicted_keys_total", host: host, range: range)
-        let hour = try TimeRange(period: "1h", step: nil, nowMs: range.endMs)
-        let evictionsHour = try await store.increase(name: "mon_redis_evicted_keys_total", host: host, range: hour)
-        let hosts: [JSONValue] = data.hosts.map { host in
-            let up = data.first("mon_redis_up", host: host)
-            let info = data.first("mon_redis_info", host: host)
-            let used = data.first("mon_redis_memory_used_bytes", host: host)?.latest
-            let max = data.first("mon_redis_memory_max_bytes", host: host)?.latest
-            let usedRatio = data.first("mon_redis_memory_used_ratio", host: host)?.latest
-            let hitCount = hits.filter { $0.host == host }.reduce(0) { $0 + $1.value }
-            let missCount = misses.filter { $0.host == host }.reduce(0) { $0 + $1.value }
-            let hitRatio: Double? = hitCount + missCount > 0 ? hitCount / (hitCount + missCount) : nil
-            let evicted = evictions.filter { $0.host == host }.reduce(0) { $0 + $1.value }
-            let evictedHour = evictionsHour.filter { $0.host == host }.reduce(0) { $0 + $1.value }
-            var flags: [JSONValue] = []
-            let hitLimit = Thresholds.redisHitPercent
-            if let hitRatio, hitRatio < hitLimit.ratio {
-                flags.append(
-                    flag(
-                        "hit_rate",
-                        "hit rate \(percent(hitRatio)) % (< \(Thresholds.text(hitLimit.limit)) %): cache ineffective"))
-            }
-            let memoryLimit = Thresholds.redisMemoryPercent
-            if let usedRatio, usedRatio > memoryLimit.ratio {
-                flags.append(
-                    flag(
-                        "memory",
-                        "memory at \(percent(usedRatio)) % of maxmemory (> \(Thresholds.text(memoryLimit.limit)) %): eviction risk"
-                    ))
-            }
-            let evictionLimit = Thresholds.redisEvictionsPerHour.limit
-            if evictedHour > evictionLimit {
-                flags.append(
-                    flag(
-                        "evictions",
-                        "\(PrometheusText.format(evictedHour.rounded())) evictions in the last hour (> \(Thresholds.text(evictionLimit))): TTL too high?"
-                    ))
-            }
-            return .object([
-                ("host", .string(host)),
-                ("timestamp", Shape.timestamp([up])),
-                ("connected", .bool(up?.latest == 1)),
-                ("version", .string(info?.labels["version"] ?? "")),
-                ("role", .string(info?.labels["role"] ?? "")),
-                ("uptime_seconds", Shape.latest(data.first("mon_redis_uptime_seconds", host: host))),
-                (
-                    "memory",
-                    .object([
-                        ("used_bytes", .number(used)), ("max_bytes", .number(max)),
-                        ("used_percent", .number(usedRatio.map { $0 * 100 })),
-                    ])
-                ),
-                ("hit_rate_percent", .number(hitRatio.map { $0 * 100 })),
-                ("hits_in_period", .number(hitCount)),
-                ("misses_in_period", .number(missCount)),
-                ("keys_total", Shape.latest(data.first("mon_redis_keys", host: host))),
-                ("evictions_in_period", .number(evicted)),
-                ("evictions_last_hour", .number(evictedHour)),
-                (
-                    "clients",
-                    .object([
-                        ("connected", Shape.latest(data.first("mon_redis_connected_clients", host: host))),
-                        ("blocked", Shape.latest(data.first("mon_redis_blocked_clients", host: host))),
-                    ])
-                ),
-                ("ops_per_second", Shape.latest(data.first("mon_redis_ops_per_second", host: host))),
-                ("flags", .array(flags)),
-            ])
-        }
-        return hosts
+        try await RedisStatus.load(store, range: range, host: host).map(\.json)
     }
 
     func redisStats(_ request: Request) async throws -> Response {

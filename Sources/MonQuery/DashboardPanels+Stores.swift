@@ -8,7 +8,7 @@ extension DashboardPanels {
 
     /// Hit rate gauge per host over the period, memory gauge, and per cache type rates.
     mutating func redisHitRate() async throws -> HTML {
-        let status = try await api.redisStatusHosts(range: range, host: host)
+        let status = try await RedisStatus.load(api.store, range: range, host: host)
         let stats = try await api.redisStatsHosts(range: range, host: host)
         guard !status.isEmpty else {
             return DashboardView.panel(
@@ -18,14 +18,13 @@ extension DashboardPanels {
         }
         var gauges: [HTML] = []
         for entry in status.prefix(4) {
-            let name = entry["host"]?.stringValue ?? ""
-            let hit = entry["hit_rate_percent"]?.doubleValue
+            let hit = entry.hitRatio.map { $0 * 100 }
             gauges.append(
-                Gauge(title: "Hit rate \(name)", percent: hit, status: Self.hitStatus(hit)).render())
-            if let used = entry["memory"]?["used_percent"]?.doubleValue {
+                Gauge(title: "Hit rate \(entry.host)", percent: hit, status: Self.hitStatus(hit)).render())
+            if let used = entry.memoryUsedRatio.map({ $0 * 100 }) {
                 gauges.append(
                     Gauge(
-                        title: "Memory of maxmemory \(name)", percent: used,
+                        title: "Memory of maxmemory \(entry.host)", percent: used,
                         status: .above(used, Thresholds.redisMemoryPercent)
                     ).render())
             }
@@ -49,16 +48,31 @@ extension DashboardPanels {
             : DashboardView.table(
                 "Hit rate per cache type", headers: ["Cache type", "Hit rate", "State", "Keys", "Avg TTL"],
                 numeric: [1, 3, 4], rows: rows)
-        let names = status.map { $0["host"]?.stringValue ?? "" }
-        let flags: [HTML] = status.flatMap { entry -> [HTML] in
-            guard case .array(let items)? = entry["flags"] else { return [] }
-            return items.map { "<li>\(Status.warning.badge) \($0["message"]?.stringValue ?? "")</li>" }
+        let names = status.map(\.host)
+        let flags: [HTML] = status.flatMap { entry in
+            entry.flags.map { "<li>\(Status.warning.badge) \($0.message)</li>" as HTML }
+        }
+        let figures: [HTML] = status.prefix(4).map { entry in
+            let items = zip(RedisStatus.figures, entry.figureValues).map { figure, value in
+                "\(figure.label) <b>\(Self.format(value, figure.format))</b>"
+            }
+            return "<p class=\"quiet\">\(names.count > 1 ? "\(entry.host): " : "")\(items.joined(separator: " · "))</p>"
         }
         let flagList: HTML = flags.isEmpty ? .empty : "<ul class=\"alerts plain\">\(flags)</ul>"
         return DashboardView.panel(
             "redis-hit-rate", "Redis hit rate, last \(period)" + (names.count == 1 ? " · \(names[0])" : ""),
-            "<div class=\"gauge-wrap\">\(gauges)<div class=\"gauge-side\"><h3 class=\"sub\">Per cache type</h3>\(types)\(flagList)</div></div>"
+            "<div class=\"gauge-wrap\">\(gauges)<div class=\"gauge-side\">\(figures)<h3 class=\"sub\">Per cache type</h3>\(types)\(flagList)</div></div>"
         )
+    }
+
+    /// A figure of `RedisStatus` as the dashboard prints it.
+    static func format(_ value: Double?, _ format: RedisStatus.Figure.Format) -> String {
+        switch format {
+        case .count: DashboardFormat.count(value)
+        case .bytes: DashboardFormat.bytes(value)
+        case .perSecond: DashboardFormat.count(value) + "/s"
+        case .seconds: DashboardFormat.duration(seconds: value)
+        }
     }
 
     func redisCharts() async throws -> HTML {

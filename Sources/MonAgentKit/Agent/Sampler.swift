@@ -32,51 +32,56 @@ public struct Sampler: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown { await self.loop() }
+        let makeCollectors = self.makeCollectors
+        try await PeriodicService(
+            name: "sampler", schedule: .aligned(interval: configuration.interval), logger: logger,
+            makeState: { CollectionCycle(collectors: makeCollectors()) },
+            body: { [self] cycle, tick in
+                await sample(cycle, tick)
+                return .next
+            }
+        ).run()
     }
 
-    private func loop() async {
-        let cycle = CollectionCycle(collectors: makeCollectors())
-        var ticker = AlignedTicker(interval: configuration.interval)
-        while !Task.isCancelled {
-            guard let tick = await ticker.next() else { return }
-            let result = cycle.run(timestampMs: tick)
-            for failure in result.failures {
-                logger.warning(
-                    "collector failed",
-                    metadata: ["collector": "\(failure.collector)", "error": "\(failure.error)"]
-                )
-            }
-            var samples = result.samples
-            let depth = await queue.depth
-            let dropped = await queue.dropped
-            samples.append(Sample("mon_agent_queue_batches", value: Double(depth), timestampMs: tick))
-            samples.append(
-                Sample(
-                    "mon_agent_cycles_skipped_total", value: Double(ticker.skipped), kind: .counter, timestampMs: tick))
-            samples.append(
-                Sample(
-                    "mon_agent_queue_dropped_total",
-                    value: Double(dropped),
-                    kind: .counter,
-                    timestampMs: tick
-                )
+    private func sample(_ cycle: CollectionCycle, _ periodic: PeriodicService<CollectionCycle>.Tick) async {
+        let tick = periodic.timestampMs
+        let result = cycle.run(timestampMs: tick)
+        for failure in result.failures {
+            logger.warning(
+                "collector failed",
+                metadata: ["collector": "\(failure.collector)", "error": "\(failure.error)"]
             )
-            samples += queue.shaper.counters.samples(timestampMs: tick)
-            if let spool = await queue.spoolStats {
-                for (name, value, kind) in [
-                    ("mon_agent_spool_bytes", spool.bytes, MetricKind.gauge),
-                    ("mon_agent_spool_segments", spool.segments, .gauge),
-                    ("mon_agent_spool_dropped_total", spool.dropped, .counter),
-                    ("mon_agent_spool_write_errors_total", spool.writeErrors, .counter),
-                    ("mon_agent_spool_torn_records_total", spool.tornRecords, .counter),
-                    ("mon_agent_spool_recovered_batches", spool.recovered, .gauge),
-                    ("mon_agent_spool_memory_bytes", spool.memoryBytes, .gauge),
-                ] {
-                    samples.append(Sample(name, value: Double(value), kind: kind, timestampMs: tick))
-                }
-            }
-            await queue.enqueue(samples: samples, events: [], createdMs: WallClock.nowMs())
         }
+        var samples = result.samples
+        let depth = await queue.depth
+        let dropped = await queue.dropped
+        samples.append(Sample("mon_agent_queue_batches", value: Double(depth), timestampMs: tick))
+        samples.append(
+            Sample(
+                "mon_agent_cycles_skipped_total", value: Double(periodic.skippedTicks), kind: .counter,
+                timestampMs: tick))
+        samples.append(
+            Sample(
+                "mon_agent_queue_dropped_total",
+                value: Double(dropped),
+                kind: .counter,
+                timestampMs: tick
+            )
+        )
+        samples += queue.shaper.counters.samples(timestampMs: tick)
+        if let spool = await queue.spoolStats {
+            for (name, value, kind) in [
+                ("mon_agent_spool_bytes", spool.bytes, MetricKind.gauge),
+                ("mon_agent_spool_segments", spool.segments, .gauge),
+                ("mon_agent_spool_dropped_total", spool.dropped, .counter),
+                ("mon_agent_spool_write_errors_total", spool.writeErrors, .counter),
+                ("mon_agent_spool_torn_records_total", spool.tornRecords, .counter),
+                ("mon_agent_spool_recovered_batches", spool.recovered, .gauge),
+                ("mon_agent_spool_memory_bytes", spool.memoryBytes, .gauge),
+            ] {
+                samples.append(Sample(name, value: Double(value), kind: kind, timestampMs: tick))
+            }
+        }
+        await queue.enqueue(samples: samples, events: [], createdMs: WallClock.nowMs())
     }
 }

@@ -20,28 +20,29 @@ public struct SourceService: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown { await self.loop() }
+        try await PeriodicService(
+            name: name, schedule: .aligned(interval: interval), logger: Logger(label: "monagent.\(name)")
+        ) { [self] tick in
+            await collect(tickMs: tick.timestampMs)
+            return .next
+        }.run()
     }
 
-    private func loop() async {
-        var ticker = AlignedTicker(interval: interval)
-        while !Task.isCancelled {
-            guard let tick = await ticker.next() else { return }
-            let started = ContinuousClock.now
-            let output = await collector.collect(timestampMs: tick)
-            var samples = output.samples
-            let events = output.events
-            let labels: Labels = ["collector": name]
-            samples.append(
-                Sample(
-                    "mon_agent_collector_duration_seconds",
-                    labels,
-                    value: started.duration(to: .now).seconds,
-                    timestampMs: tick
-                )
+    private func collect(tickMs tick: Int64) async {
+        let started = ContinuousClock.now
+        let output = await collector.collect(timestampMs: tick)
+        var samples = output.samples
+        let events = output.events
+        let labels: Labels = ["collector": name]
+        samples.append(
+            Sample(
+                "mon_agent_collector_duration_seconds",
+                labels,
+                value: started.duration(to: .now).seconds,
+                timestampMs: tick
             )
-            guard !samples.isEmpty || !events.isEmpty else { continue }
-            await queue.enqueue(samples: samples, events: events, createdMs: WallClock.nowMs())
-        }
+        )
+        guard !samples.isEmpty || !events.isEmpty else { return }
+        await queue.enqueue(samples: samples, events: events, createdMs: WallClock.nowMs())
     }
 }

@@ -181,16 +181,14 @@ public struct AppFlushService: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var ticker = AlignedTicker(interval: interval)
-            while !Task.isCancelled {
-                guard let tick = await ticker.next() else { return }
-                let (samples, histograms) = aggregator.flush(timestampMs: tick)
-                let batch = Batch(seq: 0, createdMs: WallClock.nowMs(), samples: samples, histograms: histograms)
-                guard !batch.isEmpty else { continue }
-                await queue.enqueue(batch)
-            }
-        }
+        try await PeriodicService(
+            name: "app-flush", schedule: .aligned(interval: interval), logger: Logger(label: "monagent.app")
+        ) { [aggregator, queue] tick in
+            let (samples, histograms) = aggregator.flush(timestampMs: tick.timestampMs)
+            let batch = Batch(seq: 0, createdMs: WallClock.nowMs(), samples: samples, histograms: histograms)
+            if !batch.isEmpty { await queue.enqueue(batch) }
+            return .next
+        }.run()
     }
 }
 

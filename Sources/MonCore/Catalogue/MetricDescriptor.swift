@@ -8,12 +8,19 @@ public struct MetricDescriptor: Sendable, Hashable {
     public let unit: String?
     public let help: String
     public let labels: [String]
+    /// Where a collector reads the value as is, when the declaration alone says it; nil when
+    /// the collector computes it.
+    public let source: MetricSource?
 
-    public init(_ name: String, _ type: MetricType, unit: String? = nil, labels: [String] = [], help: String) {
+    public init(
+        _ name: String, _ type: MetricType, unit: String? = nil, labels: [String] = [], source: MetricSource? = nil,
+        help: String
+    ) {
         self.name = name
         self.type = type
         self.help = help
         self.labels = labels
+        self.source = source
         self.unit = unit ?? Self.unit(ofFamily: Self.family(of: name, type: type))
     }
 
@@ -51,12 +58,16 @@ public struct MetricDescriptor: Sendable, Hashable {
         return names
     }
 
-    static func counter(_ name: String, unit: String? = nil, labels: [String] = [], _ help: String) -> Self {
-        Self(name, .counter, unit: unit, labels: labels, help: help)
+    static func counter(
+        _ name: String, unit: String? = nil, labels: [String] = [], source: MetricSource? = nil, _ help: String
+    ) -> Self {
+        Self(name, .counter, unit: unit, labels: labels, source: source, help: help)
     }
 
-    static func gauge(_ name: String, unit: String? = nil, labels: [String] = [], _ help: String) -> Self {
-        Self(name, .gauge, unit: unit, labels: labels, help: help)
+    static func gauge(
+        _ name: String, unit: String? = nil, labels: [String] = [], source: MetricSource? = nil, _ help: String
+    ) -> Self {
+        Self(name, .gauge, unit: unit, labels: labels, source: source, help: help)
     }
 
     static func histogram(_ name: String, unit: String? = nil, labels: [String] = [], _ help: String) -> Self {
@@ -66,4 +77,11 @@ public struct MetricDescriptor: Sendable, Hashable {
     static func summary(_ name: String, unit: String? = nil, labels: [String] = [], _ help: String) -> Self {
         Self(name, .summary, unit: unit, labels: labels, help: help)
     }
+}
+
+/// Where a declared metric's value is read verbatim, so a collector emits every declaration
+/// of its source without a line of its own.
+public enum MetricSource: Sendable, Hashable {
+    /// A numeric field of Redis `INFO`: section (lowercase, as `# Clients` → `clients`) and key.
+    case redisInfo(section: String, key: String)
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import ServiceLifecycle
 
 /// systemd's notification protocol (`sd_notify(3)`): datagrams like `READY=1`,
@@ -76,12 +77,12 @@ public struct WatchdogService: Service {
             if notifier.isEnabled { notifier.notify("STOPPING=1") }
             return
         }
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                notifier.notify("WATCHDOG=1")
-                try? await Task.sleep(for: interval)
-            }
-        }
+        try? await PeriodicService(
+            name: "watchdog", schedule: .every(interval), logger: Logger(label: "systemd")
+        ) { [notifier] _ in
+            notifier.notify("WATCHDOG=1")
+            return .next
+        }.run()
         notifier.notify("STOPPING=1")
     }
 }

@@ -230,20 +230,23 @@ public struct AlertService: Service {
 
     public func run() async throws {
         logger.info("alert rules loaded", metadata: ["rules": "\(evaluator.rules.count)"])
-        // A graceful shutdown cancels the loop: the sleep's CancellationError is the normal
-        // way out, not a failure (thrown, it made monquery exit 1 on every SIGTERM).
-        await cancelWhenGracefulShutdown {
-            var lastTrim = ContinuousClock.now - .seconds(3600)
-            while !Task.isCancelled {
-                // First pass one interval after start: agents have reported by then.
-                try? await Task.sleep(for: every)
-                guard !Task.isCancelled else { break }
-                await evaluator.evaluate(nowMs: WallClock.nowMs())
-                if ContinuousClock.now - lastTrim >= .seconds(3600) {
-                    try? await alerts.trim(days: retentionDays)
-                    lastTrim = .now
-                }
-            }
+        // First evaluation one interval after start: agents have reported by then. Old alerts
+        // are trimmed then too, and every hour after.
+        let evaluate = PeriodicService(
+            name: "alerts", schedule: .every(every, firstAfter: every), logger: logger
+        ) { [evaluator] tick in
+            await evaluator.evaluate(nowMs: tick.timestampMs)
+            return .next
+        }
+        let trim = PeriodicService(
+            name: "alerts-trim", schedule: .every(.seconds(3600), firstAfter: every), logger: logger
+        ) { [alerts, retentionDays] _ in
+            try await alerts.trim(days: retentionDays)
+            return .next
+        }
+        await withDiscardingTaskGroup { group in
+            group.addTask { try? await evaluate.run() }
+            group.addTask { try? await trim.run() }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import MonCore
 import ServiceLifecycle
 
@@ -12,11 +13,11 @@ public struct AnomalyService: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await monitor.evaluate(nowMs: WallClock.nowMs())
-                try? await Task.sleep(for: every)
-            }
-        }
+        try await PeriodicService(
+            name: "anomalies", schedule: .every(every), logger: Logger(label: "monquery.anomalies")
+        ) { [monitor] tick in
+            await monitor.evaluate(nowMs: tick.timestampMs)
+            return .next
+        }.run()
     }
 }

@@ -64,6 +64,16 @@ public enum DashboardFormat {
         return missing
     }
 
+    /// A duration in its two largest units: `3 d 4 h`, `2 h 5 min`, `7 min`, `42 s`.
+    public static func duration(seconds value: Double?) -> String {
+        guard let value, value.isFinite, value >= 0, value < 1e15 else { return missing }
+        let seconds = Int64(value)
+        let (days, hours, minutes) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60)
+        if days > 0 { return hours > 0 ? "\(days) d \(hours) h" : "\(days) d" }
+        if hours > 0 { return minutes > 0 ? "\(hours) h \(minutes) min" : "\(hours) h" }
+        return minutes > 0 ? "\(minutes) min" : "\(seconds) s"
+    }
+
     /// A count: `15`, `1.2k`, `3.4M`.
     public static func count(_ value: Double?) -> String {
         guard let value, value.isFinite else { return missing }

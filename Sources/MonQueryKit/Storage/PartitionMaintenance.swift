@@ -61,18 +61,18 @@ public struct PartitionMaintenance: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await writer.maintainPartitions(aheadDays: aheadDays, nowMs: WallClock.nowMs())
-                } catch {
-                    logger.error("cannot create partitions ahead", metadata: ["error": "\(error)"])
-                }
-                if let retention {
-                    await Self.applyRetention(retention, writer: writer, nowMs: WallClock.nowMs(), logger: logger)
-                }
-                try? await Task.sleep(for: every)
+        try await PeriodicService(
+            name: "partitions", schedule: .every(every), logger: logger
+        ) { [self] tick in
+            do {
+                try await writer.maintainPartitions(aheadDays: aheadDays, nowMs: tick.timestampMs)
+            } catch {
+                logger.error("cannot create partitions ahead", metadata: ["error": "\(error)"])
             }
-        }
+            if let retention {
+                await Self.applyRetention(retention, writer: writer, nowMs: WallClock.nowMs(), logger: logger)
+            }
+            return .next
+        }.run()
     }
 }

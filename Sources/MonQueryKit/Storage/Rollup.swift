@@ -298,42 +298,40 @@ public struct RollupService: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var failures = 0
-            while !Task.isCancelled {
-                var pause = every
-                do {
-                    let pass = try await writer.runPass(nowMs: WallClock.nowMs())
-                    failures = 0
-                    for skip in pass.skipped {
-                        logger.error(
-                            "rollup range skipped: its rows failed every attempt; recorded in rollup_skipped",
-                            metadata: [
-                                "tier": "\(skip.tier)", "from": "\(Timestamp.iso8601(ms: skip.range.startMs))",
-                                "to": "\(Timestamp.iso8601(ms: skip.range.endMs))", "error": "\(skip.error)",
-                            ])
-                        await stats?.rollupRangeSkipped()
-                    }
-                    if pass.lateRanges > 0 {
-                        logger.info(
-                            "folded late batches into the rollups",
-                            metadata: ["ranges": "\(pass.lateRanges)", "minutes": "\(pass.minutes)"])
-                    }
-                    if !pass.caughtUp { pause = .milliseconds(10) }
-                } catch {
-                    failures += 1
-                    await stats?.rollupPassFailed()
-                    let atWatermark = await writer.failures.consecutive
-                    logger.error(
-                        "rollup pass failed; retrying",
-                        metadata: [
-                            "error": "\(error)", "failures": "\(failures)",
-                            "data_failures_at_watermark": "\(atWatermark)",
-                        ])
-                    pause = min(every * failures, .seconds(60))
-                }
-                try? await Task.sleep(for: pause)
+        try await PeriodicService(
+            name: "rollups", schedule: .every(every), maxFailurePause: .seconds(60), logger: logger,
+            onFailure: { [writer, stats, logger] error, tick in
+                await stats?.rollupPassFailed()
+                let atWatermark = await writer.failures.consecutive
+                logger.error(
+                    "rollup pass failed; retrying",
+                    metadata: [
+                        "error": "\(error)", "failures": "\(tick.consecutiveFailures)",
+                        "data_failures_at_watermark": "\(atWatermark)",
+                    ])
             }
+        ) { [self] tick in
+            try await pass(nowMs: tick.timestampMs)
+        }.run()
+    }
+
+    /// One rollup pass; `.again` while it stopped at its chunk limit or left late ranges queued.
+    private func pass(nowMs: Int64) async throws -> PeriodicService<Void>.Outcome {
+        let pass = try await writer.runPass(nowMs: nowMs)
+        for skip in pass.skipped {
+            logger.error(
+                "rollup range skipped: its rows failed every attempt; recorded in rollup_skipped",
+                metadata: [
+                    "tier": "\(skip.tier)", "from": "\(Timestamp.iso8601(ms: skip.range.startMs))",
+                    "to": "\(Timestamp.iso8601(ms: skip.range.endMs))", "error": "\(skip.error)",
+                ])
+            await stats?.rollupRangeSkipped()
         }
+        if pass.lateRanges > 0 {
+            logger.info(
+                "folded late batches into the rollups",
+                metadata: ["ranges": "\(pass.lateRanges)", "minutes": "\(pass.minutes)"])
+        }
+        return pass.caughtUp ? .next : .again(after: .milliseconds(10))
     }
 }

@@ -108,29 +108,16 @@ public actor RedisCollector: RemoteCollector {
             1,
             ["version": info.version ?? "unknown", "role": info.role ?? "unknown", "mode": info.mode ?? "unknown"]
         )
-        gauge("mon_redis_uptime_seconds", info.uptimeSeconds.map(Double.init))
-        gauge("mon_redis_connected_clients", info.connectedClients.map(Double.init))
-        gauge("mon_redis_blocked_clients", info.blockedClients.map(Double.init))
-        gauge("mon_redis_memory_used_bytes", info.usedMemoryBytes.map(Double.init))
-        gauge("mon_redis_memory_peak_bytes", info.usedMemoryPeakBytes.map(Double.init))
-        gauge("mon_redis_memory_max_bytes", info.maxmemoryBytes.map(Double.init))
-        gauge("mon_redis_memory_fragmentation_ratio", info.memFragmentationRatio)
+        output.samples += Self.declaredSamples(info, timestampMs: ms)
         if let used = info.usedMemoryBytes, let max = info.maxmemoryBytes, max > 0 {
             gauge("mon_redis_memory_used_ratio", Double(used) / Double(max))
         }
-        gauge("mon_redis_ops_per_second", info.instantaneousOpsPerSec.map(Double.init))
-        counter("mon_redis_commands_processed_total", info.totalCommandsProcessed.map(Double.init))
-        counter("mon_redis_evicted_keys_total", info.evictedKeys.map(Double.init))
         if let evicted = info.evictedKeys,
             let perSecond = rates.rate("evicted", value: Double(evicted), timestampMs: ms)
         {
             gauge("mon_redis_evictions_per_second", perSecond)
         }
-        counter("mon_redis_expired_keys_total", info.expiredKeys.map(Double.init))
-        gauge("mon_redis_replication_offset_bytes", info.masterReplOffset.map(Double.init))
         gauge("mon_redis_rdb_last_bgsave_ok", info.rdbLastBgsaveStatus.map { $0 == "ok" ? 1 : 0 })
-        gauge("mon_redis_rdb_changes_since_last_save", info.rdbChangesSinceLastSave.map(Double.init))
-        gauge("mon_redis_aof_enabled", info.aofEnabled.map { $0 ? 1 : 0 })
         if let uptime = info.uptimeSeconds {
             // A restarted server starts its counters again; so do our own lookups.
             if uptime < ownLookups.uptime { ownLookups = (0, 0, uptime) }
@@ -162,6 +149,20 @@ public actor RedisCollector: RemoteCollector {
             let labels: Labels = ["command": command]
             counter("mon_redis_command_calls_total", Double(stats.calls), labels)
             counter("mon_redis_command_seconds_total", Double(stats.usec) / 1_000_000, labels)
+        }
+    }
+
+    /// A sample of every family the catalogue declares with an INFO source
+    /// (`MetricCatalogue.redisInfoFields`), read as is; a field that is absent or not a
+    /// finite number is left out.
+    static func declaredSamples(_ info: RedisInfo, timestampMs: Int64) -> [Sample] {
+        MetricCatalogue.redisInfoFields.compactMap { descriptor in
+            guard case .redisInfo(let section, let key)? = descriptor.source,
+                let value = info.value(section, key).flatMap(Double.init), value.isFinite
+            else { return nil }
+            return Sample(
+                descriptor.name, value: value, kind: descriptor.type == .counter ? .counter : .gauge,
+                timestampMs: timestampMs)
         }
     }
 
