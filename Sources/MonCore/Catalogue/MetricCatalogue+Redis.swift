@@ -45,6 +45,9 @@ extension MetricCatalogue {
         .gauge(
             "mon_redis_replication_offset_bytes", source: info("replication", "master_repl_offset"),
             "Replication offset (master_repl_offset); renamed from the counter mon_redis_replication_offset."),
+        .gauge(
+            "mon_redis_connected_slaves", source: info("replication", "connected_slaves"),
+            "Replicas connected to this server (INFO connected_slaves)."),
         .gauge("mon_redis_rdb_last_bgsave_ok", "1 when the last RDB save succeeded."),
         .gauge(
             "mon_redis_rdb_changes_since_last_save", source: info("persistence", "rdb_changes_since_last_save"),

@@ -27,6 +27,7 @@ public struct RedisStatus: Sendable {
             path: ["clients", "blocked"], label: "Blocked clients", metric: "mon_redis_blocked_clients",
             format: .count),
         Figure(path: ["ops_per_second"], label: "Commands", metric: "mon_redis_ops_per_second", format: .perSecond),
+        Figure(path: ["connected_slaves"], label: "Replicas", metric: "mon_redis_connected_slaves", format: .count),
     ]
 
     /// A condition worth a look, with the threshold it crossed in its message.
