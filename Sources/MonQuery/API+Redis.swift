@@ -121,6 +121,56 @@ extension API {
         )
     }
 
+    /// Which commands took the server's time over the period: per host, the growth of
+    /// `mon_redis_command_calls_total` and `mon_redis_command_seconds_total` by command, most
+    /// time first, with µs per call and the share of all command time.
+    func redisCommands(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let limit = try parameters.limit(default: 20, maximum: 200)
+        let host = try parameters.host()
+        let calls = try await store.increase(name: "mon_redis_command_calls_total", host: host, range: range)
+        let seconds = try await store.increase(name: "mon_redis_command_seconds_total", host: host, range: range)
+        var byHost: [String: [String: (calls: Double, seconds: Double)]] = [:]
+        for row in calls {
+            byHost[row.host, default: [:]][row.labels["command"] ?? "", default: (0, 0)].calls += row.value
+        }
+        for row in seconds {
+            byHost[row.host, default: [:]][row.labels["command"] ?? "", default: (0, 0)].seconds += row.value
+        }
+        let hosts: [JSONValue] = byHost.keys.sorted().map { name in
+            let commands = byHost[name] ?? [:]
+            let totalSeconds = commands.values.reduce(0) { $0 + $1.seconds }
+            let ranked = commands.sorted {
+                ($0.value.seconds, $0.value.calls, $1.key) > ($1.value.seconds, $1.value.calls, $0.key)
+            }
+            return .object([
+                ("host", .string(name)),
+                ("total_seconds", .number(totalSeconds)),
+                (
+                    "commands",
+                    .array(
+                        ranked.prefix(limit).map { command, figures in
+                            .object([
+                                ("command", .string(command)),
+                                ("calls", .number(figures.calls)),
+                                ("seconds", .number(figures.seconds)),
+                                (
+                                    "microseconds_per_call",
+                                    .number(figures.calls > 0 ? figures.seconds * 1e6 / figures.calls : nil)
+                                ),
+                                (
+                                    "share_percent",
+                                    .number(totalSeconds > 0 ? figures.seconds / totalSeconds * 100 : nil)
+                                ),
+                            ])
+                        })
+                ),
+            ])
+        }
+        return envelope(range, hosts: hosts)
+    }
+
     /// SLOWLOG entries of the range, newest first. Unless `allArguments` (admin), `arguments`
     /// holds only the command, like query texts for viewers: keys and values are the
     /// application's data; `arguments_hidden` counts what was left out.

@@ -248,6 +248,13 @@ extension API {
                 parameters: [.period, .host, .limit(default: 50, maximum: 1000)], requiredKeys: ["period", "entries"]
             ) { api, request in try await api.redisSlowlog(request) },
             Route(
+                path: "/api/monitoring/redis/commands",
+                summary:
+                    "Redis commands per host over the period (INFO commandstats), most time first: calls, seconds, "
+                    + "microseconds per call and share of the server's command time.",
+                parameters: [.period, .host, .limit(default: 20, maximum: 200)], requiredKeys: envelopeKeys
+            ) { api, request in try await api.redisCommands(request) },
+            Route(
                 path: "/api/monitoring/metrics",
                 summary:
                     "Per-endpoint API latency and errors (type=api; each endpoint's `source` says which input counted "

@@ -115,6 +115,20 @@ struct RedisSourceTests {
         #expect(hitRate > 80 && hitRate < 95, "90 hits and 10 misses (plus the agent's own traffic)")
         #expect((status["version"] as? String)?.hasPrefix("7") == true)
 
+        // Which commands took the time (ARCHITECTURE.md's endpoint recipe): the agent's own INFO
+        // grows every cycle; most time first; the shares add up to the whole.
+        let commandTime = try await eventually("INFO in /redis/commands") { () -> [[String: Any]]? in
+            let (_, json) = try await daemon.get("/api/monitoring/redis/commands?period=5m&limit=200")
+            let host = ((json as? [String: Any])?["hosts"] as? [[String: Any]])?.first
+            let list = host?["commands"] as? [[String: Any]] ?? []
+            let info = list.first { $0["command"] as? String == "info" }
+            return (info?["calls"] as? Double ?? 0) >= 1 ? list : nil
+        }
+        let seconds = commandTime.map { $0["seconds"] as? Double ?? -1 }
+        #expect(seconds == seconds.sorted(by: >))
+        let shares = commandTime.compactMap { $0["share_percent"] as? Double }.reduce(0, +)
+        #expect(shares == 0 || abs(shares - 100) < 0.01, "shares sum to \(shares)")
+
         let slow = try await eventually("the slow script in the slow log") { () -> [String: Any]? in
             let (_, json) = try await daemon.get("/api/monitoring/redis/slowlog?period=5m")
             let entries = (json as? [String: Any])?["entries"] as? [[String: Any]] ?? []

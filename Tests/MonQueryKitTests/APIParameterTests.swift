@@ -17,6 +17,8 @@ import Testing
         "/api/monitoring/system/memory?period=99999999d",
         "/api/monitoring/system/disk?host=%27%3B%20DROP%20TABLE%20metrics%3B--",
         "/api/monitoring/system/network?colour=blue",
+        "/api/monitoring/redis/commands?limit=0",
+        "/api/monitoring/redis/commands?limit=201",
         "/api/monitoring/system/cpu?period=1h&period=2h",
         "/api/monitoring/system/cpu?period=",
         "/api/monitoring/metrics",

@@ -37,6 +37,7 @@ public enum RouteCatalogue {
         Rule(method: "GET", path: "/api/monitoring/redis/stats", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/redis/keys", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/redis/slowlog", access: .viewer),
+        Rule(method: "GET", path: "/api/monitoring/redis/commands", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/metrics", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/logs", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/logs/stream", access: .admin),
