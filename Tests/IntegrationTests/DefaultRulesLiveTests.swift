@@ -8,7 +8,8 @@ import Testing
 /// (`alerts.for_scale: 0.01`, alerts every 0.5 s, the agent every 0.5 s). Faults planted on a
 /// live system — a PostgreSQL of its own with `max_connections = 20` (17 sessions, 15 slow
 /// statements, three sessions waiting on a row lock held by one idle in transaction), a Redis
-/// of its own with `maxmemory 2mb` (an eviction storm, a miss storm), an ext4 file system on
+/// of its own with `maxmemory 2mb` (an eviction storm, a miss storm, connections refused at
+/// maxclients), an ext4 file system on
 /// a loop device filling over six minutes, and the agent killed last — each fire their default
 /// rule with its hint, the lock rule naming the blocker and the file system rules the mount.
 /// Thresholds in time (a lock wait over 60 s, idle in transaction over 300 s) are waited out
@@ -94,7 +95,8 @@ struct DefaultRulesLiveTests {
             return byRule
         }
         let planted = [
-            "RedisHitRateLow", "RedisEvictions", "PostgresSlowQueries", "PostgresConnectionsHigh",
+            "RedisHitRateLow", "RedisEvictions", "RedisConnectionsRejected", "PostgresSlowQueries",
+            "PostgresConnectionsHigh",
             "FilesystemFullSoon", "FilesystemAlmostFull", "PostgresLockWaits", "PostgresIdleInTransaction",
             "AgentSilent",
         ]
@@ -135,6 +137,11 @@ struct DefaultRulesLiveTests {
             _ = try redis.pipeline((0..<500).map { ["SET", "evict:\(chunk):\($0)", value] })
         }
         for chunk in 0..<4 { _ = try redis.pipeline((0..<2000).map { ["GET", "absent:\(chunk):\($0)"] }) }
+        // maxclients at what is connected now (the agent and this test): three more are refused.
+        let clients = try #require(redis.command(["CLIENT", "LIST"]).text).split(separator: "\n").count
+        _ = try redis.command(["CONFIG", "SET", "maxclients", "\(clients)"])
+        for _ in 0..<3 { _ = try? RedisConnection(url: try RedisURL(redisURL)).command(["PING"]) }
+        _ = try redis.command(["CONFIG", "SET", "maxclients", "10000"])
 
         // Every rule polled together (a trend alert may resolve once the disk is full and
         // flat); the agent is killed once all the others fired.
@@ -170,6 +177,7 @@ struct DefaultRulesLiveTests {
         }
         #expect(values["FilesystemFullSoon"].map { $0 < 24 } == true)
         #expect(values["RedisHitRateLow"].map { $0 < 70 } == true)
+        #expect(values["RedisConnectionsRejected"].map { $0 >= 3 } == true)
         #expect(values["PostgresConnectionsHigh"].map { $0 > 80 } == true)
         #expect(values["PostgresSlowQueries"].map { $0 > 10 } == true)
         #expect(values["FilesystemAlmostFull"].map { $0 > 90 } == true)

@@ -19,7 +19,7 @@ import Testing
             ("APIErrorRateHigh", .above, 5), ("APILatencyP95High", .above, 1000), ("AgentSilent", .above, 3),
             ("IngestLagHigh", .above, 30), ("FilesystemAlmostFull", .above, 90),
             ("PostgresLockWaits", .above, 60), ("PostgresIdleInTransaction", .above, 300),
-            ("FilesystemFullSoon", .below, 24),
+            ("FilesystemFullSoon", .below, 24), ("RedisConnectionsRejected", .above, 0),
         ]
         #expect(rules.count == expected.count)
         for (name, comparison, threshold) in expected {

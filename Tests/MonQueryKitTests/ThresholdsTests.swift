@@ -15,6 +15,7 @@ import Testing
             ("RedisHitRateLow", Thresholds.redisHitPercent),
             ("RedisMemoryHigh", Thresholds.redisMemoryPercent),
             ("RedisEvictions", Thresholds.redisEvictionsPerHour),
+            ("RedisConnectionsRejected", Thresholds.redisRejectedConnections),
             ("PostgresSlowQueries", Thresholds.postgresSlowPerHour),
             ("PostgresCacheHitLow", Thresholds.postgresCacheHitPercent),
             ("PostgresConnectionsHigh", Thresholds.postgresConnectionsPercent),

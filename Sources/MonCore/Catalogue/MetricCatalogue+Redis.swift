@@ -40,6 +40,9 @@ extension MetricCatalogue {
             "mon_redis_evicted_keys_total", source: info("stats", "evicted_keys"), "Keys evicted because of maxmemory."),
         .gauge("mon_redis_evictions_per_second", "Keys evicted per second since the previous cycle."),
         .counter(
+            "mon_redis_rejected_connections_total", source: info("stats", "rejected_connections"),
+            "Connections Redis refused because maxclients was reached."),
+        .counter(
             "mon_redis_expired_keys_total", source: info("stats", "expired_keys"),
             "Keys removed because their TTL ran out."),
         .gauge(

@@ -36,6 +36,15 @@ public enum DefaultAlertRules {
           severity: warning
           summary: "{{value}} Redis evictions in the last hour on {{host}} (> {{threshold}}/h)"
           hint: "TTL too high? Keys outlive their usefulness and push others out."
+        - name: RedisConnectionsRejected
+          metric: mon_redis_rejected_connections_total
+          aggregate: increase
+          window: 5m
+          op: ">"
+          threshold: \(n(Thresholds.redisRejectedConnections.limit))
+          severity: critical
+          summary: "Redis refused {{value}} connections in 5 min on {{host}}: maxclients reached"
+          hint: "Raise maxclients, or find the client that leaks connections (CLIENT LIST; clients in /redis/status)."
         - name: PostgresSlowQueries
           metric: mon_postgres_statements_slow_total
           aggregate: increase

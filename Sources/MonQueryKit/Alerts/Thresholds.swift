@@ -33,6 +33,9 @@ public enum Thresholds {
     public static let redisMemoryPercent = Threshold(limit: 80, resolve: 75, critical: 90)
     /// More than 100 evictions in an hour: TTLs too long.
     public static let redisEvictionsPerHour = Threshold(limit: 100, critical: 1000)
+    /// Any connection Redis refused in 5 min (maxclients reached): the application cannot
+    /// reach its cache.
+    public static let redisRejectedConnections = Threshold(limit: 0, critical: 100)
     /// More than 10 slow statements in an hour: optimisation needed (product brief).
     public static let postgresSlowPerHour = Threshold(limit: 10, critical: 100)
     /// PostgreSQL shared-buffer cache hit ratio below 95 %.
