@@ -9,7 +9,8 @@ import ServiceLifecycle
 /// Connects, says HELLO, drops what the daemon already stored (WELCOME), then sends
 /// the oldest unacked batch and waits for its ACK, one at a time. Any failure closes
 /// the connection and retries after an exponential, jittered backoff; nothing leaves
-/// the queue without an ack.
+/// the queue without an ack. Every protocol decision is `ShipperStateMachine`'s; this
+/// type owns the socket and the queue and performs the machine's actions.
 public struct Shipper: Service {
     public struct Configuration: Sendable {
         public var socketPath: String
@@ -45,10 +46,7 @@ public struct Shipper: Service {
         var token: String { settings.token }
     }
 
-    public struct ProtocolError: Error, CustomStringConvertible {
-        public var message: String
-        public var description: String { message }
-    }
+    typealias Machine = ShipperStateMachine
 
     let configuration: Configuration
     let queue: any BatchQueue
@@ -64,92 +62,139 @@ public struct Shipper: Service {
         await cancelWhenGracefulShutdown { await self.loop() }
     }
 
+    /// Performs the machine's actions outside a connection: connect, back off, stop.
     private func loop() async {
-        var backoff = Backoff(initial: configuration.backoffInitial, maximum: configuration.backoffMaximum)
+        var machine = Machine(
+            identity: configuration.identity, token: configuration.remote?.token,
+            backoff: Backoff(initial: configuration.backoffInitial, maximum: configuration.backoffMaximum))
         var appended = queue.appended.makeAsyncIterator()
-        while !Task.isCancelled {
-            do {
-                try await session(appended: &appended) { backoff.reset() }
-            } catch is CancellationError {
-                return
-            } catch {
-                let delay = backoff.next()
+        var action = machine.receive(.start)
+        while true {
+            switch action {
+            case .connect:
+                guard !Task.isCancelled else {
+                    action = machine.receive(.cancelled)
+                    continue
+                }
+                do {
+                    let channel = try await connect()
+                    action = await session(channel, machine: &machine, appended: &appended)
+                } catch {
+                    action = machine.receive(Self.event(for: error, or: Machine.Event.connectFailed))
+                }
+            case .reconnect(let failure, let delay):
                 let depth = await queue.depth
                 logger.warning(
                     "ingest connection failed, retrying",
                     metadata: [
-                        "daemon": "\(configuration.destination)", "error": "\(error)",
+                        "daemon": "\(configuration.destination)", "error": "\(failure)",
                         "retry_in_seconds": "\(Int(delay * 1000) / 1000).\(Int(delay * 1000) % 1000)",
                         "queued_batches": "\(depth)",
                     ]
                 )
                 try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                action = machine.receive(Task.isCancelled ? .cancelled : .backoffElapsed)
+            case .stop:
+                return
+            case .sendHello, .readAssignedSeq, .welcomed, .sendBatch, .acknowledge, .readOldestUnacked,
+                .waitForBatches:
+                // Only inside a connection; the machine never asks for these here.
+                action = machine.receive(.connectionFailed("an action that needs a connection, without one"))
             }
         }
     }
 
+    /// Performs the machine's actions on one connection until it asks to reconnect or stop;
+    /// returns that action, after the connection is closed.
     private func session(
-        appended: inout AsyncStream<Void>.Iterator,
-        onWelcome: () -> Void
-    ) async throws {
-        let channel = try await connect()
-        try await channel.executeThenClose { inbound, outbound in
-            var responses = inbound.makeAsyncIterator()
-            let identity = configuration.identity
-            try await outbound.write(
-                WireMessage.hello(
-                    .init(
-                        agentID: identity.agentID, host: identity.host, bootID: identity.bootID,
-                        token: configuration.remote?.token,
-                        intervalMs: identity.intervalMs.map { UInt32(clamping: $0) },
-                        agentVersion: identity.version)
-                ).frame()
-            )
-            guard case .welcome(let welcome) = try await Self.receive(&responses) else {
-                throw ProtocolError(message: "expected WELCOME")
-            }
-            await acknowledge(welcome)
-            onWelcome()
-            let depth = await queue.depth
-            logger.info(
-                "connected to monquery",
-                metadata: ["daemon": "\(configuration.destination)", "queued_batches": "\(depth)"]
-            )
-            while !Task.isCancelled {
-                guard let batch = await queue.oldestUnacked() else {
-                    _ = await appended.next()
-                    continue
+        _ channel: NIOAsyncChannel<Frame, Frame>,
+        machine: inout Machine,
+        appended: inout AsyncStream<Void>.Iterator
+    ) async -> Machine.Action {
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                var responses = inbound.makeAsyncIterator()
+                var action = machine.receive(.connected)
+                while true {
+                    switch action {
+                    case .connect, .reconnect, .stop:
+                        return action
+                    case .sendHello(let hello):
+                        action = machine.receive(await send(.hello(hello), outbound, &responses))
+                    case .sendBatch(let batch):
+                        action = machine.receive(await send(.batch(batch), outbound, &responses))
+                    case .readAssignedSeq:
+                        action = machine.receive(.assignedSeq(await queue.lastSeq))
+                    case .welcomed(let decision):
+                        await apply(decision)
+                        let depth = await queue.depth
+                        logger.info(
+                            "connected to monquery",
+                            metadata: ["daemon": "\(configuration.destination)", "queued_batches": "\(depth)"]
+                        )
+                        action = machine.receive(await oldestUnacked())
+                    case .acknowledge(let seq):
+                        await queue.acknowledge(upTo: seq)
+                        action = machine.receive(await oldestUnacked())
+                    case .readOldestUnacked:
+                        action = machine.receive(await oldestUnacked())
+                    case .waitForBatches:
+                        _ = await appended.next()
+                        action = machine.receive(Task.isCancelled ? .cancelled : .appended)
+                    }
                 }
-                try await outbound.write(WireMessage.batch(batch).frame())
-                guard case .ack(let seq) = try await Self.receive(&responses), seq == batch.seq else {
-                    throw ProtocolError(message: "expected ACK for batch \(batch.seq)")
-                }
-                await queue.acknowledge(upTo: seq)
             }
+        } catch {
+            // executeThenClose rethrows only what the body throws, and it throws nothing.
+            return machine.receive(Self.event(for: error, or: Machine.Event.connectionFailed))
         }
     }
 
-    /// Drops what the daemon says it stored — unless it claims a seq this agent never
-    /// assigned: then another client announced this agent's identity (or the daemon's ledger
-    /// is not this agent's), and trusting it would delete unsent batches. Nothing is dropped;
-    /// new batches are numbered after the claimed seq, so none of them can collide with a
-    /// ledger row it did not write (a collision would be acked as a duplicate and lost). The
-    /// batches waiting are sent as they are: the ledger stores any seq it does not hold yet.
-    private func acknowledge(_ welcome: WireMessage.Welcome) async {
-        let assigned = await queue.lastSeq
-        guard welcome.lastAckedSeq > assigned else {
-            await queue.acknowledge(upTo: welcome.lastAckedSeq)
-            return
+    /// Writes `message` and reads the daemon's answer, as the event to report.
+    private func send(
+        _ message: WireMessage,
+        _ outbound: NIOAsyncChannelOutboundWriter<Frame>,
+        _ responses: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator
+    ) async -> Machine.Event {
+        do {
+            try await outbound.write(message.frame())
+            guard let frame = try await responses.next() else { return .closed }
+            do throws(WireError) {
+                return .received(try WireMessage(frame: frame))
+            } catch {
+                return .undecodable(error)
+            }
+        } catch {
+            return Self.event(for: error, or: Machine.Event.connectionFailed)
         }
-        queue.shaper.counters.add(.welcomesAhead)
-        logger.error(
-            "the daemon reports a stored seq above any this agent assigned; dropping nothing, numbering new batches after it",
-            metadata: [
-                "daemon": "\(configuration.destination)", "reported_seq": "\(welcome.lastAckedSeq)",
-                "highest_assigned_seq": "\(assigned)", "boot_id": "\(configuration.identity.bootID)",
-            ])
-        // Above what a ledger holds (bigint): nothing to collide with; never number near overflow.
-        if welcome.lastAckedSeq < Int64.max.magnitude { await queue.skipSequence(past: welcome.lastAckedSeq) }
+    }
+
+    /// The queue's oldest unacked batch, or `.cancelled` once the task is (checked between
+    /// batches: after WELCOME, after each ACK, after each wake-up).
+    private func oldestUnacked() async -> Machine.Event {
+        Task.isCancelled ? .cancelled : .oldestUnacked(await queue.oldestUnacked())
+    }
+
+    /// `.cancelled` for a cancellation, else `failed` with the error's description.
+    private static func event(for error: any Error, or failed: (String) -> Machine.Event) -> Machine.Event {
+        error is CancellationError ? .cancelled : failed("\(error)")
+    }
+
+    /// Applies a WELCOME to the queue; one ahead of any assigned seq is counted and logged.
+    private func apply(_ decision: Machine.WelcomeDecision) async {
+        switch decision {
+        case .acknowledge(let seq):
+            await queue.acknowledge(upTo: seq)
+        case .ahead(let reported, let assigned, let skipSequence):
+            queue.shaper.counters.add(.welcomesAhead)
+            logger.error(
+                "the daemon reports a stored seq above any this agent assigned; dropping nothing, numbering new batches after it",
+                metadata: [
+                    "daemon": "\(configuration.destination)", "reported_seq": "\(reported)",
+                    "highest_assigned_seq": "\(assigned)", "boot_id": "\(configuration.identity.bootID)",
+                ])
+            if skipSequence { await queue.skipSequence(past: reported) }
+        }
     }
 
     private func connect() async throws -> NIOAsyncChannel<Frame, Frame> {
@@ -172,16 +217,5 @@ public struct Shipper: Service {
                 return try framing(channel)
             }
         }
-    }
-
-    private static func receive(
-        _ responses: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator
-    ) async throws -> WireMessage {
-        guard let frame = try await responses.next() else {
-            throw ProtocolError(message: "daemon closed the connection")
-        }
-        let message = try WireMessage(frame: frame)
-        if case .error(let error) = message { throw error }
-        return message
     }
 }
