@@ -136,6 +136,7 @@ let package = Package(
                 "MonCore",
                 "MonAgentKit",
                 "MonTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // HTTP-level tests of monquery's router (`app.test(.router)`) that need no database.

@@ -1,5 +1,5 @@
 /// SplitMix64: a deterministic generator, so a failing random test reproduces from its seed.
-public struct SeededGenerator: RandomNumberGenerator {
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
     public var state: UInt64
 
     public init(state: UInt64) { self.state = state }

@@ -1,8 +1,9 @@
-import MonCore
+import MonTestSupport
 import NIOCore
 import Testing
 
 @testable import MonAgentKit
+@testable import MonCore
 
 @Suite struct ShipperStateMachineTests {
     typealias Machine = ShipperStateMachine
