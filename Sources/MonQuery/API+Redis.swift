@@ -290,8 +290,7 @@ extension API {
 
     /// All cache types of a host merged: hits / (hits + misses) in percent, nil without lookups.
     static func overallCacheHitRate(_ counts: [String: (Double, Double)]?) -> JSONValue {
-        guard let counts else { return .null }
-        return cacheHitRate(counts.values.reduce((0.0, 0.0)) { ($0.0 + $1.0, $0.1 + $1.1) })
+        .number(Summary.cacheHitRate(counts))
     }
 
     static func cacheHitRate(_ pair: (Double, Double)?) -> JSONValue {

@@ -3,61 +3,39 @@ import MonCore
 import MonQueryKit
 
 extension API {
-    /// Gauges of the summary cards, read from the last-value cache: (card, field, metric,
-    /// label match, scale).
-    static let summaryGauges: [(String, String, String, [String: String], Double)] = [
-        ("system", "cpu_percent", "mon_host_cpu_usage_ratio", ["cpu": "all"], 100),
-        ("system", "memory_percent", "mon_host_memory_used_ratio", [:], 100),
-        ("system", "load1", "mon_host_load1", [:], 1),
-        ("redis", "hit_rate_percent", "mon_redis_hit_ratio", [:], 100),
-        ("redis", "memory_used_bytes", "mon_redis_memory_used_bytes", [:], 1),
-        ("redis", "memory_max_bytes", "mon_redis_memory_max_bytes", [:], 1),
-        ("redis", "memory_used_percent", "mon_redis_memory_used_ratio", [:], 100),
-        ("postgres", "connections_used", "mon_postgres_connections_used", [:], 1),
-        ("postgres", "connections_max", "mon_postgres_max_connections", [:], 1),
-        ("postgres", "connections_used_percent", "mon_postgres_connections_used_ratio", [:], 100),
-        ("postgres", "cache_hit_percent", "mon_postgres_cache_hit_ratio", [:], 100),
-    ]
-    static let summaryGaugeNames = Set(summaryGauges.map(\.2))
-
-    /// What the summary reads from the database: slow statements over the last hour and
-    /// request statistics over the last 5 minutes. Computed once for all the callers of a
-    /// second and refreshed in the background while the previous figures (at most 5 s old)
-    /// are served (`summaryFigures`): under a few dashboards polling at once, the queries
-    /// would otherwise queue on the API's one database connection, and a caller that hit the
-    /// refresh would wait for it. The gauges, alerts and anomalies come from memory and are
-    /// read on every call.
-    struct SummaryFigures: Sendable {
-        var slow: [(host: String, labels: [String: String], value: Double)]
-        var apiHosts: [String: [EndpointStats]]
-        /// The application's cache hits and misses per host and type over the last 15 minutes.
-        var cacheCounts: [String: [String: (Double, Double)]]
-    }
+    typealias SummaryFigures = Summary.Figures
 
     /// `GET /api/monitoring/metrics/summary[?host=]` — the dashboard's top cards in one call,
-    /// per host and overall: latest gauges from the in-memory cache, API figures over the
-    /// last 5 minutes and slow statements over the last hour from the minute rollups; the
-    /// current alerts and the latest anomaly evaluation (count and the top three).
+    /// per host and overall (`Summary`): latest gauges from the in-memory cache, API figures
+    /// over the last 5 minutes and slow statements over the last hour from the minute
+    /// rollups; the current alerts and the latest anomaly evaluation (count and the top three).
     func summary(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["host"])
-        return .json(try await summaryJSON(host: try parameters.host(), nowMs: WallClock.nowMs()))
+        let host = try parameters.host()
+        let view = try await summaryView(host: host, nowMs: WallClock.nowMs())
+        return .json(
+            .object(
+                view.jsonFields + [
+                    ("alerts", await alertsSummary(host: host)),
+                    ("anomalies", await anomaliesSummary(host: host)),
+                ]))
     }
 
-    /// The summary document (the endpoint's body; the dashboard's cards read it too).
-    func summaryJSON(host: String?, nowMs: Int64) async throws -> JSONValue {
-        let values = cache.values(named: Self.summaryGaugeNames, host: host, nowMs: nowMs).map { ($0.key, $0.value) }
-        // Latest value per (host, metric), the series matching the label filter (unlabelled first).
-        var latest: [String: [String: (value: Double, ms: Int64)]] = [:]
-        for gauge in Self.summaryGauges {
-            for (key, value) in values where key.name == gauge.2 {
-                let labels = Dictionary(key.labels.pairs.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
-                guard gauge.3.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
-                let field = gauge.0 + "." + gauge.1
-                if let existing = latest[key.host]?[field], existing.ms >= value.timestampMs { continue }
-                latest[key.host, default: [:]][field] = (value.value * gauge.4, value.timestampMs)
-            }
+    /// The summary's cards (the endpoint's body; the dashboard's cards read them too). What
+    /// comes from the database (slow statements over the last hour, request statistics over
+    /// the last 5 minutes, the application's cache counters over 15) is computed once for all
+    /// the callers of a second and refreshed in the background while the previous figures (at
+    /// most 5 s old) are served (`summaryFigures`): under a few dashboards polling at once, the
+    /// queries would otherwise queue on the API's one database connection. The gauges come
+    /// from memory and are read on every call.
+    func summaryView(host: String?, nowMs: Int64) async throws -> Summary {
+        let gauges = cache.values(named: Summary.gaugeNames, host: host, nowMs: nowMs).map { entry in
+            Summary.Gauge(
+                host: entry.key.host, name: entry.key.name,
+                labels: Dictionary(entry.key.labels.pairs.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }),
+                value: entry.value.value, timestampMs: entry.value.timestampMs)
         }
-        let recent = try TimeRange(period: "5m", step: "1m", nowMs: nowMs)
+        let recent = try TimeRange(period: Summary.apiWindow, step: "1m", nowMs: nowMs)
         let figures = try await summaryFigures.value(host, nowMs: nowMs) { [store, self] in
             let slow = try await store.increase(
                 name: "mon_postgres_statements_slow_total", host: host,
@@ -67,92 +45,8 @@ extension API {
                 cacheCounts: try await applicationCacheCounts(
                     host: host, range: try TimeRange(period: "15m", step: nil, nowMs: nowMs)))
         }
-        let (slow, apiHosts, cacheCounts) = (figures.slow, figures.apiHosts, figures.cacheCounts)
-        var hosts = Set(latest.keys).union(apiHosts.keys).union(slow.map(\.host)).union(cacheCounts.keys)
-        if let host { hosts = hosts.filter { $0 == host } }
-
-        func card(_ name: String, _ fields: [String: (value: Double, ms: Int64)]) -> JSONValue {
-            .object(
-                Self.summaryGauges.filter { $0.0 == name }.map { gauge in
-                    (gauge.1, .number(fields[name + "." + gauge.1]?.value))
-                })
-        }
-        func apiCard(_ stats: [EndpointStats]) -> JSONValue {
-            let totals = EndpointStats.totals(stats)
-            return .object([
-                ("requests_per_second", .number(Double(totals.requests) / Double(recent.periodSeconds))),
-                ("p50_ms", .number(totals.histogram.quantile(0.5).map { $0 * 1000 })),
-                ("p95_ms", .number(totals.histogram.quantile(0.95).map { $0 * 1000 })),
-                ("error_rate_percent", Self.rate(totals.serverErrors, of: totals.requests)),
-                ("window", "5m"),
-            ])
-        }
-        let perHost: [JSONValue] = hosts.sorted().map { name in
-            let fields = latest[name] ?? [:]
-            var postgres = card("postgres", fields)
-            if case .object(var pairs) = postgres {
-                let slowHour = slow.filter { $0.host == name }.reduce(0) { $0 + $1.value }
-                pairs.append(("slow_queries_last_hour", .number(slow.contains { $0.host == name } ? slowHour : nil)))
-                postgres = .object(pairs)
-            }
-            var redis = card("redis", fields)
-            if case .object(var pairs) = redis {
-                pairs.append(("cache_hit_rate_percent", Self.overallCacheHitRate(cacheCounts[name])))
-                redis = .object(pairs)
-            }
-            let updated = fields.values.map(\.ms).max()
-            return .object([
-                ("host", .string(name)),
-                ("updated", updated.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null),
-                ("api", apiCard(apiHosts[name] ?? [])),
-                ("redis", redis),
-                ("postgres", postgres),
-                ("system", card("system", fields)),
-            ])
-        }
-        // Overall: the API merged over hosts; for gauges the worst host (highest CPU, memory,
-        // connections; lowest hit rates), so one bad host shows on the card.
-        func worst(_ field: String, lowest: Bool = false) -> JSONValue {
-            let candidates = hosts.compactMap { latest[$0]?[field]?.value }
-            return .number(lowest ? candidates.min() : candidates.max())
-        }
-        let overall: JSONValue = .object([
-            ("hosts", .number(Double(hosts.count))),
-            ("api", apiCard(apiHosts.values.flatMap { $0 })),
-            (
-                "redis",
-                .object([
-                    ("hit_rate_percent", worst("redis.hit_rate_percent", lowest: true)),
-                    (
-                        "cache_hit_rate_percent",
-                        .number(hosts.compactMap { Self.overallCacheHitRate(cacheCounts[$0]).doubleValue }.min())
-                    ),
-                    ("memory_used_percent", worst("redis.memory_used_percent")),
-                ])
-            ),
-            (
-                "postgres",
-                .object([
-                    ("connections_used_percent", worst("postgres.connections_used_percent")),
-                    ("cache_hit_percent", worst("postgres.cache_hit_percent", lowest: true)),
-                    ("slow_queries_last_hour", .number(slow.isEmpty ? nil : slow.reduce(0) { $0 + $1.value })),
-                ])
-            ),
-            (
-                "system",
-                .object([
-                    ("cpu_percent", worst("system.cpu_percent")),
-                    ("memory_percent", worst("system.memory_percent")),
-                ])
-            ),
-        ])
-        return .object([
-            ("generated", .string(Timestamp.iso8601(ms: nowMs))),
-            ("overall", overall),
-            ("hosts", .array(perHost)),
-            ("alerts", await alertsSummary(host: host)),
-            ("anomalies", await anomaliesSummary(host: host)),
-        ])
+        return Summary(
+            gauges: gauges, figures: figures, host: host, apiWindowSeconds: recent.periodSeconds, nowMs: nowMs)
     }
 
     /// Derived API signals `compare` understands, besides stored metric names.

@@ -40,7 +40,7 @@ struct API: Sendable {
     /// The HTTP server's limits: connections, streams, refusals (`/metrics`).
     let limitStats: HTTPLimitStats
     /// The summary's database figures by host filter: fresh for a second, then served up to
-    /// 5 s old while one refresh runs in the background (`summaryJSON`).
+    /// 5 s old while one refresh runs in the background (`summaryView`).
     let summaryFigures = ShortLivedCache<String?, SummaryFigures>(ttlMs: 1000, staleMs: 5000)
 
     init(

@@ -1,20 +1,15 @@
 import MonCore
 import MonQueryKit
 
-/// The four summary cards, from `/api/monitoring/metrics/summary`'s document. States use
+/// The four summary cards, from the typed `Summary` that `/api/monitoring/metrics/summary`
+/// renders as JSON. States use
 /// the product brief's thresholds (the same as the shipped alert rules); a firing alert of
 /// the card's source makes the card at least as bad as the alert.
 extension DashboardPanels {
     /// The summary's only host entry, when there is exactly one (absolute figures come from it).
-    mutating func singleHost() async throws -> JSONValue? {
-        guard case .array(let hosts)? = try await summary()["hosts"], hosts.count == 1 else { return nil }
-        return hosts[0]
-    }
+    mutating func singleHost() async throws -> Summary.Host? { try await summary().singleHost }
 
-    mutating func hostCount() async throws -> Int {
-        guard case .array(let hosts)? = try await summary()["hosts"] else { return 0 }
-        return hosts.count
-    }
+    mutating func hostCount() async throws -> Int { try await summary().hosts.count }
 
     /// Worst of the threshold states and the source's firing alerts, with the reasons.
     mutating func combine(_ checks: [(Status, String)], alerts prefixes: [String]) async throws -> (Status, [String]) {
@@ -25,12 +20,9 @@ extension DashboardPanels {
     }
 
     mutating func apiCard() async throws -> DashboardView.Card {
-        let api = try await summary()["overall"]?["api"]
-        let rate = api?["requests_per_second"]?.doubleValue
-        let p50 = api?["p50_ms"]?.doubleValue
-        let p95 = api?["p95_ms"]?.doubleValue
-        let errors = api?["error_rate_percent"]?.doubleValue
-        let quiet = (rate ?? 0) == 0
+        let api = try await summary().overall.api
+        let (rate, p50, p95, errors) = (api.requestsPerSecond, api.p50Ms, api.p95Ms, api.errorRatePercent)
+        let quiet = rate == 0
         var (status, reasons) = try await combine(
             [
                 (
@@ -72,12 +64,10 @@ extension DashboardPanels {
     }
 
     mutating func redisCard() async throws -> DashboardView.Card {
-        let redis = try await summary()["overall"]?["redis"]
-        let hit = redis?["hit_rate_percent"]?.doubleValue
-        let memoryPercent = redis?["memory_used_percent"]?.doubleValue
-        let single = try await singleHost()?["redis"]
-        let used = single?["memory_used_bytes"]?.doubleValue
-        let max = single?["memory_max_bytes"]?.doubleValue
+        let redis = try await summary().overall.redis
+        let (hit, memoryPercent) = (redis.hitRatePercent, redis.memoryUsedPercent)
+        let single = try await singleHost()?.redis
+        let (used, max) = (single?.memoryUsedBytes, single?.memoryMaxBytes)
         let (status, reasons) = try await combine(
             [
                 (
@@ -104,13 +94,12 @@ extension DashboardPanels {
     }
 
     mutating func postgresCard() async throws -> DashboardView.Card {
-        let postgres = try await summary()["overall"]?["postgres"]
-        let connections = postgres?["connections_used_percent"]?.doubleValue
-        let cacheHit = postgres?["cache_hit_percent"]?.doubleValue
-        let slow = postgres?["slow_queries_last_hour"]?.doubleValue
-        let single = try await singleHost()?["postgres"]
-        let used = single?["connections_used"]?.doubleValue
-        let max = single?["connections_max"]?.doubleValue
+        let postgres = try await summary().overall.postgres
+        let (connections, cacheHit, slow) = (
+            postgres.connectionsUsedPercent, postgres.cacheHitPercent, postgres.slowQueriesLastHour
+        )
+        let single = try await singleHost()?.postgres
+        let (used, max) = (single?.connectionsUsed, single?.connectionsMax)
         let (status, reasons) = try await combine(
             [
                 (
@@ -140,10 +129,9 @@ extension DashboardPanels {
     }
 
     mutating func systemCard() async throws -> DashboardView.Card {
-        let system = try await summary()["overall"]?["system"]
-        let cpu = system?["cpu_percent"]?.doubleValue
-        let memory = system?["memory_percent"]?.doubleValue
-        let load = try await singleHost()?["system"]?["load1"]?.doubleValue
+        let system = try await summary().overall.system
+        let (cpu, memory) = (system.cpuPercent, system.memoryPercent)
+        let load = try await singleHost()?.system.load1
         let (status, reasons) = try await combine(
             [
                 (

@@ -14,7 +14,7 @@ struct DashboardPanels {
     let logFilter: LogFilter
     let nowMs: Int64
 
-    private var summaryCache: JSONValue?
+    private var summaryCache: Summary?
     private var endpointCache: [EndpointStats]?
 
     init(
@@ -37,9 +37,9 @@ struct DashboardPanels {
 
     var gapMs: Int64 { range.stepSeconds * 2500 }
 
-    mutating func summary() async throws -> JSONValue {
+    mutating func summary() async throws -> Summary {
         if let summaryCache { return summaryCache }
-        let value = try await api.summaryJSON(host: host, nowMs: nowMs)
+        let value = try await api.summaryView(host: host, nowMs: nowMs)
         summaryCache = value
         return value
     }
@@ -96,7 +96,7 @@ struct DashboardPanels {
 
     /// Alerts of the summary (`alerts.active`), with their summary and hint.
     mutating func activeAlerts() async throws -> [DashboardView.Alert]? {
-        let alerts = try await summary()["alerts"]
+        let alerts: JSONValue? = await api.alertsSummary(host: host)
         guard alerts?["evaluated"]?.boolValue == true, case .array(let items)? = alerts?["active"] else { return nil }
         return items.map { item in
             DashboardView.Alert(
