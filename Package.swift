@@ -137,6 +137,7 @@ let package = Package(
                 "MonAgentKit",
                 "MonTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         // HTTP-level tests of monquery's router (`app.test(.router)`) that need no database.

@@ -18,6 +18,11 @@ public struct Shipper: Service {
         public var backoffInitial = 0.1
         public var backoffMaximum = 10.0
         public var maxFrameBytes = WireLimits.defaultMaxFrameBytes
+        /// How long a HELLO or BATCH may wait for the daemon's answer before the connection is
+        /// closed and opened again (a wedged daemon, a half-open TCP connection). Well above what
+        /// a daemon may legitimately take (its store gives up after a 30-s statement timeout and
+        /// answers ERROR), so a slow database never makes the agent resend the same batch forever.
+        public var responseTimeoutSeconds = 120.0
         /// A remote daemon over TCP + TLS, used instead of `socketPath` when set.
         public var remote: Remote?
 
@@ -199,10 +204,12 @@ public struct Shipper: Service {
 
     private func connect() async throws -> NIOAsyncChannel<Frame, Frame> {
         let maxFrame = configuration.maxFrameBytes
+        let responseTimeout = TimeAmount.milliseconds(Int64(configuration.responseTimeoutSeconds * 1000))
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         @Sendable func framing(_ channel: any Channel) throws -> NIOAsyncChannel<Frame, Frame> {
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrame)))
             try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+            try channel.pipeline.syncOperations.addHandler(ResponseDeadline(timeout: responseTimeout))
             return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
         }
         guard let remote = configuration.remote else {
