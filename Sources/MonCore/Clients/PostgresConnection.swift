@@ -153,16 +153,51 @@ public final class PostgresResult {
         return String(cString: PQgetvalue(result, Int32(row), Int32(column)))
     }
 
-    public func int(_ row: Int, _ column: Int) -> Int64? { string(row, column).flatMap { Int64($0) } }
+    /// The integer at (row, column), parsed from libpq's buffer without making a `String`
+    /// (as `Int64(text)` does: an optional sign, digits only, nil on overflow).
+    public func int(_ row: Int, _ column: Int) -> Int64? {
+        guard let bytes = bytes(row, column) else { return nil }
+        return PostgresArray.parseInteger(bytes)
+    }
 
+    /// The integer array at (row, column) (`{1,-2,3}`), parsed from libpq's buffer; elements
+    /// that are not integers (`NULL`, out of range) are skipped; empty for SQL NULL.
+    public func integers(_ row: Int, _ column: Int) -> [Int64] {
+        guard let bytes = bytes(row, column) else { return [] }
+        return PostgresArray.parseIntegers(bytes)
+    }
+
+    /// The value's text bytes, valid while this result lives; nil for SQL NULL or out of range.
+    private func bytes(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer? {
+        guard row < rowCount, column < columnCount, PQgetisnull(result, Int32(row), Int32(column)) == 0,
+            let value = PQgetvalue(result, Int32(row), Int32(column))
+        else { return nil }
+        return UnsafeRawBufferPointer(start: value, count: Int(PQgetlength(result, Int32(row), Int32(column))))
+    }
+
+    /// The `double precision` (or numeric) value at (row, column), read with `strtod` from
+    /// libpq's NUL-terminated buffer (no `String` per cell); nil when the whole text is not
+    /// a number.
     public func double(_ row: Int, _ column: Int) -> Double? {
-        guard let text = string(row, column) else { return nil }
-        switch text {
-        case "NaN": return .nan
-        case "Infinity": return .infinity
-        case "-Infinity": return -.infinity
-        default: return Double(text)
+        guard let bytes = bytes(row, column), let first = bytes.first, let start = bytes.baseAddress else {
+            return nil
         }
+        // PostgreSQL writes these three spellings; strtod would also take "inf", "nan", spaces.
+        switch bytes.count {
+        case 3 where first == UInt8(ascii: "N"): return bytes.elementsEqual("NaN".utf8) ? .nan : nil
+        case 8 where first == UInt8(ascii: "I"): return bytes.elementsEqual("Infinity".utf8) ? .infinity : nil
+        case 9 where first == UInt8(ascii: "-") && bytes[1] == UInt8(ascii: "I"):
+            return bytes.elementsEqual("-Infinity".utf8) ? -.infinity : nil
+        default: break
+        }
+        guard
+            first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+                || (48...57).contains(first)
+        else { return nil }
+        var end: UnsafeMutablePointer<CChar>? = nil
+        let value = strtod(start.assumingMemoryBound(to: CChar.self), &end)
+        guard let end, UnsafeRawPointer(end) == start + bytes.count else { return nil }
+        return value
     }
 }
 

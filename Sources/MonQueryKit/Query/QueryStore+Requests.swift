@@ -80,6 +80,14 @@ struct HistogramParts {
         max = Swift.max(max, rows.double(row, column + 3) ?? -.infinity)
     }
 
+    /// Adds one row's parts (a sum that would overflow stays at the largest finite value).
+    mutating func add(sum: Double, zeroCount: Int64, min: Double?, max: Double?) {
+        self.sum = Swift.min(Swift.max(self.sum + sum, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)
+        zero = Histogram.addCounts(zero, UInt64(Swift.max(0, zeroCount)))
+        self.min = Swift.min(self.min, min ?? .infinity)
+        self.max = Swift.max(self.max, max ?? -.infinity)
+    }
+
     func histogram(_ buckets: [Int32: UInt64]?) -> Histogram? {
         Histogram(buckets: buckets ?? [:], zeroCount: zero, sum: sum, min: min, max: max)
     }
@@ -196,132 +204,48 @@ extension QueryStore {
     }
 
     /// Per-endpoint request statistics from the merged request-duration histograms.
+    ///
+    /// One scan: the histogram rows of the range (from the coarsest tier that serves its step,
+    /// `TierPlan`) come back as they are stored and are merged here, per endpoint and per
+    /// step, with the series' labels read once. (Four SQL aggregations over the same rows,
+    /// two of them unnesting every bucket array and one a window function per step, took
+    /// ~200 ms for 7 days of 50 series; see BENCHMARKS.md, issue 21.)
     public func endpointStats(host: String?, range: TimeRange) throws -> [EndpointStats] {
         let name = MetricNames.requestDuration
         return try connector.withConnection { connection -> [EndpointStats] in
+            let series = try connection.query(
+                """
+                SELECT id, coalesce(labels->>'method', ''), coalesce(labels->>'endpoint', '(overflow)'),
+                       coalesce(labels->>'status', 'unknown'), coalesce(labels->>'source', '')
+                FROM metric_series WHERE name = $1 AND ($2::text IS NULL OR host = $2)
+                """,
+                [name, host])
+            var labels: [Int64: EndpointMerger.Series] = [:]
+            for row in 0..<series.rowCount {
+                guard let id = series.int(row, 0), let method = series.string(row, 1),
+                    let endpoint = series.string(row, 2), let status = series.string(row, 3)
+                else { continue }
+                labels[id] = EndpointMerger.Series(
+                    method: method, endpoint: endpoint, status: status, source: series.string(row, 4) ?? "")
+            }
+            guard !labels.isEmpty else { return [] }
             let source = try plan(range, connection).histogramSource(seriesFilter: Self.histogramFilter)
-            var byKey: [String: EndpointStats] = [:]
-            func key(_ method: String, _ endpoint: String) -> String { method + " " + endpoint }
-            let totals = try connection.query(
+            let rows = try connection.query(
                 """
-                SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
-                       coalesce(s.labels->>'status', 'unknown'), \(SQLNumbers.countSum("h.count")),
-                       \(SQLNumbers.doubleSum("h.sum")), \(SQLNumbers.countSum("h.zero_count")), min(h.min), max(h.max),
-                       string_agg(DISTINCT coalesce(s.labels->>'source', ''), ',')
-                FROM (\(Self.perSeriesTotals(source, byStep: false))) h JOIN metric_series s ON s.id = h.series_id
-                WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
-                GROUP BY 1, 2, 3
+                SELECT h.series_id, \(Self.histogramStep), h.count, h.sum, h.zero_count, h.min, h.max, h.idx, h.cnt
+                FROM (\(source)) h
                 """,
-                [name, host]
+                [name, host, String(range.stepSeconds)]
             )
-            var parts: [String: HistogramParts] = [:]
-            for row in 0..<totals.rowCount {
-                guard let method = totals.string(row, 0), let endpoint = totals.string(row, 1),
-                    let status = totals.string(row, 2), let count = totals.int(row, 3)
-                else { continue }
-                let k = key(method, endpoint)
-                byKey[k, default: EndpointStats(method: method, endpoint: endpoint)].byStatus[status, default: 0]
-                    .addSaturating(count)
-                for name in (totals.string(row, 8) ?? "").split(separator: ",", omittingEmptySubsequences: false) {
-                    byKey[k]?.sources.insert(String(name))
-                }
-                parts[k, default: HistogramParts()].add(totals, row: row, column: 4)
+            var merger = EndpointMerger(series: labels)
+            for row in 0..<rows.rowCount {
+                guard let id = rows.int(row, 0), let step = rows.int(row, 1) else { continue }
+                merger.add(
+                    seriesID: id, step: step, count: rows.int(row, 2) ?? 0, sum: rows.double(row, 3) ?? 0,
+                    zeroCount: rows.int(row, 4) ?? 0, min: rows.double(row, 5), max: rows.double(row, 6),
+                    indexes: rows.integers(row, 7), counts: rows.integers(row, 8))
             }
-            guard !byKey.isEmpty else { return [] }
-            let buckets = try connection.query(
-                """
-                SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
-                       b.i, \(SQLNumbers.countSum("b.c"))
-                FROM (\(Self.perSeriesBuckets(source, byStep: false))) b JOIN metric_series s ON s.id = b.series_id
-                WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
-                GROUP BY 1, 2, 3
-                """,
-                [name, host]
-            )
-            var merged: [String: [Int32: UInt64]] = [:]
-            for row in 0..<buckets.rowCount {
-                guard let method = buckets.string(row, 0), let endpoint = buckets.string(row, 1),
-                    let index = buckets.int(row, 2), let count = buckets.int(row, 3), count > 0,
-                    let index32 = Int32(exactly: index)
-                else { continue }
-                merged[key(method, endpoint), default: [:]][index32, default: 0].addCount(UInt64(count))
-            }
-            for (k, part) in parts {
-                if let histogram = part.histogram(merged[k]) { byKey[k]?.histogram = histogram }
-            }
-            try addPoints(
-                &byKey, key: key, connection: connection, source: source, name: name, host: host, range: range)
-            return byKey.values.sorted { ($0.endpoint, $0.method) < ($1.endpoint, $1.method) }
-        }
-    }
-
-    /// Per-step request counts, server errors and P50/P95/P99, merged in SQL (a running sum
-    /// over the buckets finds each quantile's bucket, as `Histogram.quantile` does).
-    private func addPoints(
-        _ byKey: inout [String: EndpointStats], key: (String, String) -> String, connection: PostgresConnection,
-        source: String, name: String, host: String?, range: TimeRange
-    ) throws {
-        let parameters: [String?] = [name, host, String(range.stepSeconds)]
-        let counts = try connection.query(
-            """
-            SELECT coalesce(s.labels->>'method', ''), coalesce(s.labels->>'endpoint', '(overflow)'),
-                   h.step, \(SQLNumbers.countSum("h.count")),
-                   \(SQLNumbers.count("sum(h.count) FILTER (WHERE s.labels->>'status' >= '500' AND s.labels->>'status' < '600')"))
-            FROM (\(Self.perSeriesTotals(source, byStep: true))) h JOIN metric_series s ON s.id = h.series_id
-            WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
-            GROUP BY 1, 2, 3
-            ORDER BY 1, 2, 3
-            """,
-            parameters
-        )
-        var points: [String: [Int64: EndpointStats.Point]] = [:]
-        for row in 0..<counts.rowCount {
-            guard let method = counts.string(row, 0), let endpoint = counts.string(row, 1),
-                let step = counts.int(row, 2)
-            else { continue }
-            points[key(method, endpoint), default: [:]][step] = EndpointStats.Point(
-                startMs: step * 1000, requests: counts.int(row, 3) ?? 0, serverErrors: counts.int(row, 4) ?? 0)
-        }
-        let quantiles = try connection.query(
-            """
-            WITH b AS (
-                SELECT coalesce(s.labels->>'method', '') AS method,
-                       coalesce(s.labels->>'endpoint', '(overflow)') AS endpoint,
-                       u.step, u.i, sum(u.c) AS c
-                FROM (\(Self.perSeriesBuckets(source, byStep: true))) u JOIN metric_series s ON s.id = u.series_id
-                WHERE s.name = $1 AND ($2::text IS NULL OR s.host = $2)
-                GROUP BY 1, 2, 3, 4
-            ), r AS (
-                SELECT method, endpoint, step, i,
-                       sum(c) OVER (PARTITION BY method, endpoint, step ORDER BY i) AS running,
-                       sum(c) OVER (PARTITION BY method, endpoint, step) AS total
-                FROM b
-            )
-            SELECT method, endpoint, step,
-                   min(i) FILTER (WHERE running > floor(0.50 * (total - 1))),
-                   min(i) FILTER (WHERE running > floor(0.95 * (total - 1))),
-                   min(i) FILTER (WHERE running > floor(0.99 * (total - 1)))
-            FROM r GROUP BY 1, 2, 3
-            """,
-            parameters
-        )
-        for row in 0..<quantiles.rowCount {
-            guard let method = quantiles.string(row, 0), let endpoint = quantiles.string(row, 1),
-                let step = quantiles.int(row, 2)
-            else { continue }
-            let k = key(method, endpoint)
-            func value(_ column: Int) -> Double? {
-                quantiles.int(row, column).flatMap { Int32(exactly: $0) }.map(Histogram.value(ofIndex:))
-            }
-            var point =
-                points[k]?[step] ?? EndpointStats.Point(startMs: step * 1000, requests: 0, serverErrors: 0)
-            point.p50 = value(3)
-            point.p95 = value(4)
-            point.p99 = value(5)
-            points[k, default: [:]][step] = point
-        }
-        for (k, steps) in points {
-            byKey[k]?.points = steps.keys.sorted().compactMap { steps[$0] }
+            return merger.stats()
         }
     }
 
