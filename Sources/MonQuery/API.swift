@@ -19,7 +19,9 @@ struct API: Sendable {
         var maxStreamSubscribers = 100
     }
 
-    let store: QueryStore
+    /// The read connections; `store` is the least busy one now.
+    let stores: QueryStorePool
+    var store: QueryStore { stores.store }
     let stats: IngestStats
     let broadcaster: LogBroadcaster
     let settings: Settings
@@ -44,7 +46,7 @@ struct API: Sendable {
     let summaryFigures = ShortLivedCache<String?, SummaryFigures>(ttlMs: 1000, staleMs: 5000)
 
     init(
-        store: QueryStore, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
+        stores: QueryStorePool, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
         settings: Settings = Settings(), exportConcurrency: Int = 2,
         authenticator: Authenticator = Authenticator(tokens: []), cache: LastValueCache = LastValueCache(),
         httpMetrics: HTTPMetrics = HTTPMetrics(), alerts: (evaluator: AlertEvaluator, store: AlertStore)? = nil,
@@ -60,7 +62,7 @@ struct API: Sendable {
         self.httpMetrics = httpMetrics
         self.authenticator = authenticator
         self.cache = cache
-        self.store = store
+        self.stores = stores
         self.stats = stats
         self.broadcaster = broadcaster
         self.settings = settings

@@ -44,7 +44,8 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
             databaseURL: config.databaseURL, password: config.databasePassword, settleSeconds: config.rollupSettle),
         every: .milliseconds(Int64(config.rollupInterval * 1000)), stats: stats, logger: logger)
 
-    let store = QueryStore(databaseURL: config.databaseURL, password: config.databasePassword)
+    let stores = QueryStorePool(
+        databaseURL: config.databaseURL, password: config.databasePassword, connections: config.queryConnections)
     let settings = API.Settings(
         logStreamBuffer: config.logStreamBuffer,
         logStreamKeepalive: config.logStreamKeepalive,
@@ -75,7 +76,7 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
                 externalURL: config.alerts.externalURL, logger: logger)
         }, anomalies: anomalies, logger: logger)
     let api = API(
-        store: store, stats: stats, broadcaster: broadcaster, settings: settings,
+        stores: stores, stats: stats, broadcaster: broadcaster, settings: settings,
         exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache,
         alerts: config.alerts.enabled ? (evaluator, alertStore) : nil, anomalies: anomalies,
         sessions: UISessionStore(lifetimeSeconds: config.uiSessionMaxAge),

@@ -20,7 +20,7 @@ import Testing
             .init(name: "ops", role: .admin, hash: SHA256.hash(Array(admin.utf8))),
         ])
         let api = API(
-            store: QueryStore(databaseURL: "postgresql://127.0.0.1:1/none"), stats: IngestStats(),
+            stores: QueryStorePool([QueryStore(databaseURL: "postgresql://127.0.0.1:1/none")]), stats: IngestStats(),
             authenticator: authenticator, authThrottle: AuthThrottle(limit: failuresPerMinute, capacity: 64))
         return Application(router: buildRouter(api, protectMetrics: true))
     }

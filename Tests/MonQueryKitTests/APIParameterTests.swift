@@ -43,7 +43,9 @@ import Testing
     @Test("bad parameters answer 400 with a JSON error naming the parameter", arguments: badRequests)
     func badParameter(_ uri: String) async throws {
         let router = buildRouter(
-            API(store: QueryStore(databaseURL: "postgresql://127.0.0.1:1/none"), stats: IngestStats()))
+            API(
+                stores: QueryStorePool([QueryStore(databaseURL: "postgresql://127.0.0.1:1/none")]), stats: IngestStats()
+            ))
         let app = Application(router: router)
         try await app.test(.router) { client in
             try await client.execute(uri: uri, method: .get) { response in
@@ -61,7 +63,9 @@ import Testing
     @Test("unknown paths and methods answer JSON errors")
     func notFound() async throws {
         let router = buildRouter(
-            API(store: QueryStore(databaseURL: "postgresql://127.0.0.1:1/none"), stats: IngestStats()))
+            API(
+                stores: QueryStorePool([QueryStore(databaseURL: "postgresql://127.0.0.1:1/none")]), stats: IngestStats()
+            ))
         let app = Application(router: router)
         try await app.test(.router) { client in
             try await client.execute(uri: "/api/monitoring/nothing", method: .get) { response in
@@ -79,7 +83,9 @@ import Testing
     @Test("the database being away answers 503, not 500, and the URL's password stays hidden")
     func databaseDown() async throws {
         let router = buildRouter(
-            API(store: QueryStore(databaseURL: "postgresql://mon:s3cret-pw@127.0.0.1:1/none"), stats: IngestStats())
+            API(
+                stores: QueryStorePool([QueryStore(databaseURL: "postgresql://mon:s3cret-pw@127.0.0.1:1/none")]),
+                stats: IngestStats())
         )
         let app = Application(router: router)
         try await app.test(.router) { client in
@@ -102,7 +108,7 @@ import Testing
             .init(name: "ops", role: .admin, hash: SHA256.hash(Array(Self.admin.utf8))),
         ])
         let api = API(
-            store: QueryStore(databaseURL: "postgresql://127.0.0.1:1/none"), stats: IngestStats(),
+            stores: QueryStorePool([QueryStore(databaseURL: "postgresql://127.0.0.1:1/none")]), stats: IngestStats(),
             authenticator: authenticator)
         return Application(router: buildRouter(api))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A serial executor backed by one dedicated OS thread.
 ///
@@ -9,6 +10,11 @@ public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var stopping = false
+    private let pending = Atomic<Int>(0)
+
+    /// Jobs enqueued and not yet finished (the one running included): how busy the thread
+    /// is, for a pool that hands work to its least busy member (`QueryStorePool`).
+    public var load: Int { pending.load(ordering: .relaxed) }
 
     /// Starts the thread; `name` shows in `top -H` and debuggers.
     public init(name: String) {
@@ -19,6 +25,7 @@ public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
+        pending.add(1, ordering: .relaxed)
         condition.lock()
         jobs.append(job)
         condition.signal()
@@ -50,6 +57,7 @@ public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
             condition.unlock()
             for job in ready {
                 job.runSynchronously(on: asUnownedSerialExecutor())
+                pending.subtract(1, ordering: .relaxed)
             }
         }
     }

@@ -65,6 +65,8 @@ public struct QueryConfig: Sendable {
     public var logStreamKeepalive: Double
     /// `export.max_concurrent` — exports running at once, each on its own connection (default 2).
     public var exportMaxConcurrent: Int
+    /// `database.query_connections`: PostgreSQL sessions the API reads through (`QueryStorePool`).
+    public var queryConnections: Int
     /// `auth.viewer_tokens`, `auth.admin_tokens` — SHA-256 hashes of the API's bearer tokens.
     public var auth: Authenticator
     /// `prometheus.require_token` — `/metrics` needs a viewer (or admin) token (default false).
@@ -129,11 +131,13 @@ public struct QueryConfig: Sendable {
         let hourDays = try source.int("storage.rollup_1h_retention_days", default: 400, range: 1...3650)
         rollupInterval = try source.double("storage.rollup_interval_seconds", default: 10, range: 1...3600)
         rollupSettle = try source.int("storage.rollup_settle_seconds", default: 15, range: 0...3600)
+        // The hourly statement sums (`statements_1h`) are kept as long as the events they sum.
+        let eventsDays = try source.int("storage.events_retention_days", default: 30, range: 1...3650)
         retention = RetentionPolicy(
             days: [
                 "metrics": rawRetentionDays, "histograms": rawRetentionDays,
                 "logs": try source.int("storage.logs_retention_days", default: 7, range: 1...3650),
-                "events": try source.int("storage.events_retention_days", default: 30, range: 1...3650),
+                "events": eventsDays, "statements_1h": eventsDays,
                 "metrics_1m": minuteDays, "histograms_1m": minuteDays,
                 "metrics_1h": hourDays, "histograms_1h": hourDays,
             ],
@@ -143,6 +147,7 @@ public struct QueryConfig: Sendable {
         logStreamBuffer = try source.int("logs.stream_buffer", default: 1000, range: 1...1_000_000)
         logStreamKeepalive = try source.double("logs.stream_keepalive_seconds", default: 15, range: 0.1...3600)
         exportMaxConcurrent = try source.int("export.max_concurrent", default: 2, range: 1...64)
+        queryConnections = try source.int("database.query_connections", default: 4, range: 1...64)
         auth = try Authenticator(source: source)
         metricsRequireToken = try source.bool("prometheus.require_token", default: false)
         metricsStaleAfter = try source.int("prometheus.stale_after_seconds", default: 300, range: 5...86_400)

@@ -9,6 +9,8 @@ public actor QueryStore {
     private let executor: ThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     let connector: PostgresConnector
+    /// Requests queued on or running on this store's thread (`QueryStorePool`).
+    public nonisolated var load: Int { executor.load }
 
     public init(databaseURL: String, password: String? = nil, name: String = "pg-query") {
         executor = ThreadExecutor(name: name)
