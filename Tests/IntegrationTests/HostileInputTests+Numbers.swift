@@ -356,7 +356,8 @@ extension HostileInputTests {
         #expect(skipped.first??.contains("poisoned minute") == true, "\(skipped)")
         // The watermark moved past it; the minutes around it are rolled up, it is not.
         _ = try await eventually("the watermark past the poisoned minute") { () -> Bool? in
-            try daemon.scalar("SELECT (extract(epoch FROM watermark) * 1000)::bigint FROM rollup_state")
+            try daemon.scalar(
+                "SELECT (extract(epoch FROM watermark) * 1000)::bigint FROM rollup_state WHERE tier = '1m'")
                 > poisoned + 60_000 ? true : nil
         }
         let minutes = try daemon.column("SELECT (extract(epoch FROM ts) * 1000)::bigint FROM metrics_1m ORDER BY ts")

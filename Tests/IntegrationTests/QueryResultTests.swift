@@ -44,7 +44,7 @@ struct QueryResultTests {
             WHERE s.host = 'h1' AND s.name = 'mon_host_cpu_usage_ratio'
             """)
         let store = QueryStore(databaseURL: daemon.databaseURL)
-        let range = try TimeRange(period: "24h", step: nil, nowMs: now)
+        let range = try TimeRange(period: "24h", step: "30m", nowMs: now)
         #expect(range.stepSeconds == 1800)
         let plan = try await store.tierPlan(for: range)
         #expect(plan.tier == .minute && plan.readsRaw)
@@ -180,5 +180,80 @@ struct QueryResultTests {
         let h1 = try await store.slowStatements(
             host: "h1", range: try TimeRange(period: "1h", step: nil, nowMs: now), limit: 10)
         #expect(h1.map(\.key) == ["q1", "q2"] && h1.last?.query == "SELECT q2 old" && h1.last?.totalMs == 55)
+    }
+
+    /// Reference: the sums of the raw `pg_statement` events with `ts` in `[fromMs, toMs]` per (host, key).
+    static func rawStatementTotals(_ databaseURL: String, fromMs: Int64, toMs: Int64) async throws -> [String: Double] {
+        let rows = try await rows(
+            databaseURL,
+            """
+            SELECT host || ' ' || key, sum((payload->>'total_exec_ms')::float8)
+            FROM events WHERE kind = 'pg_statement'
+              AND ts >= to_timestamp($1::double precision / 1000) AND ts <= to_timestamp($2::double precision / 1000)
+            GROUP BY 1
+            """, [String(fromMs), String(toMs)])
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] ?? "", Double($0[1] ?? "") ?? .nan) })
+    }
+
+    @Test(
+        "slow statements over a day come from the hourly rollup (whole hours) plus raw events, with the raw sums"
+    )
+    func slowStatementsFromHourlyRollup() async throws {
+        let daemon = try Daemon.make()
+        let now = WallClock.nowMs()
+        let writer = IngestWriter(databaseURL: daemon.databaseURL, logger: .init(label: "test"))
+        try await writer.migrate()
+        let today = DayPartition(timestampMs: now)
+        try await writer.ensurePartitions([today.adding(days: -2), today.adding(days: -1), today])
+        // Three statements on two hosts, one delta every 5 minutes for 30 hours, up to now.
+        try daemon.execute(
+            """
+            INSERT INTO events (ts, host, kind, key, payload)
+            SELECT to_timestamp(\(now)::double precision / 1000) - make_interval(mins => 5 * g), h, 'pg_statement', k,
+                   jsonb_build_object('queryid', k, 'database', 'db', 'calls', 1, 'total_exec_ms', g % 7 + length(k),
+                                      'mean_exec_ms', g % 7, 'query', 'SELECT ' || k)
+            FROM generate_series(0, 359) g, (VALUES ('h1', 'q1'), ('h2', 'q1'), ('h1', 'q22')) AS s(h, k);
+            """)
+        let rollup = RollupWriter(databaseURL: daemon.databaseURL, settleSeconds: 0)
+        try await rollup.catchUp(nowMs: now)
+        let hourRows = try await Self.rows(daemon.databaseURL, "SELECT count(*) FROM statements_1h", [])
+        #expect((Int((hourRows.first?.first ?? nil) ?? "0") ?? 0) > 60, "the rollup summed the statements per hour")
+
+        let store = QueryStore(databaseURL: daemon.databaseURL)
+        let day = try TimeRange(period: "24h", step: nil, nowMs: now)
+        let firstWholeHour = ClosedOpenRange.floor(day.startMs + 3_599_999, 3_600_000)
+        let expectedDay = try await Self.rawStatementTotals(daemon.databaseURL, fromMs: firstWholeHour, toMs: now)
+        let sixHours = try TimeRange(period: "6h", step: nil, nowMs: now)
+        let expectedSix = try await Self.rawStatementTotals(daemon.databaseURL, fromMs: sixHours.startMs, toMs: now)
+        // The rows of one hour in the middle of both periods go: the answers must not change,
+        // so they come from statements_1h there (and equal the raw sums).
+        let gone = ClosedOpenRange.floor(now, 3_600_000) - 3 * 3_600_000
+        try daemon.execute(
+            """
+            DELETE FROM events WHERE kind = 'pg_statement'
+              AND ts >= to_timestamp(\(gone)::double precision / 1000)
+              AND ts < to_timestamp(\(gone + 3_600_000)::double precision / 1000)
+            """)
+        for (range, expected) in [(day, expectedDay), (sixHours, expectedSix)] {
+            let statements = try await store.slowStatements(host: nil, range: range, limit: 10)
+            #expect(statements.map { "\($0.host) \($0.key)" }.sorted() == expected.keys.sorted())
+            for statement in statements {
+                #expect(statement.totalMs == expected["\(statement.host) \(statement.key)"], "\(range.periodSeconds) s")
+                #expect(statement.query == "SELECT \(statement.key)")
+            }
+        }
+        // A late delta (a spool replay) in an hour already summed: queued, folded in by the next pass.
+        let late = gone - 1_800_000
+        try daemon.execute(
+            """
+            INSERT INTO events (ts, host, kind, key, payload)
+            VALUES (to_timestamp(\(late)::double precision / 1000), 'h2', 'pg_statement', 'q1',
+                    '{"queryid": "q1", "calls": 1, "total_exec_ms": 1000}');
+            INSERT INTO rollup_pending (lo, hi)
+            VALUES (to_timestamp(\(late)::double precision / 1000), to_timestamp(\(late)::double precision / 1000));
+            """)
+        try await rollup.catchUp(nowMs: now)
+        let after = try await store.slowStatements(host: "h2", range: day, limit: 10)
+        #expect(after.first?.totalMs == (expectedDay["h2 q1"] ?? 0) + 1000)
     }
 }

@@ -83,26 +83,34 @@ extension QueryStore {
     }
 
     /// Statements ranked by total execution time in the range, with their latest plan.
+    ///
+    /// Hours the rollup has summed come from `statements_1h`, the rest from the raw events
+    /// (`StatementPlan`), read in one snapshot.
     public func slowStatements(host: String?, range: TimeRange, limit: Int) throws -> [StatementSummary] {
-        try connector.withConnection { connection -> [StatementSummary] in
+        try connector.transaction { connection -> [StatementSummary] in
+            try connection.execute(rawSQL: "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            let plan = try StatementPlan(range: range, connection)
             let rows = try connection.query(
                 """
-                WITH s AS (
-                    SELECT e.host, e.key,
-                           max(e.payload->>'queryid') AS queryid,
-                           max(e.payload->>'database') AS database,
-                           \(SQLNumbers.doubleSum(SQLNumbers.jsonDouble("e.payload", "calls"))) AS calls,
-                           \(SQLNumbers.doubleSum(SQLNumbers.jsonDouble("e.payload", "total_exec_ms"))) AS total_ms,
-                           max(\(SQLNumbers.jsonDouble("e.payload", "mean_exec_ms"))) AS worst_mean_ms,
-                           max(\(SQLNumbers.jsonDouble("e.payload", "max_exec_ms_since_reset"))) AS max_ms,
-                           \(SQLNumbers.doubleSum(SQLNumbers.jsonDouble("e.payload", "rows"))) AS rows,
-                           \(SQLNumbers.doubleSum(SQLNumbers.jsonDouble("e.payload", "shared_blks_hit"))) AS hit,
-                           \(SQLNumbers.doubleSum(SQLNumbers.jsonDouble("e.payload", "shared_blks_read"))) AS read
+                WITH src AS (
+                    SELECT host, key, \(StatementColumns.names)
+                    FROM statements_1h
+                    WHERE ($1::text IS NULL OR host = $1)
+                      AND ts >= to_timestamp($5::double precision / 1000) AND ts < to_timestamp($6::double precision / 1000)
+                    UNION ALL
+                    SELECT e.host, e.key, \(StatementColumns.fromEvents)
                     FROM events e
                     WHERE e.kind = 'pg_statement' AND ($1::text IS NULL OR e.host = $1)
-                      AND e.ts >= to_timestamp($2::double precision) AND e.ts <= to_timestamp($3::double precision)
+                      AND ((e.ts >= to_timestamp($7::double precision / 1000)
+                            AND e.ts < to_timestamp($5::double precision / 1000))
+                           OR (e.ts >= to_timestamp($6::double precision / 1000)
+                               AND e.ts <= to_timestamp($3::double precision)))
                     GROUP BY e.host, e.key
-                    ORDER BY total_ms DESC
+                ), s AS (
+                    SELECT host, key, \(StatementColumns.fromSummaries)
+                    FROM src
+                    GROUP BY host, key
+                    ORDER BY total_ms DESC NULLS LAST
                     LIMIT $4
                 )
                 SELECT s.host, s.key, s.queryid, s.database, q.query, s.calls, s.total_ms, s.worst_mean_ms, s.max_ms,
@@ -123,9 +131,12 @@ extension QueryStore {
                       AND e.ts <= to_timestamp($3::double precision)
                     ORDER BY e.ts DESC LIMIT 1
                 ) p ON true
-                ORDER BY s.total_ms DESC
+                ORDER BY s.total_ms DESC NULLS LAST
                 """,
-                [host, range.startSeconds, range.endSeconds, String(limit)]
+                [
+                    host, range.startSeconds, range.endSeconds, String(limit), String(plan.hoursFromMs),
+                    String(plan.hoursToMs), String(plan.headFromMs),
+                ]
             )
             return (0..<rows.rowCount).map { row in
                 StatementSummary(

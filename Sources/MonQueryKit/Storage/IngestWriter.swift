@@ -183,7 +183,7 @@ public actor IngestWriter {
                 )
             }
             let storedLogs = logs.isEmpty ? [] : try insertLogs(logs, host: agent.host, connection)
-            try Self.queueLateRange(samples: accepted, histograms: histograms, connection)
+            try Self.queueLateRange(samples: accepted, histograms: histograms, events: events, connection)
             return (.stored(samples: accepted.count, rejected: dropped.total), storedLogs)
         }
         if case .stored = stored.0, let onCommit {
@@ -206,12 +206,12 @@ public actor IngestWriter {
     }
 
     /// Records the batch's time range for the rollup when it lies behind the rollup watermark
-    /// (a late batch or a spool replay). `FOR SHARE` on the watermark row orders this
+    /// (a late batch or a spool replay), statement events included. `FOR SHARE` on the watermark row orders this
     /// transaction with a rollup pass (which locks it `FOR UPDATE`): either the pass sees
     /// these rows, or this transaction sees the advanced watermark and queues the range.
-    static func queueLateRange(samples: [Sample], histograms: [HistogramSample], _ connection: PostgresConnection)
-        throws
-    {
+    static func queueLateRange(
+        samples: [Sample], histograms: [HistogramSample], events: [Event] = [], _ connection: PostgresConnection
+    ) throws {
         var lo = Int64.max
         var hi = Int64.min
         for sample in samples {
@@ -221,6 +221,11 @@ public actor IngestWriter {
         for sample in histograms {
             lo = min(lo, sample.timestampMs)
             hi = max(hi, sample.timestampMs)
+        }
+        // Statement deltas are summed per hour (`statements_1h`).
+        for event in events where event.kind == "pg_statement" {
+            lo = min(lo, event.timestampMs)
+            hi = max(hi, event.timestampMs)
         }
         guard lo <= hi else { return }
         try connection.query(

@@ -13,11 +13,11 @@ public struct RetentionPolicy: Sendable, Equatable {
     }
 
     /// Defaults of DESIGN §7: raw samples and histogram windows 7 days, 1-minute rollups 30,
-    /// 1-hour rollups 400, logs 7, events 30.
+    /// 1-hour rollups 400, logs 7, events 30 (and the hourly statement sums with them).
     public static let defaults = RetentionPolicy(
         days: [
             "metrics": 7, "histograms": 7, "logs": 7, "events": 30, "metrics_1m": 30, "histograms_1m": 30,
-            "metrics_1h": 400, "histograms_1h": 400,
+            "metrics_1h": 400, "histograms_1h": 400, "statements_1h": 30,
         ], ledgerDays: 7)
 }
 
@@ -86,7 +86,7 @@ extension IngestWriter {
                             table: table, partition: name, day: day, estimatedRows: rows.int(row, 1) ?? 0,
                             bytes: rows.int(row, 2) ?? 0,
                             // A detached table is out of every query already: nothing left to wait for.
-                            waitingForRollup: ["metrics", "histograms"].contains(table) && !rolledUp
+                            waitingForRollup: ["metrics", "histograms", "events"].contains(table) && !rolledUp
                                 && state != .detached,
                             state: state))
                 }

@@ -133,18 +133,27 @@ public actor RollupWriter {
                         unit, from: "histograms", into: "histograms_1m", unit: "minute", connection)
                 }
             }
+            let watermark = max(start, end)
             for range in ClosedOpenRange.merged(pass.minuteRanges.map { $0.aligned(to: 3_600_000) }) {
                 pass.skipped += try Self.rollUp(range, tier: "1h", isolated: isolate, connection) { unit in
                     try Self.rollUpMetrics(unit, from: "metrics_1m", into: "metrics_1h", unit: "hour", connection)
                     try Self.rollUpHistograms(
                         unit, from: "histograms_1m", into: "histograms_1h", unit: "hour", connection)
+                    try Self.rollUpStatements(unit, until: watermark, connection)
                 }
+                // The first hour rolled up after the migration that added `statements_1h`:
+                // from it on, every hour is there whole.
+                try connection.query(
+                    """
+                    UPDATE rollup_state SET watermark = to_timestamp($1::double precision / 1000)
+                    WHERE tier = 'statements_1h' AND watermark IS NULL
+                    """,
+                    [String(range.startMs)])
             }
             if !pendingIDs.isEmpty {
                 try connection.query(
                     "DELETE FROM rollup_pending WHERE id = ANY($1::bigint[])", [PostgresArray.integers(pendingIDs)])
             }
-            let watermark = max(start, end)
             try connection.query(
                 "UPDATE rollup_state SET watermark = to_timestamp($1::double precision / 1000) WHERE tier = '1m'",
                 [String(watermark)])
@@ -204,6 +213,33 @@ public actor RollupWriter {
                 last = EXCLUDED.last, last_ts = EXCLUDED.last_ts
             """,
             [String(range.startMs), String(range.endMs)]
+        )
+    }
+
+    /// Sums the `pg_statement` events (pg_stat_statements deltas) with `ts` in `range` (whole
+    /// hours) and before `watermarkMs` per host, statement and hour into `statements_1h`,
+    /// replacing those hours' rows: the hour holding the watermark is summed up to it, so a
+    /// query reads that hour's row plus the raw events from the watermark on (`StatementPlan`).
+    /// The payload's numbers go through `SQLNumbers.jsonDouble` here, once per event, so
+    /// `/postgres/slow_queries` sums a few hour rows instead of casting every event.
+    static func rollUpStatements(_ range: ClosedOpenRange, until watermarkMs: Int64, _ connection: PostgresConnection)
+        throws
+    {
+        try connection.query(
+            """
+            INSERT INTO statements_1h (ts, host, key, queryid, database, calls, total_ms, worst_mean_ms, max_ms,
+                                       rows, hit, read)
+            SELECT date_trunc('hour', e.ts, 'UTC'), e.host, e.key, \(StatementColumns.fromEvents)
+            FROM events e
+            WHERE e.kind = 'pg_statement'
+              AND e.ts >= to_timestamp($1::double precision / 1000) AND e.ts < to_timestamp($2::double precision / 1000)
+            GROUP BY 1, 2, 3
+            ON CONFLICT (host, key, ts) DO UPDATE
+            SET queryid = EXCLUDED.queryid, database = EXCLUDED.database, calls = EXCLUDED.calls,
+                total_ms = EXCLUDED.total_ms, worst_mean_ms = EXCLUDED.worst_mean_ms, max_ms = EXCLUDED.max_ms,
+                rows = EXCLUDED.rows, hit = EXCLUDED.hit, read = EXCLUDED.read
+            """,
+            [String(range.startMs), String(min(range.endMs, max(range.startMs, watermarkMs)))]
         )
     }
 

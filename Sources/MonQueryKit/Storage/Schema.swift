@@ -255,13 +255,43 @@ public enum Schema {
                 FROM ingest_ledger ORDER BY agent_id, received_at DESC;
                 """
         ),
+        Migration(
+            version: 8,
+            name: "hourly per-statement rollup",
+            sql: """
+                -- pg_stat_statements deltas (events of kind pg_statement) summed per host,
+                -- statement and hour (ts = the hour's start), for /postgres/slow_queries over
+                -- long periods. Numbers are already clamped (SQLNumbers); NULL when no event
+                -- of the hour carried the field as a number.
+                CREATE TABLE statements_1h (
+                    ts             timestamptz NOT NULL,
+                    host           text NOT NULL,
+                    key            text NOT NULL,
+                    queryid        text,
+                    database       text,
+                    calls          double precision,
+                    total_ms       double precision,
+                    worst_mean_ms  double precision,
+                    max_ms         double precision,
+                    rows           double precision,
+                    hit            double precision,
+                    read           double precision,
+                    PRIMARY KEY (host, key, ts)
+                ) PARTITION BY RANGE (ts);
+                CREATE INDEX statements_1h_ts_idx ON statements_1h (ts);
+                -- The first hour statements_1h holds whole (NULL until the first rollup pass
+                -- after this migration; hours before it are read from events).
+                INSERT INTO rollup_state (tier, watermark) VALUES ('statements_1h', NULL);
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.
     public static let partitionedTables = [
         "metrics", "events", "histograms", "logs", "metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h",
+        "statements_1h",
     ]
 
     /// The rollup tables (written by `RollupWriter`).
-    public static let rollupTables = ["metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h"]
+    public static let rollupTables = ["metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h", "statements_1h"]
 }
