@@ -14,8 +14,10 @@ struct TierPlanTests {
         #expect(
             TierPlan(range: try TimeRange(period: "1h", step: nil, nowMs: now), watermarkMs: watermark).tier == .minute)
         #expect(
-            TierPlan(range: try TimeRange(period: "24h", step: nil, nowMs: now), watermarkMs: watermark).tier == .minute
-        )
+            TierPlan(range: try TimeRange(period: "24h", step: "30m", nowMs: now), watermarkMs: watermark).tier
+                == .minute)
+        #expect(
+            TierPlan(range: try TimeRange(period: "24h", step: nil, nowMs: now), watermarkMs: watermark).tier == .hour)
         let week = TierPlan(range: try TimeRange(period: "7d", step: nil, nowMs: now), watermarkMs: watermark)
         #expect(week.tier == .hour && !week.readsRaw && week.splitMs == now)
         #expect(
