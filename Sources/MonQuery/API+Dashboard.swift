@@ -55,8 +55,7 @@ extension API {
             period: DurationText.format(seconds: seconds), host: try parameters.host(),
             logFilter: section == .logs ? try Self.logFilter(parameters) : LogFilter(), nowMs: nowMs)
         if let fragment { return .html(try await panels.render(fragment)) }
-        var rendered: [String: HTML] = [:]
-        for name in names { rendered[name] = try await panels.render(name) }
+        let rendered = try await panels.renderAll(names)
         func take(_ names: String...) -> HTML { names.compactMap { rendered[$0] }.joined() }
         let body: HTML
         switch section {

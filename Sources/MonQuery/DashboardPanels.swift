@@ -46,11 +46,44 @@ struct DashboardPanels {
 
     mutating func endpoints() async throws -> [EndpointStats] {
         if let endpointCache { return endpointCache }
-        let value = try await api.store.endpointStats(host: host, range: range).sorted {
-            ($0.histogram.quantile(0.95) ?? 0) > ($1.histogram.quantile(0.95) ?? 0)
-        }
+        let value = try await Self.endpoints(api, host: host, range: range)
         endpointCache = value
         return value
+    }
+
+    /// Endpoint statistics, slowest P95 first.
+    static func endpoints(_ api: API, host: String?, range: TimeRange) async throws -> [EndpointStats] {
+        try await api.store.endpointStats(host: host, range: range).sorted {
+            ($0.histogram.quantile(0.95) ?? 0) > ($1.histogram.quantile(0.95) ?? 0)
+        }
+    }
+
+    /// Fragments that read the summary, and those that read the endpoint statistics.
+    static let summaryFragments: Set = ["card-api", "card-redis", "card-postgres", "card-system"]
+    static let endpointFragments: Set = ["card-api", "chart-latency", "chart-traffic", "endpoints"]
+
+    /// Every fragment of `names`, rendered concurrently (each request takes its own
+    /// connection of the `QueryStorePool`); the summary and the endpoint statistics that
+    /// several of them share are fetched first, once, side by side.
+    mutating func renderAll(_ names: [String]) async throws -> [String: HTML] {
+        let needsSummary = !Self.summaryFragments.isDisjoint(with: names)
+        let needsEndpoints = !Self.endpointFragments.isDisjoint(with: names)
+        async let summary = needsSummary ? api.summaryView(host: host, nowMs: nowMs) : nil
+        async let endpoints = needsEndpoints ? Self.endpoints(api, host: host, range: range) : nil
+        if let value = try await summary { summaryCache = value }
+        if let value = try await endpoints { endpointCache = value }
+        let prepared = self
+        return try await withThrowingTaskGroup(of: (String, HTML).self) { group in
+            for name in names {
+                group.addTask {
+                    var panels = prepared
+                    return (name, try await panels.render(name))
+                }
+            }
+            var rendered: [String: HTML] = [:]
+            for try await (name, html) in group { rendered[name] = html }
+            return rendered
+        }
     }
 
     mutating func render(_ fragment: String) async throws -> HTML {
