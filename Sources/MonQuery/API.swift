@@ -44,6 +44,9 @@ struct API: Sendable {
     /// The summary's database figures by host filter: fresh for a second, then served up to
     /// 5 s old while one refresh runs in the background (`summaryView`).
     let summaryFigures = ShortLivedCache<String?, SummaryFigures>(ttlMs: 1000, staleMs: 5000)
+    /// Answers of the database-backed GET routes, shared for a moment (`http.response_cache_ms`);
+    /// nil when off.
+    let responseCache: ResponseCache?
 
     init(
         stores: QueryStorePool, stats: IngestStats, broadcaster: LogBroadcaster = LogBroadcaster(),
@@ -52,8 +55,10 @@ struct API: Sendable {
         httpMetrics: HTTPMetrics = HTTPMetrics(), alerts: (evaluator: AlertEvaluator, store: AlertStore)? = nil,
         anomalies: AnomalyMonitor? = nil,
         sessions: UISessionStore = UISessionStore(lifetimeSeconds: 43_200),
-        authThrottle: AuthThrottle = AuthThrottle(), limitStats: HTTPLimitStats = HTTPLimitStats()
+        authThrottle: AuthThrottle = AuthThrottle(), limitStats: HTTPLimitStats = HTTPLimitStats(),
+        responseCacheMs: Int = 0
     ) {
+        responseCache = responseCacheMs > 0 ? ResponseCache(ttlMs: Int64(responseCacheMs)) : nil
         self.authThrottle = authThrottle
         self.limitStats = limitStats
         self.alerts = alerts

@@ -81,7 +81,7 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         alerts: config.alerts.enabled ? (evaluator, alertStore) : nil, anomalies: anomalies,
         sessions: UISessionStore(lifetimeSeconds: config.uiSessionMaxAge),
         authThrottle: AuthThrottle(limit: limits.authFailuresPerMinute, capacity: limits.throttleMaxAddresses),
-        limitStats: limitStats)
+        limitStats: limitStats, responseCacheMs: config.responseCacheMs)
     if !config.auth.isEnabled {
         logger.warning(
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
@@ -149,7 +149,10 @@ func buildRouter(_ api: API, protectMetrics: Bool = false) -> Router<DaemonReque
     for route in API.routes {
         let handler = route.handler
         router.on(RouterPath(stringLiteral: route.path), method: route.method) { request, context in
-            try await gate.pass(route, request, context) { try await handler(api, request) }
+            try await gate.pass(route, request, context) {
+                guard let cache = api.responseCache else { return try await handler(api, request) }
+                return try await cache.response(request, route: route.path) { try await handler(api, request) }
+            }
         }
     }
     return router

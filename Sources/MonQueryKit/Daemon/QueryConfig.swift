@@ -67,6 +67,8 @@ public struct QueryConfig: Sendable {
     public var exportMaxConcurrent: Int
     /// `database.query_connections`: PostgreSQL sessions the API reads through (`QueryStorePool`).
     public var queryConnections: Int
+    /// `http.response_cache_ms`: how long the database-backed GET answers are kept (0 = off).
+    public var responseCacheMs: Int
     /// `auth.viewer_tokens`, `auth.admin_tokens` — SHA-256 hashes of the API's bearer tokens.
     public var auth: Authenticator
     /// `prometheus.require_token` — `/metrics` needs a viewer (or admin) token (default false).
@@ -148,6 +150,7 @@ public struct QueryConfig: Sendable {
         logStreamKeepalive = try source.double("logs.stream_keepalive_seconds", default: 15, range: 0.1...3600)
         exportMaxConcurrent = try source.int("export.max_concurrent", default: 2, range: 1...64)
         queryConnections = try source.int("database.query_connections", default: 4, range: 1...64)
+        responseCacheMs = try source.int("http.response_cache_ms", default: 2000, range: 0...60_000)
         auth = try Authenticator(source: source)
         metricsRequireToken = try source.bool("prometheus.require_token", default: false)
         metricsStaleAfter = try source.int("prometheus.stale_after_seconds", default: 300, range: 5...86_400)
