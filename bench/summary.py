@@ -236,6 +236,28 @@ def rows(results_dir, benchmarks):
     else:
         add("summary endpoint, 7 d, 10 hosts", "p99 ≤ 25 ms", "", "", "", None, None, None)
 
+    path, d = newest(results_dir, "fleet")
+    if d:
+        curve = d["curve"]
+
+        def point(e):
+            c = e["criteria"]
+            return "%d %s (fresh p99 %s ms, summary p99 %s ms, behind %s)" % (
+                e["agents"], "pass" if e["passed"] else "FAIL", num(c["freshness"]["p99_ms"], 0),
+                num(c["summary"]["p99_ms"], 1), c["backlog"]["agents_behind_at_end"])
+
+        def cpu(e):
+            k = e["cpu_cores"]
+            return "%d: monquery %s + PostgreSQL %s cores, generator %s; RSS %s MiB" % (
+                e["agents"], num(k["monquery"]), num(k["postgres"]), num(k["generator"]),
+                num(e["monquery_rss_mib"]["max"], 0))
+        add("hosts per daemon (issue 21), %g s per N" % d["settings"]["seconds"],
+            "N ≥ 1 000 agents (≈ 60 000 samples/s): freshness ≤ 1 s p99, no growing backlog, summary ≤ 25 ms p99",
+            "largest N that passed: %d; %s" % (d["largest_passing_agents"], "; ".join(point(e) for e in curve)),
+            "; ".join(cpu(e) for e in curve), "—", d["targets"]["hosts_per_daemon"]["met"], d, path)
+    else:
+        add("hosts per daemon (issue 21)", "N ≥ 1 000 agents", "", "", "", None, None, None)
+
     path, d = newest(results_dir, "statsd")
     if d:
         z = d["zero_loss_lines_per_second"]
