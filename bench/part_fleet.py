@@ -32,7 +32,8 @@ N passes when all three hold. The result names the largest N that passes.
 Settings: FLEET_AGENTS ("100 300 1000 2000"; smoke "5 20"), FLEET_SECONDS (600; smoke 6),
 FLEET_INTERVAL_MS (5000; smoke 1000), FLEET_PHASE (spread | aligned), FLEET_THREADS (2: the
 generator's event loops), FLEET_SUMMARY_RATE (4 per second; 0 = no all-hosts summary polling: an
-ingest-only run, which never passes), FLEET_PROBES (4).
+ingest-only run, which never passes), FLEET_PROBES (4), FLEET_TAG (results file
+fleet-<tag>-<stamp>.json, not read by the summary table).
 """
 import json
 import os
@@ -53,6 +54,9 @@ THREADS = int(os.environ.get("FLEET_THREADS", "2"))
 SUMMARY_RATE = float(os.environ.get("FLEET_SUMMARY_RATE", "4"))
 PROBES = int(os.environ.get("FLEET_PROBES", "4"))
 SERIES = int(os.environ.get("FLEET_SERIES", "300"))
+# A tag names the results file fleet-<tag>-<stamp>.json (a run with other settings, beside the
+# part's own fleet-<stamp>.json, which the summary table reads).
+TAG = os.environ.get("FLEET_TAG", "")
 MODULUS = 100_000_000
 FRESH_MS, SUMMARY_MS = 1000.0, 25.0
 
@@ -229,11 +233,11 @@ def run_n(n):
     # Where PostgreSQL's time went (since the timed phase began; the API's queries included).
     top = []
     for line in stack.psql("SELECT calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3), "
-                           "rows, regexp_replace(left(query, 160), '\\s+', ' ', 'g') FROM pg_stat_statements "
+                           "round(max_exec_time::numeric, 1), rows, regexp_replace(left(query, 160), '\\s+', ' ', 'g') FROM pg_stat_statements "
                            "ORDER BY total_exec_time DESC LIMIT 15").splitlines():
-        calls, total, mean, nrows, text = line.split("\t", 4)
-        top.append({"calls": int(calls), "total_ms": float(total), "mean_ms": float(mean), "rows": int(nrows),
-                    "query": text})
+        calls, total, mean, most, nrows, text = line.split("\t", 5)
+        top.append({"calls": int(calls), "total_ms": float(total), "mean_ms": float(mean), "max_ms": float(most),
+                    "rows": int(nrows), "query": text})
     cores = {k: (c1[k] - c0[k]) / B.CLK_TCK / wall for k in c0}
     cores["this_script"] = (own1 - own0) / wall
     fresh = {k: B.stats(v) for k, v in probes.fresh.items()}
@@ -282,7 +286,7 @@ def run_n(n):
 
 def main():
     result = {"machine": B.describe_machine(),
-              "settings": {"agents": AGENTS, "seconds": SECONDS, "interval_ms": INTERVAL_MS, "phase": PHASE,
+              "settings": {"tag": TAG, "agents": AGENTS, "seconds": SECONDS, "interval_ms": INTERVAL_MS, "phase": PHASE,
                            "threads": THREADS, "summary_rate": SUMMARY_RATE, "probes": PROBES, "series": SERIES,
                            "postgresql": "private cluster, fsync=off (scripts/lib.sh mon_pg_start)"},
               "curve": []}
@@ -296,7 +300,7 @@ def main():
                   "summary <= 25 ms p99, daemon + PostgreSQL + generator on this machine",
         "largest_passing_agents": largest, "met": largest >= 1000}}
     B.log("fleet: largest N that passed: %d (of %s)" % (largest, AGENTS))
-    B.write_result("fleet", result)
+    B.write_result("fleet-" + TAG if TAG else "fleet", result)
 
 
 if __name__ == "__main__":

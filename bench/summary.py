@@ -10,6 +10,7 @@ usage: summary.py RESULTS_DIR BENCHMARKS.md [--check PART...]
 import glob
 import json
 import os
+import re
 import sys
 
 BEGIN = "<!-- bench:summary:begin -->"
@@ -22,6 +23,9 @@ def newest(results_dir, part):
     for pattern in patterns:
         files += glob.glob(os.path.join(results_dir, pattern))
     # Names end in <YYYYMMDD-HHMMSS>.json: newest by that stamp.
+    if part == "fleet":
+        # FLEET_TAG runs (fleet-<tag>-<stamp>.json: other settings, kept beside) are not the part's row.
+        files = [p for p in files if re.fullmatch(r"fleet-\d{8}-\d{6}\.json", os.path.basename(p))]
     files.sort(key=lambda p: os.path.basename(p)[-20:])
     if not files:
         return None, None
