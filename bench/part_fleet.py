@@ -11,8 +11,9 @@ then `ANALYZE metric_series`): the timed phase is the steady state. During the t
 (FLEET_SECONDS) this script measures:
 
   - freshness, "batch created -> visible in the API": every agent's
-    mon_host_cpu_usage_ratio{cpu="all"} carries its batch's creation time (value = (createdMs mod
-    1e8) / 1e8, samples stamped with it). A probe loop polls FLEET_PROBES agents' hosts, one after
+    mon_host_cpu_usage_ratio{cpu="all"} carries its batch's creation time (value = 0.1 + 0.4 x
+    (createdMs mod 1e8) / 1e8, samples stamped with it; the other ratios are those of a healthy
+    host, so no default alert rule fires). A probe loop polls FLEET_PROBES agents' hosts, one after
     the other, on /api/monitoring/metrics/summary?host=H (the last-value cache, filled after the
     commit) and /api/monitoring/system/cpu?period=1h&host=H (PostgreSQL); a batch's freshness is
     the time from its creation to the end of the first response that shows it (so it includes up
@@ -63,7 +64,7 @@ FRESH_MS, SUMMARY_MS = 1000.0, 25.0
 
 def created_ms(cpu_percent, now_ms):
     """The batch creation time a marker value stands for (the newest one not after now)."""
-    x = int(round(cpu_percent / 100.0 * MODULUS)) % MODULUS
+    x = int(round((cpu_percent / 100.0 - 0.1) / 0.4 * MODULUS)) % MODULUS
     return now_ms - ((now_ms % MODULUS - x) % MODULUS)
 
 

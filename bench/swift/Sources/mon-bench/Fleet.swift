@@ -15,7 +15,7 @@ import NIOPosix
 /// acknowledged waits in the agent's queue (its backlog).
 ///
 /// Freshness marker: every agent's `mon_host_cpu_usage_ratio{cpu="all"}` is
-/// `(createdMs mod 10^8) / 10^8`, and every sample is stamped with the batch's creation time,
+/// `0.1 + 0.4 × (createdMs mod 10^8) / 10^8`, and every sample is stamped with the batch's creation time,
 /// so whoever polls the API can tell which batch a value came from (bench/part_fleet.py).
 ///
 /// The agents run on `--threads` NIO event loops (not a thread each). Ticks of agent k fall at
@@ -283,7 +283,11 @@ enum FleetCommand {
                     }
                 case .gauge:
                     if i == 0 {
-                        value = Double(nowMs % Shape.markerModulus) / Double(Shape.markerModulus)
+                        // The marker: 10-50 % CPU, the creation time in its digits.
+                        value = 0.1 + 0.4 * Double(nowMs % Shape.markerModulus) / Double(Shape.markerModulus)
+                    } else if series.shape == .ratio {
+                        // A healthy host: no default alert rule fires (hit ratios high, the rest at most 60 %).
+                        value = series.name.contains("hit") ? 0.95 + 0.04 * rng.unit() : 0.2 + 0.4 * rng.unit()
                     } else {
                         value = shape.templates[i].value(&rng)
                     }
