@@ -209,6 +209,8 @@ def run_n(n):
     events["started"].wait()
     probe_hosts = ["fleet-%d" % (1 + k * n // max(1, min(PROBES, n))) for k in range(min(PROBES, n))]
     probes = Probes(stack, probe_hosts)
+    if SUMMARY_RATE > 0:
+        B.http_get(stack.http + "/api/monitoring/metrics/summary", timeout=60)   # its figures cached: steady state
     rss = []
     stack.psql("SELECT pg_stat_statements_reset()")
     part.__enter__()
