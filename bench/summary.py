@@ -10,6 +10,7 @@ usage: summary.py RESULTS_DIR BENCHMARKS.md [--check PART...]
 import glob
 import json
 import os
+import re
 import sys
 
 BEGIN = "<!-- bench:summary:begin -->"
@@ -22,6 +23,9 @@ def newest(results_dir, part):
     for pattern in patterns:
         files += glob.glob(os.path.join(results_dir, pattern))
     # Names end in <YYYYMMDD-HHMMSS>.json: newest by that stamp.
+    if part == "fleet":
+        # FLEET_TAG runs (fleet-<tag>-<stamp>.json: other settings, kept beside) are not the part's row.
+        files = [p for p in files if re.fullmatch(r"fleet-\d{8}-\d{6}\.json", os.path.basename(p))]
     files.sort(key=lambda p: os.path.basename(p)[-20:])
     if not files:
         return None, None
@@ -235,6 +239,42 @@ def rows(results_dir, benchmarks):
             d["targets"]["summary_p99"]["met"], d, path)
     else:
         add("summary endpoint, 7 d, 10 hosts", "p99 ≤ 25 ms", "", "", "", None, None, None)
+
+    path, d = newest(results_dir, "fleet")
+    if d:
+        curve = d["curve"]
+
+        def point(e):
+            c = e["criteria"]
+            return "%d %s (fresh p99 %s ms, summary p99 %s ms, behind %s)" % (
+                e["agents"], "pass" if e["passed"] else "FAIL", num(c["freshness"]["p99_ms"], 0),
+                num(c["summary"]["p99_ms"], 1), c["backlog"]["agents_behind_at_end"])
+
+        def cpu(e):
+            k = e["cpu_cores"]
+            return "%d: monquery %s + PostgreSQL %s cores, generator %s; RSS %s MiB" % (
+                e["agents"], num(k["monquery"]), num(k["postgres"]), num(k["generator"]),
+                num(e["monquery_rss_mib"]["max"], 0))
+        # Runs with FLEET_TAG (other sizes, same criteria when the summary was polled), beside it.
+        tagged = []
+        for other in glob.glob(os.path.join(results_dir, "fleet-*-*-*.json")):
+            with open(other) as f:
+                o = json.load(f)
+            if o.get("settings", {}).get("summary_rate", 0) > 0 and not o.get("smoke"):
+                tagged += [(e["agents"], e["passed"]) for e in o.get("curve", [])]
+        extra = ""
+        if tagged:
+            passed = [n for n, ok in tagged if ok]
+            extra = "; tagged runs (FLEET_TAG, %d sizes): largest N that passed %d, sizes that failed: %s" % (
+                len(tagged), max(passed) if passed else 0,
+                ", ".join(str(n) for n in sorted({n for n, ok in tagged if not ok})) or "none")
+        add("hosts per daemon (issue 21), %g s per N" % d["settings"]["seconds"],
+            "N ≥ 1 000 agents (≈ 60 000 samples/s): freshness ≤ 1 s p99, no growing backlog, summary ≤ 25 ms p99",
+            "largest N that passed: %d; %s%s" % (d["largest_passing_agents"], "; ".join(point(e) for e in curve),
+                                                 extra),
+            "; ".join(cpu(e) for e in curve), "—", d["targets"]["hosts_per_daemon"]["met"], d, path)
+    else:
+        add("hosts per daemon (issue 21)", "N ≥ 1 000 agents", "", "", "", None, None, None)
 
     path, d = newest(results_dir, "statsd")
     if d:

@@ -22,6 +22,7 @@ let package = Package(
                 .product(name: "MonAgentKit", package: "mon"),
                 .product(name: "MonQueryKit", package: "mon"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         )

@@ -24,6 +24,12 @@ import Foundation
 ///                    [--warmup-batches W] [--host-prefix P]
 ///       A (--agents) synthetic agents push batches of N samples as fast as ACKs allow (Ingest.swift).
 ///
+///   mon-bench fleet --socket PATH --agents N [--duration-ms D] [--interval-ms 5000] [--series 300]
+///                   [--endpoints 10] [--log-rate 5] [--slow-every 12] [--phase spread|aligned]
+///                   [--threads 2] [--grace-ms 15000] [--progress-ms 10000] [--host-prefix fleet]
+///                   [--warmup-batches 1] [--analyze-url URL] [--connect-concurrency 64]
+///       N synthetic agents shaped like monagent hosts, one batch per interval each (Fleet.swift).
+///
 ///   mon-bench send-one --socket PATH --host H --value X [--name N] [--labels k=v,...]
 ///   mon-bench insert --database-url URL [--table T] [--duration-ms D] [--series S]
 ///   mon-bench prepare-db --database-url URL [--days-back N]
@@ -87,6 +93,10 @@ let usage = """
                            [--postgres-url URL] [--redis-url URL] [--floor-files FILE] [--host-only]
            mon-bench ingest --socket PATH [--agents A] [--batch-samples N] [--duration-ms D]
                             [--warmup-batches W] [--host-prefix P]
+           mon-bench fleet --socket PATH --agents N [--duration-ms D] [--interval-ms 5000] [--series 300]
+                           [--endpoints 10] [--log-rate 5] [--slow-every 12] [--phase spread|aligned]
+                           [--threads 2] [--grace-ms 15000] [--progress-ms 10000] [--host-prefix fleet]
+                           [--warmup-batches 1] [--analyze-url URL] [--connect-concurrency 64]
            mon-bench send-one --socket PATH --host H --value X [--name N] [--labels k=v,...]
            mon-bench insert --database-url URL [--table T] [--duration-ms D] [--series S]
            mon-bench prepare-db --database-url URL [--days-back N]
@@ -102,6 +112,7 @@ do {
     case "push": try PushCommand.run(options)
     case "cycle": try CycleCommand.run(options)
     case "ingest": try IngestCommand.run(options)
+    case "fleet": try FleetCommand.run(options)
     case "send-one": try SendOneCommand.run(options)
     case "insert": try InsertCommand.run(options)
     case "prepare-db": try PrepareDBCommand.run(options)
