@@ -104,6 +104,11 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         services.append(
             AnomalyService(monitor: anomalies, every: .milliseconds(Int64(config.anomalies.interval * 1000))))
     }
+    // The latest values of the hosts other daemons on this database ingest (none when alone).
+    services.append(
+        PeerValuesService(
+            values: PeerValues(databaseURL: config.databaseURL, password: config.databasePassword, cache: cache),
+            stats: stats, logger: logger))
     if notifier.isEnabled { services.append(WatchdogService(notifier: notifier)) }
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, stats: limitStats)],

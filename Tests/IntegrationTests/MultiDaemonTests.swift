@@ -114,6 +114,12 @@ struct MultiDaemonTests {
             let (a, b) = (try await Self.firing(first), try await Self.firing(second))
             return a == both && b == both ? true : nil
         }
+        // /metrics (the last-value cache) too: each daemon reads the other's hosts from the database.
+        _ = try await eventually("each daemon's /metrics showing the other's host", seconds: 60) { () -> Bool? in
+            let (a, b) = (try await first.getText("/metrics").body, try await second.getText("/metrics").body)
+            let line = "mon_agent_cycle_duration_seconds{host="
+            return a.contains(line + "\"lease-host-b\"") && b.contains(line + "\"lease-host-a\"") ? true : nil
+        }
         _ = try await eventually("a minute rolled up by lease-a", seconds: 90) { () -> Int64? in
             try Self.watermarkMs(first)
         }

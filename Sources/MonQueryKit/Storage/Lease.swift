@@ -13,7 +13,7 @@ import Synchronization
 ///
 /// An instance that dies (kill -9, a crash, its host gone) loses its session, and PostgreSQL
 /// releases the locks as soon as it notices: at once on a Unix socket or loopback, after the
-/// TCP keepalive otherwise. The next claim of another instance takes the job over, so a job
+/// TCP keepalive otherwise (the lease session sets it to ~25 s). The next claim of another instance takes the job over, so a job
 /// moves within one of its intervals. A lease session that broke (the server restarted,
 /// `pg_terminate_backend`) has lost its locks: the claim sees the connection failure, says
 /// `.lost`, and the next claim reconnects and competes again like any other instance. The
@@ -116,7 +116,13 @@ public actor Lease {
         // holds nothing); otherwise try to take it; either way, name the holder.
         let result = try connection.query(
             """
-            WITH mine AS (
+            WITH keepalive AS (
+                -- Over TCP, the server notices a dead holder in ~25 s instead of the system's
+                -- 2 h default keepalive (no effect on a Unix socket, where it notices at once).
+                SELECT set_config('tcp_keepalives_idle', '10', false),
+                       set_config('tcp_keepalives_interval', '5', false),
+                       set_config('tcp_keepalives_count', '3', false)
+            ), mine AS (
                 SELECT EXISTS (
                     SELECT 1 FROM pg_locks
                     WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
@@ -125,7 +131,7 @@ public actor Lease {
                 ) AS held
             ), taken AS (
                 SELECT held, CASE WHEN held THEN true ELSE pg_try_advisory_lock($1::text::int, $2::text::int) END AS now_held
-                FROM mine
+                FROM mine, keepalive
             )
             SELECT held, now_held, (
                 SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
