@@ -20,6 +20,7 @@ struct LeaseTests {
 
         #expect(await a.claim(.rollups) == .acquired)
         #expect(await a.claim(.rollups) == .kept)
+        #expect(await a.claim(.partitions) == .acquired)
         #expect(await b.claim(.rollups) == .elsewhere(holder: "inst-a"))
         #expect(await c.claim(.rollups) == .elsewhere(holder: "inst-a"))
         // Jobs are independent: another instance may hold another job.
@@ -42,6 +43,9 @@ struct LeaseTests {
         let lost = await a.claim(.rollups)
         #expect(!lost.mayRun, "\(lost)")
         #expect(a.snapshot[.rollups]?.held == false)
+        // The other lock of that session went with it, though its job has not claimed since.
+        #expect(a.snapshot[.partitions]?.held == false)
+        #expect(await c.claim(.partitions) == .acquired)
         // Exactly one of the others takes it over; the third sees that one.
         let bClaim = await b.claim(.rollups)
         let cClaim = await c.claim(.rollups)

@@ -80,6 +80,9 @@ public actor Lease {
     public nonisolated let instance: String
     let logger: Logger
     private let states = Mutex([Job: State]())
+    /// The backend pid of the lease session at the last claim: a different one means the
+    /// session (and every lock it held) was lost in between.
+    private var sessionPid: Int64?
 
     public init(databaseURL: String, password: String? = nil, instance: String, logger: Logger) {
         executor = ThreadExecutor(name: "pg-lease")
@@ -101,17 +104,37 @@ public actor Lease {
     public func claim(_ job: Job, nowMs: Int64 = WallClock.nowMs()) -> Claim {
         let claim: Claim
         do {
-            claim = try connector.withConnection { try Self.claim(job, $0) }
+            let pid: Int64
+            (claim, pid) = try connector.withConnection { try Self.claim(job, $0) }
+            if let sessionPid, sessionPid != pid { sessionChanged() }
+            sessionPid = pid
         } catch {
             // A broken session has lost its locks; the next claim reconnects and competes.
             connector.close()
+            if sessionPid != nil { sessionChanged() }
+            sessionPid = nil
             claim = .lost(reason: "\(error)")
         }
         record(job, claim, nowMs: nowMs)
         return claim
     }
 
-    static func claim(_ job: Job, _ connection: PostgresConnection) throws -> Claim {
+    /// The session that held the locks is gone, with every lock: no job is held any more, and
+    /// who holds the others is unknown until their next claim.
+    private func sessionChanged() {
+        states.withLock { states in
+            for job in Job.allCases where states[job]?.held == true {
+                logger.warning("lease lost with its session", metadata: ["job": "\(job)"])
+                states[job]?.held = false
+                states[job]?.holder = nil
+                states[job]?.sinceMs = nil
+                states[job]?.checkedMs = nil
+            }
+        }
+    }
+
+    /// The claim and the lease session's backend pid.
+    static func claim(_ job: Job, _ connection: PostgresConnection) throws -> (Claim, Int64) {
         // Held already when this session's lock is in pg_locks (a new session after a reconnect
         // holds nothing); otherwise try to take it; either way, name the holder.
         let result = try connection.query(
@@ -133,7 +156,7 @@ public actor Lease {
                 SELECT held, CASE WHEN held THEN true ELSE pg_try_advisory_lock($1::text::int, $2::text::int) END AS now_held
                 FROM mine, keepalive
             )
-            SELECT held, now_held, (
+            SELECT held, now_held, pg_backend_pid(), (
                 SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                 WHERE l.locktype = 'advisory' AND l.granted
                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -142,11 +165,13 @@ public actor Lease {
             ) FROM taken
             """,
             [String(keySpace), String(job.rawValue)])
-        guard result.rowCount == 1 else { throw PostgresError(.statement, "lease claim returned no row") }
+        guard result.rowCount == 1, let pid = result.int(0, 2) else {
+            throw PostgresError(.statement, "lease claim returned no row")
+        }
         let before = result.string(0, 0) == "t"
         let now = result.string(0, 1) == "t"
-        if now { return before ? .kept : .acquired }
-        return .elsewhere(holder: result.string(0, 2).map(Self.instanceName))
+        if now { return (before ? .kept : .acquired, pid) }
+        return (.elsewhere(holder: result.string(0, 3).map(Self.instanceName)), pid)
     }
 
     /// The instance name in a lease session's `application_name`.
