@@ -154,6 +154,8 @@ struct MultiDaemonTests {
         #expect(summaryStatus == 200)
         let metrics = try await second.getText("/metrics")
         #expect(metrics.status == 200)
+        #expect(metrics.body.contains("mon_query_lease_held{job=\"alerts\"} 1"), "\(metrics.body)")
+        #expect(metrics.body.contains("mon_query_lease_takeovers_total{job=\"rollups\"} 1"))
         #expect(survivor.log.contains("lease taken"), "\(survivor.log)")
 
         // Agents stopped, the last minutes rolled up: every raw minute is in metrics_1m once,
