@@ -78,6 +78,8 @@ public actor AlertEvaluator {
             let claim = await lease.claim(.alerts, nowMs: nowMs)
             guard claim.mayRun else {
                 restored = false
+                // What failed when this daemon last evaluated is not news: the holder knows now.
+                failing = [:]
                 if await reload() { mirrors += 1 }
                 lastEvaluationMs = nowMs
                 return
