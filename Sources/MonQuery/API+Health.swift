@@ -119,6 +119,11 @@ extension API {
         let redisChecks = redisHealth(nowMs: nowMs)
         add("redis", redisChecks.degraded ? 1 : 0, [("hosts", redisChecks.json)])
 
+        if let lease {
+            let leases = Self.leasesJSON(lease, nowMs: nowMs)
+            add("leases", leases.lost ? 1 : 0, leases.fields)
+        }
+
         let body: JSONValue = .object([
             ("status", .string(Self.levelName(worst))),
             ("checked", .string(Timestamp.iso8601(ms: nowMs))),
@@ -173,6 +178,29 @@ extension API {
                 ])
             })
         return (json, byHost.values.contains { !$0.failing.isEmpty })
+    }
+
+    /// `checks.leases`: this instance's name and, per singleton job, whether it holds the job,
+    /// who does (as of this instance's last claim), since when and when it last looked. A job
+    /// whose last claim failed (the lease session broke) has no known holder: degraded.
+    static func leasesJSON(_ lease: Lease, nowMs: Int64) -> (fields: [(String, JSONValue)], lost: Bool) {
+        let states = lease.snapshot
+        var lost = false
+        let jobs: [(String, JSONValue)] = Lease.Job.allCases.map { job in
+            guard let state = states[job] else { return (job.description, .null) }
+            if state.checkedMs != nil, state.holder == nil { lost = true }
+            return (
+                job.description,
+                .object([
+                    ("held", .bool(state.held)),
+                    ("holder", state.holder.map { .string($0) } ?? .null),
+                    ("held_since", state.sinceMs.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null),
+                    ("checked", state.checkedMs.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null),
+                    ("takeovers", .number(Double(state.acquisitions))),
+                ])
+            )
+        }
+        return ([("instance", .string(lease.instance)), ("jobs", .object(jobs))], lost)
     }
 
     /// The latest rollup unit passed over (table `rollup_skipped` has the error text).

@@ -75,6 +75,19 @@ extension API {
                 "mon_query_agent_last_batch_age_seconds", [("agent", agent.agentID), ("host", agent.host)],
                 Double(nowMs - last) / 1000)
         }
+        if let lease {
+            let states = lease.snapshot
+            out.family("mon_query_lease_held", type: .gauge)
+            for job in Lease.Job.allCases {
+                out.sample("mon_query_lease_held", [("job", job.description)], states[job]?.held == true ? 1 : 0)
+            }
+            out.family("mon_query_lease_takeovers_total", type: .counter)
+            for job in Lease.Job.allCases {
+                out.sample(
+                    "mon_query_lease_takeovers_total", [("job", job.description)],
+                    Double(states[job]?.acquisitions ?? 0))
+            }
+        }
         out.family("mon_query_cached_series", type: .gauge)
         out.sample("mon_query_cached_series", [], Double(cache.count))
         out.family("mon_query_log_stream_clients", type: .gauge)

@@ -35,6 +35,8 @@ struct API: Sendable {
     let alerts: (evaluator: AlertEvaluator, store: AlertStore)?
     /// Nil when `anomalies.enabled` is false.
     let anomalies: AnomalyMonitor?
+    /// Which instance runs each singleton job (`/health/detailed`); nil in router tests.
+    let lease: Lease?
     /// Logged-in dashboard sessions (`/ui`).
     let sessions: UISessionStore
     /// Failed credentials per client address (`RouteGate`), and their counters.
@@ -53,7 +55,7 @@ struct API: Sendable {
         settings: Settings = Settings(), exportConcurrency: Int = 2,
         authenticator: Authenticator = Authenticator(tokens: []), cache: LastValueCache = LastValueCache(),
         httpMetrics: HTTPMetrics = HTTPMetrics(), alerts: (evaluator: AlertEvaluator, store: AlertStore)? = nil,
-        anomalies: AnomalyMonitor? = nil,
+        anomalies: AnomalyMonitor? = nil, lease: Lease? = nil,
         sessions: UISessionStore = UISessionStore(lifetimeSeconds: 43_200),
         authThrottle: AuthThrottle = AuthThrottle(), limitStats: HTTPLimitStats = HTTPLimitStats(),
         responseCacheMs: Int = 0
@@ -63,6 +65,7 @@ struct API: Sendable {
         self.limitStats = limitStats
         self.alerts = alerts
         self.anomalies = anomalies
+        self.lease = lease
         self.sessions = sessions
         self.httpMetrics = httpMetrics
         self.authenticator = authenticator

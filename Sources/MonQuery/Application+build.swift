@@ -27,6 +27,10 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     try await writer.migrate()
     try await writer.maintainPartitions(aheadDays: config.partitionsAheadDays, nowMs: WallClock.nowMs())
 
+    // Several daemons may share the database: each singleton job runs on the holder of its lease.
+    let lease = Lease(
+        databaseURL: config.databaseURL, password: config.databasePassword, instance: config.instanceName,
+        logger: logger)
     let stats = IngestStats()
     var ingestConfiguration = IngestServer.Configuration(socketPath: config.ingestSocket)
     ingestConfiguration.socketMode = mode_t(config.ingestSocketMode)
@@ -37,12 +41,13 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     ingestConfiguration.tcp = try config.ingestTCP.map(IngestServer.TCPListener.init)
     let ingest = IngestServer(configuration: ingestConfiguration, writer: writer, stats: stats, logger: logger)
     let partitions = PartitionMaintenance(
-        writer: writer, aheadDays: config.partitionsAheadDays, retention: config.retention, logger: logger)
+        writer: writer, aheadDays: config.partitionsAheadDays, retention: config.retention, lease: lease,
+        logger: logger)
 
     let rollup = RollupService(
         writer: RollupWriter(
             databaseURL: config.databaseURL, password: config.databasePassword, settleSeconds: config.rollupSettle),
-        every: .milliseconds(Int64(config.rollupInterval * 1000)), stats: stats, logger: logger)
+        every: .milliseconds(Int64(config.rollupInterval * 1000)), stats: stats, lease: lease, logger: logger)
 
     let stores = QueryStorePool(
         databaseURL: config.databaseURL, password: config.databasePassword, connections: config.queryConnections)
@@ -74,11 +79,11 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
             AlertWebhook(
                 url: $0, timeoutSeconds: config.alerts.webhookTimeout, maxAttempts: config.alerts.webhookMaxAttempts,
                 externalURL: config.alerts.externalURL, logger: logger)
-        }, anomalies: anomalies, logger: logger)
+        }, anomalies: anomalies, lease: lease, logger: logger)
     let api = API(
         stores: stores, stats: stats, broadcaster: broadcaster, settings: settings,
         exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache,
-        alerts: config.alerts.enabled ? (evaluator, alertStore) : nil, anomalies: anomalies,
+        alerts: config.alerts.enabled ? (evaluator, alertStore) : nil, anomalies: anomalies, lease: lease,
         sessions: UISessionStore(lifetimeSeconds: config.uiSessionMaxAge),
         authThrottle: AuthThrottle(limit: limits.authFailuresPerMinute, capacity: limits.throttleMaxAddresses),
         limitStats: limitStats, responseCacheMs: config.responseCacheMs)
@@ -100,6 +105,11 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         services.append(
             AnomalyService(monitor: anomalies, every: .milliseconds(Int64(config.anomalies.interval * 1000))))
     }
+    // The latest values of the hosts other daemons on this database ingest (none when alone).
+    services.append(
+        PeerValuesService(
+            values: PeerValues(databaseURL: config.databaseURL, password: config.databasePassword, cache: cache),
+            stats: stats, logger: logger))
     if notifier.isEnabled { services.append(WatchdogService(notifier: notifier)) }
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, stats: limitStats)],

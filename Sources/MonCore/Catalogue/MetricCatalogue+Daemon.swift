@@ -14,6 +14,13 @@ extension MetricCatalogue {
             "mon_query_ingest_refused_connections_total",
             "Ingest connections refused because their user is not in ingest.allowed_users / allowed_groups."),
         .counter("mon_query_rollup_failed_passes_total", "Rollup passes that failed (retried)."),
+        .gauge(
+            "mon_query_lease_held", labels: ["job"],
+            "1 while this daemon holds the job's lease (partitions, rollups, alerts; several daemons on one database), as of its last claim."
+        ),
+        .counter(
+            "mon_query_lease_takeovers_total", labels: ["job"],
+            "Times this daemon took a job's lease (at start, or over from a daemon that died or lost its session)."),
         .counter(
             "mon_query_rollup_skipped_ranges_total",
             "Rollup minutes or hours passed over after their rows failed every attempt (see table rollup_skipped)."),

@@ -13,18 +13,26 @@ public actor AlertEvaluator {
     let webhook: (any AlertNotifier)?
     /// For rules with an `anomaly_*` signal (nil when anomaly detection is off).
     let anomalies: AnomalyMonitor?
+    /// With several daemons on one database, only the holder of the alerts lease evaluates
+    /// and notifies; the others mirror the firing alerts from `alert_events`.
+    let lease: Lease?
     let logger: Logger
     private var engine = AlertEngine()
+    /// False until the engine holds the firing alerts of the database: at start, and again on
+    /// each takeover of the lease (what the last holder notified is not notified twice).
     private var restored = false
     public private(set) var evaluations = 0
+    /// Passes that mirrored the database instead of evaluating (another instance holds the lease).
+    public private(set) var mirrors = 0
     public private(set) var lastEvaluationMs: Int64?
     /// Rules whose last evaluation failed (the database away, for instance), with why.
     public private(set) var failing: [String: String] = [:]
 
     public init(
         rules: [AlertRule], store: QueryStore, alerts: AlertStore, cache: LastValueCache, stats: IngestStats,
-        webhook: (any AlertNotifier)?, anomalies: AnomalyMonitor? = nil, logger: Logger
+        webhook: (any AlertNotifier)?, anomalies: AnomalyMonitor? = nil, lease: Lease? = nil, logger: Logger
     ) {
+        self.lease = lease
         self.anomalies = anomalies
         self.rules = rules
         self.store = store
@@ -43,19 +51,47 @@ public actor AlertEvaluator {
         }
     }
 
-    public var hasEvaluated: Bool { evaluations > 0 }
+    public var hasEvaluated: Bool { evaluations > 0 || mirrors > 0 }
 
-    /// One pass over every rule.
-    public func evaluate(nowMs: Int64) async {
-        if !restored {
-            do {
-                for alert in try await alerts.firing() where rules.contains(where: { $0.name == alert.rule }) {
-                    engine.restore(alert)
-                }
-                restored = true
-            } catch {
-                logger.warning("cannot restore firing alerts yet", metadata: ["error": "\(error)"])
+    /// Replaces the engine's alerts with the firing ones stored in `alert_events` (pending ones,
+    /// never stored, start over). False when the database cannot be read.
+    private func reload() async -> Bool {
+        do {
+            var fresh = AlertEngine()
+            for alert in try await alerts.firing() where rules.contains(where: { $0.name == alert.rule }) {
+                fresh.restore(alert)
             }
+            engine = fresh
+            return true
+        } catch {
+            logger.warning("cannot restore firing alerts yet", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// One pass: with a lease, claims it first. The holder evaluates every rule, stores the
+    /// transitions and notifies; after a takeover it first reloads the firing alerts, so an
+    /// alert the last holder notified is not notified again. Another instance only mirrors the
+    /// firing alerts, for its API.
+    public func evaluate(nowMs: Int64) async {
+        if let lease {
+            let claim = await lease.claim(.alerts, nowMs: nowMs)
+            guard claim.mayRun else {
+                restored = false
+                // What failed when this daemon last evaluated is not news: the holder knows now.
+                failing = [:]
+                if await reload() { mirrors += 1 }
+                lastEvaluationMs = nowMs
+                return
+            }
+            if claim == .acquired || !restored {
+                restored = await reload()
+                // Without the last holder's firing alerts, evaluating could notify them again.
+                guard restored else { return }
+            }
+        } else if !restored {
+            // Alone on the database: a failed restore does not stop alerting (as before leases).
+            restored = await reload()
         }
         var transitions: [AlertEngine.Transition] = []
         var notify: [AlertEngine.Active] = []
@@ -82,6 +118,16 @@ public actor AlertEvaluator {
             logger.notice(
                 "alert \(item.state.rawValue)",
                 metadata: ["rule": "\(item.rule)", "host": "\(item.host)", "summary": "\(item.summary)"])
+        }
+        // The lease again, just before acting: a holder whose lease session broke during the
+        // pass (another instance may have taken over since) stores and notifies nothing.
+        // Only `.kept` will do: `.acquired` means the lock was lost and taken again meanwhile.
+        if let lease, !transitions.isEmpty || !notify.isEmpty, await lease.claim(.alerts, nowMs: nowMs) != .kept {
+            logger.warning(
+                "alert lease lost during the evaluation; its transitions are left to the new holder",
+                metadata: ["transitions": "\(transitions.count)"])
+            restored = false
+            return
         }
         do {
             try await alerts.record(transitions)
@@ -240,7 +286,9 @@ public struct AlertService: Service {
         }
         let trim = PeriodicService(
             name: "alerts-trim", schedule: .every(.seconds(3600), firstAfter: every), logger: logger
-        ) { [alerts, retentionDays] _ in
+        ) { [alerts, retentionDays, evaluator] _ in
+            // The holder of the alerts lease trims (any instance would do; one is enough).
+            if let lease = evaluator.lease, !(lease.snapshot[.alerts]?.held ?? false) { return .next }
             try await alerts.trim(days: retentionDays)
             return .next
         }

@@ -11,6 +11,9 @@ public struct QueryConfig: Sendable {
     public var databaseURL: String
     /// `database.password_file` — file holding the password, kept out of the URL and `ps`.
     public var databasePassword: String?
+    /// `instance_name` — this daemon's name among several sharing one database: it names the
+    /// holder of each singleton job's lease on `/health/detailed` (default `<hostname>:<pid>`).
+    public var instanceName: String
     /// `http.listen` — `host:port` of the HTTP API (default `127.0.0.1:8089`).
     public var httpHost: String
     public var httpPort: Int
@@ -98,6 +101,19 @@ public struct QueryConfig: Sendable {
     public init(source: ConfigSource) throws {
         databaseURL = source.string("database.url", default: "postgresql:///mon")
         databasePassword = try source.secretFile("database.password_file")
+        // 48 characters: PostgreSQL keeps 63 bytes of an application_name, and the lease session's
+        // is `monquery-lease:<instance_name>`.
+        if let name = source.optionalString("instance_name") {
+            guard name.utf8.count <= 48, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F })
+            else {
+                throw ConfigError(key: "instance_name", message: "'\(name)' must be 1 to 48 printable ASCII characters")
+            }
+            instanceName = name
+        } else {
+            let pid = ":\(getpid())"
+            let host = HostName.current().unicodeScalars.filter { $0.value > 0x20 && $0.value < 0x7F }
+            instanceName = String(String.UnicodeScalarView(host).prefix(48 - pid.count)) + pid
+        }
         let listen = source.string("http.listen", default: "127.0.0.1:8089")
         (httpHost, httpPort) = try ListenAddress.parse(listen, key: "http.listen")
         // `localhost` is bound as 127.0.0.1, never resolved: what `isLoopback` checks is what is bound.

@@ -14,6 +14,10 @@ public struct Migrator {
     /// Returns the versions applied by this call (empty when up to date).
     @discardableResult
     public func migrate(_ connector: PostgresConnector, logger: Logger) throws -> [Int] {
+        // The lock first: two daemons starting together on an empty database would otherwise
+        // race on CREATE TABLE IF NOT EXISTS (the loser fails on pg_type's unique index).
+        try connector.withConnection { try $0.query("SELECT pg_advisory_lock($1)", [Self.lockKey]) }
+        defer { _ = try? connector.withConnection { try $0.query("SELECT pg_advisory_unlock($1)", [Self.lockKey]) } }
         try connector.withConnection { connection in
             try connection.execute(
                 rawSQL: """
@@ -25,8 +29,6 @@ public struct Migrator {
                     """
             )
         }
-        try connector.withConnection { try $0.query("SELECT pg_advisory_lock($1)", [Self.lockKey]) }
-        defer { _ = try? connector.withConnection { try $0.query("SELECT pg_advisory_unlock($1)", [Self.lockKey]) } }
         let applied = try connector.withConnection { connection in
             let rows = try connection.query("SELECT version FROM schema_migrations")
             return Set((0..<rows.rowCount).compactMap { rows.int($0, 0) }.map { Int($0) })

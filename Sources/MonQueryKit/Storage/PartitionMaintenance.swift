@@ -3,22 +3,26 @@ import MonCore
 import ServiceLifecycle
 
 /// Keeps daily partitions created ahead of time and drops those past retention,
-/// checking every `every` seconds.
+/// checking every `every` seconds. With a `lease`, only while this instance holds the
+/// partitions lease (several daemons on one database); the others still create the
+/// partitions their own batches need, on demand.
 public struct PartitionMaintenance: Service {
     let writer: IngestWriter
     let aheadDays: Int
     let retention: RetentionPolicy?
     let every: Duration
+    let lease: Lease?
     let logger: Logger
 
     public init(
         writer: IngestWriter, aheadDays: Int, retention: RetentionPolicy? = nil, every: Duration = .seconds(3600),
-        logger: Logger
+        lease: Lease? = nil, logger: Logger
     ) {
         self.writer = writer
         self.aheadDays = aheadDays
         self.retention = retention
         self.every = every
+        self.lease = lease
         self.logger = logger
     }
 
@@ -64,6 +68,7 @@ public struct PartitionMaintenance: Service {
         try await PeriodicService(
             name: "partitions", schedule: .every(every), logger: logger
         ) { [self] tick in
+            if let lease, await !lease.claim(.partitions).mayRun { return .next }
             do {
                 try await writer.maintainPartitions(aheadDays: aheadDays, nowMs: tick.timestampMs)
             } catch {

@@ -318,18 +318,24 @@ public actor RollupWriter {
     public func forgetPartitions() { knownPartitions.removeAll() }
 }
 
-/// Runs rollup passes: back to back while behind, then every `every`.
+/// Runs rollup passes: back to back while behind, then every `every`. With a `lease`, only
+/// while this instance holds the rollups lease (several daemons on one database).
 public struct RollupService: Service {
     let writer: RollupWriter
     let every: Duration
     /// Where failed passes and skipped ranges are counted for `/metrics` (none in tests).
     let stats: IngestStats?
+    let lease: Lease?
     let logger: Logger
 
-    public init(writer: RollupWriter, every: Duration = .seconds(10), stats: IngestStats? = nil, logger: Logger) {
+    public init(
+        writer: RollupWriter, every: Duration = .seconds(10), stats: IngestStats? = nil, lease: Lease? = nil,
+        logger: Logger
+    ) {
         self.writer = writer
         self.every = every
         self.stats = stats
+        self.lease = lease
         self.logger = logger
     }
 
@@ -353,6 +359,9 @@ public struct RollupService: Service {
 
     /// One rollup pass; `.again` while it stopped at its chunk limit or left late ranges queued.
     private func pass(nowMs: Int64) async throws -> PeriodicService<Void>.Outcome {
+        // Another instance rolls up; a pass here would wait on its watermark row lock, then
+        // recompute the same minutes (correct, but twice the work).
+        if let lease, await !lease.claim(.rollups).mayRun { return .next }
         let pass = try await writer.runPass(nowMs: nowMs)
         for skip in pass.skipped {
             logger.error(
