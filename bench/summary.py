@@ -23,9 +23,10 @@ def newest(results_dir, part):
     for pattern in patterns:
         files += glob.glob(os.path.join(results_dir, pattern))
     # Names end in <YYYYMMDD-HHMMSS>.json: newest by that stamp.
-    if part == "fleet":
-        # FLEET_TAG runs (fleet-<tag>-<stamp>.json: other settings, kept beside) are not the part's row.
-        files = [p for p in files if re.fullmatch(r"fleet-\d{8}-\d{6}\.json", os.path.basename(p))]
+    if part in ("fleet", "api"):
+        # Tagged runs (fleet-<tag>-<stamp>.json from FLEET_TAG, api-cache-<stamp>.json with the
+        # response cache on: other settings, kept beside) are not the part's row.
+        files = [p for p in files if re.fullmatch(part + r"-\d{8}-\d{6}\.json", os.path.basename(p))]
     files.sort(key=lambda p: os.path.basename(p)[-20:])
     if not files:
         return None, None
