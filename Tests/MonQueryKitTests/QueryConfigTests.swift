@@ -24,6 +24,8 @@ private func query(_ yaml: String, env: [String: String] = [:]) throws -> QueryC
         #expect(config.partitionsAheadDays == 3)
         #expect(config.rawRetentionDays == 7)
         #expect(config.logLevel == "info")
+        #expect(config.queryConnections == 4 && config.responseCacheMs == 2000)
+        #expect(config.retention.days["statements_1h"] == config.retention.days["events"])
     }
 
     @Test func shippedExampleFileLoads() throws {
@@ -210,6 +212,12 @@ private func query(_ yaml: String, env: [String: String] = [:]) throws -> QueryC
             ("anomalies:\n  trend_min_r2: 1.5\n", "anomalies.trend_min_r2", "out of range"),
             ("anomalies:\n  min_requests: -1\n", "anomalies.min_requests", "out of range"),
             ("anomalies:\n  sigma: 3\n", "anomalies.sigma", "unknown key"),
+            ("database:\n  query_connections: 0\n", "database.query_connections", "out of range 1...64"),
+            ("database:\n  query_connections: 65\n", "database.query_connections", "out of range 1...64"),
+            ("database:\n  query_connections: many\n", "database.query_connections", "not an integer"),
+            ("http:\n  response_cache_ms: -1\n", "http.response_cache_ms", "out of range 0...60000"),
+            ("http:\n  response_cache_ms: 1e9\n", "http.response_cache_ms", "not an integer"),
+            ("http:\n  response_cache_ms: .nan\n", "http.response_cache_ms", "not an integer"),
         ])
     func badValueNamesTheKey(yaml: String, key: String, message: String) {
         let error = #expect(throws: ConfigError.self) { try query(yaml) }
