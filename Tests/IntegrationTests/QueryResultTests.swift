@@ -96,14 +96,12 @@ struct QueryResultTests {
             """, [MetricNames.requestDuration])
         #expect(rows.count > 2 * 160)
         var requests: Int64 = 0
-        var hostRequests: [String: Int64] = [:]
         var buckets: [Int32: Int64] = [:]
         var steps: [Int64: (requests: Int64, buckets: [Int32: Int64])] = [:]
         let stepMs = range.stepSeconds * 1000
         for row in rows {
             let count = try #require(row[3].flatMap { Int64($0) })
             requests += count
-            hostRequests[row[0] ?? "", default: 0] += count
             let endMs = try #require(row[2].flatMap { Int64($0) })
             let step = ClosedOpenRange.floor(endMs - 1, stepMs)
             steps[step, default: (0, [:])].requests += count
@@ -117,7 +115,19 @@ struct QueryResultTests {
         let endpoint = try #require(stats.first)
         #expect(stats.count == 1 && endpoint.endpoint == "/v1/search" && endpoint.method == "GET")
         #expect(endpoint.byStatus == ["200": requests])
-        #expect(byHost.mapValues { $0.map(\.requests) } == hostRequests.mapValues { [$0] })
+        // Per host, step-less: the raw rows' counts (`MinutePlan`), not the hour tier's.
+        let rawByHost = try await Self.rows(
+            daemon.databaseURL,
+            """
+            SELECT s.host, sum(h.count) FROM histograms h JOIN metric_series s ON s.id = h.series_id
+            WHERE s.name = $1 AND h.ts > to_timestamp($2::double precision / 1000)
+              AND h.ts <= to_timestamp($3::double precision / 1000)
+            GROUP BY 1
+            """, [MetricNames.requestDuration, String(range.startMs), String(range.endMs)])
+        #expect(rawByHost.count == 2)
+        #expect(
+            byHost.mapValues { $0.map(\.requests) }
+                == Dictionary(uniqueKeysWithValues: rawByHost.map { ($0[0] ?? "", [Int64($0[1] ?? "") ?? -1]) }))
         #expect(endpoint.histogram.count == UInt64(buckets.values.reduce(0, +)) + endpoint.histogram.zeroCount)
         #expect(endpoint.points.map(\.startMs) == steps.keys.sorted())
         /// `Histogram.quantile`'s bucket: the first whose running count exceeds q × (total - 1).

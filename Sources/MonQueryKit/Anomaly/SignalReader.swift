@@ -170,7 +170,7 @@ struct SignalReader: Sendable {
             Key(host: nil, labels: ["method": stats.method, "endpoint": stats.endpoint])
         }
         let window = Double(settings.currentWindowSeconds)
-        let current = try await store.endpointStats(host: nil, range: try currentRange())
+        let current = try await store.endpointStats(host: nil, range: try currentRange(), perStep: false)
         for stats in current where perEndpoint && stats.requests >= max(1, minRequests) {
             let totals = EndpointStats.totals([stats])
             latency[key(stats), default: Inputs(host: nil, labels: key(stats).labels)].current = totals.value(

@@ -2,7 +2,9 @@ import MonCore
 
 /// Merges request-duration histogram rows (`QueryStore.endpointStats`) per endpoint (method
 /// and normalized path) and per step: request counts by status, the period's histogram, and
-/// each step's requests, server errors and P50/P95/P99.
+/// each step's requests, server errors and P50/P95/P99. Rows added without a step give no
+/// points; series with a `group` (`QueryStore.endpointStatsByHost`: the host) are merged per
+/// group and endpoint.
 ///
 /// Counts saturate at `Histogram.maxCount` and sums are clamped to finite values, as the SQL
 /// that did this before (`SQLNumbers.countSum` / `doubleSum`). A step's percentiles come from
@@ -14,6 +16,8 @@ struct EndpointMerger {
         var endpoint: String
         var status: String
         var source: String
+        /// What else the statistics are kept apart by (the host, or empty).
+        var group = ""
     }
 
     private struct Step {
@@ -23,6 +27,7 @@ struct EndpointMerger {
     }
 
     private struct Endpoint {
+        var group: String
         var stats: EndpointStats
         var parts = HistogramParts()
         var buckets: [Int32: UInt64] = [:]
@@ -35,47 +40,57 @@ struct EndpointMerger {
 
     init(series: [Int64: Series]) { self.series = series }
 
-    /// One stored histogram row of series `seriesID` in `step` (its start, in seconds).
+    /// One stored histogram row of series `seriesID` in `step` (its start, in seconds; nil
+    /// for no per-step split).
     mutating func add(
-        seriesID: Int64, step: Int64, count: Int64, sum: Double, zeroCount: Int64, min: Double?, max: Double?,
+        seriesID: Int64, step: Int64?, count: Int64, sum: Double, zeroCount: Int64, min: Double?, max: Double?,
         indexes: [Int64], counts: [Int64]
     ) {
         guard let labels = series[seriesID] else { return }
-        let key = labels.method + " " + labels.endpoint
+        let key = labels.group + "\u{1F}" + labels.method + " " + labels.endpoint
         var endpoint =
             endpoints.removeValue(forKey: key)
-            ?? Endpoint(stats: EndpointStats(method: labels.method, endpoint: labels.endpoint))
+            ?? Endpoint(group: labels.group, stats: EndpointStats(method: labels.method, endpoint: labels.endpoint))
         let count = UInt64(Swift.max(0, count))
         endpoint.byStatus[labels.status, default: 0].addCount(count)
         endpoint.stats.sources.insert(labels.source)
         endpoint.parts.add(sum: sum, zeroCount: zeroCount, min: min, max: max)
-        var window = endpoint.steps[step] ?? Step()
-        window.requests.addCount(count)
-        if labels.status >= "500" && labels.status < "600" { window.serverErrors.addCount(count) }
+        var window = step.map { endpoint.steps.removeValue(forKey: $0) ?? Step() }
+        window?.requests.addCount(count)
+        if labels.status >= "500" && labels.status < "600" { window?.serverErrors.addCount(count) }
         for (index, bucketCount) in zip(indexes, counts) {
             guard bucketCount > 0, let index = Int32(exactly: index) else { continue }
             endpoint.buckets[index, default: 0].addCount(UInt64(bucketCount))
-            window.buckets[index, default: 0].addCount(UInt64(bucketCount))
+            window?.buckets[index, default: 0].addCount(UInt64(bucketCount))
         }
-        endpoint.steps[step] = window
+        if let step, let window { endpoint.steps[step] = window }
         endpoints[key] = endpoint
     }
 
     /// Every endpoint with rows, by path then method.
     func stats() -> [EndpointStats] {
-        endpoints.values.map { endpoint in
-            var stats = endpoint.stats
-            stats.byStatus = endpoint.byStatus.mapValues { Int64($0) }
-            if let histogram = endpoint.parts.histogram(endpoint.buckets) { stats.histogram = histogram }
-            stats.points = endpoint.steps.keys.sorted().map { start in
-                let step = endpoint.steps[start]!
-                let quantiles = Self.bucketQuantiles(step.buckets, [0.50, 0.95, 0.99])
-                return EndpointStats.Point(
-                    startMs: start * 1000, requests: Int64(step.requests), serverErrors: Int64(step.serverErrors),
-                    p50: quantiles[0], p95: quantiles[1], p99: quantiles[2])
-            }
-            return stats
-        }.sorted { ($0.endpoint, $0.method) < ($1.endpoint, $1.method) }
+        endpoints.values.map(Self.stats).sorted { ($0.endpoint, $0.method) < ($1.endpoint, $1.method) }
+    }
+
+    /// Every group's endpoints with rows, by path then method.
+    func statsByGroup() -> [String: [EndpointStats]] {
+        Dictionary(grouping: endpoints.values, by: \.group).mapValues { endpoints in
+            endpoints.map(Self.stats).sorted { ($0.endpoint, $0.method) < ($1.endpoint, $1.method) }
+        }
+    }
+
+    private static func stats(_ endpoint: Endpoint) -> EndpointStats {
+        var stats = endpoint.stats
+        stats.byStatus = endpoint.byStatus.mapValues { Int64($0) }
+        if let histogram = endpoint.parts.histogram(endpoint.buckets) { stats.histogram = histogram }
+        stats.points = endpoint.steps.keys.sorted().map { start in
+            let step = endpoint.steps[start]!
+            let quantiles = Self.bucketQuantiles(step.buckets, [0.50, 0.95, 0.99])
+            return EndpointStats.Point(
+                startMs: start * 1000, requests: Int64(step.requests), serverErrors: Int64(step.serverErrors),
+                p50: quantiles[0], p95: quantiles[1], p99: quantiles[2])
+        }
+        return stats
     }
 
     /// For each of `qs`, the value of the first bucket whose running count passes rank

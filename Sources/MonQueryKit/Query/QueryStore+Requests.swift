@@ -131,122 +131,85 @@ extension QueryStore {
     /// The step (`$3` seconds) a histogram row belongs to: windows are stamped with their end.
     static let histogramStep = "(floor(date_part('epoch', h.ts - interval '1 millisecond') / $3) * $3)::bigint"
 
-    /// `(series_id[, step], count, sum, zero_count, min, max)`: `source`'s rows merged per series
-    /// (and per step when `byStep`). The queries below merge per series id first and join the
-    /// labels after: labels are read once per series, not once per row (or bucket) of a week.
-    static func perSeriesTotals(_ source: String, byStep: Bool) -> String {
-        """
-        SELECT h.series_id\(byStep ? ", \(histogramStep) AS step" : ""), sum(h.count) AS count,
-               \(SQLNumbers.doubleSum("h.sum")) AS sum, sum(h.zero_count) AS zero_count, min(h.min) AS min,
-               max(h.max) AS max
-        FROM (\(source)) h
-        GROUP BY h.series_id\(byStep ? ", step" : "")
-        """
-    }
-
-    /// `(series_id[, step], i, c)`: `source`'s bucket counts merged per series and bucket index
-    /// (and step when `byStep`).
-    static func perSeriesBuckets(_ source: String, byStep: Bool) -> String {
-        """
-        SELECT h.series_id\(byStep ? ", \(histogramStep) AS step" : ""), u.i, sum(u.c) AS c
-        FROM (\(source)) h, unnest(h.idx, h.cnt) AS u(i, c)
-        GROUP BY h.series_id\(byStep ? ", step" : ""), u.i
-        """
-    }
-
     /// Request statistics per host, all endpoints merged (one `EndpointStats` per host, with
-    /// endpoint `*`): for the summary cards.
+    /// endpoint `*` and no points): for the summary cards and the alert rules on API signals.
+    ///
+    /// Reads the minute rollup for the whole minutes it has computed and raw windows for the
+    /// rest (`MinutePlan`: the all-raw answer), in one scan merged here. (The raw windows of
+    /// every host, their buckets unnested and grouped in SQL, took 1.5 s at 300 hosts; see
+    /// BENCHMARKS.md, "Hosts per daemon".)
     public func endpointStatsByHost(host: String?, range: TimeRange) throws -> [String: [EndpointStats]] {
-        let name = MetricNames.requestDuration
-        return try connector.withConnection { connection -> [String: [EndpointStats]] in
-            let source = try plan(range, connection).histogramSource(seriesFilter: Self.histogramFilter)
-            let totals = try connection.query(
-                """
-                SELECT s.host, coalesce(s.labels->>'status', 'unknown'), \(SQLNumbers.countSum("h.count")),
-                       \(SQLNumbers.doubleSum("h.sum")), \(SQLNumbers.countSum("h.zero_count")), min(h.min), max(h.max)
-                FROM (\(Self.perSeriesTotals(source, byStep: false))) h JOIN metric_series s ON s.id = h.series_id
-                GROUP BY 1, 2
-                """,
-                [name, host]
-            )
-            var stats: [String: EndpointStats] = [:]
-            var parts: [String: HistogramParts] = [:]
-            for row in 0..<totals.rowCount {
-                guard let host = totals.string(row, 0), let status = totals.string(row, 1),
-                    let count = totals.int(row, 2)
-                else { continue }
-                stats[host, default: EndpointStats(method: "", endpoint: "*")].byStatus[status, default: 0]
-                    .addSaturating(count)
-                parts[host, default: HistogramParts()].add(totals, row: row, column: 3)
-            }
-            guard !stats.isEmpty else { return [:] }
-            let buckets = try connection.query(
-                """
-                SELECT s.host, b.i, \(SQLNumbers.countSum("b.c"))
-                FROM (\(Self.perSeriesBuckets(source, byStep: false))) b JOIN metric_series s ON s.id = b.series_id
-                GROUP BY 1, 2
-                """,
-                [name, host]
-            )
-            var merged: [String: [Int32: UInt64]] = [:]
-            for row in 0..<buckets.rowCount {
-                guard let host = buckets.string(row, 0),
-                    let index = buckets.int(row, 1).flatMap({ Int32(exactly: $0) }),
-                    let count = buckets.int(row, 2), count > 0
-                else { continue }
-                merged[host, default: [:]][index, default: 0].addCount(UInt64(count))
-            }
-            for (host, part) in parts {
-                if let histogram = part.histogram(merged[host]) { stats[host]?.histogram = histogram }
-            }
-            return stats.mapValues { [$0] }
+        try connector.withConnection { connection -> [String: [EndpointStats]] in
+            try Self.mergedRequests(host: host, range: range, perHost: true, perStep: false, connection)
+                .statsByGroup()
         }
     }
 
     /// Per-endpoint request statistics from the merged request-duration histograms.
     ///
-    /// One scan: the histogram rows of the range (from the coarsest tier that serves its step,
-    /// `TierPlan`) come back as they are stored and are merged here, per endpoint and per
-    /// step, with the series' labels read once. (Four SQL aggregations over the same rows,
-    /// two of them unnesting every bucket array and one a window function per step, took
-    /// ~200 ms for 7 days of 50 series; see BENCHMARKS.md, issue 21.)
-    public func endpointStats(host: String?, range: TimeRange) throws -> [EndpointStats] {
-        let name = MetricNames.requestDuration
-        return try connector.withConnection { connection -> [EndpointStats] in
-            let series = try connection.query(
-                """
-                SELECT id, coalesce(labels->>'method', ''), coalesce(labels->>'endpoint', '(overflow)'),
-                       coalesce(labels->>'status', 'unknown'), coalesce(labels->>'source', '')
-                FROM metric_series WHERE name = $1 AND ($2::text IS NULL OR host = $2)
-                """,
-                [name, host])
-            var labels: [Int64: EndpointMerger.Series] = [:]
-            for row in 0..<series.rowCount {
-                guard let id = series.int(row, 0), let method = series.string(row, 1),
-                    let endpoint = series.string(row, 2), let status = series.string(row, 3)
-                else { continue }
-                labels[id] = EndpointMerger.Series(
-                    method: method, endpoint: endpoint, status: status, source: series.string(row, 4) ?? "")
-            }
-            guard !labels.isEmpty else { return [] }
-            let source = try plan(range, connection).histogramSource(seriesFilter: Self.histogramFilter)
-            let rows = try connection.query(
-                """
-                SELECT h.series_id, \(Self.histogramStep), h.count, h.sum, h.zero_count, h.min, h.max, h.idx, h.cnt
-                FROM (\(source)) h
-                """,
-                [name, host, String(range.stepSeconds)]
-            )
-            var merger = EndpointMerger(series: labels)
-            for row in 0..<rows.rowCount {
-                guard let id = rows.int(row, 0), let step = rows.int(row, 1) else { continue }
-                merger.add(
-                    seriesID: id, step: step, count: rows.int(row, 2) ?? 0, sum: rows.double(row, 3) ?? 0,
-                    zeroCount: rows.int(row, 4) ?? 0, min: rows.double(row, 5), max: rows.double(row, 6),
-                    indexes: rows.integers(row, 7), counts: rows.integers(row, 8))
-            }
-            return merger.stats()
+    /// One scan: the histogram rows of the range come back as they are stored and are merged
+    /// here, per endpoint (and per step, when `perStep`), with the series' labels read once.
+    /// With `perStep`, the rows come from the coarsest tier that serves the range's step
+    /// (`TierPlan`); without, there are no points, and the rows come from the minute rollup
+    /// for the whole minutes it has computed and from raw windows for the rest (`MinutePlan`:
+    /// the all-raw answer; for ranges of minutes to hours, such as the anomaly monitor's
+    /// current window). (Four SQL aggregations over the same rows, two of them unnesting every
+    /// bucket array and one a window function per step, took ~200 ms for 7 days of 50 series;
+    /// see BENCHMARKS.md, issue 21.)
+    public func endpointStats(host: String?, range: TimeRange, perStep: Bool = true) throws -> [EndpointStats] {
+        try connector.withConnection { connection -> [EndpointStats] in
+            try Self.mergedRequests(host: host, range: range, perHost: false, perStep: perStep, connection).stats()
         }
+    }
+
+    /// The request-duration histogram rows of `range` (one host's, or all), merged per
+    /// endpoint, or per host with every endpoint as `*` when `perHost`.
+    static func mergedRequests(
+        host: String?, range: TimeRange, perHost: Bool, perStep: Bool, _ connection: PostgresConnection
+    ) throws -> EndpointMerger {
+        let name = MetricNames.requestDuration
+        let series = try connection.query(
+            """
+            SELECT id, host, coalesce(labels->>'method', ''), coalesce(labels->>'endpoint', '(overflow)'),
+                   coalesce(labels->>'status', 'unknown'), coalesce(labels->>'source', '')
+            FROM metric_series WHERE name = $1 AND ($2::text IS NULL OR host = $2)
+            """,
+            [name, host])
+        var labels: [Int64: EndpointMerger.Series] = [:]
+        for row in 0..<series.rowCount {
+            guard let id = series.int(row, 0), let host = series.string(row, 1), let method = series.string(row, 2),
+                let endpoint = series.string(row, 3), let status = series.string(row, 4)
+            else { continue }
+            labels[id] =
+                perHost
+                ? EndpointMerger.Series(
+                    method: "", endpoint: "*", status: status, source: series.string(row, 5) ?? "", group: host)
+                : EndpointMerger.Series(
+                    method: method, endpoint: endpoint, status: status, source: series.string(row, 5) ?? "")
+        }
+        var merger = EndpointMerger(series: labels)
+        guard !labels.isEmpty else { return merger }
+        let watermarkMs = try RollupWriter.watermarkMs(connection)
+        let source =
+            perStep
+            ? TierPlan(range: range, watermarkMs: watermarkMs).histogramSource(seriesFilter: histogramFilter)
+            : MinutePlan(range: range, watermarkMs: watermarkMs).histogramSource(seriesFilter: histogramFilter)
+        let rows = try connection.query(
+            """
+            SELECT h.series_id, \(perStep ? Self.histogramStep : "NULL::bigint"), h.count, h.sum, h.zero_count, h.min,
+                   h.max, h.idx, h.cnt
+            FROM (\(source)) h
+            """,
+            perStep ? [name, host, String(range.stepSeconds)] : [name, host]
+        )
+        for row in 0..<rows.rowCount {
+            guard let id = rows.int(row, 0) else { continue }
+            merger.add(
+                seriesID: id, step: perStep ? rows.int(row, 1) : nil, count: rows.int(row, 2) ?? 0,
+                sum: rows.double(row, 3) ?? 0, zeroCount: rows.int(row, 4) ?? 0, min: rows.double(row, 5),
+                max: rows.double(row, 6), indexes: rows.integers(row, 7), counts: rows.integers(row, 8))
+        }
+        return merger
     }
 
     /// The most frequent kinds of error-level log records in the period.
