@@ -35,10 +35,13 @@ struct EndpointMerger {
         var steps: [Int64: Step] = [:]
     }
 
-    private let series: [Int64: Series]
+    /// Each series' labels and the key of the endpoint (and group) it merges into, built once.
+    private let series: [Int64: (labels: Series, key: String)]
     private var endpoints: [String: Endpoint] = [:]
 
-    init(series: [Int64: Series]) { self.series = series }
+    init(series: [Int64: Series]) {
+        self.series = series.mapValues { ($0, $0.group + "\u{1F}" + $0.method + " " + $0.endpoint) }
+    }
 
     /// One stored histogram row of series `seriesID` in `step` (its start, in seconds; nil
     /// for no per-step split).
@@ -46,8 +49,7 @@ struct EndpointMerger {
         seriesID: Int64, step: Int64?, count: Int64, sum: Double, zeroCount: Int64, min: Double?, max: Double?,
         indexes: [Int64], counts: [Int64]
     ) {
-        guard let labels = series[seriesID] else { return }
-        let key = labels.group + "\u{1F}" + labels.method + " " + labels.endpoint
+        guard let (labels, key) = series[seriesID] else { return }
         var endpoint =
             endpoints.removeValue(forKey: key)
             ?? Endpoint(group: labels.group, stats: EndpointStats(method: labels.method, endpoint: labels.endpoint))
