@@ -205,10 +205,12 @@ public actor IngestWriter {
         return (kept, keptIDs)
     }
 
-    /// Records the batch's time range for the rollup when it lies behind the rollup watermark
-    /// (a late batch or a spool replay), statement events included. `FOR SHARE` on the watermark row orders this
-    /// transaction with a rollup pass (which locks it `FOR UPDATE`): either the pass sees
-    /// these rows, or this transaction sees the advanced watermark and queues the range.
+    /// Records the batch's time range for the rollup when it reaches into the minutes a rollup
+    /// pass has claimed (a late batch or a spool replay), statement events included. `FOR SHARE`
+    /// on the claim row orders this transaction with the pass's claim (which locks it
+    /// `FOR UPDATE` only to advance it, `RollupWriter.claim`): either the pass's computation,
+    /// which starts after the claim commits, sees these rows, or this transaction sees the
+    /// advanced claim and queues the range.
     static func queueLateRange(
         samples: [Sample], histograms: [HistogramSample], events: [Event] = [], _ connection: PostgresConnection
     ) throws {
@@ -230,7 +232,7 @@ public actor IngestWriter {
         guard lo <= hi else { return }
         try connection.query(
             """
-            WITH w AS (SELECT watermark FROM rollup_state WHERE tier = '1m' FOR SHARE)
+            WITH w AS (SELECT watermark FROM rollup_state WHERE tier = '1m_claimed' FOR SHARE)
             INSERT INTO rollup_pending (lo, hi)
             SELECT to_timestamp($1::double precision / 1000), to_timestamp($2::double precision / 1000)
             FROM w WHERE w.watermark IS NOT NULL AND to_timestamp($1::double precision / 1000) <= w.watermark

@@ -23,13 +23,17 @@ public struct RollupPass: Sendable, Equatable {
 ///
 /// Every minute is recomputed whole from raw rows and upserted, so recomputing it again
 /// gives the same row: a pass killed half-way (its transaction rolls back) or repeated after
-/// a restart neither skips nor double-counts. A pass, in one transaction:
-/// 1. locks the watermark row (`FOR UPDATE`; ingest takes it `FOR SHARE`, so a batch
-///    committing concurrently is either seen by this pass or queues itself as late);
-/// 2. takes up to `pendingLimit` late ranges from `rollup_pending`;
-/// 3. recomputes those minutes plus the next closed minutes after the watermark (at most
-///    `chunkMinutes`), then the hours containing them from the minute rows;
-/// 4. deletes the late ranges it read and advances the watermark.
+/// a restart neither skips nor double-counts. A pass:
+/// 1. claims the next closed minutes (at most `chunkMinutes`) in a short transaction that
+///    advances the `1m_claimed` row of `rollup_state` (`claim(target:)`; ingest locks that row
+///    `FOR SHARE`, so a batch committing concurrently is either seen by the computation or
+///    queues itself as late);
+/// 2. then, in one transaction, takes up to `pendingLimit` late ranges from `rollup_pending`,
+///    recomputes those minutes plus the claimed ones, then the hours containing them from the
+///    minute rows, deletes the late ranges it read and advances the `1m` watermark (readers
+///    take minute and hour rows up to it) to the end of the claim.
+/// A pass that dies between the two leaves the claim ahead of the watermark; the next pass
+/// computes those minutes again.
 public actor RollupWriter {
     private let executor: ThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -94,14 +98,9 @@ public actor RollupWriter {
     }
 
     private func pass(target: Int64, started: (Int64) -> Void) throws -> RollupPass {
-        try connector.transaction { connection -> RollupPass in
-            let state = try connection.query(
-                "SELECT (extract(epoch FROM watermark) * 1000)::bigint FROM rollup_state WHERE tier = '1m' FOR UPDATE")
-            guard state.rowCount == 1 else {
-                throw PostgresError(.statement, "rollup_state has no '1m' row: run `monquery migrate`")
-            }
-            let start = try state.int(0, 0) ?? Self.oldestRawMs(connection) ?? target
-            started(start)
+        let (start, end) = try claim(target: target)
+        started(start)
+        return try connector.transaction { connection -> RollupPass in
             let isolate = failures.mustIsolate(watermarkMs: start)
             var pass = RollupPass()
             var ranges: [ClosedOpenRange] = []
@@ -122,7 +121,7 @@ public actor RollupWriter {
                 ranges.append(ClosedOpenRange(lo - 1, max(lo, hi) + 1).aligned(to: 60_000))
             }
             pass.lateRanges = pendingIDs.count
-            let end = min(target, start + chunkMinutes * 60_000)
+            try computing?()
             if end > start { ranges.append(ClosedOpenRange(start, end)) }
             pass.minuteRanges = ClosedOpenRange.merged(ranges)
             try ensureRollupPartitions(covering: pass.minuteRanges)
@@ -162,6 +161,49 @@ public actor RollupWriter {
             return pass
         }
     }
+
+    /// Claims the minutes this pass computes, in a short transaction of its own: `[start, end)`
+    /// where `start` is the `1m` watermark (how far the minutes are computed). Normally the pass
+    /// claims the next closed minutes (at most `chunkMinutes`) by advancing the `1m_claimed`
+    /// row to `end`. When that row is already ahead, a pass claimed those minutes and did not
+    /// commit (it failed, or the daemon died): this pass computes exactly them again, claiming
+    /// nothing more, so `RollupFailures` sees the same watermark fail again.
+    ///
+    /// Why two rows and two transactions: ingest locks `1m_claimed` `FOR SHARE` while it decides
+    /// whether its batch lies behind it (`IngestWriter.queueLateRange`). Locking it `FOR UPDATE`
+    /// here waits for the batches that decided "ahead" to commit, so the computation, which
+    /// starts after this commit, sees their rows; every batch deciding later sees the advanced
+    /// claim and queues its range in `rollup_pending`. The lock is held for this transaction
+    /// only: before, the pass held it while it computed (seconds at hundreds of hosts), and
+    /// every agent's batch waited (BENCHMARKS.md, "Hosts per daemon").
+    func claim(target: Int64) throws -> (start: Int64, end: Int64) {
+        try connector.transaction { connection in
+            let state = try connection.query(
+                """
+                SELECT (extract(epoch FROM c.watermark) * 1000)::bigint,
+                       (SELECT (extract(epoch FROM watermark) * 1000)::bigint FROM rollup_state WHERE tier = '1m')
+                FROM rollup_state c WHERE c.tier = '1m_claimed' FOR UPDATE
+                """)
+            guard state.rowCount == 1 else {
+                throw PostgresError(.statement, "rollup_state has no '1m_claimed' row: run `monquery migrate`")
+            }
+            let start = try state.int(0, 1) ?? Self.oldestRawMs(connection) ?? target
+            if let claimed = state.int(0, 0), claimed > start { return (start, claimed) }
+            let end = min(target, start + chunkMinutes * 60_000)
+            if end > start {
+                try connection.query(
+                    "UPDATE rollup_state SET watermark = to_timestamp($1::double precision / 1000) WHERE tier = '1m_claimed'",
+                    [String(end)])
+            }
+            return (start, end)
+        }
+    }
+
+    /// Called by a pass inside the transaction that computes, after it read the late ranges (tests hold a pass there).
+    var computing: (() throws -> Void)?
+
+    /// Sets `computing` (tests).
+    func onComputing(_ hook: (() throws -> Void)?) { computing = hook }
 
     /// Start of the oldest raw partition (the first pass starts there), or nil when none.
     static func oldestRawMs(_ connection: PostgresConnection) throws -> Int64? {
@@ -359,8 +401,8 @@ public struct RollupService: Service {
 
     /// One rollup pass; `.again` while it stopped at its chunk limit or left late ranges queued.
     private func pass(nowMs: Int64) async throws -> PeriodicService<Void>.Outcome {
-        // Another instance rolls up; a pass here would wait on its watermark row lock, then
-        // recompute the same minutes (correct, but twice the work).
+        // Another instance rolls up; a pass here would recompute the same minutes (correct,
+        // but twice the work).
         if let lease, await !lease.claim(.rollups).mayRun { return .next }
         let pass = try await writer.runPass(nowMs: nowMs)
         for skip in pass.skipped {

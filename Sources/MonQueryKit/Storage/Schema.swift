@@ -284,6 +284,18 @@ public enum Schema {
                 INSERT INTO rollup_state (tier, watermark) VALUES ('statements_1h', NULL);
                 """
         ),
+        Migration(
+            version: 9,
+            name: "rollup claims its minutes before computing them",
+            sql: """
+                -- How far a rollup pass has claimed the raw minutes (>= the '1m' watermark, which
+                -- says how far they are computed). Ingest compares a batch with this row, and
+                -- locks it FOR SHARE, instead of the '1m' row: the pass locks it only for the
+                -- instant it advances it, not for the whole computation (RollupWriter).
+                INSERT INTO rollup_state (tier, watermark)
+                SELECT '1m_claimed', watermark FROM rollup_state WHERE tier = '1m';
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.
