@@ -60,7 +60,8 @@ struct IngestWriterPoolLiveTests {
                     logs: [LogRecord(timestampMs: ts, level: .info, service: "svc", event: "line \(seq)", source: "f")])
             }
             // A replay of batch 5 (the agent did not get the ACK): acknowledged as a duplicate.
-            batches[host]?.append(batches[host]![4])
+            let replay = batches[host]![4]
+            batches[host]?.append(replay)
         }
         let results = try await Self.storeAtOnce(pool, batches, nowMs: now)
         for host in Self.hosts {
