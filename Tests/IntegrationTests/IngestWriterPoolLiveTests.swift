@@ -144,4 +144,31 @@ struct IngestWriterPoolLiveTests {
         let perHost = try other.column("SELECT count(*)::text FROM metric_series GROUP BY host")
         #expect(perHost == Array(repeating: "8", count: 6))
     }
+
+    @Test("a day retention dropped is forgotten by every writer: a later batch of that day recreates its partition")
+    func retentionTellsEveryWriter() async throws {
+        let daemon = try Daemon.make()
+        let pool = try await Self.pool(daemon)
+        let now = WallClock.nowMs()
+        let oldMs = DayPartition(timestampMs: now).adding(days: -3).startMs + 3_600_000
+        // web-1's writer is not the primary, which runs retention.
+        let writer = pool.writer(forHost: "web-1")
+        #expect(writer !== pool.primary)
+        let agent = AgentIdentity(agentID: "a1", host: "web-1", bootID: "b")
+        func batch(_ seq: UInt64, _ ts: Int64) -> Batch {
+            Batch(
+                seq: seq, createdMs: now, samples: [],
+                logs: [LogRecord(timestampMs: ts, level: .info, service: "svc", event: "old \(seq)", source: "f")])
+        }
+        #expect(try await writer.store(batch(1, oldMs), from: agent, nowMs: now) == .stored(samples: 0, rejected: 0))
+        // Logs are kept 2 days: the day 3 days back goes; every other table keeps it.
+        var policy = RetentionPolicy.defaults
+        policy.days["logs"] = 2
+        await PartitionMaintenance.applyRetention(policy, writers: pool, nowMs: now, logger: .init(label: "test"))
+        #expect(try daemon.scalar("SELECT count(*) FROM logs") == 0)
+        #expect(
+            try await writer.store(batch(2, oldMs + 60_000), from: agent, nowMs: now)
+                == .stored(samples: 0, rejected: 0))
+        #expect(try daemon.scalar("SELECT count(*) FROM logs") == 1)
+    }
 }
