@@ -47,6 +47,8 @@ extension API {
     /// `Last-Event-ID` (header, or `last_event_id` for clients that cannot set it) first
     /// replays what was stored after that id within `since` (default 24h), then goes live
     /// without a gap or a duplicate. A client too slow for its buffer gets `event: dropped`.
+    /// With several ingest writers, ids are not in commit order: a reconnecting client can miss
+    /// a record of a transaction still open when its last event was sent that took a lower id.
     /// Headers of a Server-Sent Events response (the log and alert streams).
     static var eventStreamHeaders: HTTPFields {
         var headers = HTTPFields()
@@ -85,6 +87,10 @@ extension API {
             throw error
         }
         let replay = backlog
+        // Records already replayed, to skip when the live stream brings them too. Not "every id
+        // up to the last sent": with several ingest writers, ids are not in commit order (a
+        // writer's transaction may commit after another's that took later ids).
+        let replayed = Set(backlog.map(\.id))
         let broadcaster = broadcaster
         let keepaliveSeconds = settings.logStreamKeepalive
         return Response(
@@ -116,9 +122,9 @@ extension API {
                     for await item in subscription.stream {
                         switch item {
                         case .log(let log):
-                            guard log.id > sent else { continue }
+                            guard !replayed.contains(log.id) else { continue }
                             try await writer.write(ByteBuffer(string: Self.sseEvent(log)))
-                            sent = log.id
+                            sent = max(sent, log.id)
                         case .keepalive:
                             try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
                         }

@@ -13,7 +13,8 @@ import ServiceLifecycle
 func buildApplication(config: QueryConfig, logger: Logger) async throws -> some ApplicationProtocol {
     let broadcaster = LogBroadcaster()
     let cache = LastValueCache(staleAfterMs: Int64(config.metricsStaleAfter) * 1000)
-    let writer = IngestWriter(
+    let writers = IngestWriterPool(
+        count: config.ingestConnections,
         databaseURL: config.databaseURL,
         password: config.databasePassword,
         maxAgeDays: Int64(config.rawRetentionDays),
@@ -24,8 +25,8 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
             if !batch.logs.isEmpty { broadcaster.publish(batch.logs) }
         }
     )
-    try await writer.migrate()
-    try await writer.maintainPartitions(aheadDays: config.partitionsAheadDays, nowMs: WallClock.nowMs())
+    try await writers.primary.migrate()
+    try await writers.primary.maintainPartitions(aheadDays: config.partitionsAheadDays, nowMs: WallClock.nowMs())
 
     // Several daemons may share the database: each singleton job runs on the holder of its lease.
     let lease = Lease(
@@ -39,9 +40,9 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     ingestConfiguration.socketMaxConnections = config.ingestSocketMaxConnections
     ingestConfiguration.socketHandshakeTimeoutSeconds = config.ingestSocketHandshakeTimeout
     ingestConfiguration.tcp = try config.ingestTCP.map(IngestServer.TCPListener.init)
-    let ingest = IngestServer(configuration: ingestConfiguration, writer: writer, stats: stats, logger: logger)
+    let ingest = IngestServer(configuration: ingestConfiguration, writers: writers, stats: stats, logger: logger)
     let partitions = PartitionMaintenance(
-        writer: writer, aheadDays: config.partitionsAheadDays, retention: config.retention, lease: lease,
+        writers: writers, aheadDays: config.partitionsAheadDays, retention: config.retention, lease: lease,
         logger: logger)
 
     let rollup = RollupService(

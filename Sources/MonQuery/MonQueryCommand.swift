@@ -113,7 +113,8 @@ extension MonQueryCommand {
                 )
             }
             guard !dryRun else { return }
-            await PartitionMaintenance.applyRetention(config.retention, writer: writer, nowMs: nowMs, logger: logger)
+            await PartitionMaintenance.applyRetention(
+                config.retention, writers: IngestWriterPool(writers: [writer]), nowMs: nowMs, logger: logger)
         }
     }
 

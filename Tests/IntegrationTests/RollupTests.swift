@@ -178,7 +178,8 @@ struct RollupTests {
             try PostgresConnection(url: daemon.databaseURL, applicationName: "mon-tests")
                 .query(rawQuery.sql, rawQuery.parameters).double(0, 2))
 
-        await PartitionMaintenance.applyRetention(.defaults, writer: writer, nowMs: now, logger: .init(label: "test"))
+        await PartitionMaintenance.applyRetention(
+            .defaults, writers: IngestWriterPool(writers: [writer]), nowMs: now, logger: .init(label: "test"))
         let today = DayPartition(timestampMs: now)
         func partitions(_ table: String) throws -> Int64 {
             try daemon.scalar(

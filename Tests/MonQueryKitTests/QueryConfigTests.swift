@@ -25,6 +25,7 @@ private func query(_ yaml: String, env: [String: String] = [:]) throws -> QueryC
         #expect(config.rawRetentionDays == 7)
         #expect(config.logLevel == "info")
         #expect(config.queryConnections == 4 && config.responseCacheMs == 2000)
+        #expect(config.ingestConnections == 2)
         #expect(config.retention.days["statements_1h"] == config.retention.days["events"])
     }
 
@@ -215,6 +216,12 @@ private func query(_ yaml: String, env: [String: String] = [:]) throws -> QueryC
             ("database:\n  query_connections: 0\n", "database.query_connections", "out of range 1...64"),
             ("database:\n  query_connections: 65\n", "database.query_connections", "out of range 1...64"),
             ("database:\n  query_connections: many\n", "database.query_connections", "not an integer"),
+            ("database:\n  ingest_connections: 0\n", "database.ingest_connections", "out of range 1...16"),
+            ("database:\n  ingest_connections: 17\n", "database.ingest_connections", "out of range 1...16"),
+            ("database:\n  ingest_connections: -1\n", "database.ingest_connections", "out of range 1...16"),
+            ("database:\n  ingest_connections: many\n", "database.ingest_connections", "not an integer"),
+            ("database:\n  ingest_connections: .nan\n", "database.ingest_connections", "not an integer"),
+            ("database:\n  ingest_connections: 2.5\n", "database.ingest_connections", "not an integer"),
             ("http:\n  response_cache_ms: -1\n", "http.response_cache_ms", "out of range 0...60000"),
             ("http:\n  response_cache_ms: 1e9\n", "http.response_cache_ms", "not an integer"),
             ("http:\n  response_cache_ms: .nan\n", "http.response_cache_ms", "not an integer"),

@@ -402,11 +402,7 @@ public final class LogTailer {
         var buffer = [UInt8](repeating: 0, count: count)
         let read = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, 0) }
         guard read == count else { return nil }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in buffer {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        return hash
+        return FNV1a.hash(buffer)
     }
 
     /// Paths matching the patterns (glob(3)), each with the literal directory of its

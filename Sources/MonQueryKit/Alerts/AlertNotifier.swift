@@ -57,12 +57,7 @@ public enum AlertmanagerPayload {
 
     /// FNV-1a of the alert's identity: stable across restarts, like Alertmanager's.
     static func fingerprint(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return String(hash, radix: 16)
+        String(FNV1a.hash(text.utf8), radix: 16)
     }
 
 }

@@ -70,6 +70,9 @@ public struct QueryConfig: Sendable {
     public var exportMaxConcurrent: Int
     /// `database.query_connections`: PostgreSQL sessions the API reads through (`QueryStorePool`).
     public var queryConnections: Int
+    /// `database.ingest_connections` (default 2, 1…16): PostgreSQL sessions batches are stored
+    /// through (`IngestWriterPool`), each on its own thread; a host's batches all use one.
+    public var ingestConnections: Int
     /// `http.response_cache_ms`: how long the database-backed GET answers are kept (0 = off).
     public var responseCacheMs: Int
     /// `auth.viewer_tokens`, `auth.admin_tokens` — SHA-256 hashes of the API's bearer tokens.
@@ -166,6 +169,7 @@ public struct QueryConfig: Sendable {
         logStreamKeepalive = try source.double("logs.stream_keepalive_seconds", default: 15, range: 0.1...3600)
         exportMaxConcurrent = try source.int("export.max_concurrent", default: 2, range: 1...64)
         queryConnections = try source.int("database.query_connections", default: 4, range: 1...64)
+        ingestConnections = try source.int("database.ingest_connections", default: 2, range: 1...16)
         responseCacheMs = try source.int("http.response_cache_ms", default: 2000, range: 0...60_000)
         auth = try Authenticator(source: source)
         metricsRequireToken = try source.bool("prometheus.require_token", default: false)

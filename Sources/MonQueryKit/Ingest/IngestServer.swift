@@ -59,13 +59,14 @@ public struct IngestServer: Service {
     private let remoteConnections = ConnectionGauge()
     /// Unix socket connections being served (for `socketMaxConnections`).
     private let localConnections = ConnectionGauge()
-    let writer: IngestWriter
+    /// Where batches are stored: each host's on its own writer of the pool, in arrival order.
+    let writers: IngestWriterPool
     let stats: IngestStats
     let logger: Logger
 
-    public init(configuration: Configuration, writer: IngestWriter, stats: IngestStats, logger: Logger) {
+    public init(configuration: Configuration, writers: IngestWriterPool, stats: IngestStats, logger: Logger) {
         self.configuration = configuration
-        self.writer = writer
+        self.writers = writers
         self.stats = stats
         self.logger = logger
     }
@@ -275,7 +276,8 @@ public struct IngestServer: Service {
                         }
                         agentLabel = "agent \(agent.agentID) (host \(agent.host))"
                         identified = agent
-                        let last = try await writer.lastStoredSeq(agentID: agent.agentID, bootID: agent.bootID)
+                        let last = try await writers.writer(forHost: agent.host).lastStoredSeq(
+                            agentID: agent.agentID, bootID: agent.bootID)
                         session.welcomed(lastStoredSeq: last)
                         connection.limit.raise()
                         try await outbound.write(WireMessage.welcome(.init(lastAckedSeq: last)).frame())
@@ -321,7 +323,7 @@ public struct IngestServer: Service {
     /// Binds the agent id to the announced host; the error to refuse HELLO with, or nil.
     private func bind(_ agent: AgentIdentity, session: IngestSession, peer: String) async throws -> WireError? {
         let message: String
-        switch try await writer.bindAgent(agent, mayRebind: session.scope == .any) {
+        switch try await writers.writer(forHost: agent.host).bindAgent(agent, mayRebind: session.scope == .any) {
         case .bound:
             return nil
         case .rebound(let previous):
@@ -357,7 +359,7 @@ public struct IngestServer: Service {
         await stats.storeStarted()
         let stored: (outcome: IngestWriter.Outcome, dropped: IngestDrops)
         do {
-            stored = try await writer.storeCounting(batch, from: agent, nowMs: nowMs)
+            stored = try await writers.writer(forHost: agent.host).storeCounting(batch, from: agent, nowMs: nowMs)
         } catch let error as PostgresError where error.isPermanent {
             let quarantined = QuarantinedBatch(
                 agent: agent, seq: batch.seq, reason: "PostgreSQL refused the batch: \(error)", payload: payload,
@@ -396,7 +398,7 @@ public struct IngestServer: Service {
             "reason": "\(batch.reason.prefix(IngestStats.maxReasonCharacters))",
         ]
         do {
-            if try await writer.quarantine(batch) {
+            if try await writers.writer(forHost: batch.agent.host).quarantine(batch) {
                 logger.error(
                     "quarantined a batch that cannot be stored (rejected_batches); acking it", metadata: metadata)
                 await stats.batchQuarantined(batch.agent, reason: batch.reason, afterStore: afterStore)

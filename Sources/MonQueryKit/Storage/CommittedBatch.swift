@@ -10,8 +10,9 @@ public struct CommittedBatch: Sendable {
     public var logs: [StoredLog]
 }
 
-/// A log record as stored: its id orders records in commit order (one ingest writer)
-/// and is the SSE event id.
+/// A log record as stored: its id is the SSE event id. Ids grow with time, but with several
+/// ingest writers (`IngestWriterPool`) not strictly in commit order: a writer's transaction
+/// may commit after another's that took later ids.
 public struct StoredLog: Sendable, Hashable {
     public var id: Int64
     public var host: String

@@ -24,12 +24,14 @@ public actor IngestWriter {
     /// seen yet needs. Series are never deleted, so nothing is ever evicted.
     private var seriesIDs: [SeriesIdentity: Int64] = [:]
     /// Series in `metric_series` per host (loaded at the first new series, then kept up to
-    /// date by this writer), for the series caps.
+    /// date by this writer), for `ingest.max_series_per_host`: exact, since a host's batches
+    /// all go to one writer (`IngestWriterPool`).
     private var seriesCounts: [String: Int]?
-    private var seriesTotal = 0
     /// `ingest.max_series_per_host` and `ingest.max_series`: past them, new series are
     /// dropped (counted) and known ones keep flowing.
     public let seriesCaps: SeriesCaps
+    /// The count against `ingest.max_series`, shared with the other writers of a pool.
+    public nonisolated let seriesBudget: SeriesBudget
     private var knownPartitions: Set<DayPartition> = []
     /// Samples older than this many days are refused (their partition would be dropped anyway).
     public let maxAgeDays: Int64
@@ -51,13 +53,18 @@ public actor IngestWriter {
     /// Receives what each batch stored, after the commit (last-value cache, live log stream).
     private let onCommit: (@Sendable (CommittedBatch) -> Void)?
 
+    /// `seriesBudget`: the `ingest.max_series` count shared with other writers (an
+    /// `IngestWriterPool` passes one); nil gives this writer its own, of `seriesCaps.total`.
+    /// `name`: the thread's name.
     public init(
         databaseURL: String, password: String? = nil, maxAgeDays: Int64 = 7, seriesCaps: SeriesCaps = SeriesCaps(),
-        logger: Logger, onCommit: (@Sendable (CommittedBatch) -> Void)? = nil
+        seriesBudget: SeriesBudget? = nil, name: String = "pg-ingest", logger: Logger,
+        onCommit: (@Sendable (CommittedBatch) -> Void)? = nil
     ) {
         self.onCommit = onCommit
         self.seriesCaps = seriesCaps
-        executor = ThreadExecutor(name: "pg-ingest")
+        self.seriesBudget = seriesBudget ?? SeriesBudget(cap: seriesCaps.total)
+        executor = ThreadExecutor(name: name)
         connector = PostgresConnector(url: databaseURL, applicationName: "monquery-ingest", password: password)
         self.maxAgeDays = maxAgeDays
         self.logger = logger
@@ -353,12 +360,16 @@ public actor IngestWriter {
     }
 
     /// Creates the missing series within the caps; at a cap, only those already in
-    /// `metric_series` (created before, or by another daemon) are resolved.
+    /// `metric_series` (created before, or by another daemon) are resolved. The room under
+    /// `ingest.max_series` is granted by `seriesBudget` before the insert, and what no new row
+    /// used is given back after it, so writers inserting at once never pass the cap together.
     private func createSeries(_ missing: [SeriesKey: SeriesRef], host: String) throws {
         let counts = try loadSeriesCounts()
-        let room = min(seriesCaps.perHost - (counts[host] ?? 0), seriesCaps.total - seriesTotal)
+        let room = seriesBudget.reserve(min(missing.count, seriesCaps.perHost - (counts[host] ?? 0)))
+        var inserted = 0
+        defer { seriesBudget.release(room - inserted) }
         guard missing.count > room else {
-            try insertSeries(missing)
+            inserted = try insertSeries(missing)
             return
         }
         try lookUpSeries(missing)
@@ -367,7 +378,7 @@ public actor IngestWriter {
         }
         guard room > 0, !new.isEmpty else { return }
         let admitted = new.sorted { ($0.key.name, $0.key.labelsKey) < ($1.key.name, $1.key.labelsKey) }.prefix(room)
-        try insertSeries(Dictionary(uniqueKeysWithValues: admitted.map { ($0.key, $0.value) }))
+        inserted = try insertSeries(Dictionary(uniqueKeysWithValues: admitted.map { ($0.key, $0.value) }))
     }
 
     /// Which cap keeps a new series of `host` out.
@@ -375,7 +386,8 @@ public actor IngestWriter {
         (seriesCounts?[host] ?? 0) >= seriesCaps.perHost ? .hostSeriesCap : .globalSeriesCap
     }
 
-    /// Series per host in `metric_series`, read once.
+    /// Series per host in `metric_series`, read once (and the shared total, by the first
+    /// writer of a pool to read it).
     private func loadSeriesCounts() throws -> [String: Int] {
         if let seriesCounts { return seriesCounts }
         let counts = try connector.withConnection { connection in
@@ -388,7 +400,7 @@ public actor IngestWriter {
             return counts
         }
         seriesCounts = counts
-        seriesTotal = counts.values.reduce(0, +)
+        seriesBudget.start(loaded: counts.values.reduce(0, +))
         return counts
     }
 
@@ -412,14 +424,16 @@ public actor IngestWriter {
                 """,
                 [keys]
             )
-            remember(found, missing: missing, countInserted: false)
+            _ = remember(found, missing: missing, countInserted: false)
         }
     }
 
-    /// Records the ids of `found` (rows of id, host, name, labels_key[, inserted]).
+    /// Records the ids of `found` (rows of id, host, name, labels_key[, inserted]); the number
+    /// of rows that were new (`countInserted`), added to the per-host counts.
     private func remember(
         _ found: PostgresResult, missing: [SeriesKey: SeriesRef], countInserted: Bool
-    ) {
+    ) -> Int {
+        var inserted = 0
         for row in 0..<found.rowCount {
             guard let id = found.int(row, 0), let host = found.string(row, 1), let name = found.string(row, 2),
                 let labelsKey = found.string(row, 3)
@@ -428,12 +442,14 @@ public actor IngestWriter {
             seriesIDs[SeriesIdentity(host: host, name: name, labels: ref.labels)] = id
             if countInserted, found.string(row, 4) == "t" {
                 seriesCounts?[host, default: 0] += 1
-                seriesTotal += 1
+                inserted += 1
             }
         }
+        return inserted
     }
 
-    private func insertSeries(_ missing: [SeriesKey: SeriesRef]) throws {
+    /// Inserts (or finds) the series of `missing`; the number of rows that were new.
+    private func insertSeries(_ missing: [SeriesKey: SeriesRef]) throws -> Int {
         struct Row: Encodable {
             var host: String
             var name: String
@@ -460,7 +476,7 @@ public actor IngestWriter {
         // SELECT … JOIN jsonb_to_recordset lookup was quadratic while metric_series had no statistics:
         // 44.6 s for 20 000 new series of one metric, see BENCHMARKS.md.) The no-op update on a
         // conflict is what makes RETURNING report the existing row; `missing` has each key once.
-        try connector.withConnection { connection in
+        return try connector.withConnection { connection in
             let found = try connection.query(
                 """
                 INSERT INTO metric_series (host, name, labels_key, labels, kind)
@@ -472,7 +488,7 @@ public actor IngestWriter {
                 [json]
             )
             // `xmax = 0`: the row is new (not the existing row of a conflict), for the caps' counts.
-            remember(found, missing: missing, countInserted: true)
+            return remember(found, missing: missing, countInserted: true)
         }
     }
 }

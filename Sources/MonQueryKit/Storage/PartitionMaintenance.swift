@@ -5,9 +5,10 @@ import ServiceLifecycle
 /// Keeps daily partitions created ahead of time and drops those past retention,
 /// checking every `every` seconds. With a `lease`, only while this instance holds the
 /// partitions lease (several daemons on one database); the others still create the
-/// partitions their own batches need, on demand.
+/// partitions their own batches need, on demand. Runs on the pool's primary writer; a
+/// dropped partition is forgotten by every writer of the pool.
 public struct PartitionMaintenance: Service {
-    let writer: IngestWriter
+    let writers: IngestWriterPool
     let aheadDays: Int
     let retention: RetentionPolicy?
     let every: Duration
@@ -15,10 +16,10 @@ public struct PartitionMaintenance: Service {
     let logger: Logger
 
     public init(
-        writer: IngestWriter, aheadDays: Int, retention: RetentionPolicy? = nil, every: Duration = .seconds(3600),
-        lease: Lease? = nil, logger: Logger
+        writers: IngestWriterPool, aheadDays: Int, retention: RetentionPolicy? = nil,
+        every: Duration = .seconds(3600), lease: Lease? = nil, logger: Logger
     ) {
-        self.writer = writer
+        self.writers = writers
         self.aheadDays = aheadDays
         self.retention = retention
         self.every = every
@@ -28,8 +29,9 @@ public struct PartitionMaintenance: Service {
 
     /// Drops every expired partition and trims the ledger; each failure is logged, the rest goes on.
     public static func applyRetention(
-        _ policy: RetentionPolicy, writer: IngestWriter, nowMs: Int64, logger: Logger
+        _ policy: RetentionPolicy, writers: IngestWriterPool, nowMs: Int64, logger: Logger
     ) async {
+        let writer = writers.primary
         do {
             for partition in try await writer.expiredPartitions(policy: policy, nowMs: nowMs) {
                 guard !partition.waitingForRollup else {
@@ -40,6 +42,8 @@ public struct PartitionMaintenance: Service {
                 }
                 do {
                     try await writer.drop(partition)
+                    // Each writer keeps the days it created partitions for: all must create them again.
+                    await writers.forgetPartition(partition.day)
                     logger.info(
                         "dropped expired partition",
                         metadata: [
@@ -70,12 +74,12 @@ public struct PartitionMaintenance: Service {
         ) { [self] tick in
             if let lease, await !lease.claim(.partitions).mayRun { return .next }
             do {
-                try await writer.maintainPartitions(aheadDays: aheadDays, nowMs: tick.timestampMs)
+                try await writers.primary.maintainPartitions(aheadDays: aheadDays, nowMs: tick.timestampMs)
             } catch {
                 logger.error("cannot create partitions ahead", metadata: ["error": "\(error)"])
             }
             if let retention {
-                await Self.applyRetention(retention, writer: writer, nowMs: WallClock.nowMs(), logger: logger)
+                await Self.applyRetention(retention, writers: writers, nowMs: WallClock.nowMs(), logger: logger)
             }
             return .next
         }.run()
