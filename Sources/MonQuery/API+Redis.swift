@@ -59,9 +59,9 @@ extension API {
 
     func redisKeys(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host"])
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
-        let hostFilter = try parameters.host()
         let nowMs = WallClock.nowMs()
+        let range = try parameters.timeRange(nowMs: nowMs)
+        let hostFilter = try parameters.host()
         let windowRanges = try Self.hitRatePeriods.map { try TimeRange(period: $0, step: nil, nowMs: nowMs) }
         // Nine queries, each on its own connection of the pool: the series, then hits and
         // misses of the period and of each hit-rate window.
@@ -215,13 +215,16 @@ extension API {
     }
 
     /// `applicationCacheCounts(host:range:)` of several ranges, in their order: the two
-    /// increases of every range run concurrently, each on its own connection of the pool.
+    /// increases of every distinct range run concurrently, each on its own connection of the
+    /// pool (`/redis/keys`' default period is its 1-hour window: queried once).
     func applicationCacheCounts(host: String?, ranges: [TimeRange]) async throws
         -> [[String: [String: (Double, Double)]]]
     {
+        var distinct: [TimeRange] = []
+        for range in ranges where !distinct.contains(range) { distinct.append(range) }
         let outcomes = [CacheCounterNames.Outcome.hit, .miss]
         let increases = try await withThrowingTaskGroup(of: (Int, [IncreaseRow]).self) { group in
-            for (rangeIndex, range) in ranges.enumerated() {
+            for (rangeIndex, range) in distinct.enumerated() {
                 for (index, outcome) in outcomes.enumerated() {
                     let name = CacheCounterNames.metricName(outcome, prefix: "app_")
                     group.addTask {
@@ -232,13 +235,14 @@ extension API {
                     }
                 }
             }
-            var rows = [[IncreaseRow]](repeating: [], count: ranges.count * outcomes.count)
+            var rows = [[IncreaseRow]](repeating: [], count: distinct.count * outcomes.count)
             for try await (slot, result) in group { rows[slot] = result }
             return rows
         }
-        return ranges.indices.map { rangeIndex in
-            Self.cacheCounts(hits: increases[rangeIndex * 2], misses: increases[rangeIndex * 2 + 1])
+        let counts = distinct.indices.map { index in
+            Self.cacheCounts(hits: increases[index * 2], misses: increases[index * 2 + 1])
         }
+        return ranges.map { range in counts[distinct.firstIndex(of: range) ?? 0] }
     }
 
     /// One row of `QueryStore.increase`.

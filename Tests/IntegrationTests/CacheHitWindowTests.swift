@@ -70,6 +70,9 @@ struct CacheHitWindowTests {
                 abs(number(alone["hit_rate_percent"]) - number(rate["hit_rate_percent"])) < 0.5,
                 "\(period): \(alone["hit_rate_percent"] ?? "nil") vs \(rate)")
         }
+        // The default period (1 h) is the 1-hour window, queried once for both.
+        let defaults = try await sessions("/api/monitoring/redis/keys")
+        #expect(abs(number(defaults["hit_rate_percent"]) - number(rates[1]["hit_rate_percent"])) < 0.5, "\(defaults)")
         // /redis/stats reads the same counts for its period.
         let (_, stats) = try await daemon.get("/api/monitoring/redis/stats?period=15m")
         let statsHost = ((stats as? [String: Any])?["hosts"] as? [[String: Any]])?.first
