@@ -59,8 +59,10 @@ extension API {
             throw ParameterError("sort", "'\(sort.prefix(40))' is not one of p95, errors, rate")
         }
         let limit = try parameters.limit(default: 50, maximum: 1000)
-        var endpoints = try await store.endpointStats(host: host, range: range)
-        let errors = try await store.topErrors(host: host, range: range, limit: 1000)
+        async let stats = store.endpointStats(host: host, range: range)
+        async let topErrors = store.topErrors(host: host, range: range, limit: 1000)
+        var endpoints = try await stats
+        let errors = try await topErrors
         switch sort {
         case "errors": endpoints.sort { ($0.serverErrors, $0.requests) > ($1.serverErrors, $1.requests) }
         case "rate": endpoints.sort { $0.requests > $1.requests }

@@ -12,7 +12,7 @@ extension API {
 
     /// One entry per host of `/postgres/status` (the dashboard's PostgreSQL page reads them too).
     func postgresStatusHosts(range: TimeRange, host: String?) async throws -> [JSONValue] {
-        let data = try await store.series(
+        async let series = store.series(
             names: [
                 "mon_postgres_up", "mon_postgres_info", "mon_postgres_uptime_seconds", "mon_postgres_max_connections",
                 "mon_postgres_connections_used", "mon_postgres_connections_used_ratio", "mon_postgres_cache_hit_ratio",
@@ -24,9 +24,12 @@ extension API {
             range: range
         )
         let hour = try TimeRange(period: "1h", step: nil, nowMs: range.endMs)
-        let slow = try await store.increase(name: "mon_postgres_statements_slow_total", host: host, range: hour)
-        let deadlocks = try await store.increase(name: "mon_postgres_deadlocks_total", host: host, range: range)
-        let statuses = try await store.latestEvents(kind: "pg_status", host: host, range: range)
+        // Four queries side by side, each on its own connection of the pool.
+        async let slowRows = store.increase(name: "mon_postgres_statements_slow_total", host: host, range: hour)
+        async let deadlockRows = store.increase(name: "mon_postgres_deadlocks_total", host: host, range: range)
+        async let statusEvents = store.latestEvents(kind: "pg_status", host: host, range: range)
+        let data = try await series
+        let (slow, deadlocks, statuses) = try await (slowRows, deadlockRows, statusEvents)
         let hosts: [JSONValue] = data.hosts.map { host in
             let up = data.first("mon_postgres_up", host: host)
             let used = data.first("mon_postgres_connections_used", host: host)?.latest
@@ -103,12 +106,15 @@ extension API {
         let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
         let nowMs = WallClock.nowMs()
         let range = try parameters.timeRange(nowMs: nowMs)
-        let data = try await store.series(
+        let hostFilter = try parameters.host()
+        async let series = store.series(
             names: ["mon_postgres_connections", "mon_postgres_connections_waiting", "mon_postgres_max_connections"],
-            host: try parameters.host(),
+            host: hostFilter,
             range: range
         )
-        let blocking = try await store.currentBlockingReports(host: try parameters.host(), cache: cache, nowMs: nowMs)
+        async let reports = store.currentBlockingReports(host: hostFilter, cache: cache, nowMs: nowMs)
+        let data = try await series
+        let blocking = try await reports
         let fullText = role(request) == .admin
         let hosts: [JSONValue] = data.hosts.map { host in
             let byDatabase = Dictionary(grouping: data.all("mon_postgres_connections", host: host)) {

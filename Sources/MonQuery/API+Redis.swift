@@ -12,7 +12,7 @@ extension API {
 
     /// One entry per host of `/redis/status` (`RedisStatus`, which the dashboard renders too).
     func redisStatusHosts(range: TimeRange, host: String?) async throws -> [JSONValue] {
-        try await RedisStatus.load(store, range: range, host: host).map(\.json)
+        try await RedisStatus.load(stores, range: range, host: host).map(\.json)
     }
 
     func redisStats(_ request: Request) async throws -> Response {
@@ -23,7 +23,7 @@ extension API {
 
     /// One entry per host of `/redis/stats`: series and per cache type rates.
     func redisStatsHosts(range: TimeRange, host: String?) async throws -> [JSONValue] {
-        let data = try await store.series(
+        async let series = store.series(
             names: [
                 "mon_redis_hit_ratio", "mon_redis_memory_used_bytes", "mon_redis_ops_per_second",
                 "mon_redis_evictions_per_second", "mon_redis_cache_keys", "mon_redis_cache_avg_ttl_seconds",
@@ -32,7 +32,9 @@ extension API {
             host: host,
             range: range
         )
-        let cacheHits = try await applicationCacheCounts(host: host, range: range)
+        async let counts = applicationCacheCounts(host: host, range: range)
+        let data = try await series
+        let cacheHits = try await counts
         let hosts: [JSONValue] = Set(data.hosts).union(cacheHits.keys).sorted().map { host in
             let hit = data.first("mon_redis_hit_ratio", host: host)
             let memory = data.first("mon_redis_memory_used_bytes", host: host)
@@ -57,22 +59,25 @@ extension API {
 
     func redisKeys(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host"])
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
-        let data = try await store.series(
+        let nowMs = WallClock.nowMs()
+        let range = try parameters.timeRange(nowMs: nowMs)
+        let hostFilter = try parameters.host()
+        let windowRanges = try Self.hitRatePeriods.map { try TimeRange(period: $0, step: nil, nowMs: nowMs) }
+        // Nine queries, each on its own connection of the pool: the series, then hits and
+        // misses of the period and of each hit-rate window.
+        async let series = store.series(
             names: [
                 "mon_redis_cache_keys", "mon_redis_cache_avg_ttl_seconds", "mon_redis_cache_configured_ttl_seconds",
                 "mon_redis_cache_keys_without_ttl", "mon_redis_cache_ttl_keys", "mon_redis_cache_sampled_key_bytes",
             ],
-            host: try parameters.host(),
+            host: hostFilter,
             range: range
         )
-        let nowMs = WallClock.nowMs()
-        var windows: [(String, [String: [String: (Double, Double)]])] = []
-        for period in Self.hitRatePeriods {
-            let window = try TimeRange(period: period, step: nil, nowMs: nowMs)
-            windows.append((period, try await applicationCacheCounts(host: try parameters.host(), range: window)))
-        }
-        let periodCounts = try await applicationCacheCounts(host: try parameters.host(), range: range)
+        async let allCounts = applicationCacheCounts(host: hostFilter, ranges: [range] + windowRanges)
+        let data = try await series
+        let counts = try await allCounts
+        let periodCounts = counts[0]
+        let windows = Array(zip(Self.hitRatePeriods, counts.dropFirst()))
         let hostNames = Set(data.hosts).union(periodCounts.keys).union(windows.flatMap { $0.1.keys }).sorted()
         let hosts: [JSONValue] = hostNames.map { host in
             .object([
@@ -129,8 +134,9 @@ extension API {
         let range = try parameters.timeRange(nowMs: WallClock.nowMs())
         let limit = try parameters.limit(default: 20, maximum: 200)
         let host = try parameters.host()
-        let calls = try await store.increase(name: "mon_redis_command_calls_total", host: host, range: range)
-        let seconds = try await store.increase(name: "mon_redis_command_seconds_total", host: host, range: range)
+        async let callRows = store.increase(name: "mon_redis_command_calls_total", host: host, range: range)
+        async let secondRows = store.increase(name: "mon_redis_command_seconds_total", host: host, range: range)
+        let (calls, seconds) = try await (callRows, secondRows)
         var byHost: [String: [String: (calls: Double, seconds: Double)]] = [:]
         for row in calls {
             byHost[row.host, default: [:]][row.labels["command"] ?? "", default: (0, 0)].calls += row.value
@@ -205,10 +211,48 @@ extension API {
     /// the range per host and type: (hits, misses). Series stored by older agents, which kept
     /// the tag's own name (`cache_type`, `cache_name`, `type`), count as well.
     func applicationCacheCounts(host: String?, range: TimeRange) async throws -> [String: [String: (Double, Double)]] {
+        try await applicationCacheCounts(host: host, ranges: [range])[0]
+    }
+
+    /// `applicationCacheCounts(host:range:)` of several ranges, in their order: the two
+    /// increases of every distinct range run concurrently, each on its own connection of the
+    /// pool (`/redis/keys`' default period is its 1-hour window: queried once).
+    func applicationCacheCounts(host: String?, ranges: [TimeRange]) async throws
+        -> [[String: [String: (Double, Double)]]]
+    {
+        var distinct: [TimeRange] = []
+        for range in ranges where !distinct.contains(range) { distinct.append(range) }
+        let outcomes = [CacheCounterNames.Outcome.hit, .miss]
+        let increases = try await withThrowingTaskGroup(of: (Int, [IncreaseRow]).self) { group in
+            for (rangeIndex, range) in distinct.enumerated() {
+                for (index, outcome) in outcomes.enumerated() {
+                    let name = CacheCounterNames.metricName(outcome, prefix: "app_")
+                    group.addTask {
+                        (
+                            rangeIndex * outcomes.count + index,
+                            try await store.increase(name: name, host: host, range: range)
+                        )
+                    }
+                }
+            }
+            var rows = [[IncreaseRow]](repeating: [], count: distinct.count * outcomes.count)
+            for try await (slot, result) in group { rows[slot] = result }
+            return rows
+        }
+        let counts = distinct.indices.map { index in
+            Self.cacheCounts(hits: increases[index * 2], misses: increases[index * 2 + 1])
+        }
+        return ranges.map { range in counts[distinct.firstIndex(of: range) ?? 0] }
+    }
+
+    /// One row of `QueryStore.increase`.
+    typealias IncreaseRow = (host: String, labels: [String: String], value: Double)
+
+    /// Hits and misses per host and type, from the two increases.
+    static func cacheCounts(hits: [IncreaseRow], misses: [IncreaseRow]) -> [String: [String: (Double, Double)]] {
         var counts: [String: [String: (Double, Double)]] = [:]
-        for (index, outcome) in [CacheCounterNames.Outcome.hit, .miss].enumerated() {
-            let name = CacheCounterNames.metricName(outcome, prefix: "app_")
-            for entry in try await store.increase(name: name, host: host, range: range) {
+        for (index, rows) in [hits, misses].enumerated() {
+            for entry in rows {
                 guard let type = CacheCounterNames.typeTagNames.lazy.compactMap({ entry.labels[$0] }).first
                 else { continue }
                 var pair = counts[entry.host]?[type] ?? (0, 0)

@@ -36,14 +36,15 @@ extension API {
                 value: entry.value.value, timestampMs: entry.value.timestampMs)
         }
         let recent = try TimeRange(period: Summary.apiWindow, step: "1m", nowMs: nowMs)
-        let figures = try await summaryFigures.value(host, nowMs: nowMs) { [store, self] in
-            let slow = try await store.increase(
-                name: "mon_postgres_statements_slow_total", host: host,
-                range: try TimeRange(period: "1h", step: nil, nowMs: nowMs))
+        let figures = try await summaryFigures.value(host, nowMs: nowMs) { [self] in
+            // Side by side, each on its own connection of the pool.
+            let hour = try TimeRange(period: "1h", step: nil, nowMs: nowMs)
+            let quarter = try TimeRange(period: "15m", step: nil, nowMs: nowMs)
+            async let slow = store.increase(name: "mon_postgres_statements_slow_total", host: host, range: hour)
+            async let apiHosts = store.endpointStatsByHost(host: host, range: recent)
+            async let cacheCounts = applicationCacheCounts(host: host, range: quarter)
             return SummaryFigures(
-                slow: slow, apiHosts: try await store.endpointStatsByHost(host: host, range: recent),
-                cacheCounts: try await applicationCacheCounts(
-                    host: host, range: try TimeRange(period: "15m", step: nil, nowMs: nowMs)))
+                slow: try await slow, apiHosts: try await apiHosts, cacheCounts: try await cacheCounts)
         }
         return Summary(
             gauges: gauges, figures: figures, host: host, apiWindowSeconds: recent.periodSeconds, nowMs: nowMs)
@@ -78,14 +79,16 @@ extension API {
             throw ParameterError("window", "'\(windowText)' must be between 1m and 7d")
         }
         let nowMs = WallClock.nowMs()
-        var periods: [(String, Int64, Double?)] = []
-        for (name, offset) in [("now", Int64(0)), ("yesterday", Int64(86_400_000)), ("last_week", Int64(604_800_000))] {
-            periods.append(
-                (
-                    name, nowMs - offset,
-                    try await compareValue(metric, labels: labels, host: host, window: window, endMs: nowMs - offset)
-                ))
-        }
+        // The three windows side by side, each on its own connection of the pool.
+        async let now = compareValue(metric, labels: labels, host: host, window: window, endMs: nowMs)
+        async let yesterday = compareValue(
+            metric, labels: labels, host: host, window: window, endMs: nowMs - 86_400_000)
+        async let lastWeek = compareValue(
+            metric, labels: labels, host: host, window: window, endMs: nowMs - 604_800_000)
+        let periods: [(String, Int64, Double?)] = [
+            ("now", nowMs, try await now), ("yesterday", nowMs - 86_400_000, try await yesterday),
+            ("last_week", nowMs - 604_800_000, try await lastWeek),
+        ]
         let unit = Self.derivedSignals[metric]?.unit ?? Self.unit(ofMetric: metric)
         let current = periods[0].2
         func change(_ before: Double?) -> Double? {

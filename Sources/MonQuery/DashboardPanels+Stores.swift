@@ -8,8 +8,10 @@ extension DashboardPanels {
 
     /// Hit rate gauge per host over the period, memory gauge, and per cache type rates.
     mutating func redisHitRate() async throws -> HTML {
-        let status = try await RedisStatus.load(api.store, range: range, host: host)
-        let stats = try await api.redisStatsHosts(range: range, host: host)
+        let (api, range, host) = (api, range, host)
+        async let statuses = RedisStatus.load(api.stores, range: range, host: host)
+        async let statsHosts = api.redisStatsHosts(range: range, host: host)
+        let (status, stats) = try await (statuses, statsHosts)
         guard !status.isEmpty else {
             return DashboardView.panel(
                 "redis-hit-rate", "Redis hit rate, last \(period)",

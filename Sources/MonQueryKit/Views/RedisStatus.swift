@@ -57,8 +57,9 @@ public struct RedisStatus: Sendable {
     public let flags: [Flag]
 
     /// Every host's status over `range` (one host when `host` is set).
-    public static func load(_ store: QueryStore, range: TimeRange, host: String?) async throws -> [RedisStatus] {
-        let data = try await store.series(
+    public static func load(_ stores: QueryStorePool, range: TimeRange, host: String?) async throws -> [RedisStatus] {
+        // Five queries side by side, each on the least busy store of the pool.
+        async let series = stores.store.series(
             names: [
                 "mon_redis_up", "mon_redis_info", "mon_redis_memory_used_bytes", "mon_redis_memory_max_bytes",
                 "mon_redis_memory_used_ratio",
@@ -67,11 +68,14 @@ public struct RedisStatus: Sendable {
         func total(_ rows: [(host: String, value: Double)], _ host: String) -> Double {
             rows.filter { $0.host == host }.reduce(0) { $0 + $1.value }
         }
-        let hits = try await store.increase(name: "mon_redis_keyspace_hits_total", host: host, range: range)
-        let misses = try await store.increase(name: "mon_redis_keyspace_misses_total", host: host, range: range)
-        let evictions = try await store.increase(name: "mon_redis_evicted_keys_total", host: host, range: range)
         let hour = try TimeRange(period: "1h", step: nil, nowMs: range.endMs)
-        let evictionsHour = try await store.increase(name: "mon_redis_evicted_keys_total", host: host, range: hour)
+        async let hitRows = stores.store.increase(name: "mon_redis_keyspace_hits_total", host: host, range: range)
+        async let missRows = stores.store.increase(name: "mon_redis_keyspace_misses_total", host: host, range: range)
+        async let evictionRows = stores.store.increase(name: "mon_redis_evicted_keys_total", host: host, range: range)
+        async let evictionHourRows = stores.store.increase(
+            name: "mon_redis_evicted_keys_total", host: host, range: hour)
+        let data = try await series
+        let (hits, misses, evictions, evictionsHour) = try await (hitRows, missRows, evictionRows, evictionHourRows)
         return data.hosts.map { name in
             let up = data.first("mon_redis_up", host: name)
             let info = data.first("mon_redis_info", host: name)
