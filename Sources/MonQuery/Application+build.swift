@@ -50,12 +50,14 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
             databaseURL: config.databaseURL, password: config.databasePassword, settleSeconds: config.rollupSettle),
         every: .milliseconds(Int64(config.rollupInterval * 1000)), stats: stats, lease: lease, logger: logger)
 
+    // The API only reads: it may read a replica (`database.read_url`); exports too.
+    let readURL = config.databaseReadURL ?? config.databaseURL
     let stores = QueryStorePool(
-        databaseURL: config.databaseURL, password: config.databasePassword, connections: config.queryConnections)
+        databaseURL: readURL, password: config.databasePassword, connections: config.queryConnections)
     let settings = API.Settings(
         logStreamBuffer: config.logStreamBuffer,
         logStreamKeepalive: config.logStreamKeepalive,
-        databaseURL: config.databaseURL,
+        databaseURL: readURL,
         databasePassword: config.databasePassword,
         metricsRequireToken: config.metricsRequireToken,
         // Served over HTTPS: the session cookie never travels in clear.

@@ -133,6 +133,9 @@ extension MonQueryCommand {
             _ = try config.ingestTCP.map(IngestServer.TCPListener.init)
             print("configuration OK")
             print("  database.url    \(SecretRedaction.redactURL(config.databaseURL))")
+            if let readURL = config.databaseReadURL {
+                print("  database.read_url \(SecretRedaction.redactURL(readURL)) (the API reads here)")
+            }
             print("  http.listen     \(config.httpHost):\(config.httpPort)\(config.httpTLS == nil ? "" : " (TLS)")")
             print("  ingest.socket   \(config.ingestSocket)")
             if let tcp = config.ingestTCP {

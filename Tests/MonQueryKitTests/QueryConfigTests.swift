@@ -26,6 +26,7 @@ private func query(_ yaml: String, env: [String: String] = [:]) throws -> QueryC
         #expect(config.logLevel == "info")
         #expect(config.queryConnections == 4 && config.responseCacheMs == 2000)
         #expect(config.ingestConnections == 2)
+        #expect(config.databaseReadURL == nil)
         #expect(config.retention.days["statements_1h"] == config.retention.days["events"])
     }
 
@@ -96,6 +97,17 @@ private func query(_ yaml: String, env: [String: String] = [:]) throws -> QueryC
         #expect(config.httpHost == "0.0.0.0")
         #expect(config.httpPort == 8090)
         #expect(config.databaseURL == "postgresql://env@h/db")
+    }
+
+    @Test func readURLFromFileAndEnvironment() throws {
+        let file = try query("database:\n  url: postgresql:///primary\n  read_url: postgresql://r@replica/mon\n")
+        #expect(file.databaseURL == "postgresql:///primary" && file.databaseReadURL == "postgresql://r@replica/mon")
+        let env = try query(
+            "database:\n  read_url: postgresql://r@replica/mon\n",
+            env: ["MONQUERY_DATABASE_READ_URL": "postgresql://e@other/mon"])
+        #expect(env.databaseReadURL == "postgresql://e@other/mon")
+        // An empty value means unset: the API reads database.url.
+        #expect(try query("database:\n  read_url: \"\"\n").databaseReadURL == nil)
     }
 
     @Test(

@@ -11,6 +11,9 @@ public struct QueryConfig: Sendable {
     public var databaseURL: String
     /// `database.password_file` — file holding the password, kept out of the URL and `ps`.
     public var databasePassword: String?
+    /// `database.read_url` — where the API reads (a PostgreSQL read replica); nil: `database.url`.
+    /// Ingest, rollups, retention, alerts and anomalies always use `database.url`.
+    public var databaseReadURL: String?
     /// `instance_name` — this daemon's name among several sharing one database: it names the
     /// holder of each singleton job's lease on `/health/detailed` (default `<hostname>:<pid>`).
     public var instanceName: String
@@ -104,6 +107,7 @@ public struct QueryConfig: Sendable {
     public init(source: ConfigSource) throws {
         databaseURL = source.string("database.url", default: "postgresql:///mon")
         databasePassword = try source.secretFile("database.password_file")
+        databaseReadURL = source.optionalString("database.read_url")
         // 48 characters: PostgreSQL keeps 63 bytes of an application_name, and the lease session's
         // is `monquery-lease:<instance_name>`.
         if let name = source.optionalString("instance_name") {
