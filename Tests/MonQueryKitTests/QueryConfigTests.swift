@@ -24,7 +24,7 @@ private func query(_ yaml: String, env: [String: String] = [:]) throws -> QueryC
         #expect(config.partitionsAheadDays == 3)
         #expect(config.rawRetentionDays == 7)
         #expect(config.logLevel == "info")
-        #expect(config.queryConnections == 4 && config.responseCacheMs == 2000)
+        #expect(config.queryConnections == 4 && config.responseCacheMs == 500)
         #expect(config.ingestConnections == 2)
         #expect(config.databaseReadURL == nil)
         #expect(config.retention.days["statements_1h"] == config.retention.days["events"])

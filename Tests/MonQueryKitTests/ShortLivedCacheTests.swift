@@ -43,6 +43,36 @@ import Testing
         #expect(cache.count == 1)
     }
 
+    @Test func aCostlyValueStaysFreshLongerUpToStale() async throws {
+        let cache = ShortLivedCache<String?, Int>(ttlMs: 100, staleMs: 5000, costFactor: 10)
+        let counter = Counter()
+        // At least 200 ms of computation: fresh for at least 2 s instead of 100 ms.
+        #expect(
+            try await cache.value(nil, nowMs: 0) {
+                try await Task.sleep(for: .milliseconds(200))
+                return counter.next()
+            } == 1)
+        #expect(try await cache.value(nil, nowMs: 1_999) { counter.next() } == 1)
+        #expect(counter.calls.withLock { $0 } == 1)
+        // Never fresher than staleMs, however long it took.
+        let slow = ShortLivedCache<String?, Int>(ttlMs: 100, staleMs: 300, costFactor: 10)
+        _ = try await slow.value(nil, nowMs: 0) {
+            try await Task.sleep(for: .milliseconds(200))
+            return counter.next()
+        }
+        #expect(try await slow.value(nil, nowMs: 300) { counter.next() } == 3)
+        // Without a cost factor, ttlMs only.
+        let plain = ShortLivedCache<String?, Int>(ttlMs: 100, staleMs: 5000)
+        _ = try await plain.value(nil, nowMs: 0) {
+            try await Task.sleep(for: .milliseconds(200))
+            return counter.next()
+        }
+        // Stale after 100 ms: served at once while a refresh starts.
+        #expect(try await plain.value(nil, nowMs: 150) { counter.next() } == 4)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(counter.calls.withLock { $0 } == 5)
+    }
+
     @Test func aFailureIsNotKept() async throws {
         let cache = ShortLivedCache<String, Int>(ttlMs: 1000)
         await #expect(throws: Failure.self) {

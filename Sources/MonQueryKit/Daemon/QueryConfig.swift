@@ -174,7 +174,7 @@ public struct QueryConfig: Sendable {
         exportMaxConcurrent = try source.int("export.max_concurrent", default: 2, range: 1...64)
         queryConnections = try source.int("database.query_connections", default: 4, range: 1...64)
         ingestConnections = try source.int("database.ingest_connections", default: 2, range: 1...16)
-        responseCacheMs = try source.int("http.response_cache_ms", default: 2000, range: 0...60_000)
+        responseCacheMs = try source.int("http.response_cache_ms", default: 500, range: 0...60_000)
         auth = try Authenticator(source: source)
         metricsRequireToken = try source.bool("prometheus.require_token", default: false)
         metricsStaleAfter = try source.int("prometheus.stale_after_seconds", default: 300, range: 5...86_400)

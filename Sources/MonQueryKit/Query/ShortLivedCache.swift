@@ -30,8 +30,8 @@ public final class ShortLivedCache<Key: Hashable & Sendable, Value: Sendable>: S
     }
 
     struct Entry {
-        /// The latest value and when its computation started.
-        var latest: (value: Value, startedMs: Int64)?
+        /// The latest value, when its computation started, and how long it took (ms).
+        var latest: (value: Value, startedMs: Int64, tookMs: Int64)?
         var inFlight: Computation?
 
         /// The latest value if it is at most `maxAgeMs` old at `nowMs` (never one "from the future").
@@ -43,12 +43,24 @@ public final class ShortLivedCache<Key: Hashable & Sendable, Value: Sendable>: S
 
     public let ttlMs: Int64
     public let staleMs: Int64
+    /// A value stays fresh for at least this many times as long as its computation took (at
+    /// most `staleMs`): a computation that grows with the fleet (the summary's figures over
+    /// every host) then takes at most about 1 / `costFactor` of a connection, however often
+    /// callers ask. 0: `ttlMs` only.
+    public let costFactor: Int64
     private let entries = Mutex<[Key: Entry]>([:])
 
     /// `staleMs` below `ttlMs` is raised to `ttlMs` (no stale serving).
-    public init(ttlMs: Int64, staleMs: Int64? = nil) {
+    public init(ttlMs: Int64, staleMs: Int64? = nil, costFactor: Int64 = 0) {
         self.ttlMs = ttlMs
         self.staleMs = max(ttlMs, staleMs ?? ttlMs)
+        self.costFactor = max(0, costFactor)
+    }
+
+    /// How long `entry`'s latest value is fresh.
+    private func freshMs(_ entry: Entry) -> Int64 {
+        guard costFactor > 0, let took = entry.latest?.tookMs else { return ttlMs }
+        return min(staleMs, max(ttlMs, took.multipliedReportingOverflow(by: costFactor).partialValue))
     }
 
     /// The value for `key`: fresh (computed at most `ttlMs` before `nowMs`), or stale (at
@@ -58,7 +70,7 @@ public final class ShortLivedCache<Key: Hashable & Sendable, Value: Sendable>: S
     ) async throws -> Value {
         let next = entries.withLock { entries -> Next in
             var entry = entries[key] ?? Entry()
-            if let fresh = entry.value(maxAgeMs: ttlMs, nowMs: nowMs) { return .ready(fresh) }
+            if let fresh = entry.value(maxAgeMs: freshMs(entry), nowMs: nowMs) { return .ready(fresh) }
             let stale = entry.value(maxAgeMs: staleMs, nowMs: nowMs)
             let task: Task<Value, any Error>
             // A computation older than `staleMs` (stuck, say) is no longer waited for.
@@ -89,10 +101,14 @@ public final class ShortLivedCache<Key: Hashable & Sendable, Value: Sendable>: S
     ) -> Task<Value, any Error> {
         Task {
             do {
+                let clock = ContinuousClock()
+                let began = clock.now
                 let value = try await compute()
+                let took = began.duration(to: clock.now)
+                let tookMs = took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000
                 entries.withLock { entries in
                     var entry = entries[key] ?? Entry()
-                    if (entry.latest?.startedMs ?? .min) <= startedMs { entry.latest = (value, startedMs) }
+                    if (entry.latest?.startedMs ?? .min) <= startedMs { entry.latest = (value, startedMs, tookMs) }
                     if entry.inFlight?.startedMs == startedMs { entry.inFlight = nil }
                     entries[key] = entry
                 }
