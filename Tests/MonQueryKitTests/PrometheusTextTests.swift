@@ -100,6 +100,15 @@ import Testing
         #expect(cache.count == 5)
         #expect(cache.snapshot(nowMs: 5500).values.count == 4)
         #expect(cache.count == 4)
+        // After a snapshot moved and dropped entries, and with series added since, the name
+        // index still finds each one where it is.
+        cache.record(Self.batch("0", [Sample("cpu", value: 7, timestampMs: 5400)]))
+        cache.record(Self.batch("c", [Sample("load", value: 4, timestampMs: 5400)]))
+        #expect(lookup(["cpu"]) == ["0 cpu{}=7.0", "a cpu{}=1.0", "b cpu{}=2.0", #"b cpu{cpu="1"}=3.0"#])
+        #expect(lookup(["load"]) == ["b load{}=9.0", "c load{}=4.0"])
+        _ = cache.snapshot(nowMs: 5500)
+        #expect(lookup(["cpu", "load"], host: "0") == ["0 cpu{}=7.0"])
+        #expect(lookup(["load"]) == ["b load{}=9.0", "c load{}=4.0"])
     }
 
     @Test func keepsExpositionOrderAsSeriesArriveBetweenSnapshots() {
