@@ -44,7 +44,8 @@ extension API {
             async let apiHosts = store.endpointStatsByHost(host: host, range: recent)
             async let cacheCounts = applicationCacheCounts(host: host, range: quarter)
             return SummaryFigures(
-                slow: try await slow, apiHosts: try await apiHosts, cacheCounts: try await cacheCounts)
+                slow: try await slow, apiHosts: try await apiHosts, cacheCounts: try await cacheCounts,
+                apiWindowSeconds: recent.periodSeconds)
         }
         return Summary(
             gauges: gauges, figures: figures, host: host, apiWindowSeconds: recent.periodSeconds, nowMs: nowMs)

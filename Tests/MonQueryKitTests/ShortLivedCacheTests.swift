@@ -54,13 +54,17 @@ import Testing
             } == 1)
         #expect(try await cache.value(nil, nowMs: 1_999) { counter.next() } == 1)
         #expect(counter.calls.withLock { $0 } == 1)
-        // Never fresher than staleMs, however long it took.
+        // Fresh for at most staleMs however long it took, then stale while one refresh runs
+        // (for staleMs - ttlMs more): no caller waits.
         let slow = ShortLivedCache<String?, Int>(ttlMs: 100, staleMs: 300, costFactor: 10)
         _ = try await slow.value(nil, nowMs: 0) {
             try await Task.sleep(for: .milliseconds(200))
             return counter.next()
         }
-        #expect(try await slow.value(nil, nowMs: 300) { counter.next() } == 3)
+        #expect(try await slow.value(nil, nowMs: 299) { counter.next() } == 2)
+        #expect(try await slow.value(nil, nowMs: 499) { counter.next() } == 2)
+        while slow.isComputing(nil) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try await slow.value(nil, nowMs: 500) { counter.next() } == 3)
         // Without a cost factor, ttlMs only.
         let plain = ShortLivedCache<String?, Int>(ttlMs: 100, staleMs: 5000)
         _ = try await plain.value(nil, nowMs: 0) {

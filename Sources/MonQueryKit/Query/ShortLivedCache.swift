@@ -44,9 +44,10 @@ public final class ShortLivedCache<Key: Hashable & Sendable, Value: Sendable>: S
     public let ttlMs: Int64
     public let staleMs: Int64
     /// A value stays fresh for at least this many times as long as its computation took (at
-    /// most `staleMs`): a computation that grows with the fleet (the summary's figures over
-    /// every host) then takes at most about 1 / `costFactor` of a connection, however often
-    /// callers ask. 0: `ttlMs` only.
+    /// most `staleMs`), and may be served stale for `staleMs - ttlMs` beyond that: a
+    /// computation that grows with the fleet (the summary's figures over every host) then
+    /// takes at most about 1 / `costFactor` of a connection however often callers ask, and
+    /// callers still never wait for a refresh. 0: `ttlMs` only.
     public let costFactor: Int64
     private let entries = Mutex<[Key: Entry]>([:])
 
@@ -63,6 +64,9 @@ public final class ShortLivedCache<Key: Hashable & Sendable, Value: Sendable>: S
         return min(staleMs, max(ttlMs, took.multipliedReportingOverflow(by: costFactor).partialValue))
     }
 
+    /// How long `entry`'s latest value may be served at all (fresh, then stale while a refresh runs).
+    private func usableMs(_ entry: Entry) -> Int64 { freshMs(entry) + (staleMs - ttlMs) }
+
     /// The value for `key`: fresh (computed at most `ttlMs` before `nowMs`), or stale (at
     /// most `staleMs`) while a refresh runs, or `compute`'s result.
     public func value(
@@ -71,7 +75,7 @@ public final class ShortLivedCache<Key: Hashable & Sendable, Value: Sendable>: S
         let next = entries.withLock { entries -> Next in
             var entry = entries[key] ?? Entry()
             if let fresh = entry.value(maxAgeMs: freshMs(entry), nowMs: nowMs) { return .ready(fresh) }
-            let stale = entry.value(maxAgeMs: staleMs, nowMs: nowMs)
+            let stale = entry.value(maxAgeMs: usableMs(entry), nowMs: nowMs)
             let task: Task<Value, any Error>
             // A computation older than `staleMs` (stuck, say) is no longer waited for.
             if let running = entry.inFlight, nowMs >= running.startedMs, nowMs - running.startedMs < staleMs {
@@ -92,7 +96,7 @@ public final class ShortLivedCache<Key: Hashable & Sendable, Value: Sendable>: S
     }
 
     private func isLive(_ entry: Entry, nowMs: Int64) -> Bool {
-        entry.inFlight != nil || entry.value(maxAgeMs: staleMs, nowMs: nowMs) != nil
+        entry.inFlight != nil || entry.value(maxAgeMs: usableMs(entry), nowMs: nowMs) != nil
     }
 
     /// Runs `compute`, then keeps its value (unless a newer one landed) and clears the slot.

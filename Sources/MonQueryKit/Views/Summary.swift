@@ -68,18 +68,36 @@ public struct Summary: Sendable {
 
     /// What the database gave, gathered once for all callers of a second (`ShortLivedCache`).
     public struct Figures: Sendable {
-        public var slow: [(host: String, labels: [String: String], value: Double)]
-        public var apiHosts: [String: [EndpointStats]]
+        public let slow: [(host: String, labels: [String: String], value: Double)]
+        public let apiHosts: [String: [EndpointStats]]
         /// The application's cache hits and misses per host and type.
-        public var cacheCounts: [String: [String: (Double, Double)]]
+        public let cacheCounts: [String: [String: (Double, Double)]]
+        /// The API cards (per host, and all hosts merged) and the slow statements per host,
+        /// derived once per refresh of the figures rather than on every call: merging every
+        /// host's latency histogram was most of a fleet-wide summary's CPU (300 hosts).
+        let apiWindowSeconds: Int64
+        let apiCards: [String: APICard]
+        let apiOverall: APICard
+        let slowByHost: [String: Double]
 
         public init(
             slow: [(host: String, labels: [String: String], value: Double)], apiHosts: [String: [EndpointStats]],
-            cacheCounts: [String: [String: (Double, Double)]]
+            cacheCounts: [String: [String: (Double, Double)]], apiWindowSeconds: Int64 = 300
         ) {
             self.slow = slow
             self.apiHosts = apiHosts
             self.cacheCounts = cacheCounts
+            self.apiWindowSeconds = apiWindowSeconds
+            apiCards = apiHosts.mapValues { APICard($0, windowSeconds: apiWindowSeconds) }
+            apiOverall = APICard(apiHosts.values.flatMap { $0 }, windowSeconds: apiWindowSeconds)
+            slowByHost = slow.reduce(into: [:]) { $0[$1.host, default: 0] += $1.value }
+        }
+
+        /// `host`'s API card over `windowSeconds`.
+        func apiCard(_ host: String, windowSeconds: Int64) -> APICard {
+            windowSeconds == apiWindowSeconds
+                ? apiCards[host] ?? APICard([], windowSeconds: windowSeconds)
+                : APICard(apiHosts[host] ?? [], windowSeconds: windowSeconds)
         }
     }
 
@@ -150,12 +168,10 @@ public struct Summary: Sendable {
         hosts = names.sorted().map { name in
             let fields = latest[name] ?? [:]
             func value(_ field: Field) -> Double? { fields[field]?.value }
-            let slowHour =
-                slow.contains { $0.host == name }
-                ? slow.filter { $0.host == name }.reduce(0) { $0 + $1.value } : nil
+            let slowHour = figures.slowByHost[name]
             return Host(
                 name: name, updatedMs: fields.values.map(\.ms).max(),
-                api: APICard(apiHosts[name] ?? [], windowSeconds: apiWindowSeconds),
+                api: figures.apiCard(name, windowSeconds: apiWindowSeconds),
                 redis: RedisCard(
                     hitRatePercent: value(.redisHit), memoryUsedBytes: value(.redisUsedBytes),
                     memoryMaxBytes: value(.redisMaxBytes), memoryUsedPercent: value(.redisUsedPercent),
@@ -172,7 +188,8 @@ public struct Summary: Sendable {
         }
         overall = Overall(
             hosts: names.count,
-            api: APICard(apiHosts.values.flatMap { $0 }, windowSeconds: apiWindowSeconds),
+            api: apiWindowSeconds == figures.apiWindowSeconds
+                ? figures.apiOverall : APICard(apiHosts.values.flatMap { $0 }, windowSeconds: apiWindowSeconds),
             redis: RedisCard(
                 hitRatePercent: worst(.redisHit, lowest: true),
                 memoryUsedPercent: worst(.redisUsedPercent),
