@@ -8,9 +8,7 @@ import Testing
 struct ReadURLTests {
     /// A log line written straight into `databaseURL`'s `logs` (migrated first).
     static func writeLog(_ databaseURL: String, event: String) async throws {
-        let writer = IngestWriter(databaseURL: databaseURL, logger: .init(label: "test"))
-        try await writer.migrate()
-        try await writer.maintainPartitions(aheadDays: 1, nowMs: WallClock.nowMs())
+        try await TestEnvironment.migrate(databaseURL, nowMs: WallClock.nowMs())
         let connection = try PostgresConnection(url: databaseURL, applicationName: "mon-tests")
         try connection.query(
             """

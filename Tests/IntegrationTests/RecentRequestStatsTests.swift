@@ -37,10 +37,7 @@ struct RecentRequestStatsTests {
     /// (stamped with its end) for the 15 minutes before `nowMs`. Sums are multiples of 1/4, so
     /// adding them in any order gives the same double.
     static func writeWindows(_ daemon: Daemon, nowMs: Int64) async throws {
-        let writer = IngestWriter(databaseURL: daemon.databaseURL, logger: .init(label: "test"))
-        try await writer.migrate()
-        let today = DayPartition(timestampMs: nowMs)
-        try await writer.ensurePartitions([today.adding(days: -1), today])
+        try await TestEnvironment.migrate(daemon.databaseURL, nowMs: nowMs)
         try daemon.execute(
             """
             INSERT INTO metric_series (host, name, labels_key, labels, kind)

@@ -10,13 +10,12 @@ import Testing
 struct RollupClaimTests {
     static let minute: Int64 = 60_000
 
-    /// Ten minutes of one gauge (a sample every 10 s) ending 30 minutes before now; returns
-    /// the first minute and the series id.
+    /// Ten minutes of one gauge (a sample every 10 s) ending 30 minutes before now, with the
+    /// rollup's watermark and claim at its first minute (a first pass would start at the oldest
+    /// raw partition's midnight); returns that minute and the series id.
     static func writeTenMinutes(_ daemon: Daemon) async throws -> (startMs: Int64, seriesID: Int64) {
         let nowMs = WallClock.nowMs()
-        let writer = IngestWriter(databaseURL: daemon.databaseURL, logger: .init(label: "test"))
-        try await writer.migrate()
-        try await writer.maintainPartitions(aheadDays: 1, nowMs: nowMs)
+        try await TestEnvironment.migrate(daemon.databaseURL, nowMs: nowMs)
         let startMs = (nowMs - 40 * minute) / minute * minute
         let seriesID = try daemon.scalar(
             """
@@ -29,6 +28,8 @@ struct RollupClaimTests {
             SELECT to_timestamp(\(startMs / 1000) + g * 10), \(seriesID), g % 7
             FROM generate_series(0, 59) AS g
             """)
+        try daemon.execute(
+            "UPDATE rollup_state SET watermark = to_timestamp(\(startMs / 1000)) WHERE tier IN ('1m', '1m_claimed')")
         return (startMs, seriesID)
     }
 
@@ -61,10 +62,6 @@ struct RollupClaimTests {
         let daemon = try Daemon.make()
         let (startMs, seriesID) = try await Self.writeTenMinutes(daemon)
         let rollup = RollupWriter(databaseURL: daemon.databaseURL, chunkMinutes: 5)
-        // A first pass sets the watermark at the oldest raw partition's start (midnight);
-        // put it at the data's first minute so the next claim covers minutes 0–5.
-        try daemon.execute(
-            "UPDATE rollup_state SET watermark = to_timestamp(\(startMs / 1000)) WHERE tier IN ('1m', '1m_claimed')")
         let url = daemon.databaseURL
         await rollup.onComputing {
             // Inside the computing transaction: a sample in the claimed minutes, one after them.
@@ -91,8 +88,6 @@ struct RollupClaimTests {
         let daemon = try Daemon.make()
         let (startMs, _) = try await Self.writeTenMinutes(daemon)
         let rollup = RollupWriter(databaseURL: daemon.databaseURL, chunkMinutes: 3)
-        try daemon.execute(
-            "UPDATE rollup_state SET watermark = to_timestamp(\(startMs / 1000)) WHERE tier IN ('1m', '1m_claimed')")
         await rollup.onComputing { throw PostgresError(.connection, "the daemon died here") }
         await #expect(throws: PostgresError.self) { try await rollup.runPass(nowMs: WallClock.nowMs()) }
         #expect(try Self.watermarks(daemon) == (startMs, startMs + 3 * Self.minute))

@@ -18,6 +18,15 @@ enum TestEnvironment {
     /// (run them with `scripts/test`, which always provides them).
     static var isAvailable: Bool { databaseURL != nil && binDirectory != nil }
 
+    /// Migrates `databaseURL` and creates the day partitions of yesterday and today (of
+    /// `nowMs`), as a daemon would before storing: for tests that write rows directly.
+    static func migrate(_ databaseURL: String, nowMs: Int64) async throws {
+        let writer = IngestWriter(databaseURL: databaseURL, logger: .init(label: "test"))
+        try await writer.migrate()
+        let today = DayPartition(timestampMs: nowMs)
+        try await writer.ensurePartitions([today.adding(days: -1), today])
+    }
+
     /// A fresh, empty database for one test; its URL.
     static func makeDatabase() throws -> String {
         let base = try #require(databaseURL)
