@@ -53,12 +53,13 @@ struct CacheHitWindowTests {
         let keys = try await sessions("/api/monitoring/redis/keys?period=6h")
         let rates = try #require(keys["hit_rates"] as? [[String: Any]])
         #expect(rates.map { $0["period"] as? String } == ["15m", "1h", "6h"])
-        // (hits, misses) expected per window, give or take the minute at each edge.
+        // (hits, misses) expected per window, give or take the minute at each edge: up to 2 × 9
+        // (a loaded run answered 2 742 of 2 760 misses over 6 h, one 9-miss minute off each edge).
         let expected: [(Double, Double)] = [(15 * 9, 15), (15 * 9 + 45, 15 + 45), (15 * 9 + 45 + 300, 15 + 45 + 2700)]
         for (rate, (hits, misses)) in zip(rates, expected) {
             let period = rate["period"] as? String ?? "?"
-            #expect(abs(number(rate["hits"]) - hits) <= 9, "hits over \(period): \(rate)")
-            #expect(abs(number(rate["misses"]) - misses) <= 9, "misses over \(period): \(rate)")
+            #expect(abs(number(rate["hits"]) - hits) <= 18, "hits over \(period): \(rate)")
+            #expect(abs(number(rate["misses"]) - misses) <= 18, "misses over \(period): \(rate)")
             #expect(abs(number(rate["hit_rate_percent"]) - hits / (hits + misses) * 100) <= 3, "\(period): \(rate)")
         }
         // The period's own rate is the 6-hour window's; each window's is the period's of that length.
