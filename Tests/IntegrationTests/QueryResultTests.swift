@@ -73,7 +73,7 @@ struct QueryResultTests {
         #expect(h1.latest == 40 && h1.latestMs == now - 9000, "the raw sample is the latest")
     }
 
-    @Test("a week of request statistics from the hour tier: counts, statuses, buckets and per-step P50/P95/P99")
+    @Test("a week of request statistics from the six-hour tier: counts, statuses, buckets and per-step P50/P95/P99")
     func endpointStatsMatchReference() async throws {
         let daemon = try Daemon.make()
         let now = WallClock.nowMs()
@@ -82,7 +82,7 @@ struct QueryResultTests {
         let store = QueryStore(databaseURL: daemon.databaseURL)
         let range = try TimeRange(period: "7d", step: nil, nowMs: now)
         let plan = try await store.tierPlan(for: range)
-        #expect(plan.tier == .hour)
+        #expect(plan.tier == .sixHours)
         let stats = try await store.endpointStats(host: nil, range: range)
         let byHost = try await store.endpointStatsByHost(host: nil, range: range)
         // The reference: every source row with its labels, merged here.
@@ -94,7 +94,16 @@ struct QueryResultTests {
                    array_to_string(h.idx, ','), array_to_string(h.cnt, ',')
             FROM (\(source)) h JOIN metric_series s ON s.id = h.series_id
             """, [MetricNames.requestDuration])
-        #expect(rows.count > 2 * 160)
+        // 28 six-hour units a week per host, the first few hours from hour rows.
+        #expect(rows.count >= 2 * 28 && rows.count < 2 * 40, "\(rows.count)")
+        // The same requests as the hour tier.
+        let watermark = try await RollupWriter(databaseURL: daemon.databaseURL).watermarkMs()
+        let hourPlan = TierPlan(range: range, watermarkMs: watermark, coarsest: .hour)
+        let hourRows = try await Self.rows(
+            daemon.databaseURL,
+            "SELECT sum(h.count) FROM (\(hourPlan.histogramSource(seriesFilter: "SELECT id FROM metric_series WHERE name = $1"))) h",
+            [MetricNames.requestDuration])
+        #expect(hourPlan.tier == .hour)
         var requests: Int64 = 0
         var buckets: [Int32: Int64] = [:]
         var steps: [Int64: (requests: Int64, buckets: [Int32: Int64])] = [:]
@@ -115,6 +124,7 @@ struct QueryResultTests {
         let endpoint = try #require(stats.first)
         #expect(stats.count == 1 && endpoint.endpoint == "/v1/search" && endpoint.method == "GET")
         #expect(endpoint.byStatus == ["200": requests])
+        #expect(hourRows.first?.first.flatMap { $0 }.flatMap { Int64($0) } == requests)
         // Per host, step-less: the raw rows' counts (`MinutePlan`), not the hour tier's.
         let rawByHost = try await Self.rows(
             daemon.databaseURL,

@@ -4,7 +4,7 @@ import MonCore
 import MonQueryKit
 import Testing
 
-/// Rollups (`metrics_1m`/`1h`, `histograms_1m`/`1h`), tier choice, pruning, and retention
+/// Rollups (`metrics_1m`/`1h`/`6h`, `histograms_1m`/`1h`/`6h`), tier choice, pruning, and retention
 /// on top of them, over synthetic data written straight into PostgreSQL.
 @Suite(.enabled(if: TestEnvironment.isAvailable, "needs scripts/test (live PostgreSQL)"))
 struct RollupTests {
@@ -75,10 +75,18 @@ struct RollupTests {
 
     static func mismatchesBlocking(_ daemon: Daemon) throws -> [String: Int64] {
         var result: [String: Int64] = [:]
-        for unit in ["minute", "hour"] {
-            let table = unit == "minute" ? "metrics_1m" : "metrics_1h"
+        for tier in ["1m", "1h", "6h"] {
+            let bin = { (ts: String) in
+                switch tier {
+                case "1m": "date_trunc('minute', \(ts), 'UTC')"
+                case "1h": "date_trunc('hour', \(ts), 'UTC')"
+                default: "date_bin('6 hours', \(ts), timestamptz '1970-01-01 00:00:00+00')"
+                }
+            }
+            let interval = ["1m": "1 minute", "1h": "1 hour"][tier] ?? "6 hours"
+            let table = "metrics_\(tier)"
             let expected = """
-                SELECT series_id, date_trunc('\(unit)', ts, 'UTC') AS ts, min(value), max(value), sum(value),
+                SELECT series_id, \(bin("ts")) AS ts, min(value), max(value), sum(value),
                        count(*), (array_agg(value ORDER BY ts DESC))[1]
                 FROM metrics GROUP BY 1, 2
                 """
@@ -86,10 +94,10 @@ struct RollupTests {
             result[table] = try daemon.scalar(
                 "SELECT count(*) FROM ((\(expected)) EXCEPT (\(actual)) UNION ALL ((\(actual)) EXCEPT (\(expected)))) x"
             )
-            let histograms = unit == "minute" ? "histograms_1m" : "histograms_1h"
+            let histograms = "histograms_\(tier)"
             let expectedHistograms = """
                 WITH w AS (
-                    SELECT date_trunc('\(unit)', ts - interval '1 microsecond', 'UTC') + interval '1 \(unit)' AS e, *
+                    SELECT \(bin("ts - interval '1 microsecond'")) + interval '\(interval)' AS e, *
                     FROM histograms
                 ), t AS (
                     SELECT series_id, e, sum(count)::bigint AS c, sum(sum) AS s, sum(zero_count)::bigint AS z
@@ -120,7 +128,7 @@ struct RollupTests {
     }
 
     @Test(
-        "10 days rolled up exactly (1m, 1h, histograms), late batch folded in, raw past retention dropped, 30-day chart from rollups, pruning"
+        "10 days rolled up exactly (1m, 1h, 6h, histograms), late batch folded in, raw past retention dropped, 30-day chart from rollups, pruning"
     )
     func rollupsRetentionAndTiers() async throws {
         let daemon = try Daemon.make()
@@ -133,7 +141,8 @@ struct RollupTests {
         #expect(watermark == (now - 15_000) / 60_000 * 60_000)
         #expect(
             try await Self.mismatches(daemon) == [
-                "metrics_1m": 0, "metrics_1h": 0, "histograms_1m": 0, "histograms_1h": 0,
+                "metrics_1m": 0, "metrics_1h": 0, "histograms_1m": 0, "histograms_1h": 0, "metrics_6h": 0,
+                "histograms_6h": 0,
             ])
         #expect(try daemon.scalar("SELECT count(*) FROM metrics_1h") > 2 * 3 * 239)
 
@@ -158,10 +167,22 @@ struct RollupTests {
             """
         #expect(try daemon.scalar(gaugeMax.replacingOccurrences(of: "%@", with: "metrics_1h")) == 1000)
         #expect(try daemon.scalar(gaugeMax.replacingOccurrences(of: "%@", with: "metrics_1m")) == 1000)
+        #expect(try daemon.scalar(gaugeMax.replacingOccurrences(of: "%@", with: "metrics_6h")) == 1000)
         #expect(
             try await Self.mismatches(daemon) == [
-                "metrics_1m": 0, "metrics_1h": 0, "histograms_1m": 0, "histograms_1h": 0,
+                "metrics_1m": 0, "metrics_1h": 0, "histograms_1m": 0, "histograms_1h": 0, "metrics_6h": 0,
+                "histograms_6h": 0,
             ])
+
+        // An install upgraded from a release without the six-hour tier: migration 10 fills it
+        // from the hour rows (partitions included), with the same rows as the rollup passes.
+        try await offPool {
+            try daemon.execute("DROP TABLE metrics_6h, histograms_6h")
+            try daemon.execute("DELETE FROM schema_migrations WHERE version = 10")
+        }
+        try await writer.migrate()
+        #expect(try await Self.mismatches(daemon).values.allSatisfy { $0 == 0 })
+        #expect(try daemon.scalar("SELECT count(*) FROM metrics_6h") > 2 * 3 * 39)
 
         // Expected 30-day figures, from raw rows before retention drops the oldest days.
         let rawAverage = try #require(
@@ -190,6 +211,7 @@ struct RollupTests {
         #expect(try partitions("histograms") == 9)
         #expect(try partitions("metrics_1m") == 13, "days -11 … +1 kept (30 days)")
         #expect(try partitions("metrics_1h") == 13)
+        #expect(try partitions("metrics_6h") >= 13, "kept as long as the hour tier")
         #expect(
             try daemon.scalar(
                 "SELECT count(*) FROM metrics WHERE ts < $1::timestamptz",
@@ -227,13 +249,17 @@ struct RollupTests {
         // Pruning: each query reads the partitions of its tier and time range only.
         let month = try TimeRange(period: "30d", step: nil, nowMs: now)
         let monthPlan = try await store.tierPlan(for: month)
-        #expect(monthPlan.tier == .hour && !monthPlan.readsRaw)
+        #expect(monthPlan.tier == .sixHours && !monthPlan.readsRaw)
         let monthQuery = QueryStore.seriesQuery(
             names: ["mon_host_cpu_usage_ratio"], host: nil, range: month, plan: monthPlan)
         let monthRelations = Self.relations(try await store.explain(monthQuery.sql, monthQuery.parameters))
-        #expect(!monthRelations.isEmpty)
+        #expect(monthRelations.contains { $0.hasPrefix("metrics_6h_p") })
+        // Hour rows only for the range's first (partial) six hours: one or two days.
+        #expect(monthRelations.filter { $0.hasPrefix("metrics_1h_p") }.count <= 2, "\(monthRelations)")
         #expect(
-            monthRelations.allSatisfy { $0.hasPrefix("metrics_1h_p") || $0 == "metric_series" }, "\(monthRelations)")
+            monthRelations.allSatisfy {
+                $0.hasPrefix("metrics_6h_p") || $0.hasPrefix("metrics_1h_p") || $0 == "metric_series"
+            }, "\(monthRelations)")
         let hour = try TimeRange(period: "1h", step: nil, nowMs: now)
         let hourPlan = try await store.tierPlan(for: hour)
         #expect(hourPlan.tier == .minute && hourPlan.readsRaw)
@@ -252,12 +278,15 @@ struct RollupTests {
             """
         let weekRelations = Self.relations(try await store.explain(weekSQL, [MetricNames.requestDuration]))
         #expect(
-            weekRelations.allSatisfy { $0.hasPrefix("histograms_1h_p") || $0 == "metric_series" }, "\(weekRelations)")
-        // Seven days touch 8 day partitions; the current hour's row is stamped with the hour's
-        // end, which is in tomorrow's partition during the last hour of the day (23:00–24:00 UTC).
-        let hourEnd = (now / 3_600_000 + 1) * 3_600_000
-        let partitions = DayPartition(timestampMs: hourEnd) == today ? 8 : 9
-        #expect(weekRelations.filter { $0.hasPrefix("histograms_1h_p") }.count <= partitions, "\(weekRelations)")
+            weekRelations.allSatisfy {
+                $0.hasPrefix("histograms_6h_p") || $0.hasPrefix("histograms_1h_p") || $0 == "metric_series"
+            }, "\(weekRelations)")
+        // Seven days touch 8 day partitions; the current six hours' row is stamped with their
+        // end, which is in tomorrow's partition from 18:00 UTC.
+        let unitEnd = (now / 21_600_000 + 1) * 21_600_000
+        let partitions = DayPartition(timestampMs: unitEnd) == today ? 8 : 9
+        #expect(weekRelations.filter { $0.hasPrefix("histograms_6h_p") }.count <= partitions, "\(weekRelations)")
+        #expect(weekRelations.filter { $0.hasPrefix("histograms_1h_p") }.count <= 2, "\(weekRelations)")
     }
 
     @Test(

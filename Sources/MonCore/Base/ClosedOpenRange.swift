@@ -21,6 +21,18 @@ public struct ClosedOpenRange: Sendable, Equatable {
         return result
     }
 
+    /// The parts of this range outside `others` (sorted, non-overlapping: `merged`'s output).
+    public func subtracting(_ others: [ClosedOpenRange]) -> [ClosedOpenRange] {
+        var parts: [ClosedOpenRange] = []
+        var from = startMs
+        for other in others where other.endMs > from && other.startMs < endMs {
+            if other.startMs > from { parts.append(ClosedOpenRange(from, other.startMs)) }
+            from = max(from, other.endMs)
+        }
+        if from < endMs { parts.append(ClosedOpenRange(from, endMs)) }
+        return parts
+    }
+
     /// Widened to whole `unitMs` units.
     public func aligned(to unitMs: Int64) -> ClosedOpenRange {
         ClosedOpenRange(Self.floor(startMs, unitMs), Self.floor(endMs + unitMs - 1, unitMs))

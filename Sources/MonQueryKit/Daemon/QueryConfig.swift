@@ -58,7 +58,8 @@ public struct QueryConfig: Sendable {
     /// `storage.ledger_retention_days` (7): the other tables' retention.
     public var retention: RetentionPolicy
     /// `storage.rollup_1m_retention_days` (30), `storage.rollup_1h_retention_days` (400): the
-    /// rollup tiers' retention (`metrics_1m`/`histograms_1m`, `metrics_1h`/`histograms_1h`).
+    /// rollup tiers' retention (`metrics_1m`/`histograms_1m`; `metrics_1h`/`histograms_1h` and
+    /// the 6-hour tier `metrics_6h`/`histograms_6h`, kept as long).
     /// `storage.rollup_interval_seconds` (10): pause between rollup passes once caught up.
     public var rollupInterval: Double
     /// `storage.rollup_settle_seconds` (15): a minute is rolled up this long after it ended.
@@ -164,7 +165,7 @@ public struct QueryConfig: Sendable {
                 "logs": try source.int("storage.logs_retention_days", default: 7, range: 1...3650),
                 "events": eventsDays, "statements_1h": eventsDays,
                 "metrics_1m": minuteDays, "histograms_1m": minuteDays,
-                "metrics_1h": hourDays, "histograms_1h": hourDays,
+                "metrics_1h": hourDays, "histograms_1h": hourDays, "metrics_6h": hourDays, "histograms_6h": hourDays,
             ],
             ledgerDays: try source.int("storage.ledger_retention_days", default: 7, range: 1...3650))
         try Self.checkRetentionOrder(retention)

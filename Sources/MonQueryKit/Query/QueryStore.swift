@@ -76,9 +76,11 @@ public actor QueryStore {
         }
     }
 
-    /// The tier plan for `range` (reads the rollup watermark).
-    func plan(_ range: TimeRange, _ connection: PostgresConnection) throws -> TierPlan {
-        TierPlan(range: range, watermarkMs: try RollupWriter.watermarkMs(connection))
+    /// The tier plan for `range` (reads the rollup watermark), with tiers up to `coarsest`.
+    func plan(
+        _ range: TimeRange, _ connection: PostgresConnection, coarsest: StorageTier = .sixHours
+    ) throws -> TierPlan {
+        TierPlan(range: range, watermarkMs: try RollupWriter.watermarkMs(connection), coarsest: coarsest)
     }
 
     /// The plan a chart over `range` would use now.

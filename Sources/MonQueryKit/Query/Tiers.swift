@@ -1,18 +1,18 @@
 import MonCore
 
-/// The storage tier a chart reads: raw samples, 1-minute or 1-hour rollups.
-public enum StorageTier: String, Sendable {
-    case raw
-    case minute = "1m"
-    case hour = "1h"
-}
-
 /// Which tables serve a time range: the coarsest rollup whose unit divides the step, for the
 /// part of the range the rollups have reached (`start ..< split`), and raw rows after it.
 ///
 /// A 1-hour chart (1-minute step) reads minute rows up to the watermark and the last
 /// seconds raw, so it is as fresh as raw. An hour-tier chart (steps of whole hours, e.g.
-/// 7 or 30 days) reads no raw rows at all unless the rollups lag by more than `maxLagMs`.
+/// 24 hours) reads no raw rows at all unless the rollups lag by more than `maxLagMs`. A
+/// 6-hour-tier chart (7 or 30 days) reads hour rows up to the first 6-hour boundary of the
+/// range (its first bucket is partial) and 6-hour rows after it: the same figures as the
+/// hour tier, from a sixth of the rows.
+///
+/// A rollup row of the unit holding the watermark covers that unit up to the watermark
+/// (the rollup keeps it current every pass), so the rollup part ends at the watermark and the
+/// raw part starts there.
 public struct TierPlan: Sendable, Equatable {
     public var tier: StorageTier
     public var startMs: Int64
@@ -24,49 +24,59 @@ public struct TierPlan: Sendable, Equatable {
     /// Longest rollup lag an hour-tier chart tolerates before it also reads raw rows.
     public static let maxLagMs: Int64 = 5 * 60_000
 
-    public init(range: TimeRange, watermarkMs: Int64?) {
+    /// `coarsest` caps the tier: counter increases use hour rows at most (a reset inside a
+    /// unit loses what the counter grew in that unit before it; see `QueryStore.increase`).
+    public init(range: TimeRange, watermarkMs: Int64?, coarsest: StorageTier = .sixHours) {
         startMs = range.startMs
         endMs = range.endMs
         let step = range.stepSeconds
-        guard let watermarkMs, step >= 60, step % 60 == 0, watermarkMs > range.startMs else {
+        let serving = StorageTier.serving(stepSeconds: step, coarsest: coarsest)
+        guard let watermarkMs, serving != .raw, watermarkMs > range.startMs else {
             tier = .raw
             splitMs = range.startMs
             readsRaw = true
             return
         }
-        tier = step % 3600 == 0 ? .hour : .minute
+        tier = serving
         splitMs = min(watermarkMs, range.endMs)
         readsRaw = tier == .minute || range.endMs - splitMs > Self.maxLagMs
         if !readsRaw { splitMs = range.endMs }
     }
 
-    private var start: String { String(startMs) }
-    private var split: String { String(splitMs) }
-    private var end: String { String(endMs) }
+    private static func time(_ ms: Int64) -> String { "to_timestamp(\(ms)::double precision / 1000)" }
 
-    private static func time(_ ms: String) -> String { "to_timestamp(\(ms)::double precision / 1000)" }
+    private static func ceiling(_ ms: Int64, _ unit: Int64) -> Int64 { ClosedOpenRange.floor(ms + unit - 1, unit) }
+
+    /// The rollup rows' part of the range: `(tier, from, to)` pieces in order. The six-hour
+    /// tier starts with hour rows up to the range's first 6-hour boundary.
+    private var rollupPieces: [(tier: StorageTier, fromMs: Int64, toMs: Int64)] {
+        guard tier != .raw, splitMs > startMs else { return [] }
+        guard tier == .sixHours else { return [(tier, startMs, splitMs)] }
+        let boundary = min(Self.ceiling(startMs, tier.unitMs), splitMs)
+        var pieces: [(tier: StorageTier, fromMs: Int64, toMs: Int64)] = []
+        if boundary > startMs { pieces.append((.hour, startMs, boundary)) }
+        if splitMs > boundary { pieces.append((tier, boundary, splitMs)) }
+        return pieces
+    }
 
     /// `(series_id, ts, sum, count, last, last_ts)` rows of `seriesFilter`'s series in the range:
     /// one per rollup unit, one per raw sample. Bounds are integers written by this type.
     public func metricsSource(seriesFilter: String) -> String {
-        var parts: [String] = []
-        if tier != .raw, splitMs > startMs {
-            parts.append(
-                """
-                SELECT r.series_id, r.ts, r.sum, r.count, r.last, r.last_ts
-                FROM metrics_\(tier.rawValue) r
-                WHERE r.series_id IN (\(seriesFilter))
-                  AND r.ts >= \(Self.time(start)) AND r.ts < \(Self.time(split))
-                """)
+        var parts = rollupPieces.map { piece in
+            """
+            SELECT r.series_id, r.ts, r.sum, r.count, r.last, r.last_ts
+            FROM metrics_\(piece.tier.rawValue) r
+            WHERE r.series_id IN (\(seriesFilter))
+              AND r.ts >= \(Self.time(piece.fromMs)) AND r.ts < \(Self.time(piece.toMs))
+            """
         }
         if readsRaw {
-            let upper = "m.ts <= \(Self.time(end))"
             parts.append(
                 """
                 SELECT m.series_id, m.ts, m.value, 1::bigint, m.value, m.ts
                 FROM metrics m
                 WHERE m.series_id IN (\(seriesFilter))
-                  AND m.ts >= \(Self.time(tier == .raw ? start : split)) AND \(upper)
+                  AND m.ts >= \(Self.time(tier == .raw ? startMs : splitMs)) AND m.ts <= \(Self.time(endMs))
                 """)
         }
         return parts.joined(separator: "\nUNION ALL\n")
@@ -76,12 +86,18 @@ public struct TierPlan: Sendable, Equatable {
     /// rollup unit (its `value` minus the unit's first raw sample `firstRaw`, read as `m`),
     /// NULL for raw rows and for units whose raw rows are gone (negative after a reset).
     func firstUnitIncrease(value: String, firstRaw: String) -> String {
-        guard tier != .raw, splitMs > startMs else { return "NULL::double precision" }
-        let unit = tier == .hour ? "1 hour" : "1 minute"
+        let pieces = rollupPieces
+        guard let last = pieces.last else { return "NULL::double precision" }
+        // Rows before the last piece's start are units of the first piece's tier.
+        let unit =
+            pieces.count == 1
+            ? "interval '\(last.tier.interval)'"
+            : "CASE WHEN src.ts < \(Self.time(last.fromMs)) THEN interval '\(pieces[0].tier.interval)' "
+                + "ELSE interval '\(last.tier.interval)' END"
         return """
-            CASE WHEN src.ts < \(Self.time(split)) THEN (
+            CASE WHEN src.ts < \(Self.time(splitMs)) THEN (
                 SELECT \(value) - \(firstRaw) FROM metrics m
-                WHERE m.series_id = src.series_id AND m.ts >= src.ts AND m.ts < src.ts + interval '\(unit)'
+                WHERE m.series_id = src.series_id AND m.ts >= src.ts AND m.ts < src.ts + \(unit)
                 ORDER BY m.ts LIMIT 1) END
             """
     }
@@ -90,15 +106,17 @@ public struct TierPlan: Sendable, Equatable {
     /// (a window's or unit's end) in `(start, end]`.
     public func histogramSource(seriesFilter: String) -> String {
         let columns = "ts, series_id, count, sum, min, max, zero_count, idx, cnt"
+        let pieces = rollupPieces
         var parts: [String] = []
-        if tier != .raw, splitMs > startMs {
-            // Hour rows are stamped with the hour's end: without a raw part, the current
-            // (partial) hour's row lies after `endMs` and is included.
-            let upper = readsRaw ? splitMs : ClosedOpenRange.floor(splitMs + 3_599_999, 3_600_000)
+        for (index, piece) in pieces.enumerated() {
+            // Rows are stamped with their unit's end: the unit holding the split (the
+            // watermark, or the end of the range) is read up to the end of that unit; its row
+            // covers the range up to the watermark.
+            let upper = index == pieces.count - 1 ? Self.ceiling(piece.toMs, piece.tier.unitMs) : piece.toMs
             parts.append(
                 """
-                SELECT \(columns) FROM histograms_\(tier.rawValue)
-                WHERE series_id IN (\(seriesFilter)) AND ts > \(Self.time(start)) AND ts <= \(Self.time(String(upper)))
+                SELECT \(columns) FROM histograms_\(piece.tier.rawValue)
+                WHERE series_id IN (\(seriesFilter)) AND ts > \(Self.time(piece.fromMs)) AND ts <= \(Self.time(upper))
                 """)
         }
         if readsRaw {
@@ -106,7 +124,7 @@ public struct TierPlan: Sendable, Equatable {
                 """
                 SELECT \(columns) FROM histograms
                 WHERE series_id IN (\(seriesFilter))
-                  AND ts > \(Self.time(tier == .raw ? start : split)) AND ts <= \(Self.time(end))
+                  AND ts > \(Self.time(tier == .raw ? startMs : splitMs)) AND ts <= \(Self.time(endMs))
                 """)
         }
         return parts.joined(separator: "\nUNION ALL\n")

@@ -122,22 +122,24 @@ public actor RollupWriter {
             }
             pass.lateRanges = pendingIDs.count
             try computing?()
-            if end > start { ranges.append(ClosedOpenRange(start, end)) }
+            let late = ClosedOpenRange.merged(ranges)
+            let fresh = end > start ? ClosedOpenRange(start, end) : nil
+            if let fresh { ranges.append(fresh) }
             pass.minuteRanges = ClosedOpenRange.merged(ranges)
             try ensureRollupPartitions(covering: pass.minuteRanges)
             for range in pass.minuteRanges {
-                pass.skipped += try Self.rollUp(range, tier: "1m", isolated: isolate, connection) { unit in
-                    try Self.rollUpMetrics(unit, from: "metrics", into: "metrics_1m", unit: "minute", connection)
-                    try Self.rollUpHistograms(
-                        unit, from: "histograms", into: "histograms_1m", unit: "minute", connection)
+                pass.skipped += try Self.rollUp(range, tier: .minute, isolated: isolate, connection) { unit in
+                    try Self.rollUpMetrics(unit, into: .minute, connection)
+                    try Self.rollUpHistograms(unit, into: .minute, connection)
                 }
+            }
+            for tier in [StorageTier.hour, .sixHours] {
+                pass.skipped += try Self.rollUpCoarse(
+                    tier, late: late, fresh: fresh, isolated: isolate, connection)
             }
             let watermark = max(start, end)
             for range in ClosedOpenRange.merged(pass.minuteRanges.map { $0.aligned(to: 3_600_000) }) {
-                pass.skipped += try Self.rollUp(range, tier: "1h", isolated: isolate, connection) { unit in
-                    try Self.rollUpMetrics(unit, from: "metrics_1m", into: "metrics_1h", unit: "hour", connection)
-                    try Self.rollUpHistograms(
-                        unit, from: "histograms_1m", into: "histograms_1h", unit: "hour", connection)
+                pass.skipped += try Self.rollUp(range, tier: .hour, isolated: isolate, connection) { unit in
                     try Self.rollUpStatements(unit, until: watermark, connection)
                 }
                 // The first hour rolled up after the migration that added `statements_1h`:
@@ -226,27 +228,61 @@ public actor RollupWriter {
         return oldest?.startMs
     }
 
-    /// Rolls `source` rows with `ts` in `range` into `target` per `unit` (`minute` or `hour`),
-    /// replacing the rows of those units. Raw samples have a value; minute rows are re-aggregated.
-    static func rollUpMetrics(
-        _ range: ClosedOpenRange, from source: String, into target: String, unit: String,
+    /// Fills `tier` for the units of `late` ranges (minutes recomputed this pass) and the
+    /// minutes of `fresh` (the ones newly claimed).
+    ///
+    /// A unit touched by a late range is recomputed whole from the finer tier (already
+    /// current for this pass). Any other unit only gains the fresh minutes: their minute
+    /// rows are merged into its row (min, max, sums, counts and last value are associative).
+    /// No minute is merged twice: fresh minutes lie after the `1m` watermark, which advances
+    /// in the same transaction as the merge. So a pass costs the minutes it claimed, not the
+    /// whole hour (or six hours) around them — at hundreds of hosts, recomputing the current
+    /// hour from its minute rows every pass was most of the rollup's work.
+    static func rollUpCoarse(
+        _ tier: StorageTier, late: [ClosedOpenRange], fresh: ClosedOpenRange?, isolated: Bool,
         _ connection: PostgresConnection
-    ) throws {
-        let fromRaw = source == "metrics"
-        // The last value is the one of the greatest `[epoch, value]` pair: no per-group sort (an
-        // ordered array_agg sorted every group's rows; same choice as QueryStore.seriesQuery).
-        // Sums never raise on huge values (SQLNumbers): one 1e308 must not block the pass.
-        let aggregates =
-            fromRaw
+    ) throws -> [SkippedRollupRange] {
+        let whole = ClosedOpenRange.merged(late.map { $0.aligned(to: tier.unitMs) })
+        var skipped: [SkippedRollupRange] = []
+        for range in whole {
+            skipped += try rollUp(range, tier: tier, isolated: isolated, connection) { unit in
+                try rollUpMetrics(unit, into: tier, connection)
+                try rollUpHistograms(unit, into: tier, connection)
+            }
+        }
+        for piece in fresh?.subtracting(whole) ?? [] {
+            skipped += try rollUp(piece, tier: tier, isolated: isolated, connection) { minutes in
+                try mergeMetrics(minutes, into: tier, connection)
+                try mergeHistograms(minutes, into: tier, connection)
+            }
+        }
+        return skipped
+    }
+
+    /// `min, max, sum, count, last, last_ts` of raw samples (`fromRaw`) or of rollup rows.
+    /// The last value is the one of the greatest `[epoch, value]` pair: no per-group sort (an
+    /// ordered array_agg sorted every group's rows; same choice as QueryStore.seriesQuery).
+    /// Sums never raise on huge values (SQLNumbers): one 1e308 must not block the pass.
+    static func metricsAggregates(fromRaw: Bool) -> String {
+        fromRaw
             ? "min(value), max(value), \(SQLNumbers.doubleSum("value")), count(*), "
                 + "(max(ARRAY[date_part('epoch', ts), value]))[2], max(ts)"
             : "min(min), max(max), \(SQLNumbers.doubleSum("sum")), \(SQLNumbers.countSum("count")), "
                 + "(max(ARRAY[date_part('epoch', last_ts), last]))[2], max(last_ts)"
-        // Table names and the unit are constants of this file, not input.
+    }
+
+    /// Recomputes the `tier` rows of the units in `range` from the finer tier's rows (raw
+    /// samples for minutes), replacing them.
+    static func rollUpMetrics(_ range: ClosedOpenRange, into tier: StorageTier, _ connection: PostgresConnection)
+        throws
+    {
+        let finer = tier.finer ?? .raw
+        let source = finer == .raw ? "metrics" : "metrics_\(finer.rawValue)"
+        // Table names and units are constants of StorageTier, not input.
         try connection.query(
             """
-            INSERT INTO \(target) (ts, series_id, min, max, sum, count, last, last_ts)
-            SELECT date_trunc('\(unit)', ts, 'UTC'), series_id, \(aggregates)
+            INSERT INTO metrics_\(tier.rawValue) (ts, series_id, min, max, sum, count, last, last_ts)
+            SELECT \(tier.unitStart("ts")), series_id, \(metricsAggregates(fromRaw: finer == .raw))
             FROM \(source)
             WHERE ts >= to_timestamp($1::double precision / 1000) AND ts < to_timestamp($2::double precision / 1000)
             GROUP BY 1, 2
@@ -255,6 +291,31 @@ public actor RollupWriter {
                 last = EXCLUDED.last, last_ts = EXCLUDED.last_ts
             """,
             [String(range.startMs), String(range.endMs)]
+        )
+    }
+
+    /// Merges the minute rows of `minutes` into the `tier` rows of their units (see
+    /// `rollUpCoarse`): the same figures as recomputing the units, up to the order of
+    /// floating-point additions.
+    static func mergeMetrics(_ minutes: ClosedOpenRange, into tier: StorageTier, _ connection: PostgresConnection)
+        throws
+    {
+        let lastPair = { (row: String) in "ARRAY[date_part('epoch', \(row).last_ts), \(row).last]" }
+        try connection.query(
+            """
+            INSERT INTO metrics_\(tier.rawValue) AS t (ts, series_id, min, max, sum, count, last, last_ts)
+            SELECT \(tier.unitStart("ts")), series_id, \(metricsAggregates(fromRaw: false))
+            FROM metrics_1m
+            WHERE ts >= to_timestamp($1::double precision / 1000) AND ts < to_timestamp($2::double precision / 1000)
+            GROUP BY 1, 2
+            ON CONFLICT (series_id, ts) DO UPDATE
+            SET min = least(t.min, EXCLUDED.min), max = greatest(t.max, EXCLUDED.max),
+                sum = \(SQLNumbers.clamped("t.sum")) + \(SQLNumbers.clamped("EXCLUDED.sum")),
+                count = \(SQLNumbers.count("t.count::numeric + EXCLUDED.count")),
+                last = (greatest(\(lastPair("t")), \(lastPair("EXCLUDED"))))[2],
+                last_ts = greatest(t.last_ts, EXCLUDED.last_ts)
+            """,
+            [String(minutes.startMs), String(minutes.endMs)]
         )
     }
 
@@ -285,40 +346,79 @@ public actor RollupWriter {
         )
     }
 
-    /// Merges histogram windows into one row per series and `unit`. A row's `ts` is the end of
-    /// its unit (windows are stamped with their end), so `range` selects `ts` in `(start, end]`.
-    static func rollUpHistograms(
-        _ range: ClosedOpenRange, from source: String, into target: String, unit: String,
-        _ connection: PostgresConnection
-    ) throws {
+    /// `SELECT` of `(ts, series_id, count, sum, min, max, zero_count, idx, cnt)`: the `source`
+    /// rows matching `filter` merged into one row per series and `tier` unit. A row's `ts` is
+    /// the end of its unit (windows are stamped with their end).
+    static func mergedHistograms(source: String, tier: StorageTier, filter: String) -> String {
+        """
+        WITH w AS (
+            SELECT \(tier.unitEnd("ts")) AS e, series_id, count, sum, min, max, zero_count, idx, cnt
+            FROM \(source) WHERE \(filter)
+        ), t AS (
+            SELECT e, series_id, \(SQLNumbers.countSum("count")) AS count, \(SQLNumbers.doubleSum("sum")) AS sum,
+                   min(min) AS min, max(max) AS max, \(SQLNumbers.countSum("zero_count")) AS zero_count
+            FROM w GROUP BY 1, 2
+        ), b AS (
+            SELECT w.e, w.series_id, u.i, \(SQLNumbers.countSum("u.c")) AS c
+            FROM w, unnest(w.idx, w.cnt) AS u(i, c)
+            GROUP BY 1, 2, 3
+        ), a AS (
+            SELECT e, series_id, array_agg(i ORDER BY i) AS idx, array_agg(c ORDER BY i) AS cnt
+            FROM b GROUP BY 1, 2
+        )
+        SELECT t.e, t.series_id, t.count, t.sum, t.min, t.max, t.zero_count,
+               coalesce(a.idx, '{}'), coalesce(a.cnt, '{}')
+        FROM t LEFT JOIN a ON a.e = t.e AND a.series_id = t.series_id
+        """
+    }
+
+    /// The windows (or finer units) with `ts` in `(start, end]` of `range`.
+    private static let windowFilter =
+        "ts > to_timestamp($1::double precision / 1000) AND ts <= to_timestamp($2::double precision / 1000)"
+
+    /// Recomputes the `tier` histogram rows of the units in `range` from the finer tier's rows
+    /// (raw windows for minutes), replacing them. A window ending exactly on a unit boundary
+    /// belongs to the unit before, so `range` selects `ts` in `(start, end]`.
+    static func rollUpHistograms(_ range: ClosedOpenRange, into tier: StorageTier, _ connection: PostgresConnection)
+        throws
+    {
+        let finer = tier.finer ?? .raw
+        let source = finer == .raw ? "histograms" : "histograms_\(finer.rawValue)"
         try connection.query(
             """
-            WITH w AS (
-                SELECT date_trunc('\(unit)', ts - interval '1 microsecond', 'UTC') + interval '1 \(unit)' AS e,
-                       series_id, count, sum, min, max, zero_count, idx, cnt
-                FROM \(source)
-                WHERE ts > to_timestamp($1::double precision / 1000) AND ts <= to_timestamp($2::double precision / 1000)
-            ), t AS (
-                SELECT e, series_id, \(SQLNumbers.countSum("count")) AS count, \(SQLNumbers.doubleSum("sum")) AS sum,
-                       min(min) AS min, max(max) AS max, \(SQLNumbers.countSum("zero_count")) AS zero_count
-                FROM w GROUP BY 1, 2
-            ), b AS (
-                SELECT w.e, w.series_id, u.i, \(SQLNumbers.countSum("u.c")) AS c
-                FROM w, unnest(w.idx, w.cnt) AS u(i, c)
-                GROUP BY 1, 2, 3
-            ), a AS (
-                SELECT e, series_id, array_agg(i ORDER BY i) AS idx, array_agg(c ORDER BY i) AS cnt
-                FROM b GROUP BY 1, 2
-            )
-            INSERT INTO \(target) (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
-            SELECT t.e, t.series_id, t.count, t.sum, t.min, t.max, t.zero_count,
-                   coalesce(a.idx, '{}'), coalesce(a.cnt, '{}')
-            FROM t LEFT JOIN a ON a.e = t.e AND a.series_id = t.series_id
+            INSERT INTO histograms_\(tier.rawValue) (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
+            \(mergedHistograms(source: source, tier: tier, filter: windowFilter))
             ON CONFLICT (series_id, ts) DO UPDATE
             SET count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max,
                 zero_count = EXCLUDED.zero_count, idx = EXCLUDED.idx, cnt = EXCLUDED.cnt
             """,
             [String(range.startMs), String(range.endMs)]
+        )
+    }
+
+    /// Merges the minute rows of `minutes` into the `tier` histogram rows of their units (see
+    /// `rollUpCoarse`); buckets present in both add up.
+    static func mergeHistograms(_ minutes: ClosedOpenRange, into tier: StorageTier, _ connection: PostgresConnection)
+        throws
+    {
+        try connection.query(
+            """
+            INSERT INTO histograms_\(tier.rawValue) AS t (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
+            \(mergedHistograms(source: "histograms_1m", tier: tier, filter: windowFilter))
+            ON CONFLICT (series_id, ts) DO UPDATE
+            SET count = \(SQLNumbers.count("t.count::numeric + EXCLUDED.count")),
+                sum = \(SQLNumbers.clamped("t.sum")) + \(SQLNumbers.clamped("EXCLUDED.sum")),
+                min = least(t.min, EXCLUDED.min), max = greatest(t.max, EXCLUDED.max),
+                zero_count = \(SQLNumbers.count("t.zero_count::numeric + EXCLUDED.zero_count")),
+                (idx, cnt) = (
+                    SELECT coalesce(array_agg(m.i ORDER BY m.i), '{}'), coalesce(array_agg(m.c ORDER BY m.i), '{}')
+                    FROM (
+                        SELECT u.i, \(SQLNumbers.countSum("u.c")) AS c
+                        FROM unnest(t.idx || EXCLUDED.idx, t.cnt || EXCLUDED.cnt) AS u(i, c)
+                        GROUP BY u.i
+                    ) m)
+            """,
+            [String(minutes.startMs), String(minutes.endMs)]
         )
     }
 
@@ -333,14 +433,14 @@ public actor RollupWriter {
                            (SELECT min(lo) FROM rollup_pending))) * 1000)::bigint
                 """)
             let from = try bounds.int(0, 0) ?? Self.oldestRawMs(connection) ?? endMs
-            try createPartitions(from: from, through: endMs + 3_600_000, connection)
+            try createPartitions(from: from, through: endMs + StorageTier.sixHours.unitMs, connection)
         }
     }
 
     private func ensureRollupPartitions(covering ranges: [ClosedOpenRange]) throws {
         guard let first = ranges.first, let last = ranges.last else { return }
         try connector.withConnection { connection in
-            try createPartitions(from: first.startMs, through: last.endMs + 3_600_000, connection)
+            try createPartitions(from: first.startMs, through: last.endMs + StorageTier.sixHours.unitMs, connection)
         }
     }
 

@@ -58,7 +58,7 @@ public struct RollupFailures: Sendable, Equatable {
 
 /// A range of a rollup tier passed over because its rows could not be rolled up.
 public struct SkippedRollupRange: Sendable, Equatable {
-    /// `1m` or `1h`.
+    /// `1m`, `1h` or `6h`.
     public var tier: String
     public var range: ClosedOpenRange
     /// Why (PostgreSQL's message).

@@ -1,20 +1,20 @@
 import MonCore
 
 extension RollupWriter {
-    /// Runs `work` over `range` of `tier` (`1m` or `1h`): at once, or — `isolated`, after
-    /// repeated failures at the same watermark (`RollupFailures`) — one minute (hour) at a
-    /// time, each in a savepoint. A unit that fails with an error about its data is rolled
+    /// Runs `work` over `range` of `tier`: at once, or — `isolated`, after repeated failures
+    /// at the same watermark (`RollupFailures`) — one unit of the tier at a time, each in a
+    /// savepoint. A unit that fails with an error about its data is rolled
     /// back to its savepoint, recorded in `rollup_skipped` and passed over; any other error
     /// ends the pass as before.
     static func rollUp(
-        _ range: ClosedOpenRange, tier: String, isolated: Bool, _ connection: PostgresConnection,
+        _ range: ClosedOpenRange, tier: StorageTier, isolated: Bool, _ connection: PostgresConnection,
         _ work: (ClosedOpenRange) throws -> Void
     ) throws -> [SkippedRollupRange] {
         guard isolated else {
             try work(range)
             return []
         }
-        let unitMs: Int64 = tier == "1h" ? 3_600_000 : 60_000
+        let unitMs = tier.unitMs
         var skipped: [SkippedRollupRange] = []
         var unitStart = range.startMs
         while unitStart < range.endMs {
@@ -25,7 +25,7 @@ extension RollupWriter {
                 try work(unit)
             } catch  where RollupFailures.isAboutTheData(error) {
                 try connection.execute(rawSQL: "ROLLBACK TO SAVEPOINT rollup_unit")
-                let skip = SkippedRollupRange(tier: tier, range: unit, error: "\(error)")
+                let skip = SkippedRollupRange(tier: tier.rawValue, range: unit, error: "\(error)")
                 try connection.query(
                     """
                     INSERT INTO rollup_skipped (tier, lo, hi, attempts, error)
@@ -33,7 +33,7 @@ extension RollupWriter {
                             $4, $5)
                     """,
                     [
-                        tier, String(unit.startMs), String(unit.endMs),
+                        tier.rawValue, String(unit.startMs), String(unit.endMs),
                         String(RollupFailures.attemptsBeforeSkipping + 1), skip.error,
                     ])
                 skipped.append(skip)

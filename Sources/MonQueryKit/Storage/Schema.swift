@@ -296,14 +296,60 @@ public enum Schema {
                 SELECT '1m_claimed', watermark FROM rollup_state WHERE tier = '1m';
                 """
         ),
+        Migration(
+            version: 10,
+            name: "six-hour rollups metrics_6h, histograms_6h, filled from the hour rollups",
+            sql: """
+                -- 7- and 30-day charts (6- and 12-hour steps) read a sixth of the hour rows
+                -- (TierPlan). Rows as in the hour tables; units start at 00, 06, 12, 18 UTC.
+                CREATE TABLE metrics_6h (LIKE metrics_1h INCLUDING DEFAULTS, PRIMARY KEY (series_id, ts))
+                    PARTITION BY RANGE (ts);
+                CREATE TABLE histograms_6h (LIKE histograms_1h INCLUDING DEFAULTS, PRIMARY KEY (series_id, ts))
+                    PARTITION BY RANGE (ts);
+                -- A day partition for each day of the hour tier, and the day after it (a histogram
+                -- unit is stamped with its end: 24:00 is the next day).
+                DO $$
+                DECLARE
+                    day date;
+                    tbl text;
+                BEGIN
+                    FOR day IN
+                        SELECT DISTINCT d FROM (
+                            SELECT to_date(right(c.relname, 8), 'YYYYMMDD') + k AS d
+                            FROM pg_inherits i
+                            JOIN pg_class c ON c.oid = i.inhrelid
+                            JOIN pg_class p ON p.oid = i.inhparent, generate_series(0, 1) AS k
+                            WHERE p.relname = 'metrics_1h' AND p.relnamespace = current_schema()::regnamespace
+                              AND c.relname ~ '_p[0-9]{8}$'
+                        ) days
+                    LOOP
+                        FOREACH tbl IN ARRAY ARRAY['metrics_6h', 'histograms_6h'] LOOP
+                            EXECUTE format(
+                                'CREATE TABLE IF NOT EXISTS %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                                tbl || '_p' || to_char(day, 'YYYYMMDD'), tbl,
+                                to_char(day, 'YYYY-MM-DD') || ' 00:00:00+00',
+                                to_char(day + 1, 'YYYY-MM-DD') || ' 00:00:00+00');
+                        END LOOP;
+                    END LOOP;
+                END
+                $$;
+                INSERT INTO metrics_6h (ts, series_id, min, max, sum, count, last, last_ts)
+                SELECT \(StorageTier.sixHours.unitStart("ts")), series_id, \(RollupWriter.metricsAggregates(fromRaw: false))
+                FROM metrics_1h GROUP BY 1, 2;
+                INSERT INTO histograms_6h (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
+                \(RollupWriter.mergedHistograms(source: "histograms_1h", tier: .sixHours, filter: "true"));
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.
     public static let partitionedTables = [
         "metrics", "events", "histograms", "logs", "metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h",
-        "statements_1h",
+        "statements_1h", "metrics_6h", "histograms_6h",
     ]
 
     /// The rollup tables (written by `RollupWriter`).
-    public static let rollupTables = ["metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h", "statements_1h"]
+    public static let rollupTables = [
+        "metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h", "statements_1h", "metrics_6h", "histograms_6h",
+    ]
 }
