@@ -10,17 +10,20 @@ public final class PostgresConnection {
 
     /// Connects with a `postgresql://` URL or a `key=value` connection string.
     ///
-    /// `applicationName` shows in `pg_stat_activity`; `statementTimeoutMs` bounds every statement.
+    /// `applicationName` shows in `pg_stat_activity`; `statementTimeoutMs` bounds every statement;
+    /// `jit` false turns PostgreSQL's JIT compilation off for the session (nil: the server's
+    /// setting).
     public init(
         url: String,
         applicationName: String,
         password: String? = nil,
-        statementTimeoutMs: Int = 30_000
+        statementTimeoutMs: Int = 30_000,
+        jit: Bool? = nil
     ) throws(PostgresError) {
         var keywords = ["dbname", "application_name", "options", "connect_timeout"]
-        var values = [
-            url, applicationName, "-c statement_timeout=\(statementTimeoutMs) -c client_min_messages=warning", "10",
-        ]
+        var options = "-c statement_timeout=\(statementTimeoutMs) -c client_min_messages=warning"
+        if let jit { options += " -c jit=\(jit ? "on" : "off")" }
+        var values = [url, applicationName, options, "10"]
         if let password {
             keywords.append("password")
             values.append(password)

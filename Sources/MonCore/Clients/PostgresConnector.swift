@@ -6,14 +6,20 @@ public final class PostgresConnector {
     public let applicationName: String
     public let statementTimeoutMs: Int
     private let password: String?
+    /// The session's `jit` setting (nil: the server's); see `PostgresConnection.init`.
+    private let jit: Bool?
     private var connection: PostgresConnection?
 
     /// `password` (from a secret file) is passed to libpq apart from the URL, so it never shows in it.
-    public init(url: String, applicationName: String, password: String? = nil, statementTimeoutMs: Int = 30_000) {
+    public init(
+        url: String, applicationName: String, password: String? = nil, statementTimeoutMs: Int = 30_000,
+        jit: Bool? = nil
+    ) {
         self.url = url
         self.password = password
         self.applicationName = applicationName
         self.statementTimeoutMs = statementTimeoutMs
+        self.jit = jit
     }
 
     /// Runs `body` on a live connection, connecting first if needed. A connection-level
@@ -29,7 +35,8 @@ public final class PostgresConnector {
                 url: url,
                 applicationName: applicationName,
                 password: password,
-                statementTimeoutMs: statementTimeoutMs
+                statementTimeoutMs: statementTimeoutMs,
+                jit: jit
             )
             connection = live
         }

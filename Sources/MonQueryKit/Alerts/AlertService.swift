@@ -27,6 +27,11 @@ public actor AlertEvaluator {
     public private(set) var lastEvaluationMs: Int64?
     /// Rules whose last evaluation failed (the database away, for instance), with why.
     public private(set) var failing: [String: String] = [:]
+    /// Request statistics per host read during the current pass, by window: the API rules
+    /// (error rate, P95, …) of one window share one scan of the fleet's histograms.
+    private var passEndpointStats: [Int64: [String: [EndpointStats]]] = [:]
+    /// Scans of the request histograms made by alert passes (tests check the sharing).
+    public private(set) var endpointScans = 0
 
     public init(
         rules: [AlertRule], store: QueryStore, alerts: AlertStore, cache: LastValueCache, stats: IngestStats,
@@ -95,6 +100,8 @@ public actor AlertEvaluator {
         }
         var transitions: [AlertEngine.Transition] = []
         var notify: [AlertEngine.Active] = []
+        passEndpointStats = [:]
+        defer { passEndpointStats = [:] }
         for rule in rules {
             do {
                 let reading = try await self.values(rule, nowMs: nowMs)
@@ -176,6 +183,15 @@ public actor AlertEvaluator {
         return reading
     }
 
+    /// Request statistics per host over the last `window` seconds, read once per pass.
+    private func endpointStatsByHost(window: Int64, range: TimeRange) async throws -> [String: [EndpointStats]] {
+        if let known = passEndpointStats[window] { return known }
+        let stats = try await store.endpointStatsByHost(host: nil, range: range)
+        endpointScans += 1
+        passEndpointStats[window] = stats
+        return stats
+    }
+
     /// The rule's value per host, and the labels of the series that gave it.
     func values(_ rule: AlertRule, nowMs: Int64) async throws -> Reading {
         let window = rule.windowSeconds
@@ -248,7 +264,7 @@ public actor AlertEvaluator {
             return (values.mapValues { $0 * rule.scale }, [:])
         case .builtin(let name):
             var byHost: [String: Double] = [:]
-            for (host, endpoints) in try await store.endpointStatsByHost(host: nil, range: try range()) {
+            for (host, endpoints) in try await endpointStatsByHost(window: window, range: try range()) {
                 let totals = EndpointStats.totals(endpoints)
                 guard totals.requests > 0, totals.requests >= rule.minRequests else { continue }
                 byHost[host] = totals.value(of: name, windowSeconds: Double(window))

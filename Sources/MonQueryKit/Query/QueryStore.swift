@@ -14,7 +14,11 @@ public actor QueryStore {
 
     public init(databaseURL: String, password: String? = nil, name: String = "pg-query") {
         executor = ThreadExecutor(name: name)
-        connector = PostgresConnector(url: databaseURL, applicationName: "monquery-api", password: password)
+        // JIT off: API, alert and anomaly reads are many short statements, each planned anew;
+        // PostgreSQL compiled every one estimated above `jit_above_cost` (the week's charts,
+        // the fleet's request statistics), which cost more than the statement itself saved.
+        connector = PostgresConnector(
+            url: databaseURL, applicationName: "monquery-api", password: password, jit: false)
     }
 
     /// Round trip to the database, in seconds (for `/health`).
