@@ -189,9 +189,7 @@ extension API {
             guard !increases.isEmpty else { return nil }
             return increases.reduce(0) { $0 + $1.value } / Double(window)
         }
-        let series = try await store.series(names: [metric], host: host, range: range).filter { series in
-            labels.allSatisfy { series.labels[$0.key] == $0.value }
-        }
+        let series = try await store.series(names: [metric], host: host, labels: labels, range: range)
         let averages = series.compactMap(\.average)
         guard !averages.isEmpty else { return nil }
         return averages.reduce(0, +) / Double(averages.count)

@@ -71,6 +71,15 @@ struct QueryResultTests {
         }
         let h1 = try #require(series.first { $0.host == "h1" && $0.labels["cpu"] == "all" })
         #expect(h1.latest == 40 && h1.latestMs == now - 9000, "the raw sample is the latest")
+        // A labels filter is read in SQL: the same series, only those with the labels.
+        let allCPU = try await store.series(
+            names: ["mon_host_cpu_usage_ratio"], host: nil, labels: ["cpu": "all"], range: range)
+        #expect(allCPU.map(\.seriesID).sorted() == series.filter { $0.labels["cpu"] == "all" }.map(\.seriesID).sorted())
+        #expect(allCPU.count == 2)
+        #expect(
+            try await store.series(
+                names: ["mon_host_cpu_usage_ratio"], host: "h2", labels: ["cpu": "1", "x": "y"], range: range
+            ).isEmpty)
     }
 
     @Test("a week of request statistics from the six-hour tier: counts, statuses, buckets and per-step P50/P95/P99")

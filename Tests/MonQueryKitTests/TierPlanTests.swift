@@ -83,6 +83,24 @@ struct TierPlanTests {
         #expect(increase.contains("interval '1 hour'") && increase.contains("interval '6 hours'"))
     }
 
+    @Test("one figure over a range: minute rows up to the first whole hour, hour rows to the watermark, raw after")
+    func aggregatingPlan() throws {
+        let range = try TimeRange(period: "6h", step: nil, nowMs: now)
+        let watermark = now - 45_000
+        let plan = TierPlan(aggregating: range, watermarkMs: watermark)
+        let hour = (range.startMs / 3_600_000 + 1) * 3_600_000
+        #expect(plan.tier == .hour && plan.readsRaw && plan.splitMs == watermark)
+        let source = plan.metricsSource(seriesFilter: "SELECT 1")
+        #expect(Self.bounds(source, "metrics_1m r") == [range.startMs, hour])
+        #expect(Self.bounds(source, "metrics_1h r") == [hour, watermark])
+        #expect(Self.bounds(source, "metrics m") == [watermark, now])
+        // Shorter than to the next whole hour: minute rows only.
+        let short = TierPlan(aggregating: try TimeRange(period: "5m", step: nil, nowMs: now), watermarkMs: watermark)
+        let shortSource = short.metricsSource(seriesFilter: "SELECT 1")
+        #expect(!shortSource.contains("metrics_1h") && shortSource.contains("metrics_1m"))
+        #expect(TierPlan(aggregating: range, watermarkMs: nil).tier == .raw)
+    }
+
     @Test("lagging rollups: a histogram unit holding the watermark is read whole, raw windows after the watermark")
     func laggingHistogramsKeepThePartialUnit() throws {
         let watermark = (now / 3_600_000) * 3_600_000 + 20 * 60_000 - 3_600_000

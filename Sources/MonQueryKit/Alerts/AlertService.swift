@@ -223,8 +223,7 @@ public actor AlertEvaluator {
             return (byHost.mapValues { (aggregate == .rate ? $0 / Double(window) : $0) * rule.scale }, [:])
         case .metric(let name, let labels, let aggregate):
             var entries: [(host: String, value: Double, labels: [String: String])] = []
-            for series in try await store.series(names: [name], host: nil, range: try range())
-            where labels.allSatisfy({ series.labels[$0.key] == $0.value }) {
+            for series in try await store.series(names: [name], host: nil, labels: labels, range: try range()) {
                 let value: Double?
                 switch aggregate {
                 case .max: value = series.points.map(\.value).max()

@@ -163,14 +163,15 @@ extension QueryStore {
     /// inside one unit is then seen as a reset at the unit's end). A series' first sample is
     /// its baseline; when that first row is a rollup unit, the growth inside the unit (from
     /// its first raw sample, while raw rows are kept) counts too — a counter that starts at 0
-    /// inside a minute already rolled up is not lost. Hour rows at most: with 6-hour rows a
-    /// reset would lose up to six hours of growth.
+    /// inside a minute already rolled up is not lost. The step does not matter: minute rows
+    /// up to the first whole hour, hour rows after it (`TierPlan(aggregating:)`); six-hour
+    /// rows are never read (a reset would lose up to six hours of growth).
     public func increase(name: String, host: String?, range: TimeRange) throws -> [(
         host: String, labels: [String: String], value: Double
     )] {
         try connector.withConnection { connection -> [(host: String, labels: [String: String], value: Double)] in
-            let query = Self.increaseQuery(
-                name: name, host: host, plan: try plan(range, connection, coarsest: .hour))
+            let plan = TierPlan(aggregating: range, watermarkMs: try RollupWriter.watermarkMs(connection))
+            let query = Self.increaseQuery(name: name, host: host, plan: plan)
             let rows = try connection.query(query.sql, query.parameters)
             return (0..<rows.rowCount).map { row in
                 (rows.string(row, 0) ?? "", Self.decodeLabels(rows.string(row, 1)), rows.double(row, 2) ?? 0)

@@ -80,11 +80,9 @@ public actor QueryStore {
         }
     }
 
-    /// The tier plan for `range` (reads the rollup watermark), with tiers up to `coarsest`.
-    func plan(
-        _ range: TimeRange, _ connection: PostgresConnection, coarsest: StorageTier = .sixHours
-    ) throws -> TierPlan {
-        TierPlan(range: range, watermarkMs: try RollupWriter.watermarkMs(connection), coarsest: coarsest)
+    /// The tier plan for `range` (reads the rollup watermark).
+    func plan(_ range: TimeRange, _ connection: PostgresConnection) throws -> TierPlan {
+        TierPlan(range: range, watermarkMs: try RollupWriter.watermarkMs(connection))
     }
 
     /// The plan a chart over `range` would use now.
@@ -93,10 +91,15 @@ public actor QueryStore {
     }
 
     /// The series query of `series(names:host:range:)` under `plan`, with its parameters.
-    public static func seriesQuery(names: [String], host: String?, range: TimeRange, plan: TierPlan) -> (
-        sql: String, parameters: [String?]
-    ) {
-        let filter = "SELECT id FROM metric_series WHERE name = ANY($1::text[]) AND ($2::text IS NULL OR host = $2)"
+    /// `labels`: only series carrying every one of these labels (read in SQL, so a comparison of
+    /// `cpu=all` does not read every core's rows).
+    public static func seriesQuery(
+        names: [String], host: String?, labels: [String: String] = [:], range: TimeRange, plan: TierPlan
+    ) -> (sql: String, parameters: [String?]) {
+        let filter = """
+            SELECT id FROM metric_series WHERE name = ANY($1::text[]) AND ($2::text IS NULL OR host = $2)
+              AND ($4::jsonb IS NULL OR labels @> $4::jsonb)
+            """
         // Buckets are aggregated per series id first and joined to their names after, so the
         // labels are turned into text once per bucket, not once per row. The last value of a
         // bucket is the `last` of its row with the greatest `last_ts`: the largest
@@ -115,14 +118,21 @@ public actor QueryStore {
             JOIN metric_series s ON s.id = b.series_id
             ORDER BY 1, 5
             """
-        return (sql, [PostgresArray.text(names), host, String(range.stepSeconds)])
+        let wanted =
+            labels.isEmpty
+            ? nil : JSONValue.object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }).encoded()
+        return (sql, [PostgresArray.text(names), host, String(range.stepSeconds), wanted])
     }
 
-    /// Series named in `names` (optionally one host) over `range`, with latest, average and
-    /// points, from the coarsest tier that serves the range's step (`TierPlan`).
-    public func series(names: [String], host: String?, range: TimeRange) throws -> [SeriesData] {
+    /// Series named in `names` (optionally one host, and only those with `labels`) over
+    /// `range`, with latest, average and points, from the coarsest tier that serves the
+    /// range's step (`TierPlan`).
+    public func series(
+        names: [String], host: String?, labels: [String: String] = [:], range: TimeRange
+    ) throws -> [SeriesData] {
         try connector.withConnection { connection -> [SeriesData] in
-            let query = Self.seriesQuery(names: names, host: host, range: range, plan: try plan(range, connection))
+            let query = Self.seriesQuery(
+                names: names, host: host, labels: labels, range: range, plan: try plan(range, connection))
             let buckets = try connection.query(query.sql, query.parameters)
             var byID: [Int64: SeriesData] = [:]
             var order: [Int64] = []

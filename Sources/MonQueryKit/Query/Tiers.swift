@@ -20,12 +20,14 @@ public struct TierPlan: Sendable, Equatable {
     public var splitMs: Int64
     public var endMs: Int64
     public var readsRaw: Bool
+    /// The finer tier that reads the range's first partial unit of `tier` (hour rows before
+    /// the first 6-hour boundary; minute rows before the first hour of an aggregate plan).
+    public private(set) var headTier: StorageTier?
 
     /// Longest rollup lag an hour-tier chart tolerates before it also reads raw rows.
     public static let maxLagMs: Int64 = 5 * 60_000
 
-    /// `coarsest` caps the tier: counter increases use hour rows at most (a reset inside a
-    /// unit loses what the counter grew in that unit before it; see `QueryStore.increase`).
+    /// `coarsest` caps the tier (to compare a tier's answer with a finer one's).
     public init(range: TimeRange, watermarkMs: Int64?, coarsest: StorageTier = .sixHours) {
         startMs = range.startMs
         endMs = range.endMs
@@ -38,23 +40,44 @@ public struct TierPlan: Sendable, Equatable {
             return
         }
         tier = serving
+        headTier = tier == .sixHours ? .hour : nil
         splitMs = min(watermarkMs, range.endMs)
         readsRaw = tier == .minute || range.endMs - splitMs > Self.maxLagMs
         if !readsRaw { splitMs = range.endMs }
+    }
+
+    /// For one figure over the whole range (a counter's increase), whatever the step: minute
+    /// rows up to the range's first whole hour, hour rows up to the watermark, raw rows after
+    /// it (as fresh as the minute tier). A 6-hour window reads about 65 rows per series
+    /// instead of 360. A counter reset inside an hour loses what the counter grew in that hour
+    /// before it (the hour tier's own limit).
+    public init(aggregating range: TimeRange, watermarkMs: Int64?) {
+        startMs = range.startMs
+        endMs = range.endMs
+        guard let watermarkMs, watermarkMs > range.startMs else {
+            tier = .raw
+            splitMs = range.startMs
+            readsRaw = true
+            return
+        }
+        tier = .hour
+        headTier = .minute
+        splitMs = min(watermarkMs, range.endMs)
+        readsRaw = true
     }
 
     private static func time(_ ms: Int64) -> String { "to_timestamp(\(ms)::double precision / 1000)" }
 
     private static func ceiling(_ ms: Int64, _ unit: Int64) -> Int64 { ClosedOpenRange.floor(ms + unit - 1, unit) }
 
-    /// The rollup rows' part of the range: `(tier, from, to)` pieces in order. The six-hour
-    /// tier starts with hour rows up to the range's first 6-hour boundary.
+    /// The rollup rows' part of the range: `(tier, from, to)` pieces in order. With a
+    /// `headTier`, that tier's rows come first, up to the range's first boundary of `tier`.
     private var rollupPieces: [(tier: StorageTier, fromMs: Int64, toMs: Int64)] {
         guard tier != .raw, splitMs > startMs else { return [] }
-        guard tier == .sixHours else { return [(tier, startMs, splitMs)] }
+        guard let headTier else { return [(tier, startMs, splitMs)] }
         let boundary = min(Self.ceiling(startMs, tier.unitMs), splitMs)
         var pieces: [(tier: StorageTier, fromMs: Int64, toMs: Int64)] = []
-        if boundary > startMs { pieces.append((.hour, startMs, boundary)) }
+        if boundary > startMs { pieces.append((headTier, startMs, boundary)) }
         if splitMs > boundary { pieces.append((tier, boundary, splitMs)) }
         return pieces
     }
