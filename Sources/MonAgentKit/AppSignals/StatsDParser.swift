@@ -342,44 +342,14 @@ public enum StatsDParser {
             negative = bytes[0] == UInt8(ascii: "-")
             index = 1
         }
-        var mantissa: UInt64 = 0
-        var digits = 0  // significant digits taken into `mantissa` (leading zeros skipped)
-        var anyDigit = false
-        var scale = 0  // power of ten to apply to `mantissa`
-        var exact = true
-        while index < count, bytes[index] &- UInt8(ascii: "0") < 10 {
-            let digit = UInt64(bytes[index] &- UInt8(ascii: "0"))
-            anyDigit = true
-            if mantissa != 0 || digit != 0 {
-                if digits < 19 {
-                    mantissa = mantissa &* 10 &+ digit
-                    digits += 1
-                } else {
-                    exact = false
-                }
-            }
-            index += 1
-        }
+        var digits = Digits()
+        digits.read(bytes, &index, fraction: false)
         if index < count, bytes[index] == UInt8(ascii: ".") {
             index += 1
-            while index < count, bytes[index] &- UInt8(ascii: "0") < 10 {
-                let digit = UInt64(bytes[index] &- UInt8(ascii: "0"))
-                anyDigit = true
-                if mantissa != 0 || digit != 0 {
-                    if digits < 19 {
-                        mantissa = mantissa &* 10 &+ digit
-                        digits += 1
-                        scale -= 1
-                    } else {
-                        exact = false
-                    }
-                } else {
-                    scale -= 1
-                }
-                index += 1
-            }
+            digits.read(bytes, &index, fraction: true)
         }
-        guard anyDigit else { return nil }
+        guard digits.any else { return nil }
+        var scale = digits.scale
         if index < count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
             var exponentNegative = false
@@ -400,13 +370,43 @@ public enum StatsDParser {
         guard index == count else { return nil }
         // Exact: the mantissa is an integer a Double holds exactly, and so is 10^|scale| (≤ 10^22),
         // so one multiplication or division rounds once, correctly (as strtod does).
-        if exact, mantissa <= 1 << 53, scale >= -22, scale <= 22 {
-            var value = Double(mantissa)
+        if digits.exact, digits.mantissa <= 1 << 53, scale >= -22, scale <= 22 {
+            var value = Double(digits.mantissa)
             if scale < 0 { value /= powersOfTen[-scale] } else if scale > 0 { value *= powersOfTen[scale] }
             return negative ? -value : value
         }
-        if mantissa == 0, exact { return negative ? -0.0 : 0 }
+        if digits.mantissa == 0, digits.exact { return negative ? -0.0 : 0 }
         return numberFromText(bytes)
+    }
+
+    /// Decimal digits read into an integer of at most 19 significant digits (leading zeros
+    /// skipped), and the power of ten the fraction's digits stand for.
+    struct Digits {
+        var mantissa: UInt64 = 0
+        var kept = 0
+        var any = false
+        /// False once a significant digit did not fit: `number` then asks the standard library.
+        var exact = true
+        var scale = 0
+
+        mutating func read(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, fraction: Bool) {
+            while index < bytes.count, bytes[index] &- UInt8(ascii: "0") < 10 {
+                let digit = UInt64(bytes[index] &- UInt8(ascii: "0"))
+                any = true
+                if mantissa != 0 || digit != 0 {
+                    if kept < 19 {
+                        mantissa = mantissa &* 10 &+ digit
+                        kept += 1
+                        if fraction { scale -= 1 }
+                    } else {
+                        exact = false
+                    }
+                } else if fraction {
+                    scale -= 1
+                }
+                index += 1
+            }
+        }
     }
 
     static let powersOfTen: [Double] = (0...22).map { exponent in
