@@ -39,6 +39,8 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // recvmmsg(2) for the StatsD receiver (a header only: libc has the function).
+        .systemLibrary(name: "CDatagram"),
         .target(
             name: "MonCore",
             dependencies: [
@@ -58,6 +60,7 @@ let package = Package(
             name: "MonAgentKit",
             dependencies: [
                 "MonCore",
+                "CDatagram",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

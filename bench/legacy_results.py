@@ -48,6 +48,9 @@ def statsd(out):
             for r in steps:
                 if int(r["received_lines"]) != int(r["sent_lines"]) or int(r["rcvbuf_errors"]) != 0:
                     break
+                # A step the sender could not offer (below 95 % of its target) does not count.
+                if float(r["achieved"]) < 0.95 * int(r["offered"]):
+                    break
                 top = int(r["offered"])
             best.append(top)
         result["zero_loss_lines_per_second"][k] = med(best)
@@ -56,8 +59,9 @@ def statsd(out):
                             "rule": "others_cpu_s / (STEP_SECONDS + SETTLE_SECONDS) > %.1f core" % CONTENDED_CORES}
     best20 = result["zero_loss_lines_per_second"]["20"]["median"]
     best1 = result["zero_loss_lines_per_second"]["1"]["median"]
-    result["targets"] = {"statsd": {"target": ">= 100 000 lines/s without loss into one agent",
-                                    "met": max(best1, best20) >= 100000}}
+    result["targets"] = {"statsd": {"target": ">= 200 000 lines/s with 1 line per datagram and >= 1 000 000 with 20,"
+                                              " without loss into one agent (issue 22)",
+                                    "met": best1 >= 200000 and best20 >= 1000000}}
     return result
 
 

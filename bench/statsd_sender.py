@@ -10,13 +10,21 @@ sent as one JSON object on stdout:
 The lines look like what a FastAPI application instrumented with DogStatsD sends:
 request timers with endpoint/method/status tags (the agent's request metric), plus
 counters, gauges, histograms and a few other timers. A pool of datagrams is built
-before sending starts so that the send loop does nothing but pace and call send().
+before sending starts so that the send loop does nothing but pace and send.
+
+On Linux the datagrams go out with sendmmsg(2), up to 256 per call, called through
+ctypes (still the standard library only): one send() per datagram costs the Python
+interpreter about 5 µs, which capped this sender at about 180 000 datagrams/s on a
+quiet core, below the rates the agent is asked to take. `--method send` keeps the
+one-call-per-datagram loop (and is used where sendmmsg is not available).
 
 Usage: statsd_sender.py --port PORT --rate LINES_PER_S --duration SECONDS
                         [--lines-per-datagram K] [--host 127.0.0.1] [--seed N]
+                        [--method sendmmsg|send]
 """
 
 import argparse
+import ctypes
 import json
 import os
 import random
@@ -70,6 +78,66 @@ def build_pool(k: int, count: int, seed: int) -> list:
     return pool
 
 
+class _IOVec(ctypes.Structure):
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+class _MsgHdr(ctypes.Structure):
+    _fields_ = [
+        ("msg_name", ctypes.c_void_p), ("msg_namelen", ctypes.c_uint32),
+        ("msg_iov", ctypes.POINTER(_IOVec)), ("msg_iovlen", ctypes.c_size_t),
+        ("msg_control", ctypes.c_void_p), ("msg_controllen", ctypes.c_size_t),
+        ("msg_flags", ctypes.c_int),
+    ]
+
+
+class _MMsgHdr(ctypes.Structure):
+    _fields_ = [("msg_hdr", _MsgHdr), ("msg_len", ctypes.c_uint)]
+
+
+def mmsg_sender(sock: socket.socket, pool: list):
+    """A function send(index, n) -> (sent, errors) that sends pool[index:index+n] (n <= len(pool))
+    with one sendmmsg call per run of successes, or None where sendmmsg is not available."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        sendmmsg = libc.sendmmsg
+    except (OSError, AttributeError):
+        return None
+    sendmmsg.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
+    sendmmsg.restype = ctypes.c_int
+    buffers = [ctypes.create_string_buffer(d, len(d)) for d in pool]
+    iovecs = (_IOVec * len(pool))()
+    for i, (b, d) in enumerate(zip(buffers, pool)):
+        iovecs[i].iov_base = ctypes.addressof(b)
+        iovecs[i].iov_len = len(d)
+    # The pool twice over, so that any run of up to len(pool) datagrams is contiguous.
+    headers = (_MMsgHdr * (2 * len(pool)))()
+    for i in range(2 * len(pool)):
+        headers[i].msg_hdr.msg_iov = ctypes.pointer(iovecs[i % len(pool)])
+        headers[i].msg_hdr.msg_iovlen = 1
+    base = ctypes.addressof(headers)
+    size = ctypes.sizeof(_MMsgHdr)
+    fd = sock.fileno()
+
+    def send(index: int, n: int):
+        sent = errors = 0
+        while n > 0:
+            r = sendmmsg(fd, base + index * size, n, 0)
+            if r < 0:
+                # The first datagram of the run failed (e.g. ECONNREFUSED from an earlier ICMP
+                # error): counted and skipped, like a failed send().
+                r, errors = 0, errors + 1
+                index, n = index + 1, n - 1
+            sent += r
+            index, n = index + r, n - r
+        return sent, errors
+
+    send.keep = (buffers, iovecs, headers)
+    return send
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -80,6 +148,8 @@ def main() -> int:
     parser.add_argument("--burst-ms", type=float, default=10.0,
                         help="token bucket depth, in milliseconds of the target rate (default 10)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--method", choices=("sendmmsg", "send"), default="sendmmsg",
+                        help="sendmmsg(2) through ctypes, up to 256 datagrams a call (default), or one send() each")
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1") and not args.host.startswith("127."):
         print("refusing to send anywhere but loopback", file=sys.stderr)
@@ -95,6 +165,8 @@ def main() -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * 1024 * 1024)
     sock.connect((args.host, args.port))
     send = sock.send
+    send_many = mmsg_sender(sock, pool) if args.method == "sendmmsg" else None
+    method = "sendmmsg" if send_many else "send"
     now = time.perf_counter
     sleep = time.sleep
 
@@ -118,6 +190,12 @@ def main() -> int:
             sleep(min(0.001, (1.0 - tokens) / datagram_rate))
             continue
         tokens -= n
+        if send_many:
+            done, failed = send_many(index, n)
+            sent += done
+            errors += failed
+            index = (index + n) % pool_len
+            continue
         for _ in range(n):
             try:
                 send(pool[index])
@@ -140,6 +218,7 @@ def main() -> int:
         "cpu_seconds": round(cpu, 3),
         "target_lines_per_second": args.rate,
         "lines_per_datagram": k,
+        "method": method,
     }))
     return 0
 

@@ -25,7 +25,7 @@ import Testing
         #expect(config.statsd.prefix == "app_")
         #expect(config.statsd.maxTagSets == 500)
         #expect(config.statsd.maxMetrics == 2000)
-        #expect(config.statsd.receiveBufferBytes == 4 * 1024 * 1024)
+        #expect(config.statsd.receiveBufferBytes == 16 * 1024 * 1024)
         #expect(config.statsd.requestMetrics == StatsDConfig.defaultRequestMetrics)
         #expect(config.statsd.requestMetrics.contains("http.request.duration"))
         #expect(config.logs.paths.isEmpty)

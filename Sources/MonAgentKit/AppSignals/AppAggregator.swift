@@ -11,6 +11,8 @@ import Synchronization
 /// (`statsd.max_tag_sets`, further sets folded into `overflow="true"`); both counted.
 public final class AppAggregator: Sendable {
     static let overflowLabels: Labels = ["overflow": "true"]
+    /// Series identities whose resolution is kept (`StatsDSeriesCache`).
+    public static let seriesCacheEntries = 4096
     static let maxLabelValueBytes = 200
     static let maxSetMembers = 100_000
     /// The longest plausible duration, one day: a StatsD timing (`|ms`) beyond it, a negative
@@ -40,6 +42,8 @@ public final class AppAggregator: Sendable {
         var selector: RequestSourceSelector
         /// Cache types seen in hit/miss counters (at most `CacheCounterNames.maxTypes`).
         var cacheTypes: Set<String> = []
+        /// What each series identity seen recently resolves to (see `StatsDSeriesCache`).
+        var series: StatsDSeriesCache<Route>
     }
 
     let config: StatsDConfig
@@ -51,35 +55,61 @@ public final class AppAggregator: Sendable {
     /// `cacheTypes` map cache counters' key prefixes to type names (`redis.cache_types`).
     public init(
         config: StatsDConfig, requests: RequestsConfig = RequestsConfig(), defaultService: String = "mnemolite",
-        cacheTypes: [RedisSourceConfig.CacheType] = RedisSourceConfig.defaultCacheTypes
+        cacheTypes: [RedisSourceConfig.CacheType] = RedisSourceConfig.defaultCacheTypes,
+        seriesCacheEntries: Int = AppAggregator.seriesCacheEntries
     ) {
         self.config = config
         cacheNames = CacheCounterNames(cacheTypes: cacheTypes)
-        state = Mutex(State(selector: RequestSourceSelector(config: requests, defaultService: defaultService)))
+        state = Mutex(
+            State(
+                selector: RequestSourceSelector(config: requests, defaultService: defaultService),
+                series: StatsDSeriesCache(maxEntries: seriesCacheEntries)))
     }
 
     // MARK: Input
 
     /// Parses and applies one datagram (several lines allowed); bad lines are counted, never fatal.
     public func ingest(datagram: UnsafeRawBufferPointer) {
-        var parsed: [StatsDLine] = []
-        var malformed = 0.0
-        var ignored = 0.0
-        let lines = StatsDParser.lines(datagram)
-        for line in lines {
-            do {
-                if let statsd = try StatsDParser.parse(line) { parsed.append(statsd) } else { ignored += 1 }
-            } catch {
-                malformed += 1
-            }
-        }
+        ingest(datagrams: CollectionOfOne(datagram))
+    }
+
+    /// Parses and applies datagrams under one lock acquisition (the receiver passes what one
+    /// `recvmmsg` returned). Lines are checked in place (`StatsDParser.scan`); a line whose
+    /// type, name and tags were seen before reuses what they resolved to, so no String is
+    /// built for it.
+    public func ingest<Datagrams: Sequence<UnsafeRawBufferPointer>>(datagrams: Datagrams) {
+        let nowMs = WallClock.nowMs()
+        // Read only inside the lock, while the caller waits: nothing of it is kept in the state
+        // (the series cache copies the bytes it keeps).
+        let batch = Borrowed(datagrams)
         state.withLock { state in
-            state.own["mon_agent_statsd_datagrams_total", default: 0] += 1
-            state.own["mon_agent_statsd_lines_total", default: 0] += Double(lines.count)
-            state.own["mon_agent_statsd_malformed_total", default: 0] += malformed
-            state.own["mon_agent_statsd_ignored_total", default: 0] += ignored
-            for line in parsed { apply(line, to: &state) }
+            var counts = (datagrams: 0.0, lines: 0.0, malformed: 0.0, ignored: 0.0)
+            for datagram in batch.value {
+                counts.datagrams += 1
+                StatsDParser.forEachLine(datagram) { line in
+                    counts.lines += 1
+                    do {
+                        if let raw = try StatsDParser.scan(line) {
+                            apply(raw, nowMs: nowMs, to: &state)
+                        } else {
+                            counts.ignored += 1
+                        }
+                    } catch {
+                        counts.malformed += 1
+                    }
+                }
+            }
+            state.own["mon_agent_statsd_datagrams_total", default: 0] += counts.datagrams
+            state.own["mon_agent_statsd_lines_total", default: 0] += counts.lines
+            state.own["mon_agent_statsd_malformed_total", default: 0] += counts.malformed
+            state.own["mon_agent_statsd_ignored_total", default: 0] += counts.ignored
         }
+    }
+
+    /// The caller's datagrams, read under the lock while the caller waits.
+    private struct Borrowed<Value>: @unchecked Sendable {
+        let value: Value
+        init(_ value: Value) { self.value = value }
     }
 
     /// Records one HTTP request (from a log event or a StatsD timer), unless the selector
@@ -90,7 +120,10 @@ public final class AppAggregator: Sendable {
     ) {
         state.withLock { state in
             let request = Request(endpoint: endpoint, method: method, status: status, source: source, service: service)
-            recordRequest(request, seconds: seconds, times: times, nowMs: nowMs, &state)
+            guard admitRequest(request, seconds: seconds, times: times, nowMs: nowMs, &state),
+                let key = admit(MetricNames.requestDuration, Self.requestLabels(request), &state)
+            else { return }
+            record(seconds, times: times, in: key, &state)
         }
     }
 
@@ -157,64 +190,97 @@ public final class AppAggregator: Sendable {
 
     // MARK: Internals (under the lock)
 
-    private func apply(_ line: StatsDLine, to state: inout State) {
-        let times = Self.times(sampleRate: line.sampleRate)
-        switch line.kind {
-        case .timer, .histogram, .distribution:
-            let scale = line.kind == .timer ? 0.001 : 1
-            var values = line.values
-            if line.kind == .timer {
-                values.removeAll { !($0 >= 0 && $0 * scale <= Self.maxDurationSeconds) }
-                if values.count < line.values.count {
-                    state.own["mon_agent_statsd_malformed_total", default: 0] += Double(
-                        line.values.count - values.count)
-                    if values.isEmpty { return }
+    /// What the type, name and tags of a line resolve to; kept per identity in `State.series`.
+    /// `admission` is filled the first time the line would look up its series, and kept: once
+    /// decided, whether a series is admitted, folded or dropped never changes (tag sets, metric
+    /// names and cache types are only ever added, up to their caps). Its counts are added
+    /// again on every use, as if it were decided again.
+    struct Route {
+        enum Target {
+            /// A timer, histogram or distribution: a histogram of values × `scale`.
+            case histogram(name: String, labels: Labels, scale: Double)
+            /// A request timer (`statsd.request_metrics` with an endpoint tag).
+            case request(Request, labels: Labels, scale: Double)
+            case counter(name: String, labels: Labels, cache: CacheCounterNames.Match?)
+            case gauge(name: String, labels: Labels)
+            case set(name: String, labels: Labels)
+        }
+        var target: Target
+        var admission: Admission?
+    }
+
+    /// Where a series' lines go: its key (nil: dropped), and what deciding it counted.
+    struct Admission {
+        var key: Key?
+        var folded = 0.0
+        var dropped = 0.0
+    }
+
+    private func apply(_ raw: StatsDRawLine, nowMs: Int64, to state: inout State) {
+        let slot = state.series.find(raw) ?? state.series.insert(raw, route(raw))
+        let times = Self.times(sampleRate: raw.sampleRate)
+        switch state.series.payloads[slot].target {
+        case .histogram(_, _, let scale), .request(_, _, let scale):
+            // Timings out of range are refused one by one (`maxDurationSeconds`).
+            let timer = raw.kind == .timer
+            var refused = 0
+            if timer {
+                raw.forEachValue { value in if !Self.plausible(value, scale) { refused += 1 } }
+                if refused > 0 {
+                    state.own["mon_agent_statsd_malformed_total", default: 0] += Double(refused)
+                    if refused == raw.valueCount { return }
                 }
             }
-            if config.requestMetrics.contains(line.name),
-                let endpoint = tag(line, ["endpoint", "path", "route", "url"])
-            {
-                let request = Request(
-                    endpoint: endpoint, method: tag(line, ["method", "http_method"]) ?? "",
-                    status: tag(line, ["status", "status_code", "http_status"]) ?? "", source: .statsd,
-                    service: tag(line, ["service"]).map(Self.cut))
-                let nowMs = WallClock.nowMs()
-                for value in values {
-                    recordRequest(request, seconds: value * scale, times: times, nowMs: nowMs, &state)
+            if case .request(let request, _, _) = state.series.payloads[slot].target {
+                raw.forEachValue { value in
+                    guard !timer || Self.plausible(value, scale),
+                        admitRequest(request, seconds: value * scale, times: times, nowMs: nowMs, &state),
+                        let key = seriesKey(slot, &state)
+                    else { return }
+                    record(value * scale, times: times, in: key, &state)
                 }
                 return
             }
-            let suffix = line.kind == .timer ? "_seconds" : ""
-            guard let key = admit(metricName(line.name, suffix: suffix), labels(line.tags), &state) else { return }
+            guard let key = seriesKey(slot, &state) else { return }
             // Recorded in place: a copy of the histogram out of the dictionary and back would copy
             // its bucket table on every line.
-            var refused = 0.0
-            for value in values
-            where !state.histograms[key, default: Histogram()].record(value * scale, times: times) {
-                refused += 1
+            var failed = 0.0
+            raw.forEachValue { value in
+                guard !timer || Self.plausible(value, scale) else { return }
+                if !state.histograms[key, default: Histogram()].record(value * scale, times: times) { failed += 1 }
             }
-            if refused > 0 {
-                state.own["mon_agent_statsd_malformed_total", default: 0] += refused
+            if failed > 0 {
+                state.own["mon_agent_statsd_malformed_total", default: 0] += failed
                 Self.dropIfEmpty(key, &state)
             }
         case .counter:
-            let name = metricName(line.name, suffix: line.name.hasSuffix("_total") ? "" : "_total")
-            guard let key = cacheKey(line, &state) ?? admit(name, labels(line.tags), &state) else { return }
-            let increment = line.values.reduce(0, +) / line.sampleRate
+            guard let key = seriesKey(slot, &state) else { return }
+            var sum = 0.0
+            raw.forEachValue { sum += $0 }
+            let increment = sum / raw.sampleRate
             // A cumulative counter never goes down: negative increments are refused; so is one
             // that would take it to infinity (1e308 twice), which would stay there for good.
-            let total = (state.counters[key] ?? 0) + increment
+            let index = state.counters.index(forKey: key)
+            let total = (index.map { state.counters.values[$0] } ?? 0) + increment
             guard increment >= 0, total.isFinite else {
                 state.own["mon_agent_statsd_malformed_total", default: 0] += 1
                 return
             }
-            if state.counters[key] == nil { state.newCounters.insert(key) }
-            state.counters[key] = total
+            if let index {
+                state.counters.values[index] = total
+            } else {
+                state.newCounters.insert(key)
+                state.counters[key] = total
+            }
         case .gauge:
-            guard let key = admit(metricName(line.name, suffix: ""), labels(line.tags), &state),
-                let last = line.values.last
-            else { return }
-            let value = line.gaugeDelta ? (state.gauges[key] ?? 0) + line.values.reduce(0, +) : last
+            guard let key = seriesKey(slot, &state) else { return }
+            var sum = 0.0
+            var last = 0.0
+            raw.forEachValue {
+                sum += $0
+                last = $0
+            }
+            let value = raw.gaugeDelta ? (state.gauges[key] ?? 0) + sum : last
             // Adjustments that overflow (+1e308 twice) are refused: the gauge keeps its value.
             guard value.isFinite else {
                 state.own["mon_agent_statsd_malformed_total", default: 0] += 1
@@ -222,30 +288,94 @@ public final class AppAggregator: Sendable {
             }
             state.gauges[key] = value
         case .set:
-            guard let key = admit(metricName(line.name, suffix: "_unique"), labels(line.tags), &state),
-                let member = line.setMember
-            else { return }
+            guard let key = seriesKey(slot, &state) else { return }
+            let member = StatsDParser.text(raw.value)
             if state.sets[key, default: []].count < Self.maxSetMembers { state.sets[key, default: []].insert(member) }
         }
     }
 
-    /// The key of a cache hit/miss counter in any form `CacheCounterNames` knows:
-    /// `<prefix>cache_hit_total{cache="<type>"}`; nil for other counters. Distinct types
-    /// beyond `CacheCounterNames.maxTypes` fold into `other` (counted as folded).
-    private func cacheKey(_ line: StatsDLine, _ state: inout State) -> Key? {
-        guard let match = CacheCounterNames.match(line.name, tags: line.tags), let raw = match.rawType else {
-            return nil
+    /// Everything a line's type, name and tags decide, before any state is looked at.
+    private func route(_ raw: StatsDRawLine) -> Route {
+        let name = StatsDParser.text(raw.name)
+        let tags = StatsDParser.tagList(raw.tags)
+        switch raw.kind {
+        case .timer, .histogram, .distribution:
+            let scale = raw.kind == .timer ? 0.001 : 1
+            if config.requestMetrics.contains(name),
+                let endpoint = Self.tag(tags, ["endpoint", "path", "route", "url"])
+            {
+                let request = Request(
+                    endpoint: endpoint, method: Self.tag(tags, ["method", "http_method"]) ?? "",
+                    status: Self.tag(tags, ["status", "status_code", "http_status"]) ?? "", source: .statsd,
+                    service: Self.tag(tags, ["service"]).map(Self.cut))
+                return Route(target: .request(request, labels: Self.requestLabels(request), scale: scale))
+            }
+            let suffix = raw.kind == .timer ? "_seconds" : ""
+            return Route(target: .histogram(name: metricName(name, suffix: suffix), labels: labels(tags), scale: scale))
+        case .counter:
+            return Route(
+                target: .counter(
+                    name: metricName(name, suffix: name.hasSuffix("_total") ? "" : "_total"), labels: labels(tags),
+                    cache: CacheCounterNames.match(name, tags: tags)))
+        case .gauge:
+            return Route(target: .gauge(name: metricName(name, suffix: ""), labels: labels(tags)))
+        case .set:
+            return Route(target: .set(name: metricName(name, suffix: "_unique"), labels: labels(tags)))
         }
+    }
+
+    /// The key of a routed series: decided on first use (as `admit` does), then replayed.
+    private func seriesKey(_ slot: Int, _ state: inout State) -> Key? {
+        let decided: Admission
+        if let known = state.series.payloads[slot].admission {
+            decided = known
+        } else {
+            switch state.series.payloads[slot].target {
+            case .histogram(let name, let labels, _), .gauge(let name, let labels), .set(let name, let labels):
+                decided = admission(name, labels, &state)
+            case .request(_, let labels, _):
+                decided = admission(MetricNames.requestDuration, labels, &state)
+            case .counter(let name, let labels, let cache):
+                // A cache counter whose cache series is dropped falls back to its own name.
+                var first = cache.flatMap { cacheAdmission($0, &state) } ?? Admission()
+                if first.key == nil {
+                    let plain = admission(name, labels, &state)
+                    first = Admission(
+                        key: plain.key, folded: first.folded + plain.folded, dropped: first.dropped + plain.dropped)
+                }
+                decided = first
+            }
+            state.series.payloads[slot].admission = decided
+        }
+        if decided.folded > 0 { state.own["mon_agent_statsd_folded_total", default: 0] += decided.folded }
+        if decided.dropped > 0 { state.own["mon_agent_statsd_dropped_total", default: 0] += decided.dropped }
+        return decided.key
+    }
+
+    /// The series of a cache hit/miss counter in any form `CacheCounterNames` knows:
+    /// `<prefix>cache_hit_total{cache="<type>"}`; nil for a match without a type. Distinct
+    /// types beyond `CacheCounterNames.maxTypes` fold into `other` (counted as folded).
+    private func cacheAdmission(_ match: CacheCounterNames.Match, _ state: inout State) -> Admission? {
+        guard let raw = match.rawType else { return nil }
         var type = cacheNames.resolve(raw)
+        var folded = 0.0
         if !state.cacheTypes.contains(type) {
             if state.cacheTypes.count < CacheCounterNames.maxTypes {
                 state.cacheTypes.insert(type)
             } else {
-                state.own["mon_agent_statsd_folded_total", default: 0] += 1
+                folded = 1
                 type = "other"
             }
         }
-        return admit(CacheCounterNames.metricName(match.outcome, prefix: config.prefix), ["cache": type], &state)
+        var decided = admission(
+            CacheCounterNames.metricName(match.outcome, prefix: config.prefix), ["cache": type], &state)
+        decided.folded += folded
+        return decided
+    }
+
+    /// A timing value that is not negative and, scaled to seconds, within `maxDurationSeconds`.
+    private static func plausible(_ value: Double, _ scale: Double) -> Bool {
+        value >= 0 && value * scale <= maxDurationSeconds
     }
 
     /// How many observations one sampled line stands for: 1 / rate rounded, 1 … 1 000 000
@@ -256,12 +386,15 @@ public final class AppAggregator: Sendable {
         return UInt64(Swift.min(scaled, (1 / StatsDParser.minSampleRate).rounded()))
     }
 
-    private func recordRequest(
+    /// Whether one request observation counts: a duration outside `[0, maxDurationSeconds]`
+    /// is refused (counted as malformed), and the selector (`requests.source`) may count it as
+    /// a duplicate of the other input.
+    private func admitRequest(
         _ request: Request, seconds: Double, times: UInt64, nowMs: Int64, _ state: inout State
-    ) {
+    ) -> Bool {
         guard seconds.isFinite, seconds >= 0, seconds <= Self.maxDurationSeconds else {
             state.own["mon_agent_statsd_malformed_total", default: 0] += 1
-            return
+            return false
         }
         let refusedBefore = state.selector.servicesRefused
         let counts = state.selector.admit(request.source, service: request.service, nowMs: nowMs)
@@ -271,15 +404,22 @@ public final class AppAggregator: Sendable {
         guard counts else {
             let key = Key(name: Self.deduplicatedMetric, labels: ["source": request.source.rawValue])
             state.ownLabeled[key, default: 0] += Double(times)
-            return
+            return false
         }
-        let labels: Labels = [
+        return true
+    }
+
+    static func requestLabels(_ request: Request) -> Labels {
+        [
             "endpoint": EndpointNormalizer.normalize(request.endpoint),
-            "method": Self.method(request.method),
-            "status": Self.status(request.status),
+            "method": method(request.method),
+            "status": status(request.status),
             "source": request.source.rawValue,
         ]
-        guard let key = admit(MetricNames.requestDuration, labels, &state) else { return }
+    }
+
+    /// One request duration into its histogram; a refused one is counted as malformed.
+    private func record(_ seconds: Double, times: UInt64, in key: Key, _ state: inout State) {
         if !state.histograms[key, default: Histogram()].record(seconds, times: times) {
             state.own["mon_agent_statsd_malformed_total", default: 0] += 1
             Self.dropIfEmpty(key, &state)
@@ -293,11 +433,18 @@ public final class AppAggregator: Sendable {
     }
 
     /// The key to record under: the series itself, its metric's overflow series, or nil
-    /// when the metric name is beyond `max_metrics`.
+    /// when the metric name is beyond `max_metrics`; what it folded or dropped is counted.
     private func admit(_ name: String, _ labels: Labels, _ state: inout State) -> Key? {
+        let decided = admission(name, labels, &state)
+        if decided.folded > 0 { state.own["mon_agent_statsd_folded_total", default: 0] += decided.folded }
+        if decided.dropped > 0 { state.own["mon_agent_statsd_dropped_total", default: 0] += decided.dropped }
+        return decided.key
+    }
+
+    /// `admit` without the counting: records a new metric name or tag set where there is room.
+    private func admission(_ name: String, _ labels: Labels, _ state: inout State) -> Admission {
         if state.tagSets[name] == nil, state.tagSets.count >= config.maxMetrics {
-            state.own["mon_agent_statsd_dropped_total", default: 0] += 1
-            return nil
+            return Admission(key: nil, dropped: 1)
         }
         // One lookup of the metric's tag sets, changed in place.
         let maxTagSets = config.maxTagSets
@@ -308,11 +455,8 @@ public final class AppAggregator: Sendable {
             known.insert(labels)
             return true
         }(&state.tagSets[name, default: []])
-        guard admitted else {
-            state.own["mon_agent_statsd_folded_total", default: 0] += 1
-            return Key(name: name, labels: Self.overflowLabels)
-        }
-        return Key(name: name, labels: labels)
+        guard admitted else { return Admission(key: Key(name: name, labels: Self.overflowLabels), folded: 1) }
+        return Admission(key: Key(name: name, labels: labels))
     }
 
     private func metricName(_ raw: String, suffix: String) -> String {
@@ -331,9 +475,9 @@ public final class AppAggregator: Sendable {
         return labels
     }
 
-    private func tag(_ line: StatsDLine, _ names: [String]) -> String? {
+    private static func tag(_ tags: [(name: String, value: String)], _ names: [String]) -> String? {
         for name in names {
-            if let tag = line.tags.first(where: { $0.name == name }) { return tag.value }
+            if let tag = tags.first(where: { $0.name == name }) { return tag.value }
         }
         return nil
     }
