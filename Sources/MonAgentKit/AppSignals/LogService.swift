@@ -9,18 +9,17 @@ import ServiceLifecycle
 /// again and nothing unacked is skipped.
 ///
 /// Files are checked every `logs.poll_interval_ms`; while a file has more than one read's
-/// worth (`defaultReadBytesPerPoll`) waiting, the next read follows at once. Records go out in
-/// batches of at most `batchBytes` encoded. Reading pauses while the batches queued and not
+/// worth (`defaultReadBytesPerPoll`, 2 MiB) waiting, the next read follows at once, so a
+/// batch holds at most one read of lines (and 2 000 records; the shaper splits it further at
+/// `ingest.max_batch_bytes`). Reading pauses while the batches queued and not
 /// yet acked hold `backlogLimit` or more: in a burst, or while the daemon is away, the file
 /// is the buffer, not the agent's memory, and the spool is never filled by logs to the point
 /// of dropping batches.
 public struct LogService: Service {
     /// Records per batch at most (the daemon stores a batch in one statement).
     public static let maxRecordsPerBatch = 2000
-    /// Encoded bytes of log records per batch at most (below `ingest.max_batch_bytes`).
-    static let batchBytes = 1 << 20
     /// Bytes read from one file per read (default).
-    public static let defaultReadBytesPerPoll = 1 << 20
+    public static let defaultReadBytesPerPoll = 2 << 20
     /// Reading pauses while this much is queued and not acked: a quarter of the spool's
     /// `spool.max_bytes`, at most 32 MiB (the spool keeps at most `spool.memory_max_bytes`
     /// of it in RAM); 4 MiB with the memory-only queue, which holds every batch in RAM.
@@ -114,7 +113,7 @@ public struct LogService: Service {
             }
         }
         counts.report(to: aggregator, stats)
-        let batches = Self.cut(records, maxBytes: Self.batchBytes, maxRecords: Self.maxRecordsPerBatch)
+        let batches = Self.cut(records, maxRecords: Self.maxRecordsPerBatch)
         for (index, batch) in batches.enumerated() {
             let seq = await queue.enqueue(
                 Batch(seq: 0, createdMs: WallClock.nowMs(), samples: [], logs: Array(records[batch.range])))
@@ -124,24 +123,14 @@ public struct LogService: Service {
         return stats
     }
 
-    /// Consecutive ranges of `records`, each at most `maxBytes` encoded and `maxRecords`
-    /// long (a record larger than `maxBytes` alone is a batch of its own; the shaper decides
-    /// its fate), in order.
-    static func cut(_ records: [LogRecord], maxBytes: Int, maxRecords: Int) -> [(range: Range<Int>, bytes: Int)] {
-        var out: [(range: Range<Int>, bytes: Int)] = []
-        var start = 0
-        var bytes = 0
-        for (index, record) in records.enumerated() {
-            let size = BatchCodec.encodedSize(of: record)
-            if index > start, bytes + size > maxBytes || index - start >= maxRecords {
-                out.append((start..<index, bytes))
-                start = index
-                bytes = 0
-            }
-            bytes += size
+    /// Consecutive ranges of `records` of at most `maxRecords`, in order, with their encoded
+    /// size. The size per batch is bounded by the read (`readBytesPerPoll` per file); the
+    /// queue's shaper splits a batch over `ingest.max_batch_bytes`, as for every source.
+    static func cut(_ records: [LogRecord], maxRecords: Int) -> [(range: Range<Int>, bytes: Int)] {
+        stride(from: 0, to: records.count, by: maxRecords).map { start in
+            let range = start..<min(start + maxRecords, records.count)
+            return (range, records[range].reduce(0) { $0 + BatchCodec.encodedSize(of: $1) })
         }
-        if start < records.count { out.append((start..<records.count, bytes)) }
-        return out
     }
 
     /// Saves the positions of the newest acked batch (or the current ones when nothing waits).
