@@ -132,45 +132,38 @@ struct RedactionPrefilter: Sendable, Equatable {
 
     /// The index after the `)` closing the group opened at `start`, or nil.
     private static func skipGroup(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
-        var depth = 0
-        var index = start
-        while index < scalars.count {
-            switch scalars[index] {
-            case "\\": index += 2
-            case "[":
-                guard let end = skipClass(scalars, from: index) else { return nil }
-                index = end
-            case "(":
-                depth += 1
-                index += 1
-            case ")":
-                depth -= 1
-                index += 1
-                if depth == 0 { return index }
-            default: index += 1
-            }
-        }
-        return nil
+        skip(scalars, from: start, open: "(", close: ")")
     }
 
     /// The index after the `]` closing the class opened at `start` (nested classes too), or nil.
     private static func skipClass(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
+        skip(scalars, from: start, open: "[", close: "]")
+    }
+
+    /// The index after the bracket that closes the one at `start`, nested ones and escapes
+    /// skipped (and, inside a group, whole classes, whose `)` closes nothing), or nil.
+    private static func skip(
+        _ scalars: [Unicode.Scalar], from start: Int, open: Unicode.Scalar, close: Unicode.Scalar
+    ) -> Int? {
         var depth = 0
         var index = start
         while index < scalars.count {
-            switch scalars[index] {
-            case "\\": index += 2
-            case "[":
-                depth += 1
+            let scalar = scalars[index]
+            index += 1
+            if scalar == "\\" {
                 index += 1
+            } else if scalar == "[", open == "(" {
+                guard let end = skipClass(scalars, from: index - 1) else { return nil }
+                index = end
+            } else if scalar == open {
+                depth += 1
+                guard open == "[" else { continue }
                 // `[]…]` and `[^]…]`: engines differ on that `]`; no literal rather than a guess.
                 if index < scalars.count, scalars[index] == "^" { index += 1 }
                 if index < scalars.count, scalars[index] == "]" { return nil }
-            case "]":
+            } else if scalar == close {
                 depth -= 1
-                index += 1
                 if depth == 0 { return index }
-            default: index += 1
             }
         }
         return nil
