@@ -8,7 +8,10 @@ request-duration observations. Prints one JSON object on stdout:
 
     {"lines": N, "bytes": ..., "first_write": <epoch s>, "last_write": <epoch s>}
 
-Usage: logtail_writer.py FILE N [--seed S]
+With --rate R, the lines are written at R lines/s instead (a slice every 10 ms, on
+schedule), for the memory-under-burst measurement.
+
+Usage: logtail_writer.py FILE N [--seed S] [--rate R]
 """
 
 import argparse
@@ -58,6 +61,7 @@ def main() -> int:
     parser.add_argument("file")
     parser.add_argument("lines", type=int)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=0, help="lines/s (0: as fast as possible)")
     args = parser.parse_args()
     data = make_lines(args.lines, args.seed)
     fd = os.open(args.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -65,6 +69,21 @@ def main() -> int:
     # Write whole lines only, so the agent never sees a line in two pieces from one write.
     first = time.time()
     pos = 0
+    if args.rate > 0:
+        per_slice = max(1, int(args.rate / 100))
+        written = 0
+        while pos < len(data):
+            end = pos
+            for _ in range(per_slice):
+                if end >= len(data):
+                    break
+                end = data.index(b"\n", end) + 1
+            os.write(fd, data[pos:end])
+            written += data.count(b"\n", pos, end)
+            pos = end
+            delay = first + written / args.rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
     while pos < len(data):
         end = data.rfind(b"\n", pos, pos + chunk) + 1 if pos + chunk < len(data) else len(data)
         if end <= pos:

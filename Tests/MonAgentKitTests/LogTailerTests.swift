@@ -187,6 +187,30 @@ private final class ScratchDirectory {
         #expect(lines.map(\.truncated) == [false])
     }
 
+    @Test func aFileLargerThanOnePollsBudgetSaysSoAndIsReadOnInOrder() throws {
+        let directory = try ScratchDirectory()
+        let lines = (0..<100).map { String(format: "line %03d", $0) }
+        directory.append("app.log", lines.joined(separator: "\n") + "\n")
+        let tailer = LogTailer(
+            patterns: [directory.file("app.log")], startAtEnd: false, maxLineBytes: 65536, maxBytesPerPoll: 256)
+        var read: [String] = []
+        var polls = 0
+        while true {
+            let polled = Self.poll(tailer)
+            read += polled.lines.map(\.text)
+            polls += 1
+            guard polled.stats.budgetReached else { break }
+            #expect(polled.stats.readErrors.isEmpty)
+        }
+        // 900 bytes at 256 a poll: 3 polls hit the budget, the fourth reads to the end.
+        #expect(polls == 4)
+        #expect(read == lines)
+        directory.append("app.log", "one more\n")
+        let last = Self.poll(tailer)
+        #expect(last.lines.map(\.text) == ["one more"])
+        #expect(!last.stats.budgetReached)
+    }
+
     // MARK: Rotation
 
     @Test func renameRotationReadsEveryLineOnceInOrder() throws {

@@ -20,53 +20,6 @@ public struct ParsedLogLine: Sendable {
     public var redactions: Int
 }
 
-/// Masks secrets: fields whose name contains a configured word, and configured patterns
-/// in every string.
-public struct Redactor: Sendable {
-    public static let mask = "[REDACTED]"
-    let keys: [String]
-    nonisolated(unsafe) let patterns: [Regex<AnyRegexOutput>]
-
-    public init(keys: [String], patterns: [String]) throws {
-        self.keys = keys.map { $0.lowercased().replacingOccurrences(of: "-", with: "_") }
-        self.patterns = try patterns.map { try Regex($0) }
-    }
-
-    public func isSecretKey(_ key: String) -> Bool {
-        let normalized = key.lowercased().replacingOccurrences(of: "-", with: "_")
-        return keys.contains { normalized.contains($0) }
-    }
-
-    /// Masks pattern matches in `text`; `count` grows by the number of masks.
-    public func redact(_ text: String, count: inout Int) -> String {
-        var out = text
-        for pattern in patterns where out.contains(pattern) {
-            let matches = out.matches(of: pattern).count
-            count += matches
-            out = out.replacing(pattern, with: Self.mask)
-        }
-        return out
-    }
-
-    /// Masks a JSON value: secret keys' values whole, patterns inside strings.
-    public func redact(_ value: JSONValue, count: inout Int) -> JSONValue {
-        switch value {
-        case .string(let text): return .string(redact(text, count: &count))
-        case .array(let values): return .array(values.map { redact($0, count: &count) })
-        case .object(let pairs):
-            return .object(
-                pairs.map { key, value in
-                    if isSecretKey(key), value != .null {
-                        count += 1
-                        return (key, .string(Self.mask))
-                    }
-                    return (key, redact(value, count: &count))
-                })
-        default: return value
-        }
-    }
-}
-
 /// Turns a log line (structlog JSON or plain text) into a redacted `LogRecord`.
 public struct LogLineParser: Sendable {
     public let config: LogsConfig

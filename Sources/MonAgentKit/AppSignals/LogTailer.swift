@@ -42,6 +42,9 @@ public final class LogTailer {
         /// Paths not followed (symlinks, FIFOs, hard links, other owners): each reported
         /// once per path and file.
         public var refused: [LogFileOpener.Refusal] = []
+        /// A file had more than `maxBytesPerPoll` to read: the rest waits for the next poll,
+        /// which may follow at once.
+        public var budgetReached = false
     }
 
     final class TrackedFile {
@@ -320,6 +323,7 @@ public final class LogTailer {
             budget -= count
             consume(chunk[0..<count], file, emit)
         }
+        stats.budgetReached = true
     }
 
     private func consume(_ bytes: ArraySlice<UInt8>, _ file: TrackedFile, _ emit: (Line) -> Void) {

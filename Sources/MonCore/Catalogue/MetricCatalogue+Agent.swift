@@ -43,6 +43,10 @@ extension MetricCatalogue {
         .counter("mon_agent_logs_truncations_total", "Log files truncated in place and read again from the start."),
         .counter("mon_agent_logs_read_errors_total", "Errors reading tailed log files."),
         .counter(
+            "mon_agent_logs_read_pauses_total",
+            "Log polls put off while the log batches waiting for the daemon's ack were at their limit (the files wait)."
+        ),
+        .counter(
             "mon_agent_log_files_refused_total", labels: ["reason"], "Log paths not followed, by reason (e.g. symlink)."
         ),
         .counter(

@@ -284,24 +284,58 @@ public actor IngestWriter {
         func clean(_ text: String) -> String {
             text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "") : text
         }
-        return JSONValue.array(
-            logs.map { log in
-                .object([
-                    ("ts", .number(Double(log.timestampMs))), ("service", .string(clean(log.service))),
-                    ("level", .number(Double(log.level.rawValue))), ("event", .string(clean(log.event))),
-                    ("logger", log.logger.map { .string(clean($0)) } ?? .null),
-                    ("trace_id", log.traceID.map { .string(clean($0)) } ?? .null),
-                    ("fields", .string(isJSONObject(log.fields) ? log.fields : "{}")),
-                    ("source", .string(clean(log.source))), ("offset", .number(Double(log.offset))),
-                ])
-            }
-        ).encoded()
+        // Written straight to bytes (the same text as a `JSONValue` of the records would
+        // encode to): this runs on every log line the daemon stores.
+        var out: [UInt8] = []
+        out.reserveCapacity(logs.reduce(2) { $0 + 128 + $1.event.utf8.count + $1.fields.utf8.count * 5 / 4 })
+        func field(_ name: StaticString, _ first: Bool = false) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: "\":".utf8)
+        }
+        func optional(_ text: String?) {
+            if let text { JSONValue.writeString(clean(text), to: &out) } else { out.append(contentsOf: "null".utf8) }
+        }
+        out.append(UInt8(ascii: "["))
+        for (index, log) in logs.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "{"))
+            field("ts", true)
+            JSONValue.writeNumber(Double(log.timestampMs), to: &out)
+            field("service")
+            JSONValue.writeString(clean(log.service), to: &out)
+            field("level")
+            JSONValue.writeNumber(Double(log.level.rawValue), to: &out)
+            field("event")
+            JSONValue.writeString(clean(log.event), to: &out)
+            field("logger")
+            optional(log.logger)
+            field("trace_id")
+            optional(log.traceID)
+            field("fields")
+            JSONValue.writeString(isJSONObject(log.fields) ? log.fields : "{}", to: &out)
+            field("source")
+            JSONValue.writeString(clean(log.source), to: &out)
+            field("offset")
+            JSONValue.writeNumber(Double(log.offset), to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// True when `text` parses as a JSON object (an invalid payload must not poison the batch).
     static func isJSONObject(_ text: String) -> Bool {
+        guard text.first == "{" else { return false }
+        if !text.utf8.contains(UInt8(ascii: "\\")), case .object? = try? JSONParser.parse(text.utf8) {
+            // Without an escape (no `\u0000`, no lone surrogate) MonCore's strict parser is
+            // enough for what Foundation accepts too; it decides the agents' usual fields
+            // without building Foundation objects. Anything else goes to Foundation below.
+            return true
+        }
         // PostgreSQL's jsonb refuses the NUL character.
-        guard text.first == "{", !text.contains("\\u0000"),
+        guard !text.contains("\\u0000"),
             let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
         else { return false }
         return object is [String: Any]
