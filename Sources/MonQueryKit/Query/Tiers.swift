@@ -88,7 +88,7 @@ public struct TierPlan: Sendable, Equatable {
         var parts = rollupPieces.map { piece in
             """
             SELECT r.series_id, r.ts, r.sum, r.count, r.last, r.last_ts
-            FROM metrics_\(piece.tier.rawValue) r
+            FROM \(piece.tier.table("metrics")) r
             WHERE r.series_id IN (\(seriesFilter))
               AND r.ts >= \(Self.time(piece.fromMs)) AND r.ts < \(Self.time(piece.toMs))
             """
@@ -138,7 +138,7 @@ public struct TierPlan: Sendable, Equatable {
             let upper = index == pieces.count - 1 ? Self.ceiling(piece.toMs, piece.tier.unitMs) : piece.toMs
             parts.append(
                 """
-                SELECT \(columns) FROM histograms_\(piece.tier.rawValue)
+                SELECT \(columns) FROM \(piece.tier.table("histograms"))
                 WHERE series_id IN (\(seriesFilter)) AND ts > \(Self.time(piece.fromMs)) AND ts <= \(Self.time(upper))
                 """)
         }

@@ -276,14 +276,12 @@ public actor RollupWriter {
     static func rollUpMetrics(_ range: ClosedOpenRange, into tier: StorageTier, _ connection: PostgresConnection)
         throws
     {
-        let finer = tier.finer ?? .raw
-        let source = finer == .raw ? "metrics" : "metrics_\(finer.rawValue)"
         // Table names and units are constants of StorageTier, not input.
         try connection.query(
             """
-            INSERT INTO metrics_\(tier.rawValue) (ts, series_id, min, max, sum, count, last, last_ts)
-            SELECT \(tier.unitStart("ts")), series_id, \(metricsAggregates(fromRaw: finer == .raw))
-            FROM \(source)
+            INSERT INTO \(tier.table("metrics")) (ts, series_id, min, max, sum, count, last, last_ts)
+            SELECT \(tier.unitStart("ts")), series_id, \(metricsAggregates(fromRaw: tier.finer == .raw))
+            FROM \(tier.finer.table("metrics"))
             WHERE ts >= to_timestamp($1::double precision / 1000) AND ts < to_timestamp($2::double precision / 1000)
             GROUP BY 1, 2
             ON CONFLICT (series_id, ts) DO UPDATE
@@ -303,7 +301,7 @@ public actor RollupWriter {
         let lastPair = { (row: String) in "ARRAY[date_part('epoch', \(row).last_ts), \(row).last]" }
         try connection.query(
             """
-            INSERT INTO metrics_\(tier.rawValue) AS t (ts, series_id, min, max, sum, count, last, last_ts)
+            INSERT INTO \(tier.table("metrics")) AS t (ts, series_id, min, max, sum, count, last, last_ts)
             SELECT \(tier.unitStart("ts")), series_id, \(metricsAggregates(fromRaw: false))
             FROM metrics_1m
             WHERE ts >= to_timestamp($1::double precision / 1000) AND ts < to_timestamp($2::double precision / 1000)
@@ -382,12 +380,10 @@ public actor RollupWriter {
     static func rollUpHistograms(_ range: ClosedOpenRange, into tier: StorageTier, _ connection: PostgresConnection)
         throws
     {
-        let finer = tier.finer ?? .raw
-        let source = finer == .raw ? "histograms" : "histograms_\(finer.rawValue)"
         try connection.query(
             """
-            INSERT INTO histograms_\(tier.rawValue) (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
-            \(mergedHistograms(source: source, tier: tier, filter: windowFilter))
+            INSERT INTO \(tier.table("histograms")) (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
+            \(mergedHistograms(source: tier.finer.table("histograms"), tier: tier, filter: windowFilter))
             ON CONFLICT (series_id, ts) DO UPDATE
             SET count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max,
                 zero_count = EXCLUDED.zero_count, idx = EXCLUDED.idx, cnt = EXCLUDED.cnt
@@ -403,7 +399,7 @@ public actor RollupWriter {
     {
         try connection.query(
             """
-            INSERT INTO histograms_\(tier.rawValue) AS t (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
+            INSERT INTO \(tier.table("histograms")) AS t (ts, series_id, count, sum, min, max, zero_count, idx, cnt)
             \(mergedHistograms(source: "histograms_1m", tier: tier, filter: windowFilter))
             ON CONFLICT (series_id, ts) DO UPDATE
             SET count = \(SQLNumbers.count("t.count::numeric + EXCLUDED.count")),

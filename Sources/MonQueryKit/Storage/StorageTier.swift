@@ -1,5 +1,5 @@
 /// The storage tier a chart reads: raw samples, or 1-minute, 1-hour or 6-hour rollups.
-public enum StorageTier: String, Sendable, CaseIterable {
+public enum StorageTier: String, Sendable {
     case raw
     case minute = "1m"
     case hour = "1h"
@@ -45,15 +45,19 @@ public enum StorageTier: String, Sendable, CaseIterable {
         "\(unitStart("\(ts) - interval '1 microsecond'")) + interval '\(interval)'"
     }
 
-    /// The tier a unit of this one is recomputed from (its rows are whole units of it).
-    var finer: StorageTier? {
+    /// The tier a unit of this one is recomputed from (its rows are whole units of it; raw
+    /// rows for minutes and for raw itself).
+    var finer: StorageTier {
         switch self {
-        case .raw: nil
-        case .minute: .raw
+        case .raw, .minute: .raw
         case .hour: .minute
         case .sixHours: .hour
         }
     }
+
+    /// This tier's table of `base` (`metrics` or `histograms`): `metrics` for raw rows,
+    /// `metrics_1h` for the hour tier.
+    func table(_ base: String) -> String { self == .raw ? base : "\(base)_\(rawValue)" }
 
     /// The coarsest tier, up to `coarsest`, whose unit divides `stepSeconds` (raw when none).
     static func serving(stepSeconds: Int64, coarsest: StorageTier) -> StorageTier {
