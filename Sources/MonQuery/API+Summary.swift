@@ -163,6 +163,11 @@ extension API {
             else {
                 throw ParameterError("labels", "'\(part.prefix(40))' is not name=value (pairs separated by commas)")
             }
+            // PostgreSQL's jsonb cannot hold U+0000, so no stored label has one; a control
+            // character is a careless or hostile caller, answered 400 rather than 500.
+            guard !pair[1].unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                throw ParameterError("labels", "the value of '\(pair[0])' contains a control character")
+            }
             labels[String(pair[0])] = String(pair[1])
         }
         return labels

@@ -131,6 +131,8 @@ struct FrontDoorTests {
         for (query, parameter) in [
             ("", "metric"), ("?metric=x%27%3B%20DROP%20TABLE%20metrics", "metric"), ("?metric=m&window=2x", "window"),
             ("?metric=m&window=8d", "window"), ("?metric=m&labels=nope", "labels"), ("?metric=m&bogus=1", "bogus"),
+            // U+0000 in a label value reached PostgreSQL's jsonb (500) once labels were filtered in SQL.
+            ("?metric=mon_host_cpu_usage_ratio&labels=cpu=%00", "labels"), ("?metric=m&labels=cpu=a%0Ab", "labels"),
         ] {
             let (badStatus, bad) = try await daemon.get("/api/monitoring/compare" + query)
             let message = ((bad as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? ""

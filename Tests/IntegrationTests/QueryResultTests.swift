@@ -80,6 +80,11 @@ struct QueryResultTests {
             try await store.series(
                 names: ["mon_host_cpu_usage_ratio"], host: "h2", labels: ["cpu": "1", "x": "y"], range: range
             ).isEmpty)
+        #expect(
+            try await store.series(
+                names: ["mon_host_cpu_usage_ratio"], host: nil, labels: ["cpu": "\u{0}"], range: range
+            )
+            .isEmpty)
     }
 
     @Test("a week of request statistics from the six-hour tier: counts, statuses, buckets and per-step P50/P95/P99")

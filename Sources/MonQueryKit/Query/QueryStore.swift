@@ -149,7 +149,10 @@ public actor QueryStore {
     public func series(
         names: [String], host: String?, labels: [String: String] = [:], range: TimeRange
     ) throws -> [SeriesData] {
-        try connector.withConnection { connection -> [SeriesData] in
+        // jsonb cannot hold U+0000 (PostgreSQL refuses the parameter): such a label matches
+        // no stored series (an alert rule's labels come from a file).
+        guard !labels.contains(where: { $0.key.contains("\u{0}") || $0.value.contains("\u{0}") }) else { return [] }
+        return try connector.withConnection { connection -> [SeriesData] in
             let metadata = Self.seriesMetadataQuery(names: names, host: host, labels: labels)
             let found = try connection.query(metadata.sql, metadata.parameters)
             var described: [Int64: (host: String, name: String, labels: String?)] = [:]
