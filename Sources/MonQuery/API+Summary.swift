@@ -9,16 +9,36 @@ extension API {
     /// per host and overall (`Summary`): latest gauges from the in-memory cache, API figures
     /// over the last 5 minutes and slow statements over the last hour from the minute
     /// rollups; the current alerts and the latest anomaly evaluation (count and the top three).
+    ///
+    /// The all-hosts answer of a fleet of `FleetSummary.minHosts` hosts or more is rendered once
+    /// for every caller of a moment (`FleetSummary`); a smaller fleet's, and one host's, on
+    /// every call.
     func summary(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["host"])
         let host = try parameters.host()
-        let view = try await summaryView(host: host, nowMs: WallClock.nowMs())
-        return .json(
-            .object(
-                view.jsonFields + [
-                    ("alerts", await alertsSummary(host: host)),
-                    ("anomalies", await anomaliesSummary(host: host)),
-                ]))
+        guard host == nil, fleetSummary.isFleet else {
+            let (body, hosts) = try await summaryBody(host: host, nowMs: WallClock.nowMs())
+            if host == nil { fleetSummary.rendered(hosts: hosts) }
+            return .jsonBody(body)
+        }
+        return .jsonBody(
+            try await fleetSummary.body(nowMs: WallClock.nowMs()) { [self] in
+                try await summaryBody(host: nil, nowMs: WallClock.nowMs())
+            })
+    }
+
+    /// The summary document, and how many hosts it has.
+    private func summaryBody(host: String?, nowMs: Int64) async throws -> (ByteBuffer, Int) {
+        let view = try await summaryView(host: host, nowMs: nowMs)
+        let document = JSONValue.object(
+            view.jsonFields + [
+                ("alerts", await alertsSummary(host: host)),
+                ("anomalies", await anomaliesSummary(host: host)),
+            ])
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1024 + 700 * view.hosts.count)
+        document.write(to: &bytes)
+        return (ByteBuffer(bytes: bytes), view.hosts.count)
     }
 
     /// The summary's cards (the endpoint's body; the dashboard's cards read them too). What

@@ -48,6 +48,8 @@ struct API: Sendable {
     /// Fresh for 1 s, or 10 × as long as they took to read (one fleet-wide read of 300 ms
     /// serves 3 s), at most 5 s: agents sample every 5 s.
     let summaryFigures = ShortLivedCache<String?, SummaryFigures>(ttlMs: 1000, staleMs: 5000, costFactor: 10)
+    /// The all-hosts summary of a fleet, rendered for every caller of a moment.
+    let fleetSummary = FleetSummary()
     /// Answers of the database-backed GET routes, shared for a moment (`http.response_cache_ms`);
     /// nil when off.
     let responseCache: ResponseCache?

@@ -57,12 +57,17 @@ struct APIErrorMiddleware: RouterMiddleware {
 
 extension Response {
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        var buffer = ByteBuffer()
-        buffer.writeString(value.encoded())
-        return Response(
+        var bytes: [UInt8] = []
+        value.write(to: &bytes)
+        return jsonBody(ByteBuffer(bytes: bytes), status: status)
+    }
+
+    /// A JSON document already encoded.
+    static func jsonBody(_ body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: buffer)
+            body: .init(byteBuffer: body)
         )
     }
 }
