@@ -37,9 +37,34 @@ struct BinaryCopyWriter {
         append(value.bitPattern)
     }
 
+    mutating func int16(_ value: Int16) {
+        append(UInt32(2))
+        append(UInt16(bitPattern: value))
+    }
+
+    /// `text`'s UTF-8 (PostgreSQL text holds no NUL: the caller removes them).
+    mutating func text(_ value: String) {
+        append(UInt32(value.utf8.count))
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    /// `text`, or NULL.
+    mutating func optionalText(_ value: String?) {
+        if let value { text(value) } else { null() }
+    }
+
+    /// A `jsonb` value: format version 1, then the JSON text.
+    mutating func jsonb(_ json: String) {
+        append(UInt32(1 + json.utf8.count))
+        bytes.append(1)
+        bytes.append(contentsOf: json.utf8)
+    }
+
+    mutating func null() { append(UInt32(bitPattern: -1)) }
+
     /// A double, or NULL when it is not finite.
     mutating func finiteOrNull(_ value: Double) {
-        if value.isFinite { double(value) } else { append(UInt32(bitPattern: -1)) }
+        if value.isFinite { double(value) } else { null() }
     }
 
     /// A one-dimensional `integer[]` / `bigint[]` without NULLs.
@@ -104,6 +129,35 @@ public enum HistogramCopyEncoder {
             writer.int64(Int64(clamping: histogram.zeroCount))
             writer.array(buckets.map(\.index), oid: BinaryCopyWriter.int4OID)
             writer.array(buckets.map { Int64(clamping: $0.count) }, oid: BinaryCopyWriter.int8OID)
+        }
+        return writer.finish()
+    }
+}
+
+/// Encodes rows of the `logs` table with the ids taken for them:
+/// `(id, ts, host, service, level, event, logger, trace_id, fields, source, "offset")`. The
+/// records are written as `IngestWriter.logsJSON` has them stored: NUL characters removed,
+/// fields that are not a JSON object as `{}`.
+enum LogsCopyEncoder {
+    static let columns = #"id, ts, host, service, level, event, logger, trace_id, fields, source, "offset""#
+
+    static func encode(_ logs: [LogRecord], ids: [Int64], host: String) -> [UInt8] {
+        precondition(logs.count == ids.count, "one id per log record")
+        var writer = BinaryCopyWriter(capacity: logs.reduce(0) { $0 + 96 + $1.event.utf8.count + $1.fields.utf8.count })
+        for (log, id) in zip(logs, ids) {
+            let record = IngestWriter.cleaned(log)
+            writer.row(fields: 11)
+            writer.int64(id)
+            writer.timestamp(ms: record.timestampMs)
+            writer.text(host)
+            writer.text(record.service)
+            writer.int16(Int16(clamping: record.level.rawValue))
+            writer.text(record.event)
+            writer.optionalText(record.logger)
+            writer.optionalText(record.traceID)
+            writer.jsonb(record.fields)
+            writer.text(record.source)
+            writer.int64(record.offset)
         }
         return writer.finish()
     }
