@@ -42,6 +42,25 @@ import Testing
         #expect(summary.singleHost == nil)
     }
 
+    @Test("one host's figures taken from the fleet's give that host's summary, overall included")
+    func oneHostFromTheFleetFigures() {
+        let fleet = Summary.Figures(
+            slow: [("a", ["query_id": "1"], 4), ("b", [:], 8), ("a", ["query_id": "2"], 1)], apiHosts: [:],
+            cacheCounts: ["a": ["search": (3, 1)], "b": ["search": (0, 5)]])
+        let own = Summary.Figures(
+            slow: [("a", ["query_id": "1"], 4), ("a", ["query_id": "2"], 1)], apiHosts: [:],
+            cacheCounts: ["a": ["search": (3, 1)]])
+        let gauges = [Self.gauge("a", "mon_host_load1", 1.5), Self.gauge("b", "mon_host_load1", 9)]
+        func document(_ figures: Summary.Figures) -> String {
+            JSONValue.object(
+                Summary(gauges: gauges, figures: figures, host: "a", apiWindowSeconds: 300, nowMs: 0).jsonFields
+            ).encoded()
+        }
+        #expect(document(fleet.only("a")) == document(own))
+        #expect(document(fleet) != document(own), "the fleet's own figures would count b's slow statements")
+        #expect(fleet.only("c").slow.isEmpty && fleet.only("c").cacheCounts.isEmpty)
+    }
+
     @Test func oneHostAndNoFigures() {
         let gauges = [Self.gauge("a", "mon_host_load1", 1.5), Self.gauge("b", "mon_host_load1", 9)]
         let summary = Summary(gauges: gauges, figures: Self.empty, host: "a", apiWindowSeconds: 300, nowMs: 0)

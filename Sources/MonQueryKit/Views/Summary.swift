@@ -93,6 +93,14 @@ public struct Summary: Sendable {
             slowByHost = slow.reduce(into: [:]) { $0[$1.host, default: 0] += $1.value }
         }
 
+        /// The figures of `host` alone, as a read of that host would give them: a host's summary
+        /// taken from the fleet's figures.
+        public func only(_ host: String) -> Figures {
+            Figures(
+                slow: slow.filter { $0.host == host }, apiHosts: apiHosts[host].map { [host: $0] } ?? [:],
+                cacheCounts: cacheCounts[host].map { [host: $0] } ?? [:], apiWindowSeconds: apiWindowSeconds)
+        }
+
         /// `host`'s API card over `windowSeconds`.
         func apiCard(_ host: String, windowSeconds: Int64) -> APICard {
             windowSeconds == apiWindowSeconds
