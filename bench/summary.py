@@ -274,8 +274,11 @@ def rows(results_dir, benchmarks):
                 e["agents"], num(k["monquery"]), num(k["postgres"]), num(k["generator"]),
                 num(e["monquery_rss_mib"]["max"], 0))
         # Runs with FLEET_TAG (other sizes, same criteria when the summary was polled), beside it.
+        # Only the tagged runs since the part's own run: older ones measured older builds.
         tagged = []
         for other in glob.glob(os.path.join(results_dir, "fleet-*-*-*.json")):
+            if os.path.basename(other)[-20:] < os.path.basename(path)[-20:]:
+                continue
             with open(other) as f:
                 o = json.load(f)
             if o.get("settings", {}).get("summary_rate", 0) > 0 and not o.get("smoke"):
@@ -283,7 +286,7 @@ def rows(results_dir, benchmarks):
         extra = ""
         if tagged:
             passed = [n for n, ok in tagged if ok]
-            extra = "; tagged runs (FLEET_TAG, %d sizes): largest N that passed %d, sizes that failed: %s" % (
+            extra = "; tagged runs since (FLEET_TAG, %d sizes): largest N that passed %d, sizes that failed: %s" % (
                 len(tagged), max(passed) if passed else 0,
                 ", ".join(str(n) for n in sorted({n for n, ok in tagged if not ok})) or "none")
         add("hosts per daemon (issue 21), %g s per N" % d["settings"]["seconds"],
