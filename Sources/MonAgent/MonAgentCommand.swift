@@ -167,7 +167,7 @@ enum AgentBuilder {
         shipperConfiguration.backoffMaximum = config.backoffMaximum
         shipperConfiguration.remote = daemon
         let sampler = Sampler(
-            configuration: .init(interval: config.interval),
+            configuration: .init(interval: config.interval, trimsProgramCode: true),
             queue: queue,
             logger: logger
         ) { collectors(config) }

@@ -46,6 +46,31 @@ import Testing
         #expect(service.counters.snapshot.runs == ticks.count)
     }
 
+    /// A service on `.startThenAligned(interval:)` whose runs append to `log`.
+    static func startThenAligned(_ interval: Double, log: Log) -> PeriodicService<Void> {
+        PeriodicService(name: "t", schedule: .startThenAligned(interval: interval), logger: logger) { tick in
+            _ = log.append(tick)
+            return .next
+        }
+    }
+
+    @Test func startThenAlignedRunsOnceAtStartThenOnAlignedTicks() async {
+        let log = Log()
+        await Self.run(Self.startThenAligned(0.005, log: log), until: 3, log: log)
+        let ticks = log.ticks.withLock { $0 }
+        #expect(ticks.dropFirst().allSatisfy { $0.timestampMs % 5 == 0 })
+        #expect(zip(ticks, ticks.dropFirst()).allSatisfy { $0.timestampMs < $1.timestampMs })
+    }
+
+    @Test func startThenAlignedDoesNotWaitForTheFirstTick() async {
+        let log = Log()
+        // The first aligned tick is up to an hour away: only the run at start can come now.
+        let service = Self.startThenAligned(3600, log: log)
+        await Self.run(service, until: 1, log: log)
+        #expect(log.count == 1)
+        #expect(service.counters.snapshot.runs == 1)
+    }
+
     @Test func aRunThatOverrunsTheIntervalSkipsTicksAndCountsThem() async throws {
         let log = Log()
         let service = PeriodicService(name: "t", schedule: .aligned(interval: 0.005), logger: Self.logger) { tick in

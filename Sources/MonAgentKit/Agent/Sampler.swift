@@ -5,13 +5,28 @@ import ServiceLifecycle
 /// Samples every collector on a wall-clock-aligned interval and queues one batch per cycle.
 ///
 /// Cycle timestamps are multiples of the interval (12:00:00, 12:00:05, ...), so every
-/// host's samples line up and a missing cycle is visible as a missing timestamp.
+/// host's samples line up and a missing cycle is visible as a missing timestamp. One cycle
+/// also runs at start, stamped with the wall clock then: its batch reaches the daemon within
+/// a second of `monagent run` instead of up to an interval later, and it primes the rates
+/// (CPU usage, counter deltas) that the first aligned cycle then reports.
 public struct Sampler: Service {
     public struct Configuration: Sendable {
         /// Seconds between cycles (`interval`, default 5; fractions allowed for tests).
         public var interval: Double
+        /// After the first aligned cycle, give back the program's code pages that start-up
+        /// touched (`ProgramCodeTrim`); `monagent run` sets it, tests leave it off.
+        public var trimsProgramCode: Bool
 
-        public init(interval: Double) { self.interval = interval }
+        public init(interval: Double, trimsProgramCode: Bool = false) {
+            self.interval = interval
+            self.trimsProgramCode = trimsProgramCode
+        }
+    }
+
+    /// What the loop keeps between cycles.
+    struct Loop {
+        var cycle: CollectionCycle
+        var runs = 0
     }
 
     let configuration: Configuration
@@ -34,16 +49,21 @@ public struct Sampler: Service {
     public func run() async throws {
         let makeCollectors = self.makeCollectors
         try await PeriodicService(
-            name: "sampler", schedule: .aligned(interval: configuration.interval), logger: logger,
-            makeState: { CollectionCycle(collectors: makeCollectors()) },
-            body: { [self] cycle, tick in
-                await sample(cycle, tick)
+            name: "sampler", schedule: .startThenAligned(interval: configuration.interval), logger: logger,
+            makeState: { Loop(cycle: CollectionCycle(collectors: makeCollectors())) },
+            body: { [self] state, tick in
+                await sample(state.cycle, tick)
+                state.runs += 1
+                if state.runs == 2, configuration.trimsProgramCode {
+                    let bytes = ProgramCodeTrim.trim()
+                    logger.debug("program code pages given back", metadata: ["bytes": "\(bytes)"])
+                }
                 return .next
             }
         ).run()
     }
 
-    private func sample(_ cycle: CollectionCycle, _ periodic: PeriodicService<CollectionCycle>.Tick) async {
+    private func sample(_ cycle: CollectionCycle, _ periodic: PeriodicService<Loop>.Tick) async {
         let tick = periodic.timestampMs
         let result = cycle.run(timestampMs: tick)
         for failure in result.failures {

@@ -22,6 +22,10 @@ public struct PeriodicService<State>: Service {
     public enum Schedule: Sendable {
         /// On wall-clock ticks that are multiples of `interval` seconds.
         case aligned(interval: Double)
+        /// Once at start (the tick is the wall clock then, not aligned), then as `aligned`: the
+        /// agent's sampler, whose first batch then leaves at once instead of up to an interval
+        /// later, and whose rates have a baseline by the first aligned tick.
+        case startThenAligned(interval: Double)
         /// `pause` after each run ends; the first run `firstAfter` after start.
         case every(Duration, firstAfter: Duration = .zero)
     }
@@ -90,17 +94,24 @@ public struct PeriodicService<State>: Service {
         var state = makeState()
         var ticker: AlignedTicker?
         var pending: Duration
+        var runAtStart = false
         switch schedule {
         case .aligned(let interval):
             ticker = AlignedTicker(interval: interval)
             pending = .zero
+        case .startThenAligned(let interval):
+            ticker = AlignedTicker(interval: interval)
+            pending = .zero
+            runAtStart = true
         case .every(_, let firstAfter):
             pending = firstAfter
         }
         var failures = 0
         while !Task.isCancelled {
             var tick = Tick(timestampMs: WallClock.nowMs(), skippedTicks: 0, consecutiveFailures: failures)
-            if ticker != nil, pending == .zero {
+            if runAtStart {
+                runAtStart = false
+            } else if ticker != nil, pending == .zero {
                 guard let aligned = await ticker?.next() else { return }
                 tick.timestampMs = aligned
                 tick.skippedTicks = ticker?.skipped ?? 0
