@@ -373,6 +373,48 @@ extension PostgresLogicTests {
 }
 
 extension PostgresLogicTests {
+    @Suite struct StatementEventWriterTests {
+        /// The payload as the collector built it before the writer (a `JSONValue` object).
+        private static func reference(_ delta: StatementDelta, database: String, user: String, query: String?)
+            -> String
+        {
+            JSONValue.object([
+                ("queryid", .string(String(delta.key.queryid))), ("dbid", .number(Double(delta.key.dbid))),
+                ("userid", .number(Double(delta.key.userid))), ("database", .string(database)),
+                ("user", .string(user)), ("calls", .number(delta.calls)), ("total_exec_ms", .number(delta.totalMs)),
+                ("mean_exec_ms", .number(delta.meanMs)), ("max_exec_ms_since_reset", .number(delta.maxMsSinceReset)),
+                ("rows", .number(delta.rows)), ("shared_blks_hit", .number(delta.sharedHit)),
+                ("shared_blks_read", .number(delta.sharedRead)), ("reset", .bool(delta.reset)),
+                ("query", query.map { .string($0) } ?? .null),
+            ]).encoded()
+        }
+
+        @Test("The written payload is byte for byte the JSONValue object's, hostile values included")
+        func sameAsJSONValue() {
+            let numbers: [Double] = [0, 1, 12.5, 1e300, -0.0, .infinity, .nan, 9.3e18, 1e15, 999_999_999_999_999, 0.1]
+            let texts: [String?] = [
+                nil, "", "SELECT 1", "SELECT \"a\\b\" FROM t WHERE x = '\n\t\u{01}'", "SELECT 'é' /* ✓ */",
+                String(repeating: "x", count: 9000),
+            ]
+            var writer = StatementEventWriter()
+            for (index, value) in numbers.enumerated() {
+                let delta = StatementDelta(
+                    key: StatementKey(dbid: Int64(index), userid: -Int64(index), queryid: index % 2 == 0 ? .min : .max),
+                    calls: value, totalMs: numbers[(index + 3) % numbers.count], rows: value,
+                    sharedHit: numbers[(index + 1) % numbers.count], sharedRead: -value,
+                    maxMsSinceReset: numbers[(index + 5) % numbers.count], reset: index % 3 == 0)
+                let text = texts[index % texts.count]
+                let database = index % 2 == 0 ? "app" : "we\"ird\u{7}db"
+                #expect(
+                    writer.payload(delta, database: database, user: "u", query: text)
+                        == Self.reference(delta, database: database, user: "u", query: text),
+                    "case \(index)")
+            }
+        }
+    }
+}
+
+extension PostgresLogicTests {
     /// `StatementTextCache`: which texts are read, kept and forgotten.
     @Suite struct StatementTextCacheTests {
         private static func delta(_ queryid: Int64, reset: Bool = false) -> StatementDelta {

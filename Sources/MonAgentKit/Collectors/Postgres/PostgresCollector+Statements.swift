@@ -76,6 +76,7 @@ extension PostgresCollector {
             if deltas.removedLastReading > 0 { texts.retain { deltas.isKnown($0) } }
             let unkept = try fetchTexts(for: changes, from: statements, connection)
             window.record(changes, at: ms)
+            output.events.reserveCapacity(output.events.count + changes.count)
             for delta in changes {
                 statementTotals.calls += delta.calls
                 statementTotals.seconds += delta.totalMs / 1000
@@ -85,22 +86,9 @@ extension PostgresCollector {
                         kind: "pg_statement",
                         key: "\(delta.key.dbid):\(delta.key.queryid)",
                         timestampMs: ms,
-                        payload: .object([
-                            ("queryid", .string(String(delta.key.queryid))),
-                            ("dbid", .number(Double(delta.key.dbid))),
-                            ("userid", .number(Double(delta.key.userid))),
-                            ("database", .string(databaseNames[delta.key.dbid] ?? "")),
-                            ("user", .string(userNames[delta.key.userid] ?? "")),
-                            ("calls", .number(delta.calls)),
-                            ("total_exec_ms", .number(delta.totalMs)),
-                            ("mean_exec_ms", .number(delta.meanMs)),
-                            ("max_exec_ms_since_reset", .number(delta.maxMsSinceReset)),
-                            ("rows", .number(delta.rows)),
-                            ("shared_blks_hit", .number(delta.sharedHit)),
-                            ("shared_blks_read", .number(delta.sharedRead)),
-                            ("reset", .bool(delta.reset)),
-                            ("query", (texts[delta.key] ?? unkept[delta.key]).map { .string($0) } ?? .null),
-                        ])
+                        payload: eventWriter.payload(
+                            delta, database: databaseNames[delta.key.dbid] ?? "",
+                            user: userNames[delta.key.userid] ?? "", query: texts[delta.key] ?? unkept[delta.key])
                     )
                 )
             }

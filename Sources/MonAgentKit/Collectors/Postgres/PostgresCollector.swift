@@ -28,6 +28,7 @@ public actor PostgresCollector: RemoteCollector {
     /// `pg_stat_statements` rows without a key (NULL dbid, userid or queryid): skipped.
     var statementRowsSkipped = 0
     var warnedNullTexts = false
+    var eventWriter = StatementEventWriter()
     var plannedAt: [StatementKey: Int64] = [:]
     var statementTotals = (calls: 0.0, seconds: 0.0, slowCalls: 0.0)
     var statementsAvailable: Bool?
