@@ -79,29 +79,27 @@ def version(args):
 
 def smaps_kib(pid, key):
     """A field of /proc/PID/smaps_rollup (Pss, Rss, …) in KiB; 0 when unreadable."""
+    return B.status_kib(pid, key, "smaps_rollup")
+
+
+def task_files(pid, name):
+    """The text of /proc/PID/task/TID/<name> for each thread still there."""
     try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
+        tasks = os.listdir("/proc/%d/task" % pid)
     except OSError:
-        pass
-    return 0
+        return
+    for tid in tasks:
+        try:
+            with open("/proc/%d/task/%s/%s" % (pid, tid, name)) as f:
+                yield f.read()
+        except OSError:
+            pass
 
 
 def thread_ticks(pid):
     """CPU ticks per thread name of a process (threads with the same name summed)."""
     out = {}
-    try:
-        tasks = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return out
-    for tid in tasks:
-        try:
-            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-                text = f.read()
-        except OSError:
-            continue
+    for text in task_files(pid, "stat"):
         name = text[text.index("(") + 1:text.rindex(")")]
         fields = text[text.rindex(")") + 2:].split()
         out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
@@ -119,18 +117,7 @@ def comm(pid):
 def all_children(pid):
     """Children of every thread of `pid` (netdata starts its plugins from other threads than the
     main one, so /proc/PID/task/PID/children alone misses them)."""
-    out = []
-    try:
-        tasks = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return out
-    for tid in tasks:
-        try:
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                out += [int(p) for p in f.read().split()]
-        except OSError:
-            pass
-    return out
+    return [int(p) for text in task_files(pid, "children") for p in text.split()]
 
 
 def tree_pids(pid):
