@@ -98,9 +98,10 @@ def tree_ticks(pid):
     return total
 
 
-def status_kib(pid, key):
+def status_kib(pid, key, name="status"):
+    """A "Key: N kB" field of /proc/PID/status (or of another such file: smaps_rollup), 0 if unreadable."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        with open("/proc/%d/%s" % (pid, name)) as f:
             for line in f:
                 if line.startswith(key + ":"):
                     return int(line.split()[1])

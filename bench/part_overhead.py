@@ -22,6 +22,21 @@ OVERHEAD_PROFILE_SECONDS (0 = off): after the measured window, with everything s
 `perf record` samples the agent for that long and its self-time report (by shared object and
 symbol, kernel included) is written next to the results as overhead-STAMP.perf.txt — the
 profile of the agent under the same load, outside the figures.
+
+Busy database (issue 22): after the idle window, OVERHEAD_BUSY_STATEMENTS (4800; smoke 200; 0 =
+off) distinct statements are run once each (with monquery's, the exporters' and the agent's own,
+pg_stat_statements then holds about 5000 entries, its default `max`, without evicting any), and a generator keeps calling them, OVERHEAD_BUSY_RATE statements/s (default:
+all of them once per statement poll, i.e. statements / OVERHEAD_STATEMENTS_INTERVAL), while a second
+window of OVERHEAD_BUSY_SECONDS (default two statement polls) is measured the same way. The window
+starts at the round where the statements are created, so its first poll sees them all new (texts
+fetched) and its second sees them all changed. OVERHEAD_STATEMENTS_INTERVAL (60, the agent's
+default; smoke 5) is written to the agent's config as `postgres.statements_interval`.
+
+Netdata (OVERHEAD_NETDATA=1, the default; 0 = off): Debian's netdata 1.37 with its defaults, started
+from a private config in the temp dir (web and StatsD on free loopback ports, its own cache/lib/log/run
+dirs, as root so it needs no other owner), side by side in both windows: CPU of its process tree
+(plugins included) per 5 s, VmRSS / Pss / RssAnon of the tree. Debian's 1.37 has no PostgreSQL or
+Redis collector (those are in go.d, not packaged), so it watches the host only.
 """
 import json
 import os
@@ -39,6 +54,12 @@ INTERVAL = float(os.environ.get("OVERHEAD_INTERVAL", "1" if B.SMOKE else "5"))
 PROFILE_SECONDS = int(os.environ.get("OVERHEAD_PROFILE_SECONDS", "0"))
 SOAK_SECONDS = 1800
 WINDOW = int(os.environ.get("OVERHEAD_WINDOW_CYCLES", "5" if B.SMOKE else "12"))
+STATEMENTS_INTERVAL = float(os.environ.get("OVERHEAD_STATEMENTS_INTERVAL", "5" if B.SMOKE else "60"))
+BUSY_STATEMENTS = int(os.environ.get("OVERHEAD_BUSY_STATEMENTS", "200" if B.SMOKE else "4800"))
+BUSY_SECONDS = float(os.environ.get("OVERHEAD_BUSY_SECONDS", str(2 * STATEMENTS_INTERVAL)))
+BUSY_RATE = float(os.environ.get("OVERHEAD_BUSY_RATE", str(BUSY_STATEMENTS / STATEMENTS_INTERVAL)))
+NETDATA = os.environ.get("OVERHEAD_NETDATA", "1") == "1"
+NETDATA_BIN = "/usr/sbin/netdata"
 
 NODE_COMPARABLE = ["cpu", "stat", "meminfo", "loadavg", "pressure", "diskstats", "filesystem", "netdev",
                    "sockstat", "processes"]
@@ -54,6 +75,250 @@ def exporter_binary(name):
 def version(args):
     r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return (r.stdout.strip().splitlines() or ["?"])[0]
+
+
+def smaps_kib(pid, key):
+    """A field of /proc/PID/smaps_rollup (Pss, Rss, …) in KiB; 0 when unreadable."""
+    return B.status_kib(pid, key, "smaps_rollup")
+
+
+def task_files(pid, name):
+    """The text of /proc/PID/task/TID/<name> for each thread still there."""
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return
+    for tid in tasks:
+        try:
+            with open("/proc/%d/task/%s/%s" % (pid, tid, name)) as f:
+                yield f.read()
+        except OSError:
+            pass
+
+
+def thread_ticks(pid):
+    """CPU ticks per thread name of a process (threads with the same name summed)."""
+    out = {}
+    for text in task_files(pid, "stat"):
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def all_children(pid):
+    """Children of every thread of `pid` (netdata starts its plugins from other threads than the
+    main one, so /proc/PID/task/PID/children alone misses them)."""
+    return [int(p) for text in task_files(pid, "children") for p in text.split()]
+
+
+def tree_pids(pid):
+    return [pid] + [p for c in all_children(pid) for p in tree_pids(c)]
+
+
+def tree_ticks(pid):
+    """CPU ticks of a process tree: each live process and the children it reaped."""
+    return sum(B.cpu_ticks(p, children=True) for p in tree_pids(pid))
+
+
+def memory_mib(pid, tree=False):
+    """VmRSS, Pss and RssAnon in MiB of a process (or its whole tree)."""
+    pids = tree_pids(pid) if tree else [pid]
+    return {"rss_mib": sum(B.status_kib(p, "VmRSS") for p in pids) / 1024,
+            "pss_mib": sum(smaps_kib(p, "Pss") for p in pids) / 1024,
+            "rss_anon_mib": sum(B.status_kib(p, "RssAnon") for p in pids) / 1024,
+            "processes": len(pids)}
+
+
+def statement_texts(count):
+    """`count` statements with distinct query ids (pg_stat_statements normalizes constants, so
+    they differ in structure: the select list is a distinct sequence of app_items' columns),
+    each with a comment as an application's query builder writes them (~150-byte texts)."""
+    columns = ("id", "n", "body", "length(body)")
+    out = []
+    length = 1
+    while len(out) < count:
+        for code in range(len(columns) ** length):
+            if len(out) == count:
+                break
+            picks = []
+            for _ in range(length):
+                picks.append(columns[code % len(columns)])
+                code //= len(columns)
+            out.append("/* app.repository.items: generated statement %d */ SELECT %s FROM app_items "
+                       "WHERE id = %d;" % (len(out), ", ".join(picks), 1 + len(out) % 20000))
+        length += 1
+    return out
+
+
+def start_netdata(stack, env):
+    """netdata 1.37 with its defaults, private dirs and ports (loopback); returns the process."""
+    root = os.path.join(stack.tmp, "netdata")
+    dirs = {k: os.path.join(root, k) for k in ("config", "cache", "lib", "log", "run", "home")}
+    for d in dirs.values():
+        os.makedirs(d)
+    web, statsd = B.free_port(), B.free_port()
+    conf = os.path.join(dirs["config"], "netdata.conf")
+    with open(conf, "w") as f:
+        f.write("""[global]
+    run as user = root
+[directories]
+    config = %(config)s
+    cache = %(cache)s
+    lib = %(lib)s
+    log = %(log)s
+    run = %(run)s
+    home = %(home)s
+[logs]
+    debug = %(log)s/debug.log
+    error = %(log)s/error.log
+    access = %(log)s/access.log
+[web]
+    bind to = 127.0.0.1:%(web)d
+[statsd]
+    bind to = udp:127.0.0.1:%(statsd)d tcp:127.0.0.1:%(statsd)d
+""" % dict(dirs, web=web, statsd=statsd))
+    proc = stack.spawn("netdata", [NETDATA_BIN, "-D", "-c", conf], env=dict(env, DO_NOT_TRACK="1"))
+    proc.netdata_url = "http://127.0.0.1:%d/api/v1/info" % web
+    return proc
+
+
+TICK_MS = 1000.0 / B.CLK_TCK
+
+
+def netdata_figures(netdata, a, b, agent_mem):
+    """netdata's CPU per 5 s between two snapshots and its tree's memory now, with ratios."""
+    seconds = b["t"] - a["t"]
+    cpu = (b["netdata"] - a["netdata"]) * TICK_MS / (seconds / 5.0)
+    ours = (b["agent"] - a["agent"]) * TICK_MS / (seconds / 5.0)
+    mem = memory_mib(netdata.pid, tree=True)
+    mem["process_names"] = sorted(set(comm(p) for p in tree_pids(netdata.pid)))
+    return {"cpu_ms_per_5s": cpu, "agent_cpu_ms_per_5s": ours, **mem,
+            "ratios": {"cpu_netdata_over_ours": cpu / ours if ours > 0 else None,
+                       "rss_netdata_over_ours": mem["rss_mib"] / agent_mem["rss_mib"] if agent_mem["rss_mib"] else None,
+                       "pss_netdata_over_ours": mem["pss_mib"] / agent_mem["pss_mib"] if agent_mem["pss_mib"] else None,
+                       "rss_anon_netdata_over_ours": mem["rss_anon_mib"] / agent_mem["rss_anon_mib"]
+                       if agent_mem["rss_anon_mib"] else None}}
+
+
+class Generator(threading.Thread):
+    """One psql session calling the statements round-robin at `rate` per second."""
+
+    def __init__(self, stack, path, count, rate):
+        super().__init__(daemon=True)
+        with open(path) as f:
+            self.lines = f.read().splitlines()
+        self.rate = rate
+        self.done = threading.Event()
+        self.sent = 0
+        self.proc = subprocess.Popen([B.PG_BIN + "/psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(stack.pg_port),
+                                      "-U", "postgres", "-d", "mon"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+
+    def run(self):
+        t0 = time.monotonic()
+        while not self.done.wait(0.05):
+            due = int((time.monotonic() - t0) * self.rate)
+            chunk = [self.lines[i % len(self.lines)] for i in range(self.sent, due)]
+            self.sent = due
+            try:
+                self.proc.stdin.write("\n".join(chunk) + "\n")
+                self.proc.stdin.flush()
+            except OSError:
+                return
+
+    def stop(self):
+        self.done.set()
+        self.join(5)
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def busy_phase(stack, result, snapshot, scrape_round, scrapes, next_mid, agent, trio, netdata, scraped):
+    """The busy-database window (module docstring); adds result["busy"], returns the generator."""
+    path = os.path.join(stack.tmp, "statements.sql")
+    with open(path, "w") as f:
+        f.write("\n".join(statement_texts(BUSY_STATEMENTS)) + "\n")
+    rounds = max(2, int(round(BUSY_SECONDS / INTERVAL)))
+    before = {k: len(v) for k, v in scrapes.items()}
+    part = B.Part("overhead-busy", pids=[agent.pid, stack.query.pid, stack.pg_pid, stack.redis_pid]
+                  + [p.pid for p in scraped.values()] + ([netdata.pid] if netdata else []), wait=False)
+    B.log("overhead: busy database, %d statements at %.0f/s, %d rounds (%d s)" % (
+        BUSY_STATEMENTS, BUSY_RATE, rounds, rounds * INTERVAL))
+    samples = []
+    t = next_mid(time.time())
+    with part:
+        time.sleep(max(0, t - time.time()))
+        samples.append(snapshot())
+        threads0 = thread_ticks(agent.pid)
+        t0 = time.time()
+        stack.psql("\\o /dev/null\n\\i %s\n" % path)
+        prefill_s = time.time() - t0
+        if prefill_s > INTERVAL / 2:
+            B.log("WARNING: creating the statements took %.1f s (> half an interval)" % prefill_s)
+        generator = Generator(stack, path, BUSY_STATEMENTS, BUSY_RATE)
+        generator.start()
+        for _ in range(rounds):
+            scrape_round()
+            t += INTERVAL
+            time.sleep(max(0, t - time.time()))
+            samples.append(snapshot())
+            stack.check_alive(agent)
+        threads1 = thread_ticks(agent.pid)
+    first, last = samples[0], samples[-1]
+    n = len(samples) - 1
+    agent_mem = memory_mib(agent.pid)
+    # Where the agent's CPU went, by thread (the PostgreSQL source runs on "pg-collector"; the
+    # spool, shipping and the other sources on the runtime's and NIO's threads).
+    by_thread = {name: (threads1.get(name, 0) - threads0.get(name, 0)) * TICK_MS / n for name in threads1}
+    ours = (last["agent"] - first["agent"]) * TICK_MS / n
+    each = {k: (last[k] - first[k]) * TICK_MS / n for k in scraped}
+    theirs = sum(each[k] for k in trio)
+    per_cycle = [(b["agent"] - a["agent"]) * TICK_MS for a, b in zip(samples, samples[1:])]
+    info = stack.psql("SELECT (SELECT count(*) FROM pg_stat_statements), dealloc FROM pg_stat_statements_info")
+    entries, dealloc = (info.split("\t") + ["", ""])[:2]
+    busy = {
+        "settings": {"statements": BUSY_STATEMENTS, "rate_per_s": BUSY_RATE, "seconds": n * INTERVAL, "cycles": n,
+                     "statements_interval_s": STATEMENTS_INTERVAL, "prefill_s": round(prefill_s, 3),
+                     "generator_calls": generator.sent},
+        "pg_stat_statements": {"entries_at_end": int(entries or 0), "dealloc": int(dealloc or 0)},
+        "ours": {"cpu_ms_per_cycle": ours, "cpu_ms_per_cycle_each": [round(x, 1) for x in per_cycle],
+                 "cpu_ms_two_largest_cycles": sorted(per_cycle)[-2:],
+                 "cpu_ms_median_cycle": B.stats(per_cycle)["median"], **agent_mem,
+                 "cpu_ms_per_cycle_by_thread": {k: round(v, 3) for k, v in sorted(by_thread.items()) if v > 0}},
+        "theirs": {"cpu_ms_per_round": theirs, "cpu_ms_per_round_each": each,
+                   "rss_mib": sum(B.status_kib(scraped[k].pid, "VmRSS") for k in trio) / 1024,
+                   "pss_mib": sum(smaps_kib(scraped[k].pid, "Pss") for k in trio) / 1024,
+                   "rss_anon_mib": sum(B.status_kib(scraped[k].pid, "RssAnon") for k in trio) / 1024,
+                   "failed_scrapes": {k: sum(1 for c, _, _ in v[before[k]:] if c != 200) for k, v in scrapes.items()}},
+        "ratios": {"cpu_theirs_over_ours": theirs / ours if ours > 0 else None},
+        "contention": part.result,
+    }
+    if netdata:
+        busy["netdata"] = netdata_figures(netdata, first, last, agent_mem)
+    result["busy"] = busy
+    result["targets"]["agent_cpu_busy"] = {
+        "target": "<= 3 ms CPU per cycle with %d statements in pg_stat_statements, over a window with two "
+                  "statement polls" % BUSY_STATEMENTS, "met": ours <= 3}
+    B.log("overhead (busy): ours %.2f ms CPU/cycle (largest cycles %s), trio %.2f ms/round%s; %s entries, "
+          "dealloc %s" % (ours, ", ".join("%.0f" % x for x in busy["ours"]["cpu_ms_two_largest_cycles"]), theirs,
+                          ", netdata %.2f ms/5 s" % busy["netdata"]["cpu_ms_per_5s"] if netdata else "",
+                          entries, dealloc))
+    return generator
 
 
 def profile(pid, seconds):
@@ -93,6 +358,11 @@ def main():
     seed = "".join("SET %s:%d %s\r\n" % (kind, i, "x" * 64) for kind in ("search", "emb", "graph", "other")
                    for i in range(500))
     subprocess.run(redis_cli + ["--pipe"], input=seed, text=True, stdout=subprocess.DEVNULL, check=True)
+    netdata = None
+    if NETDATA:   # first: it takes a while to start its plugins
+        if not os.path.exists(NETDATA_BIN):
+            raise SystemExit("%s is missing: apt-get install netdata (bench/run installs it)" % NETDATA_BIN)
+        netdata = start_netdata(stack, {k: v for k, v in os.environ.items() if not k.startswith("MONAGENT_")})
     stack.start_monquery()
 
     # --- monagent ------------------------------------------------------------------------
@@ -118,11 +388,12 @@ processes:
     comm: [monagent]
 postgres:
   url: "postgresql://postgres@127.0.0.1:%d/mon"
+  statements_interval: %g
 redis:
   url: "redis://127.0.0.1:%d/0"
 statsd:
   address: "127.0.0.1:%d"
-""" % (INTERVAL, state, stack.ingest_socket, stack.pg_port, stack.redis_port, statsd_port))
+""" % (INTERVAL, state, stack.ingest_socket, stack.pg_port, STATEMENTS_INTERVAL, stack.redis_port, statsd_port))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONAGENT_")}
     env["MALLOC_ARENA_MAX"] = "2"   # as deploy/systemd/monagent.service ships it
     agent = stack.spawn("monagent", [os.path.join(B.BIN, "monagent"), "run", "--config", config], env=env)
@@ -148,6 +419,20 @@ statsd:
     }
     urls = {name: "http://127.0.0.1:%d/metrics" % ports[name] for name in ports}
     scraped = {**exporters, **reference}
+    if netdata:
+        # Up: its API answers and its plugins run (apps.plugin starts last, 10-40 s after start).
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            stack.check_alive(netdata)
+            try:
+                B.http_get(netdata.netdata_url, timeout=2)
+                if any(comm(p) == "apps.plugin" for p in tree_pids(netdata.pid)):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("netdata did not come up with its plugins:\n" + stack.log_tail("netdata"))
 
     # Ready: the agent has shipped a batch; every exporter answers.
     for _ in range(300):
@@ -184,6 +469,8 @@ statsd:
         row["ctx_redis_server"] = B.cpu_ticks(stack.redis_pid)
         row["agent_rss_kib"] = B.status_kib(agent.pid, "VmRSS")
         row["agent_anon_kib"] = B.status_kib(agent.pid, "RssAnon")
+        if netdata:
+            row["netdata"] = tree_ticks(netdata.pid)   # its plugins are its children
         return row
 
     def scrape_round():
@@ -202,7 +489,7 @@ statsd:
     rounds = max(2, int(round(SECONDS / INTERVAL)))
     # Wait for a quiet machine first (everything already runs), then warm up and measure.
     part = B.Part("overhead", pids=[agent.pid, stack.query.pid, stack.pg_pid, stack.redis_pid]
-                  + [p.pid for p in scraped.values()])
+                  + [p.pid for p in scraped.values()] + ([netdata.pid] if netdata else []))
     t = next_mid(time.time())
     for _ in range(warm_rounds):     # warm-up: first scrapes, first agent cycles with rates
         time.sleep(max(0, t - time.time()))
@@ -216,12 +503,14 @@ statsd:
     with part:
         time.sleep(max(0, t - time.time()))
         samples.append(snapshot())
+        threads0 = thread_ticks(agent.pid)
         for _ in range(rounds):
             scrape_round()                       # the scrape belongs to the round it starts
             t += INTERVAL
             time.sleep(max(0, t - time.time()))
             samples.append(snapshot())
             stack.check_alive(agent)
+        threads1 = thread_ticks(agent.pid)
     ledger1 = stack.psql("SELECT count(*), coalesce(sum(samples), 0) FROM ingest_ledger").split("\t")
 
     first, last = samples[0], samples[-1]
@@ -302,6 +591,19 @@ statsd:
         "agent_rss": {"target": "<= 12 MB and >= 4x less than the trio (no growth over 30 min: not soaked here)",
                       "met": agent_rss <= 12 and (trio_rss / agent_rss if agent_rss else 0) >= 4},
     }
+    agent_mem = memory_mib(agent.pid)
+    result["ours"]["pss_mib"] = agent_mem["pss_mib"]
+    result["ours"]["cpu_ms_per_cycle_by_thread"] = {
+        k: round((threads1.get(k, 0) - threads0.get(k, 0)) * TICK_MS / n, 3) for k in sorted(threads1)
+        if threads1.get(k, 0) > threads0.get(k, 0)}
+    result["theirs"]["pss_mib_each"] = {name: memory_mib(p.pid)["pss_mib"] for name, p in scraped.items()}
+    result["theirs"]["pss_mib"] = sum(result["theirs"]["pss_mib_each"][k] for k in trio)
+    if netdata:
+        result["netdata"] = netdata_figures(netdata, first, last, agent_mem)
+    generator = None
+    if BUSY_STATEMENTS > 0:
+        generator = busy_phase(stack, result, snapshot, scrape_round, scrapes, next_mid, agent, trio,
+                               netdata, scraped)
     if any(bad_scrapes.values()):
         B.log("WARNING: failed scrapes: %s" % bad_scrapes)
     B.log("overhead: ours %.2f ms CPU/cycle, RSS %.1f MiB (HWM %.1f); trio %.2f ms/round, RSS %.1f MiB; "
@@ -312,7 +614,9 @@ statsd:
     # CPU per cycle would otherwise replace the 5-minute run's in the summary table.
     B.write_result("soak-overhead" if SECONDS >= SOAK_SECONDS and not B.SMOKE else "overhead", result)
     if PROFILE_SECONDS > 0:
-        profile(agent.pid, PROFILE_SECONDS)
+        profile(agent.pid, PROFILE_SECONDS)   # with the busy generator still running, if any
+    if generator:
+        generator.stop()
     stop.set()
     stack.stop()
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MonAgentKit
 import MonCore
 import MonQueryKit
@@ -134,6 +135,79 @@ struct PostgresSourceTests {
 
         // PostgreSQL stopped mid-run: host metrics keep flowing, errors name no password, metrics resume.
         try await serverGoesAway()
+    }
+
+    @Test(
+        "each statement's text is read once and shipped with every delta; a statement run again after pg_stat_statements_reset() has its text"
+    )
+    func statementTexts() async throws {
+        let monitored = try MonitoredPostgres.makeDatabase()
+        let database = String(monitored[monitored.index(after: try #require(monitored.lastIndex(of: "/")))...])
+        let workload = try PostgresConnection(url: monitored, applicationName: "workload")
+        try workload.execute(
+            rawSQL: """
+                CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+                CREATE TABLE items (id int, a int, b int);
+                INSERT INTO items SELECT g, g, g FROM generate_series(1, 10) g;
+                """)
+        // Twenty statements with distinct query ids: a different select list each.
+        let columns = ["id", "a", "b"]
+        let lists =
+            columns.map { [$0] } + columns.flatMap { first in columns.map { [first, $0] } }
+            + columns.flatMap { first in columns.map { [first, "a", $0] } }
+        let statements = lists.prefix(20).map { "SELECT \($0.joined(separator: ", ")) FROM items WHERE id = 1" }
+        var config = PostgresSourceConfig(url: monitored)
+        config.statementsInterval = 0.05  // every collect below reads pg_stat_statements
+        config.plansTop = 0
+        let collector = PostgresCollector(config: config, logger: Logger(label: "it-pg-texts"))
+        var ms: Int64 = 1_000_000
+
+        func poll() async throws -> [[String: Any]] {
+            ms += 1_000
+            let output = await collector.collect(timestampMs: ms)
+            #expect(output.samples.contains { $0.name == "mon_postgres_up" && $0.value == 1 })
+            return try output.events.filter { $0.kind == "pg_statement" }.compactMap { event in
+                let payload = try JSONSerialization.jsonObject(with: Data(event.payload.utf8)) as? [String: Any]
+                return payload?["database"] as? String == database ? payload : nil
+            }
+        }
+        func ours(_ events: [[String: Any]]) -> [String: [String: Any]] {
+            var byText: [String: [String: Any]] = [:]
+            for event in events {
+                if let text = event["query"] as? String, text.contains("FROM items") { byText[text] = event }
+            }
+            return byText
+        }
+
+        _ = try await poll()  // the baseline
+        for statement in statements { try workload.query(statement) }
+        let first = ours(try await poll())
+        #expect(first.count == statements.count, "\(first.keys.sorted())")
+        for (_, event) in first {
+            #expect(event["user"] as? String == "postgres")
+            #expect(event["calls"] as? Double == 1)
+        }
+        // Run again: every delta still carries its text (now from the cache).
+        for statement in statements { try workload.query(statement) }
+        let second = ours(try await poll())
+        #expect(Set(second.keys) == Set(first.keys))
+        #expect(second.values.allSatisfy { $0["reset"] as? Bool == false && $0["calls"] as? Double == 1 })
+
+        // A reset, a poll that sees the entries gone, then one statement back with its text.
+        try workload.query("SELECT pg_stat_statements_reset()")
+        _ = try await poll()
+        try workload.query(statements[3])
+        let back = ours(try await poll())
+        #expect(back.count == 1)
+        #expect(back.values.first?["calls"] as? Double == 1)
+        // A reset and a run between two polls: the same query id comes back as a reset delta, with its text.
+        try workload.query("SELECT pg_stat_statements_reset()")
+        try workload.query(statements[3])
+        try workload.query(statements[3])
+        let again = ours(try await poll())
+        #expect(again.count == 1)
+        #expect(again.values.first?["reset"] as? Bool == true)
+        #expect(again.values.first?["calls"] as? Double == 2)
     }
 
     /// Runs after the slow-query scenario, in the same test: both use the monitored cluster,

@@ -314,6 +314,198 @@ extension PostgresLogicTests {
 }
 
 extension PostgresLogicTests {
+    /// `StatementDeltas` fed row by row, as the collector reads `pg_stat_statements`.
+    @Suite struct StatementDeltaStreamTests {
+        @Test("Row by row gives what a whole reading gives, and forgets entries that left the view")
+        func rowByRowMatchesWholeReading() {
+            var whole = StatementDeltas()
+            var stream = StatementDeltas()
+            let readings: [[StatementKey: StatementCounters]] = [
+                [key(1): counters(calls: 1, totalMs: 10), key(2): counters(calls: 5, totalMs: 50)],
+                [key(1): counters(calls: 3, totalMs: 40), key(3): counters(calls: 2, totalMs: 7)],
+                [key(1): counters(calls: 3, totalMs: 40), key(2): counters(calls: 6, totalMs: 61)],
+            ]
+            for (step, reading) in readings.enumerated() {
+                let expected = whole.update(reading, resetMarker: "t0")
+                stream.begin(resetMarker: "t0")
+                for (key, now) in reading.sorted(by: { $0.key.queryid < $1.key.queryid }) { stream.observe(key, now) }
+                let got = stream.finish()
+                #expect(Set(got.map(\.key)) == Set(expected.map(\.key)), "step \(step)")
+                #expect(got.map(\.totalMs) == expected.map(\.totalMs), "step \(step)")
+                #expect(stream.count == reading.count)
+            }
+            // Key 2 left in the second reading: it came back in full (6 calls), not as 6 - 5.
+            #expect(stream.removedLastReading == 1)
+            #expect(!stream.isKnown(key(3)))
+        }
+
+        @Test("A key twice in one reading (track = all) counts once and is counted as a duplicate")
+        func duplicateRows() {
+            var deltas = StatementDeltas()
+            _ = deltas.update([key(1): counters(calls: 1, totalMs: 1)])
+            deltas.begin()
+            deltas.observe(key(1), counters(calls: 4, totalMs: 4))
+            deltas.observe(key(1), counters(calls: 9, totalMs: 9))
+            let result = deltas.finish()
+            #expect(result.map(\.calls) == [3])
+            #expect(deltas.duplicateRows == 1)
+        }
+
+        @Test(
+            "Hostile counters (huge, infinite, NaN, negative) never give a negative or NaN delta",
+            arguments: [
+                (1e300, 1e308), (Double.infinity, Double.infinity), (Double.nan, Double.nan), (-5, -1), (9.3e18, 1e18),
+            ] as [(Double, Double)])
+        func hostileCounters(_ values: (Double, Double)) {
+            var deltas = StatementDeltas()
+            _ = deltas.update([key(1): counters(calls: 10, totalMs: 100, rows: 10)])
+            let result = deltas.update([
+                key(1): counters(calls: values.0, totalMs: values.1, maxMs: values.1, rows: -1, hit: .nan, read: 0)
+            ])
+            for delta in result {
+                #expect(delta.calls > 0)
+                #expect(delta.totalMs >= 0)
+                #expect(delta.rows >= 0)
+                #expect(delta.sharedHit >= 0)
+            }
+        }
+    }
+}
+
+extension PostgresLogicTests {
+    @Suite struct StatementEventWriterTests {
+        /// The payload as the collector built it before the writer (a `JSONValue` object).
+        private static func reference(_ delta: StatementDelta, database: String, user: String, query: String?)
+            -> String
+        {
+            JSONValue.object([
+                ("queryid", .string(String(delta.key.queryid))), ("dbid", .number(Double(delta.key.dbid))),
+                ("userid", .number(Double(delta.key.userid))), ("database", .string(database)),
+                ("user", .string(user)), ("calls", .number(delta.calls)), ("total_exec_ms", .number(delta.totalMs)),
+                ("mean_exec_ms", .number(delta.meanMs)), ("max_exec_ms_since_reset", .number(delta.maxMsSinceReset)),
+                ("rows", .number(delta.rows)), ("shared_blks_hit", .number(delta.sharedHit)),
+                ("shared_blks_read", .number(delta.sharedRead)), ("reset", .bool(delta.reset)),
+                ("query", query.map { .string($0) } ?? .null),
+            ]).encoded()
+        }
+
+        @Test("The written payload is byte for byte the JSONValue object's, hostile values included")
+        func sameAsJSONValue() {
+            let numbers: [Double] = [0, 1, 12.5, 1e300, -0.0, .infinity, .nan, 9.3e18, 1e15, 999_999_999_999_999, 0.1]
+            let texts: [String?] = [
+                nil, "", "SELECT 1", "SELECT \"a\\b\" FROM t WHERE x = '\n\t\u{01}'", "SELECT 'é' /* ✓ */",
+                String(repeating: "x", count: 9000),
+            ]
+            var writer = StatementEventWriter()
+            for (index, value) in numbers.enumerated() {
+                let delta = StatementDelta(
+                    key: StatementKey(dbid: Int64(index), userid: -Int64(index), queryid: index % 2 == 0 ? .min : .max),
+                    calls: value, totalMs: numbers[(index + 3) % numbers.count], rows: value,
+                    sharedHit: numbers[(index + 1) % numbers.count], sharedRead: -value,
+                    maxMsSinceReset: numbers[(index + 5) % numbers.count], reset: index % 3 == 0)
+                let text = texts[index % texts.count]
+                let database = index % 2 == 0 ? "app" : "we\"ird\u{7}db"
+                #expect(
+                    writer.payload(delta, database: database, user: "u", query: text)
+                        == Self.reference(delta, database: database, user: "u", query: text),
+                    "case \(index)")
+            }
+        }
+    }
+}
+
+extension PostgresLogicTests {
+    /// `StatementTextCache`: which texts are read, kept and forgotten.
+    @Suite struct StatementTextCacheTests {
+        private static func delta(_ queryid: Int64, reset: Bool = false) -> StatementDelta {
+            StatementDelta(
+                key: key(queryid), calls: 1, totalMs: 1, rows: 0, sharedHit: 0, sharedRead: 0, maxMsSinceReset: 1,
+                reset: reset)
+        }
+
+        @Test("Only statements without a text are fetched; a stored text is not fetched again")
+        func fetchOnce() {
+            var cache = StatementTextCache()
+            #expect(cache.keysToFetch(for: [Self.delta(1), Self.delta(2)]) == [key(1), key(2)])
+            cache.store("SELECT 1", for: key(1))
+            cache.store("SELECT 2", for: key(2))
+            #expect(cache.keysToFetch(for: [Self.delta(1), Self.delta(2), Self.delta(3)]) == [key(3)])
+            #expect(cache[key(1)] == "SELECT 1")
+            #expect(cache.count == 2)
+            #expect(cache.bytes == 16)
+        }
+
+        @Test("A text the server never returned (the entry left between the two queries) is asked for again")
+        func neverFetched() {
+            var cache = StatementTextCache()
+            #expect(cache.keysToFetch(for: [Self.delta(7)]) == [key(7)])
+            // The text query returned no row for 7: nothing stored.
+            #expect(cache[key(7)] == nil)
+            #expect(cache.keysToFetch(for: [Self.delta(7)]) == [key(7)])
+        }
+
+        @Test("A NULL text is counted, not kept, and asked for again")
+        func nullText() {
+            var cache = StatementTextCache()
+            #expect(cache.store(nil, for: key(1)) == nil)
+            #expect(cache.nullTexts == 1)
+            #expect(cache.count == 0)
+            #expect(cache.keysToFetch(for: [Self.delta(1)]) == [key(1)])
+        }
+
+        @Test("A query id reused after pg_stat_statements_reset gets its text read again")
+        func reusedAfterReset() {
+            var cache = StatementTextCache()
+            cache.store("SELECT a FROM t WHERE id = $1", for: key(1))
+            // Reset and run again between two polls: the delta says reset, the old text goes.
+            #expect(cache.keysToFetch(for: [Self.delta(1, reset: true)]) == [key(1)])
+            #expect(cache[key(1)] == nil)
+            cache.store("/* new caller */ SELECT a FROM t WHERE id = $1", for: key(1))
+            // Reset and gone at the next poll, then back: retain forgot it, so it is read again.
+            cache.retain { $0 != key(1) }
+            #expect(cache.count == 0)
+            #expect(cache.bytes == 0)
+            #expect(cache.keysToFetch(for: [Self.delta(1)]) == [key(1)])
+        }
+
+        @Test("Texts of statements gone from the view are forgotten; the others stay")
+        func retainPresent() {
+            var cache = StatementTextCache()
+            for id in 1...4 { cache.store("SELECT \(id)", for: key(Int64(id))) }
+            cache.retain { $0.queryid % 2 == 0 }
+            #expect(cache.count == 2)
+            #expect(cache[key(2)] == "SELECT 2")
+            #expect(cache[key(1)] == nil)
+            #expect(cache.bytes == 16)
+        }
+
+        @Test("Full (by count or by bytes): a new text serves its poll and is not kept")
+        func bounded() {
+            var byCount = StatementTextCache(capacity: 2)
+            byCount.store("a", for: key(1))
+            byCount.store("b", for: key(2))
+            #expect(byCount.store("c", for: key(3)) == "c")
+            #expect(byCount[key(3)] == nil)
+            #expect(byCount.notKept == 1)
+            var byBytes = StatementTextCache(maxTotalBytes: 10)
+            byBytes.store("12345678", for: key(1))
+            #expect(byBytes.store("123", for: key(2)) == "123")
+            #expect(byBytes[key(2)] == nil)
+            #expect(byBytes.bytes == 8)
+        }
+
+        @Test("A huge text is cut to maxTextBytes; a character cut in two becomes U+FFFD")
+        func hugeText() {
+            var cache = StatementTextCache(maxTextBytes: 8)
+            let stored = cache.store("SELECT 'é' || 'x'", for: key(1))
+            #expect(stored == "SELECT '")
+            #expect(cache.store("SELECT é", for: key(2)) == "SELECT \u{FFFD}")
+            #expect(cache.store(String(repeating: "x", count: 100_000), for: key(3))?.utf8.count == 8)
+        }
+    }
+}
+
+extension PostgresLogicTests {
     @Suite struct SlowStatementWindowTests {
         private static func delta(_ queryid: Int64, calls: Double, totalMs: Double) -> StatementDelta {
             StatementDelta(

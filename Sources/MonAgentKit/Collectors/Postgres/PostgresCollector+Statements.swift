@@ -1,10 +1,12 @@
 import MonCore
 
 extension PostgresCollector {
-    /// Most query texts kept in memory (oldest forgotten first).
+    /// Most query texts kept in memory (see `StatementTextCache`).
     static let maxTexts = 5000
     /// Longest query text shipped.
     static let maxTextBytes = 8192
+    /// Most bytes of query texts kept in memory.
+    static let maxTextCacheBytes = 4 << 20
 
     /// `pg_stat_statements` deltas as `pg_stat_statement` events, plus plans of the slowest.
     func collectStatements(into output: inout Output, at ms: Int64) throws {
@@ -42,64 +44,51 @@ extension PostgresCollector {
             guard let schema else { return }
             let statements = ExplainableStatement.quoteIdentifier(schema) + ".pg_stat_statements"
 
-            let resetMarker = try? connection.query("SELECT stats_reset::text FROM \(statements)_info").string(0, 0)
+            let resetMarker = try readNames(statements, connection)
+            // Counters only (no text, no join): each row is parsed from libpq's buffer into
+            // the previous reading's entry in place, without a String or an allocation.
             let rows = try connection.query(
                 """
-                SELECT s.dbid, s.userid, s.queryid, s.calls, s.total_exec_time, s.max_exec_time, s.rows,
-                       s.shared_blks_hit, s.shared_blks_read, d.datname, r.rolname
-                FROM \(statements)(false) s
-                LEFT JOIN pg_database d ON d.oid = s.dbid
-                LEFT JOIN pg_roles r ON r.oid = s.userid
-                WHERE s.queryid IS NOT NULL
+                SELECT dbid, userid, queryid, calls, total_exec_time, max_exec_time, rows,
+                       shared_blks_hit, shared_blks_read
+                FROM \(statements)(false)
+                WHERE queryid IS NOT NULL
                 """
             )
-            var current: [StatementKey: StatementCounters] = [:]
-            var names: [StatementKey: (database: String, user: String)] = [:]
+            deltas.begin(resetMarker: resetMarker)
             for row in 0..<rows.rowCount {
                 guard let dbid = rows.int(row, 0), let userid = rows.int(row, 1), let queryid = rows.int(row, 2) else {
+                    statementRowsSkipped += 1
                     continue
                 }
-                let key = StatementKey(dbid: dbid, userid: userid, queryid: queryid)
-                current[key] = StatementCounters(
-                    calls: rows.double(row, 3) ?? 0,
-                    totalMs: rows.double(row, 4) ?? 0,
-                    maxMs: rows.double(row, 5) ?? 0,
-                    rows: rows.double(row, 6) ?? 0,
-                    sharedHit: rows.double(row, 7) ?? 0,
-                    sharedRead: rows.double(row, 8) ?? 0
-                )
-                names[key] = (rows.string(row, 9) ?? "", rows.string(row, 10) ?? "")
-                if let role = rows.string(row, 10) { roleNames[userid] = role }
+                deltas.observe(
+                    StatementKey(dbid: dbid, userid: userid, queryid: queryid),
+                    StatementCounters(
+                        calls: rows.double(row, 3) ?? 0,
+                        totalMs: rows.double(row, 4) ?? 0,
+                        maxMs: rows.double(row, 5) ?? 0,
+                        rows: rows.double(row, 6) ?? 0,
+                        sharedHit: rows.double(row, 7) ?? 0,
+                        sharedRead: rows.double(row, 8) ?? 0
+                    ))
             }
-            let changes = deltas.update(current, resetMarker: resetMarker ?? nil)
-            try fetchTexts(for: changes.map(\.key), from: statements, connection)
+            let changes = deltas.finish()
+            if deltas.removedLastReading > 0 { texts.retain { deltas.isKnown($0) } }
+            let unkept = try fetchTexts(for: changes, from: statements, connection)
             window.record(changes, at: ms)
+            output.events.reserveCapacity(output.events.count + changes.count)
             for delta in changes {
                 statementTotals.calls += delta.calls
                 statementTotals.seconds += delta.totalMs / 1000
                 if delta.meanMs >= config.slowThresholdMs { statementTotals.slowCalls += delta.calls }
-                let name = names[delta.key]
                 output.events.append(
                     Event(
                         kind: "pg_statement",
                         key: "\(delta.key.dbid):\(delta.key.queryid)",
                         timestampMs: ms,
-                        payload: .object([
-                            ("queryid", .string(String(delta.key.queryid))),
-                            ("dbid", .number(Double(delta.key.dbid))),
-                            ("userid", .number(Double(delta.key.userid))),
-                            ("database", .string(name?.database ?? "")),
-                            ("user", .string(name?.user ?? "")),
-                            ("calls", .number(delta.calls)),
-                            ("total_exec_ms", .number(delta.totalMs)),
-                            ("mean_exec_ms", .number(delta.meanMs)),
-                            ("max_exec_ms_since_reset", .number(delta.maxMsSinceReset)),
-                            ("rows", .number(delta.rows)),
-                            ("shared_blks_hit", .number(delta.sharedHit)),
-                            ("shared_blks_read", .number(delta.sharedRead)),
-                            ("reset", .bool(delta.reset)),
-                            ("query", texts[delta.key].map { .string($0) } ?? .null),
-                        ])
+                        payload: eventWriter.payload(
+                            delta, database: databaseNames[delta.key.dbid] ?? "",
+                            user: userNames[delta.key.userid] ?? "", query: texts[delta.key] ?? unkept[delta.key])
                     )
                 )
             }
@@ -128,11 +117,45 @@ extension PostgresCollector {
         }
     }
 
-    /// Reads query texts only for entries whose text is not known yet.
-    private func fetchTexts(for keys: [StatementKey], from statements: String, _ connection: PostgresConnection) throws
+    /// `stats_reset` of `pg_stat_statements_info` (nil when unreadable or before PostgreSQL 14),
+    /// and the names of databases and roles by oid, in one round trip.
+    private func readNames(_ statements: String, _ connection: PostgresConnection) throws -> String? {
+        let names = """
+            SELECT 1, oid, datname::text FROM pg_database
+            UNION ALL SELECT 2, oid, rolname::text FROM pg_roles
+            """
+        var rows: PostgresResult
+        do {
+            rows = try connection.query(
+                "SELECT 0, NULL::oid, stats_reset::text FROM \(statements)_info UNION ALL " + names)
+        } catch {
+            if error.isConnectionFailure { throw error }
+            rows = try connection.query(names)
+        }
+        var marker: String?
+        var databases: [Int64: String] = [:]
+        var users: [Int64: String] = [:]
+        for row in 0..<rows.rowCount {
+            switch rows.int(row, 0) {
+            case 0: marker = rows.string(row, 2)
+            case 1: if let oid = rows.int(row, 1) { databases[oid] = rows.string(row, 2) }
+            default: if let oid = rows.int(row, 1) { users[oid] = rows.string(row, 2) }
+            }
+        }
+        databaseNames = databases
+        userNames = users
+        roleNames.merge(users) { $1 }
+        return marker
+    }
+
+    /// Reads the texts of the statements that ran and whose text is not held (`StatementTextCache`);
+    /// returns the texts read but not kept (a full cache), for this poll's events.
+    private func fetchTexts(for changes: [StatementDelta], from statements: String, _ connection: PostgresConnection)
+        throws -> [StatementKey: String]
     {
-        let missing = keys.filter { texts[$0] == nil }
-        guard !missing.isEmpty else { return }
+        let missing = texts.keysToFetch(for: changes)
+        guard !missing.isEmpty else { return [:] }
+        let wanted = Set(missing)
         let rows = try connection.query(
             """
             SELECT dbid, userid, queryid, query FROM \(statements)(true)
@@ -140,16 +163,24 @@ extension PostgresCollector {
             """,
             [PostgresArray.integers(missing.map(\.queryid))]
         )
-        if texts.count + rows.rowCount > Self.maxTexts { texts.removeAll(keepingCapacity: true) }
+        var unkept: [StatementKey: String] = [:]
+        let nullsBefore = texts.nullTexts
         for row in 0..<rows.rowCount {
-            guard let dbid = rows.int(row, 0), let userid = rows.int(row, 1), let queryid = rows.int(row, 2),
-                let text = rows.string(row, 3)
-            else { continue }
-            texts[StatementKey(dbid: dbid, userid: userid, queryid: queryid)] = String(
-                decoding: text.utf8.prefix(Self.maxTextBytes),
-                as: UTF8.self
-            )
+            guard let dbid = rows.int(row, 0), let userid = rows.int(row, 1), let queryid = rows.int(row, 2) else {
+                statementRowsSkipped += 1
+                continue
+            }
+            let key = StatementKey(dbid: dbid, userid: userid, queryid: queryid)
+            guard wanted.contains(key) else { continue }
+            if let text = texts.store(rows.string(row, 3), for: key), texts[key] == nil { unkept[key] = text }
         }
+        if texts.nullTexts > nullsBefore, !warnedNullTexts {
+            warnedNullTexts = true
+            logger.warning(
+                "pg_stat_statements has no text for some statements (its query text file was unreadable or garbage-collected); their events carry no query",
+                metadata: ["url": "\(redactedURL)", "statements": "\(texts.nullTexts - nullsBefore)"])
+        }
+        return unkept
     }
 
     /// Plans for the top statements by mean time over the last hour, at most one per hour each.

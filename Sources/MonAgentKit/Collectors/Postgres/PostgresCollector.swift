@@ -20,7 +20,15 @@ public actor PostgresCollector: RemoteCollector {
     var rates = CounterRates()
     var deltas = StatementDeltas()
     var window = SlowStatementWindow()
-    var texts: [StatementKey: String] = [:]
+    var texts = StatementTextCache(
+        capacity: PostgresCollector.maxTexts, maxTextBytes: PostgresCollector.maxTextBytes,
+        maxTotalBytes: PostgresCollector.maxTextCacheBytes)
+    /// Names of the databases by oid, from the last `pg_stat_statements` reading.
+    var databaseNames: [Int64: String] = [:]
+    /// `pg_stat_statements` rows without a key (NULL dbid, userid or queryid): skipped.
+    var statementRowsSkipped = 0
+    var warnedNullTexts = false
+    var eventWriter = StatementEventWriter()
     var plannedAt: [StatementKey: Int64] = [:]
     var statementTotals = (calls: 0.0, seconds: 0.0, slowCalls: 0.0)
     var statementsAvailable: Bool?
@@ -30,7 +38,9 @@ public actor PostgresCollector: RemoteCollector {
     /// Owner of the monitored database: the application's role, whose statements are planned
     /// unless `postgres.explain_roles` says otherwise.
     var databaseOwner = ""
-    /// Role names by oid, from the last `pg_stat_statements` reading.
+    /// Role names by oid, as of the last `pg_stat_statements` reading.
+    var userNames: [Int64: String] = [:]
+    /// Role names by oid, from every `pg_stat_statements` reading so far (a dropped role keeps its name).
     var roleNames: [Int64: String] = [:]
     var warnedSuperuser = false
     var serverVersion = 0
@@ -94,23 +104,52 @@ public actor PostgresCollector: RemoteCollector {
 
     var redactedURL: String { SecretRedaction.redactURL(config.url) }
 
+    /// Server settings (part 0), connections by database and state (part 1) and database
+    /// counters (part 2), in one round trip: every value as the text libpq would return for
+    /// it in a query of its own, after the part number.
+    static let activityQuery = """
+        SELECT 0, current_setting('max_connections'), current_setting('server_version_num'),
+               extract(epoch FROM now() - pg_postmaster_start_time())::text, current_setting('server_version'),
+               (SELECT oid FROM pg_database WHERE datname = current_database())::text,
+               (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database())::text,
+               current_setting('is_superuser'), NULL
+        UNION ALL
+        SELECT 1, coalesce(datname, ''), coalesce(state, 'unknown'),
+               (count(*) FILTER (WHERE wait_event_type = 'Lock'))::text, count(*)::text,
+               coalesce(max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active'), 0)::text,
+               coalesce(max(extract(epoch FROM now() - xact_start)), 0)::text,
+               coalesce(max(extract(epoch FROM now() - state_change)) FILTER (WHERE wait_event_type = 'Lock'), 0)::text,
+               coalesce(max(extract(epoch FROM now() - state_change))
+                        FILTER (WHERE state LIKE 'idle in transaction%'), 0)::text
+        FROM pg_stat_activity
+        WHERE backend_type = 'client backend'
+        GROUP BY 2, 3
+        UNION ALL
+        SELECT 2, datname, xact_commit::text, xact_rollback::text, blks_hit::text, blks_read::text, deadlocks::text,
+               temp_bytes::text, conflicts::text
+        FROM pg_stat_database
+        WHERE datname IS NOT NULL AND datname NOT IN ('template0', 'template1')
+        """
+
     /// Connections by database and state, server settings, database counters.
     private func collectActivity(into output: inout Output, at ms: Int64) throws {
         try connector.withConnection { connection in
-            let settings = try connection.query(
-                """
-                SELECT current_setting('max_connections')::int, current_setting('server_version_num')::int,
-                       extract(epoch FROM now() - pg_postmaster_start_time()), current_setting('server_version'),
-                       (SELECT oid FROM pg_database WHERE datname = current_database()),
-                       (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()),
-                       current_setting('is_superuser')
-                """
-            )
-            let maxConnections = settings.double(0, 0) ?? 0
-            serverVersion = Int(settings.int(0, 1) ?? 0)
-            databaseOID = settings.int(0, 4) ?? 0
-            databaseOwner = settings.string(0, 5) ?? ""
-            if settings.string(0, 6) == "on", !warnedSuperuser {
+            let rows = try connection.query(Self.activityQuery)
+            var settings = rows.rowCount  // none: every setting reads as absent
+            var activity: [Int] = []
+            var databases: [Int] = []
+            for row in 0..<rows.rowCount {
+                switch rows.int(row, 0) {
+                case 0: settings = row
+                case 1: activity.append(row)
+                default: databases.append(row)
+                }
+            }
+            let maxConnections = rows.double(settings, 1) ?? 0
+            serverVersion = Int(rows.int(settings, 2) ?? 0)
+            databaseOID = rows.int(settings, 5) ?? 0
+            databaseOwner = rows.string(settings, 6) ?? ""
+            if rows.string(settings, 7) == "on", !warnedSuperuser {
                 warnedSuperuser = true
                 logger.warning(
                     "monagent connects to PostgreSQL as a superuser; use a role with pg_monitor only (deploy/postgres/monagent-role.sql)",
@@ -118,26 +157,13 @@ public actor PostgresCollector: RemoteCollector {
             }
             output.samples.append(Sample("mon_postgres_max_connections", value: maxConnections, timestampMs: ms))
             output.samples.append(
-                Sample("mon_postgres_uptime_seconds", value: settings.double(0, 2) ?? 0, timestampMs: ms)
+                Sample("mon_postgres_uptime_seconds", value: rows.double(settings, 3) ?? 0, timestampMs: ms)
             )
             output.samples.append(
-                Sample("mon_postgres_info", ["version": settings.string(0, 3) ?? "unknown"], value: 1, timestampMs: ms)
+                Sample(
+                    "mon_postgres_info", ["version": rows.string(settings, 4) ?? "unknown"], value: 1, timestampMs: ms)
             )
 
-            let activity = try connection.query(
-                """
-                SELECT coalesce(datname, ''), coalesce(state, 'unknown'),
-                       count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*),
-                       coalesce(max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active'), 0),
-                       coalesce(max(extract(epoch FROM now() - xact_start)), 0),
-                       coalesce(max(extract(epoch FROM now() - state_change)) FILTER (WHERE wait_event_type = 'Lock'), 0),
-                       coalesce(max(extract(epoch FROM now() - state_change))
-                                FILTER (WHERE state LIKE 'idle in transaction%'), 0)
-                FROM pg_stat_activity
-                WHERE backend_type = 'client backend'
-                GROUP BY 1, 2
-                """
-            )
             var byDatabase: [String: [String: Double]] = [:]
             var waiting: [String: Double] = [:]
             var total = 0.0
@@ -145,17 +171,17 @@ public actor PostgresCollector: RemoteCollector {
             var longestTransaction = 0.0
             var longestLockWait = 0.0
             var longestIdleInTransaction = 0.0
-            for row in 0..<activity.rowCount {
-                let database = activity.string(row, 0) ?? ""
-                let state = Self.stateLabel(activity.string(row, 1) ?? "unknown")
-                let count = activity.double(row, 3) ?? 0
+            for row in activity {
+                let database = rows.string(row, 1) ?? ""
+                let state = Self.stateLabel(rows.string(row, 2) ?? "unknown")
+                let count = rows.double(row, 4) ?? 0
                 byDatabase[database, default: [:]][state, default: 0] += count
-                waiting[database, default: 0] += activity.double(row, 2) ?? 0
+                waiting[database, default: 0] += rows.double(row, 3) ?? 0
                 total += count
-                longestQuery = max(longestQuery, activity.double(row, 4) ?? 0)
-                longestTransaction = max(longestTransaction, activity.double(row, 5) ?? 0)
-                longestLockWait = max(longestLockWait, activity.double(row, 6) ?? 0)
-                longestIdleInTransaction = max(longestIdleInTransaction, activity.double(row, 7) ?? 0)
+                longestQuery = max(longestQuery, rows.double(row, 5) ?? 0)
+                longestTransaction = max(longestTransaction, rows.double(row, 6) ?? 0)
+                longestLockWait = max(longestLockWait, rows.double(row, 7) ?? 0)
+                longestIdleInTransaction = max(longestIdleInTransaction, rows.double(row, 8) ?? 0)
             }
             for (database, states) in byDatabase {
                 for state in Self.states {
@@ -200,28 +226,21 @@ public actor PostgresCollector: RemoteCollector {
                 Sample(
                     "mon_postgres_blocking_edges_dropped_total", value: blockingEdgesDropped, kind: .counter,
                     timestampMs: ms))
-            try collectDatabases(connection, into: &output, at: ms)
+            collectDatabases(rows, databases, into: &output, at: ms)
         }
     }
 
-    private func collectDatabases(_ connection: PostgresConnection, into output: inout Output, at ms: Int64) throws {
-        let stats = try connection.query(
-            """
-            SELECT datname, xact_commit, xact_rollback, blks_hit, blks_read, deadlocks, temp_bytes, conflicts
-            FROM pg_stat_database
-            WHERE datname IS NOT NULL AND datname NOT IN ('template0', 'template1')
-            """
-        )
+    private func collectDatabases(_ stats: PostgresResult, _ rows: [Int], into output: inout Output, at ms: Int64) {
         let counters = [
             "mon_postgres_xact_commit_total", "mon_postgres_xact_rollback_total", "mon_postgres_blocks_hit_total",
             "mon_postgres_blocks_read_total", "mon_postgres_deadlocks_total", "mon_postgres_temp_bytes_total",
             "mon_postgres_conflicts_total",
         ]
         var sums = [Double](repeating: 0, count: counters.count)
-        for row in 0..<stats.rowCount {
-            let labels: Labels = ["database": stats.string(row, 0) ?? ""]
+        for row in rows {
+            let labels: Labels = ["database": stats.string(row, 1) ?? ""]
             for (index, name) in counters.enumerated() {
-                let value = stats.double(row, index + 1) ?? 0
+                let value = stats.double(row, index + 2) ?? 0
                 sums[index] += value
                 output.samples.append(Sample(name, labels, value: value, kind: .counter, timestampMs: ms))
             }
