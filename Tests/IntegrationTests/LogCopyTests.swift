@@ -79,6 +79,17 @@ struct LogCopyTests {
         #expect(copied.first?.contains("api | ") == true, "NUL removed from the service")
         #expect(try daemon.scalar("SELECT count(*) FROM logs WHERE fields = '{}'::jsonb") == 4, "non-objects as {}")
 
+        // A batch repeating one of its own lines (a hostile or confused sender): stored once.
+        let twice = LogRecord(
+            timestampMs: now + 9, level: .info, service: "api", event: "twice", source: "/c.log", offset: 5)
+        let third = try await writer.store(
+            Batch(seq: 3, createdMs: now, samples: [], logs: [twice, twice]), from: agent, nowMs: now)
+        #expect(third == .stored(samples: 0, rejected: 0))
+        #expect(await writer.logCopyFallbacks == 2)
+        #expect(try daemon.scalar("SELECT count(*) FROM logs WHERE source = '/c.log'") == 1)
+        committed.logs.withLock { $0.removeAll { $0.record.source == "/c.log" } }
+        try daemon.execute("DELETE FROM logs WHERE source = '/c.log'")
+
         // What the live stream received: the stored ids, in order, each once.
         let streamed = committed.logs.withLock { $0 }
         let storedIDs = try daemon.column("SELECT id FROM logs ORDER BY id").compactMap { $0.flatMap { Int64($0) } }
