@@ -68,6 +68,12 @@ public final class ProcessCollector: Collector {
     }
 
     private var tracked: [Int32: Tracked] = [:]
+    /// Per group, the `comm` values it matches (a name longer than 15 bytes also as the kernel
+    /// truncates it: `ProcessGroup.matches(comm:)`).
+    private let commNames: [Set<String>]
+    private let hasCmdlinePatterns: Bool
+    /// Kept between reads of `cmdline`.
+    private var cmdlineBuffer: [UInt8] = []
     private var cycle = 0
     private var previousTicks: [Identity: UInt64] = [:]
     private var previousTimestampMs: Int64?
@@ -86,6 +92,14 @@ public final class ProcessCollector: Collector {
         self.pageSize = max(pageSize, 1)
         self.reidentifyEveryCycles = max(reidentifyEveryCycles, 1)
         self.countFDsEveryCycles = max(countFDsEveryCycles, 1)
+        commNames = groups.map { group in
+            Set(
+                group.comm.flatMap { name in
+                    name.utf8.count > ProcessGroup.commLength
+                        ? [name, String(decoding: name.utf8.prefix(ProcessGroup.commLength), as: UTF8.self)] : [name]
+                })
+        }
+        hasCmdlinePatterns = groups.contains { !$0.cmdline.isEmpty }
     }
 
     /// Number of pids currently remembered, and how many of them have a kept `stat` (tests, bench).
@@ -170,26 +184,39 @@ public final class ProcessCollector: Collector {
     /// Reads `stat` (and `cmdline` when needed) of a process and finds its group. Nil when the
     /// process is gone; a process whose `stat` does not parse is remembered in no group.
     private func identify(pid: Int32, firstCycle: Int) -> (tracked: Tracked, stat: ProcessStat?)? {
-        let file = procFS.file("\(pid)/stat", reopens: false)
-        guard let bytes = try? file.read() else { return nil }
-        guard let stat = try? ProcessStatParser.parse(bytes) else {
+        let file = procFS.file("\(pid)/stat", reopens: false, initialCapacity: 512)
+        let parsed: ProcessStat?
+        do {
+            parsed = try file.withBytes { try? ProcessStatParser.parse($0) }
+        } catch {
+            return nil
+        }
+        guard let stat = parsed else {
             let entry = Tracked(
                 startTimeTicks: 0, comm: "", group: nil, stat: nil, firstCycle: firstCycle)
             return (entry, nil)
         }
         var group: Int?
-        if stat.state != "Z", stat.state != "X" {
-            let procFS = self.procFS
-            group = ProcessGroup.group(in: groups, comm: stat.comm) {
-                guard let cmdline = try? procFS.read("\(pid)/cmdline") else { return [] }
-                return ProcessCmdlineParser.parse(cmdline)
-            }
-        }
+        if stat.state != "Z", stat.state != "X" { group = self.group(pid: pid, comm: stat.comm) }
         if group == nil { file.close() }
         let entry = Tracked(
             startTimeTicks: stat.startTimeTicks, comm: stat.comm, group: group, stat: group == nil ? nil : file,
             firstCycle: firstCycle)
         return (entry, stat)
+    }
+
+    /// `ProcessGroup.group(in:comm:arguments:)` without Strings for the command line: the
+    /// `cmdline` is read into a kept buffer, and only when no group matches on `comm`.
+    private func group(pid: Int32, comm: String) -> Int? {
+        if let index = commNames.firstIndex(where: { $0.contains(comm) }) { return index }
+        guard hasCmdlinePatterns, let count = try? procFS.read("\(pid)/cmdline", into: &cmdlineBuffer) else {
+            return nil
+        }
+        let groups = self.groups
+        return cmdlineBuffer.withUnsafeBufferPointer { buffer in
+            let cmdline = UnsafeBufferPointer(rebasing: buffer[0..<count])
+            return groups.firstIndex { $0.matches(cmdline: cmdline) }
+        }
     }
 
     private func samples(_ totals: [Totals], elapsedSeconds: Double?, timestampMs: Int64) -> [Sample] {
