@@ -72,6 +72,24 @@ import Testing
         }
     }
 
+    @Test("ProcNumbers keeps 16 numbers inline and which were set; other indexes are ignored")
+    func numbersInline() {
+        var numbers = ProcNumbers()
+        #expect(numbers[0] == nil)
+        numbers[0] = 7
+        numbers[15] = UInt64.max
+        numbers[16] = 1
+        numbers[-1] = 1
+        #expect(numbers[0] == 7)
+        #expect(numbers[15] == UInt64.max)
+        #expect(numbers[16] == nil)
+        #expect(numbers[-1] == nil)
+        #expect(numbers.value(3) == 0)
+        numbers[0] = nil
+        #expect(numbers[0] == nil)
+        #expect(numbers[15] == UInt64.max)
+    }
+
     @Test("ProcFile.withBytes reads the file again from offset 0, in its own buffer")
     func withBytesRereads() throws {
         let root = try ProcFixtures.writableRoot()

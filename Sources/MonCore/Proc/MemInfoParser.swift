@@ -17,8 +17,7 @@ public enum MemInfoParser {
 
     package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> MemInfo {
         if ProcBytes.isBlankText(bytes) { throw error(.empty, line: 0, "no content") }
-        var values: (UInt64?, UInt64?, UInt64?, UInt64?, UInt64?, UInt64?, UInt64?, UInt64?)
-        values = (nil, nil, nil, nil, nil, nil, nil, nil)
+        var values = ProcNumbers()
         try ProcBytes.forEachLine(bytes) { number, line in
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
                 throw error(.malformed, line: number, "no ':' in '\(ProcBytes.text(line))'")
@@ -45,28 +44,19 @@ public enum MemInfoParser {
             }
             let (bytes, overflow) = value.multipliedReportingOverflow(by: multiplier)
             guard !overflow else { throw error(.malformed, line: number, "\(ProcBytes.text(key)) overflows") }
-            switch slot {
-            case 0: values.0 = bytes
-            case 1: values.1 = bytes
-            case 2: values.2 = bytes
-            case 3: values.3 = bytes
-            case 4: values.4 = bytes
-            case 5: values.5 = bytes
-            case 6: values.6 = bytes
-            default: values.7 = bytes
-            }
+            values[slot] = bytes
         }
-        guard let total = values.0 else { throw error(.truncated, line: 0, "no MemTotal") }
-        guard let free = values.1 else { throw error(.truncated, line: 0, "no MemFree") }
+        guard let total = values[0] else { throw error(.truncated, line: 0, "no MemTotal") }
+        guard let free = values[1] else { throw error(.truncated, line: 0, "no MemFree") }
         return MemInfo(
             totalBytes: total,
             freeBytes: free,
-            availableBytes: values.2,
-            buffersBytes: values.3 ?? 0,
-            cachedBytes: values.4 ?? 0,
-            sReclaimableBytes: values.5 ?? 0,
-            swapTotalBytes: values.6 ?? 0,
-            swapFreeBytes: values.7 ?? 0
+            availableBytes: values[2],
+            buffersBytes: values.value(3),
+            cachedBytes: values.value(4),
+            sReclaimableBytes: values.value(5),
+            swapTotalBytes: values.value(6),
+            swapFreeBytes: values.value(7)
         )
     }
 

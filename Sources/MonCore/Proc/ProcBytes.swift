@@ -154,3 +154,37 @@ extension ProcBytes {
         return value
     }
 }
+
+/// Up to 16 unsigned numbers of one /proc line or file, kept inline (no array per line), with
+/// which of them were set. An index outside 0..<16 is ignored (set) or nil (get).
+package struct ProcNumbers {
+    private var storage:
+        (
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
+        ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    private var present: UInt16 = 0
+
+    package init() {}
+
+    package subscript(index: Int) -> UInt64? {
+        get {
+            guard (0..<16).contains(index), present & (1 << index) != 0 else { return nil }
+            return withUnsafeBytes(of: storage) { $0.load(fromByteOffset: index * 8, as: UInt64.self) }
+        }
+        set {
+            guard (0..<16).contains(index) else { return }
+            guard let newValue else {
+                present &= ~(1 << index)
+                return
+            }
+            withUnsafeMutableBytes(of: &storage) {
+                $0.storeBytes(of: newValue, toByteOffset: index * 8, as: UInt64.self)
+            }
+            present |= 1 << index
+        }
+    }
+
+    /// The number at `index`, 0 when not set.
+    package func value(_ index: Int) -> UInt64 { self[index] ?? 0 }
+}

@@ -65,32 +65,23 @@ public enum ProcStatParser {
     private static func cpuTimes(
         _ fields: inout ProcBytes.Fields, line: Int, userHZ: Double
     ) throws -> ProcStat.CPUTimes {
-        var seconds = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        var ticks = ProcNumbers()
         var count = 0
         while count < 8, let field = fields.next() {
-            guard let ticks = ProcBytes.unsignedInteger(field) else {
+            guard let value = ProcBytes.unsignedInteger(field) else {
                 let mode = ProcStat.CPUTimes.modes[count]
                 throw error(.malformed, line: line, "\(mode) is not an unsigned integer: '\(ProcBytes.text(field))'")
             }
-            let value = Double(ticks) / userHZ
-            switch count {
-            case 0: seconds.0 = value
-            case 1: seconds.1 = value
-            case 2: seconds.2 = value
-            case 3: seconds.3 = value
-            case 4: seconds.4 = value
-            case 5: seconds.5 = value
-            case 6: seconds.6 = value
-            default: seconds.7 = value
-            }
+            ticks[count] = value
             count += 1
         }
         guard count >= 4 else {
             throw error(.truncated, line: line, "expected at least 4 CPU times, got \(count)")
         }
+        func seconds(_ index: Int) -> Double { Double(ticks.value(index)) / userHZ }
         return ProcStat.CPUTimes(
-            user: seconds.0, nice: seconds.1, system: seconds.2, idle: seconds.3,
-            iowait: seconds.4, irq: seconds.5, softirq: seconds.6, steal: seconds.7
+            user: seconds(0), nice: seconds(1), system: seconds(2), idle: seconds(3),
+            iowait: seconds(4), irq: seconds(5), softirq: seconds(6), steal: seconds(7)
         )
     }
 

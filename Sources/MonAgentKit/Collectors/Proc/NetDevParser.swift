@@ -38,34 +38,21 @@ public enum NetDevParser {
                 throw error(.truncated, line: number, "expected 16 counters for \(interface), got \(count)")
             }
             var fields = ProcBytes.Fields(after)
-            var values = (
-                UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
-                UInt64(0), UInt64(0), UInt64(0), UInt64(0)
-            )
+            var values = ProcNumbers()
             for index in 0..<16 {
                 guard let field = fields.next(), let value = ProcBytes.unsignedInteger(field) else {
                     let interface = ProcBytes.text(name)
                     throw error(
                         .malformed, line: number, "counter \(index + 1) of \(interface) is not an unsigned integer")
                 }
-                switch index {
-                case 0: values.0 = value
-                case 1: values.1 = value
-                case 2: values.2 = value
-                case 3: values.3 = value
-                case 8: values.8 = value
-                case 9: values.9 = value
-                case 10: values.10 = value
-                case 11: values.11 = value
-                default: break
-                }
+                values[index] = value
             }
             interfaces.append(
                 NetDevStats(
                     interface: String(decoding: name, as: UTF8.self),
-                    receiveBytes: values.0, receivePackets: values.1, receiveErrors: values.2, receiveDrop: values.3,
-                    transmitBytes: values.8, transmitPackets: values.9, transmitErrors: values.10,
-                    transmitDrop: values.11
+                    receiveBytes: values.value(0), receivePackets: values.value(1), receiveErrors: values.value(2),
+                    receiveDrop: values.value(3), transmitBytes: values.value(8), transmitPackets: values.value(9),
+                    transmitErrors: values.value(10), transmitDrop: values.value(11)
                 )
             )
         }
