@@ -149,6 +149,31 @@ import Testing
         #expect(counted)
     }
 
+    @Test func openDescriptorsAreCountedWhenAMemberIsFoundThenEveryFewCycles() throws {
+        let root = try ProcFixtures.writableRoot()
+        defer { root.remove() }
+        let collector = ProcessCollector(
+            procFS: root.procFS, clockTicksPerSecond: 100, pageSize: 4096, countFDsEveryCycles: 5)
+        let postgres = Self.group("postgres")
+        #expect(try collector.collect(timestampMs: 0).value("mon_process_open_fds", postgres) == 2)
+        try root.write("202/fd/2", "")
+        try root.write("202/fd/3", "")
+        var counts: [Double?] = []
+        for cycle in 2...8 {
+            if cycle == 4 { try root.write("202/fd/4", "") }
+            counts.append(
+                try collector.collect(timestampMs: Int64(cycle) * 5_000).value("mon_process_open_fds", postgres))
+        }
+        // pid 202 is counted again when (202 + cycle) % 5 == 0: cycles 3 and 8.
+        #expect(counts == [2, 4, 4, 4, 4, 4, 5])
+
+        // A member found later is counted on the cycle it is found.
+        try root.makeProcess(505, stat: statLine(pid: 505, comm: "redis-server", utime: 1, stime: 0, start: 9100))
+        try root.write("505/fd/0", "")
+        let samples = try collector.collect(timestampMs: 45_000)
+        #expect(samples.value("mon_process_open_fds", Self.group("redis-server")) == 1)
+    }
+
     /// A collector over a fresh copy of the fixture root, after its first cycle at `ms`.
     private func afterFirstCycle(
         at ms: Int64 = 0, reidentifyEveryCycles: Int = 12

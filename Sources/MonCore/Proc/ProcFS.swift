@@ -65,9 +65,40 @@ public struct ProcFS: Sendable, Hashable {
         }
     }
 
-    /// A kept-open `ProcFile` for `relativePath` (see `ProcFile` for `reopens`).
-    public func file(_ relativePath: String, reopens: Bool = true) -> ProcFile {
-        ProcFile(path: path(relativePath), reopens: reopens)
+    /// A kept-open `ProcFile` for `relativePath` (see `ProcFile` for `reopens`); its buffer starts
+    /// at `initialCapacity` bytes and grows to the file's size.
+    public func file(_ relativePath: String, reopens: Bool = true, initialCapacity: Int = 4096) -> ProcFile {
+        ProcFile(path: path(relativePath), reopens: reopens, initialCapacity: initialCapacity)
+    }
+
+    /// Reads a whole file into `buffer` (grown as needed and kept by the caller for the next
+    /// read, so a loop over many files allocates nothing) and returns its size.
+    package func read(_ relativePath: String, into buffer: inout [UInt8]) throws -> Int {
+        let fullPath = path(relativePath)
+        let fd = open(fullPath, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw ProcFS.error(errno, "cannot open", fullPath) }
+        defer { _ = close(fd) }
+        if buffer.count < 256 { buffer = [UInt8](repeating: 0, count: 4096) }
+        var total = 0
+        while true {
+            if total == buffer.count {
+                guard buffer.count < ProcFS.maxFileSize else {
+                    throw ProcError(
+                        code: .tooLarge, path: fullPath, errno: 0,
+                        message: "cannot read \(fullPath): larger than \(ProcFS.maxFileSize) bytes")
+                }
+                buffer.append(contentsOf: repeatElement(0, count: min(buffer.count, ProcFS.maxFileSize - buffer.count)))
+            }
+            let offset = total
+            let count = buffer.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if count < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw ProcFS.error(code, "cannot read", fullPath)
+            }
+            if count == 0 { return total }
+            total += count
+        }
     }
 
     /// Process ids: the numeric entries of `root`, ascending.

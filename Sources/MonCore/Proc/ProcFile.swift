@@ -40,6 +40,32 @@ public final class ProcFile {
 
     /// The whole file, from offset 0.
     public func read() throws -> [UInt8] {
+        try withBytes { Array($0) }
+    }
+
+    /// Calls `body` with the whole file, from offset 0, in the file's own buffer (no copy, no
+    /// allocation once the buffer has grown to the file's size). The bytes are valid only in `body`.
+    package func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) throws -> Result {
+        let total = try fill()
+        return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<total])) }
+    }
+
+    /// Like `withBytes`, but a file that does not exist or that the kernel does not support
+    /// reading (pressure with `psi=0`) gives nil without calling `body`.
+    package func withBytesIfPresent<Result>(
+        _ body: (UnsafeBufferPointer<UInt8>) throws -> Result
+    ) throws -> Result? {
+        let total: Int
+        do {
+            total = try fill()
+        } catch let error as ProcError where error.code == .notFound || error.code == .notSupported {
+            return nil
+        }
+        return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<total])) }
+    }
+
+    /// Reads the whole file into `buffer` (opening it first when needed); returns its size.
+    private func fill() throws -> Int {
         if descriptor < 0 {
             guard !failed || reopens else {
                 throw ProcError(
@@ -74,7 +100,7 @@ public final class ProcFile {
                 fail()
                 throw ProcFS.error(code, "cannot read", path)
             }
-            if count == 0 { return Array(buffer[0..<total]) }
+            if count == 0 { return total }
             total += count
         }
     }

@@ -16,7 +16,7 @@ public enum ProcessStatParser {
         try bytes.withUnsafeBufferPointer { try parse($0) }
     }
 
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> ProcessStat {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> ProcessStat {
         let open = bytes.firstIndex(of: UInt8(ascii: "("))
         let close = bytes.lastIndex(of: UInt8(ascii: ")"))
         guard bytes.contains(where: { !isSpace($0) }) else { throw error(.empty, line: 0, "no content") }

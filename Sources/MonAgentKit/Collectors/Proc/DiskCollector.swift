@@ -14,6 +14,7 @@ public final class DiskCollector: Collector {
 
     private var rates = CounterRates()
     private let diskstatsFile: ProcFile
+    private let ignoredPrefixBytes: [[UInt8]]
 
     public static let defaultIgnoredDevicePrefixes = ["loop", "ram", "zram"]
 
@@ -21,11 +22,15 @@ public final class DiskCollector: Collector {
     {
         self.procFS = procFS
         self.ignoredDevicePrefixes = ignoredDevicePrefixes
+        ignoredPrefixBytes = ignoredDevicePrefixes.map { Array($0.utf8) }
         diskstatsFile = procFS.file("diskstats")
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
-        let disks = try DiskStatsParser.parse(diskstatsFile.read()).filter { !isIgnored($0.device) }
+        var disks: [DiskStats] = []
+        try diskstatsFile.withBytes { bytes in
+            try DiskStatsParser.forEach(bytes, skipping: isIgnored) { disks.append($0) }
+        }
         var samples: [Sample] = []
         samples.reserveCapacity(disks.count * 9)
         for disk in disks {
@@ -73,8 +78,16 @@ public final class DiskCollector: Collector {
 
     /// True for `loop0`, `ram12`, `zram0p1` (a listed prefix followed by a digit).
     public func isIgnored(_ device: String) -> Bool {
-        ignoredDevicePrefixes.contains { prefix in
-            device.hasPrefix(prefix) && device.dropFirst(prefix.count).first?.isNumber == true
+        var name = device
+        return name.withUTF8 { isIgnored($0) }
+    }
+
+    /// `isIgnored` on the name's bytes (no String per device line).
+    func isIgnored(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        ignoredPrefixBytes.contains { prefix in
+            name.count > prefix.count && name.starts(with: prefix) && isDigit(name[prefix.count])
         }
     }
+
+    private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }

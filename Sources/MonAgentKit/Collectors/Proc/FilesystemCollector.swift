@@ -43,14 +43,12 @@ public final class FilesystemCollector: Collector {
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
-        let bytes = try mountsFile.read()
-        let mounts: [Mount]
-        if let lastMounts, lastMounts.bytes == bytes {
-            mounts = lastMounts.selected
-        } else {
-            mounts = FilesystemCollector.select(try MountsParser.parse(bytes), ignoring: ignoredTypes)
+        let mounts = try mountsFile.withBytes { bytes -> [Mount] in
+            if let lastMounts, lastMounts.bytes.elementsEqual(bytes) { return lastMounts.selected }
+            let selected = FilesystemCollector.select(try MountsParser.parse(bytes), ignoring: ignoredTypes)
             mountTableParses += 1
-            lastMounts = (bytes, mounts)
+            lastMounts = (Array(bytes), selected)
+            return selected
         }
         var samples: [Sample] = []
         for mount in mounts {

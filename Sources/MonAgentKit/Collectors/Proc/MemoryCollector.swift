@@ -16,18 +16,20 @@ public final class MemoryCollector: Collector {
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
-        let info = try MemInfoParser.parse(meminfoFile.read())
-        let values: [(String, UInt64)] = [
-            ("mon_host_memory_total_bytes", info.totalBytes),
-            ("mon_host_memory_available_bytes", info.effectiveAvailableBytes),
-            ("mon_host_memory_used_bytes", info.usedBytes),
-            ("mon_host_memory_free_bytes", info.freeBytes),
-            ("mon_host_memory_buffers_bytes", info.buffersBytes),
-            ("mon_host_memory_cached_bytes", info.cachedBytes),
-            ("mon_host_swap_total_bytes", info.swapTotalBytes),
-            ("mon_host_swap_free_bytes", info.swapFreeBytes),
-        ]
-        var samples = values.map { Sample($0.0, value: Double($0.1), timestampMs: timestampMs) }
+        let info = try meminfoFile.withBytes { try MemInfoParser.parse($0) }
+        var samples: [Sample] = []
+        samples.reserveCapacity(9)
+        func gauge(_ name: String, _ value: UInt64) {
+            samples.append(Sample(name, value: Double(value), timestampMs: timestampMs))
+        }
+        gauge("mon_host_memory_total_bytes", info.totalBytes)
+        gauge("mon_host_memory_available_bytes", info.effectiveAvailableBytes)
+        gauge("mon_host_memory_used_bytes", info.usedBytes)
+        gauge("mon_host_memory_free_bytes", info.freeBytes)
+        gauge("mon_host_memory_buffers_bytes", info.buffersBytes)
+        gauge("mon_host_memory_cached_bytes", info.cachedBytes)
+        gauge("mon_host_swap_total_bytes", info.swapTotalBytes)
+        gauge("mon_host_swap_free_bytes", info.swapFreeBytes)
         if info.totalBytes > 0 {
             samples.append(
                 Sample(

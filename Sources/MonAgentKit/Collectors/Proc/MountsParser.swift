@@ -7,38 +7,44 @@ import MonCore
 /// ```
 /// Space, tab, newline and backslash in names appear as `\040`, `\011`, `\012`, `\134`
 /// and are decoded. Returns every mount in file order; choosing which to report is
-/// the collector's job. An empty file is legal.
+/// the collector's job. An empty file is legal. Parsed on the bytes.
 public enum MountsParser {
     public static let file = "/proc/self/mounts"
 
     public static func parse(_ bytes: [UInt8]) throws -> [Mount] {
-        let text = ProcText(bytes, file: file)
+        try bytes.withUnsafeBufferPointer { try parse($0) }
+    }
+
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [Mount] {
         var mounts: [Mount] = []
-        for (number, line) in text.numberedLines {
-            let fields = ProcText.fields(line)
-            guard fields.count >= 3 else {
-                throw text.error(
-                    .truncated, line: number, "expected device, mountpoint and type, got \(fields.count) fields")
+        try ProcBytes.forEachLine(bytes) { number, line in
+            var fields = ProcBytes.Fields(line)
+            guard let device = fields.next(), let mountpoint = fields.next(), let fstype = fields.next() else {
+                let count = ProcBytes.fieldCount(line)
+                throw error(.truncated, line: number, "expected device, mountpoint and type, got \(count) fields")
             }
-            guard fields[1].hasPrefix("/") else {
-                throw text.error(.malformed, line: number, "mountpoint is not absolute: '\(fields[1].prefix(40))'")
+            guard mountpoint.first == UInt8(ascii: "/") else {
+                throw error(.malformed, line: number, "mountpoint is not absolute: '\(ProcBytes.text(mountpoint))'")
+            }
+            var options: [String] = []
+            if let field = fields.next() {
+                options = field.split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }
             }
             mounts.append(
                 Mount(
-                    device: unescape(fields[0]),
-                    mountpoint: unescape(fields[1]),
-                    fstype: unescape(fields[2]),
-                    options: fields.count >= 4 ? fields[3].split(separator: ",").map(String.init) : []
-                )
-            )
+                    device: unescape(device), mountpoint: unescape(mountpoint), fstype: unescape(fstype),
+                    options: options))
         }
         return mounts
     }
 
     /// Decodes `\NNN` octal escapes; a backslash not followed by three octal digits stays as is.
     public static func unescape(_ field: Substring) -> String {
-        guard field.utf8.contains(UInt8(ascii: "\\")) else { return String(field) }
-        let input = Array(field.utf8)
+        Array(field.utf8).withUnsafeBufferPointer { unescape($0) }
+    }
+
+    static func unescape(_ input: UnsafeBufferPointer<UInt8>) -> String {
+        guard input.contains(UInt8(ascii: "\\")) else { return String(decoding: input, as: UTF8.self) }
         var output: [UInt8] = []
         output.reserveCapacity(input.count)
         var index = 0
@@ -56,7 +62,11 @@ public enum MountsParser {
         return String(decoding: output, as: UTF8.self)
     }
 
-    private static func octal(_ digits: ArraySlice<UInt8>) -> UInt8? {
+    private static func error(_ code: ProcParseError.Code, line: Int, _ reason: String) -> ProcParseError {
+        ProcParseError(code, file: file, line: line, reason: reason)
+    }
+
+    private static func octal(_ digits: Slice<UnsafeBufferPointer<UInt8>>) -> UInt8? {
         var value: UInt32 = 0
         for digit in digits {
             guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "7") else { return nil }

@@ -10,41 +10,56 @@ import MonCore
 /// Header lines (those with `|`) are skipped; each interface line has the name, a
 /// colon (possibly with no space after it) and 16 counters. A file with only the
 /// headers is legal; an empty one is not (the kernel always prints the headers).
+/// Parsed on the bytes in place (read every cycle).
 public enum NetDevParser {
     public static let file = "/proc/net/dev"
 
     public static func parse(_ bytes: [UInt8]) throws -> [NetDevStats] {
-        let text = ProcText(bytes, file: file)
-        try text.requireNotBlank()
+        try bytes.withUnsafeBufferPointer { try parse($0) }
+    }
+
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [NetDevStats] {
+        if ProcBytes.isBlankText(bytes) { throw error(.empty, line: 0, "no content") }
         var interfaces: [NetDevStats] = []
-        for (number, line) in text.numberedLines {
-            // A byte search: `contains("|")` with a String argument is Foundation's range(of:) per line.
-            if line.utf8.contains(UInt8(ascii: "|")) { continue }
-            guard let colon = line.firstIndex(of: ":") else {
-                throw text.error(.malformed, line: number, "no ':' after the interface name")
+        try ProcBytes.forEachLine(bytes) { number, line in
+            if line.contains(UInt8(ascii: "|")) { return }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
+                throw error(.malformed, line: number, "no ':' after the interface name")
             }
-            let name = ProcText.fields(line[..<colon])
-            guard name.count == 1, let interface = name.first else {
-                throw text.error(.malformed, line: number, "bad interface name '\(line[..<colon].prefix(40))'")
+            let before = UnsafeBufferPointer(rebasing: line[..<colon])
+            var names = ProcBytes.Fields(before)
+            guard let name = names.next(), names.next() == nil else {
+                throw error(.malformed, line: number, "bad interface name '\(ProcBytes.text(before))'")
             }
-            let fields = ProcText.fields(line[line.index(after: colon)...])
-            guard fields.count >= 16 else {
-                throw text.error(.truncated, line: number, "expected 16 counters for \(interface), got \(fields.count)")
+            let after = UnsafeBufferPointer(rebasing: line[(colon + 1)...])
+            let count = ProcBytes.fieldCount(after)
+            guard count >= 16 else {
+                let interface = ProcBytes.text(name)
+                throw error(.truncated, line: number, "expected 16 counters for \(interface), got \(count)")
             }
-            var values: [UInt64] = []
-            for (index, field) in fields.prefix(16).enumerated() {
-                values.append(try text.uint64(field, line: number, "counter \(index + 1) of \(interface)"))
+            var fields = ProcBytes.Fields(after)
+            var values = ProcNumbers()
+            for index in 0..<16 {
+                guard let field = fields.next(), let value = ProcBytes.unsignedInteger(field) else {
+                    let interface = ProcBytes.text(name)
+                    throw error(
+                        .malformed, line: number, "counter \(index + 1) of \(interface) is not an unsigned integer")
+                }
+                values[index] = value
             }
             interfaces.append(
                 NetDevStats(
-                    interface: String(interface),
-                    receiveBytes: values[0], receivePackets: values[1], receiveErrors: values[2],
-                    receiveDrop: values[3],
-                    transmitBytes: values[8], transmitPackets: values[9], transmitErrors: values[10],
-                    transmitDrop: values[11]
+                    interface: String(decoding: name, as: UTF8.self),
+                    receiveBytes: values.value(0), receivePackets: values.value(1), receiveErrors: values.value(2),
+                    receiveDrop: values.value(3), transmitBytes: values.value(8), transmitPackets: values.value(9),
+                    transmitErrors: values.value(10), transmitDrop: values.value(11)
                 )
             )
         }
         return interfaces
+    }
+
+    private static func error(_ code: ProcParseError.Code, line: Int, _ reason: String) -> ProcParseError {
+        ProcParseError(code, file: file, line: line, reason: reason)
     }
 }

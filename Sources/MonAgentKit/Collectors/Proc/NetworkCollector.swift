@@ -24,7 +24,7 @@ public final class NetworkCollector: Collector {
     }
 
     public func collect(timestampMs: Int64) throws -> [Sample] {
-        let interfaces = try NetDevParser.parse(devFile.read()).filter {
+        let interfaces = try devFile.withBytes { try NetDevParser.parse($0) }.filter {
             !ignoredInterfaces.contains($0.interface)
         }
         var samples: [Sample] = []
@@ -56,8 +56,7 @@ public final class NetworkCollector: Collector {
         }
         rates.endCycle()
 
-        if let bytes = try sockstatFile.readIfPresent() {
-            let sockets = try SockStatParser.parse(bytes)
+        if let sockets = try sockstatFile.withBytesIfPresent({ try SockStatParser.parse($0) }) {
             samples.append(
                 Sample("mon_host_sockets_used", value: Double(sockets.socketsUsed), timestampMs: timestampMs))
             let wanted: [(String, [String: UInt64], [String])] = [

@@ -23,6 +23,8 @@ import MonCore
 /// within that many cycles). A member's `stat` stays open and is re-read with `pread`; a
 /// read that fails (the process is gone, even if its pid was reused), a changed start time
 /// (pid reuse) or a changed comm (exec) makes it identified afresh. Vanished pids are forgotten.
+/// A member's open descriptors are counted when it is identified, then every
+/// `countFDsEveryCycles` cycles (listing `fd/` was a tenth of the /proc part, BENCHMARKS.md).
 /// The kept descriptors count in the agent's own `mon_process_open_fds{group="monagent"}`.
 public final class ProcessCollector: Collector {
     public let name = "process"
@@ -32,6 +34,9 @@ public final class ProcessCollector: Collector {
     public let pageSize: Int
     /// How often (in cycles) a process in no group is identified again; default 12 (1 min at 5 s).
     public let reidentifyEveryCycles: Int
+    /// How often (in cycles) a member's open descriptors (`fd/`) are counted again; default 6
+    /// (30 s at 5 s), spread over the cycles by pid. A new member is counted at once.
+    public let countFDsEveryCycles: Int
 
     /// A process across pid reuse.
     private struct Identity: Hashable {
@@ -49,6 +54,8 @@ public final class ProcessCollector: Collector {
         var stat: ProcFile?
         /// The cycle the pid was first listed in.
         var firstCycle: Int
+        /// Entries of the member's `fd/` when last counted; nil until counted.
+        var openFDs: Int? = nil
     }
 
     private struct Totals {
@@ -61,6 +68,12 @@ public final class ProcessCollector: Collector {
     }
 
     private var tracked: [Int32: Tracked] = [:]
+    /// Per group, the `comm` values it matches (a name longer than 15 bytes also as the kernel
+    /// truncates it: `ProcessGroup.matches(comm:)`).
+    private let commNames: [Set<String>]
+    private let hasCmdlinePatterns: Bool
+    /// Kept between reads of `cmdline`.
+    private var cmdlineBuffer: [UInt8] = []
     private var cycle = 0
     private var previousTicks: [Identity: UInt64] = [:]
     private var previousTimestampMs: Int64?
@@ -70,13 +83,23 @@ public final class ProcessCollector: Collector {
         groups: [ProcessGroup] = ProcessGroup.defaults,
         clockTicksPerSecond: Double = ProcFS.clockTicksPerSecond,
         pageSize: Int = ProcFS.pageSize,
-        reidentifyEveryCycles: Int = 12
+        reidentifyEveryCycles: Int = 12,
+        countFDsEveryCycles: Int = 6
     ) {
         self.procFS = procFS
         self.groups = groups
         self.clockTicksPerSecond = clockTicksPerSecond > 0 ? clockTicksPerSecond : 100
         self.pageSize = max(pageSize, 1)
         self.reidentifyEveryCycles = max(reidentifyEveryCycles, 1)
+        self.countFDsEveryCycles = max(countFDsEveryCycles, 1)
+        commNames = groups.map { group in
+            Set(
+                group.comm.flatMap { name in
+                    name.utf8.count > ProcessGroup.commLength
+                        ? [name, String(decoding: name.utf8.prefix(ProcessGroup.commLength), as: UTF8.self)] : [name]
+                })
+        }
+        hasCmdlinePatterns = groups.contains { !$0.cmdline.isEmpty }
     }
 
     /// Number of pids currently remembered, and how many of them have a kept `stat` (tests, bench).
@@ -103,7 +126,7 @@ public final class ProcessCollector: Collector {
             var stat: ProcessStat?
             var firstCycle = known?.firstCycle ?? cycle
             if let known, let file = known.stat {
-                if let bytes = try? file.read(), let fresh = try? ProcessStatParser.parse(bytes),
+                if let fresh = try? file.withBytes({ try ProcessStatParser.parse($0) }),
                     fresh.startTimeTicks == known.startTimeTicks, fresh.comm == known.comm
                 {
                     entry = known
@@ -119,15 +142,21 @@ public final class ProcessCollector: Collector {
                 entry = identified.tracked
                 stat = identified.stat
             }
-            guard let entry, let stat else { continue }
+            guard var entry, let stat else { continue }
+            guard let index = entry.group, stat.state != "Z", stat.state != "X" else {
+                next[pid] = entry
+                continue
+            }
+            if entry.openFDs == nil || (Int(pid) &+ cycle) % countFDsEveryCycles == 0 {
+                entry.openFDs = (try? procFS.countEntries("\(pid)/fd")) ?? 0
+            }
             next[pid] = entry
-            guard let index = entry.group, stat.state != "Z", stat.state != "X" else { continue }
 
             totals[index].count += 1
             totals[index].cpuTicks &+= stat.cpuTicks
             totals[index].rssPages &+= stat.rssPages
             totals[index].threads &+= stat.threads
-            if let fds = try? procFS.countEntries("\(pid)/fd") { totals[index].openFDs += fds }
+            totals[index].openFDs += entry.openFDs ?? 0
 
             let identity = Identity(pid: pid, startTimeTicks: stat.startTimeTicks)
             currentTicks[identity] = stat.cpuTicks
@@ -155,26 +184,39 @@ public final class ProcessCollector: Collector {
     /// Reads `stat` (and `cmdline` when needed) of a process and finds its group. Nil when the
     /// process is gone; a process whose `stat` does not parse is remembered in no group.
     private func identify(pid: Int32, firstCycle: Int) -> (tracked: Tracked, stat: ProcessStat?)? {
-        let file = procFS.file("\(pid)/stat", reopens: false)
-        guard let bytes = try? file.read() else { return nil }
-        guard let stat = try? ProcessStatParser.parse(bytes) else {
+        let file = procFS.file("\(pid)/stat", reopens: false, initialCapacity: 512)
+        let parsed: ProcessStat?
+        do {
+            parsed = try file.withBytes { try? ProcessStatParser.parse($0) }
+        } catch {
+            return nil
+        }
+        guard let stat = parsed else {
             let entry = Tracked(
                 startTimeTicks: 0, comm: "", group: nil, stat: nil, firstCycle: firstCycle)
             return (entry, nil)
         }
         var group: Int?
-        if stat.state != "Z", stat.state != "X" {
-            let procFS = self.procFS
-            group = ProcessGroup.group(in: groups, comm: stat.comm) {
-                guard let cmdline = try? procFS.read("\(pid)/cmdline") else { return [] }
-                return ProcessCmdlineParser.parse(cmdline)
-            }
-        }
+        if stat.state != "Z", stat.state != "X" { group = self.group(pid: pid, comm: stat.comm) }
         if group == nil { file.close() }
         let entry = Tracked(
             startTimeTicks: stat.startTimeTicks, comm: stat.comm, group: group, stat: group == nil ? nil : file,
             firstCycle: firstCycle)
         return (entry, stat)
+    }
+
+    /// `ProcessGroup.group(in:comm:arguments:)` without Strings for the command line: the
+    /// `cmdline` is read into a kept buffer, and only when no group matches on `comm`.
+    private func group(pid: Int32, comm: String) -> Int? {
+        if let index = commNames.firstIndex(where: { $0.contains(comm) }) { return index }
+        guard hasCmdlinePatterns, let count = try? procFS.read("\(pid)/cmdline", into: &cmdlineBuffer) else {
+            return nil
+        }
+        let groups = self.groups
+        return cmdlineBuffer.withUnsafeBufferPointer { buffer in
+            let cmdline = UnsafeBufferPointer(rebasing: buffer[0..<count])
+            return groups.firstIndex { $0.matches(cmdline: cmdline) }
+        }
     }
 
     private func samples(_ totals: [Totals], elapsedSeconds: Double?, timestampMs: Int64) -> [Sample] {

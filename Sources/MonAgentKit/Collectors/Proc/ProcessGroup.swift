@@ -43,6 +43,41 @@ public struct ProcessGroup: Sendable, Hashable, Codable {
         !commandLine.isEmpty && cmdline.contains { !$0.isEmpty && commandLine.contains($0) }
     }
 
+    /// `matches(commandLine:)` on the raw bytes of `/proc/[pid]/cmdline`, without a String: the
+    /// arguments joined by spaces is the file with its trailing NULs dropped and the other NULs
+    /// read as spaces, and a pattern is searched for byte by byte (so a cmdline that is not
+    /// UTF-8 matches on its valid parts).
+    public func matches(cmdline: UnsafeBufferPointer<UInt8>) -> Bool {
+        var length = cmdline.count
+        while length > 0, cmdline[length - 1] == 0 { length -= 1 }
+        guard length > 0 else { return false }
+        let text = UnsafeBufferPointer(rebasing: cmdline[0..<length])
+        return self.cmdline.contains { pattern in
+            var pattern = pattern
+            return pattern.withUTF8 { ProcessGroup.contains(text, $0) }
+        }
+    }
+
+    /// Whether `needle` occurs in `haystack` read with NUL as a space; an empty needle never does.
+    static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = needle.first, needle.count <= haystack.count else { return false }
+        var start = 0
+        while start <= haystack.count - needle.count {
+            let byte = haystack[start] == 0 ? UInt8(ascii: " ") : haystack[start]
+            if byte == first {
+                var offset = 1
+                while offset < needle.count {
+                    let other = haystack[start + offset] == 0 ? UInt8(ascii: " ") : haystack[start + offset]
+                    if other != needle[offset] { break }
+                    offset += 1
+                }
+                if offset == needle.count { return true }
+            }
+            start += 1
+        }
+        return false
+    }
+
     /// The group a process belongs to: the first group whose `comm` matches; failing
     /// that, the first whose `cmdline` matches. `arguments` is called only when needed.
     public static func group(
