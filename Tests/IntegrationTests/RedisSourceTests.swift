@@ -96,11 +96,14 @@ struct RedisSourceTests {
         defer { sender.close() }
         sender.send("cache.hit:1|c|#cache:search_results\ncache.hit:2|c|#cache:search_results")
         sender.send("cache.miss:1|c|#cache:search_results")
-        let perType = try await eventually("per-type hit rate from StatsD") { () -> Double? in
+        // The hits and the miss may be flushed in two cycles: until both are stored the rate
+        // reads 100 %. It must settle at 75 % (3 of 4) within the wait.
+        let perType = try await eventually("per-type hit rate from StatsD: 3 hits, 1 miss") { () -> Double? in
             let (_, json) = try await daemon.get("/api/monitoring/redis/stats?period=5m")
             let host = ((json as? [String: Any])?["hosts"] as? [[String: Any]])?.first
             let list = host?["cache_types"] as? [[String: Any]] ?? []
-            return list.first { $0["type"] as? String == "search_results" }?["hit_rate_percent"] as? Double
+            let rate = list.first { $0["type"] as? String == "search_results" }?["hit_rate_percent"] as? Double
+            return rate == 75 ? rate : nil
         }
         #expect(perType == 75)
 
