@@ -293,12 +293,14 @@ public actor IngestWriter {
         return zip(logs, ids).map { log, id in StoredLog(id: id, host: host, record: Self.cleaned(log)) }
     }
 
+    /// `text` without NUL characters, which PostgreSQL text cannot hold.
+    static func clean(_ text: String) -> String {
+        text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "") : text
+    }
+
     /// `log` as it is stored: NUL characters removed (PostgreSQL text cannot hold them), fields
     /// that are not a JSON object as `{}` (the same as `logsJSON` writes).
     static func cleaned(_ log: LogRecord) -> LogRecord {
-        func clean(_ text: String) -> String {
-            text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "") : text
-        }
         var record = log
         record.service = clean(log.service)
         record.event = clean(log.event)
@@ -342,9 +344,6 @@ public actor IngestWriter {
     /// Log records for `jsonb_to_recordset`; NUL characters (which PostgreSQL text cannot hold)
     /// are removed, and fields that are not a JSON object become `{}`.
     static func logsJSON(_ logs: [LogRecord]) -> String {
-        func clean(_ text: String) -> String {
-            text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "") : text
-        }
         // Written straight to bytes (the same text as a `JSONValue` of the records would
         // encode to): this runs on every log line the daemon stores.
         var out: [UInt8] = []
