@@ -21,7 +21,9 @@ OVERHEAD_WINDOW_CYCLES (12: per-window figures for median/min/max; smoke 5),
 OVERHEAD_PROFILE_SECONDS (0 = off): after the measured window, with everything still running,
 `perf record` samples the agent for that long and its self-time report (by shared object and
 symbol, kernel included) is written next to the results as overhead-STAMP.perf.txt — the
-profile of the agent under the same load, outside the figures.
+profile of the agent under the same load, outside the figures. OVERHEAD_PROFILE_HZ (999) is
+perf's sampling frequency; the perf.data (call graphs) stays in a bench-perf.* temp dir, named
+in the log, for `perf report --children`.
 
 Busy database (issue 22): after the idle window, OVERHEAD_BUSY_STATEMENTS (4800; smoke 200; 0 =
 off) distinct statements are run once each (with monquery's, the exporters' and the agent's own,
@@ -52,6 +54,7 @@ import benchlib as B  # noqa: E402
 SECONDS = int(os.environ.get("OVERHEAD_SECONDS", "15" if B.SMOKE else "300"))
 INTERVAL = float(os.environ.get("OVERHEAD_INTERVAL", "1" if B.SMOKE else "5"))
 PROFILE_SECONDS = int(os.environ.get("OVERHEAD_PROFILE_SECONDS", "0"))
+PROFILE_HZ = int(os.environ.get("OVERHEAD_PROFILE_HZ", "999"))
 SOAK_SECONDS = 1800
 WINDOW = int(os.environ.get("OVERHEAD_WINDOW_CYCLES", "5" if B.SMOKE else "12"))
 STATEMENTS_INTERVAL = float(os.environ.get("OVERHEAD_STATEMENTS_INTERVAL", "5" if B.SMOKE else "60"))
@@ -325,8 +328,10 @@ def profile(pid, seconds):
     """perf self-time profile of `pid` for `seconds`, as text next to the results file."""
     data = os.path.join(tempfile.mkdtemp(prefix="bench-perf."), "agent.perf.data")
     out = os.path.join(B.RESULTS_DIR, "overhead-%s.perf.txt" % B.STAMP)
-    B.log("overhead: profiling the agent with perf for %d s" % seconds)
-    r = subprocess.run(["perf", "record", "-q", "-F", "999", "-p", str(pid), "-o", data, "--", "sleep", str(seconds)],
+    B.log("overhead: profiling the agent with perf for %d s at %d Hz (call graphs; data kept in %s)"
+          % (seconds, PROFILE_HZ, data))
+    r = subprocess.run(["perf", "record", "-q", "-g", "-F", str(PROFILE_HZ), "-p", str(pid), "-o", data,
+                        "--", "sleep", str(seconds)],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         B.log("overhead: perf record failed (%s); no profile" % r.stdout.strip()[-200:])
@@ -339,7 +344,7 @@ def profile(pid, seconds):
         report += [line for line in rep.stdout.splitlines() if line and not line.startswith("#")]
         report.append("")
     with open(out, "w") as f:
-        f.write("monagent, %d s at a %g s interval, perf record -F 999 -p PID\n\n" % (seconds, INTERVAL))
+        f.write("monagent, %d s at a %g s interval, perf record -g -F %d -p PID\n\n" % (seconds, INTERVAL, PROFILE_HZ))
         f.write("\n".join(report) + "\n")
     B.log("overhead: profile in %s" % out)
 
