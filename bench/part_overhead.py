@@ -39,6 +39,15 @@ from a private config in the temp dir (web and StatsD on free loopback ports, it
 dirs, as root so it needs no other owner), side by side in both windows: CPU of its process tree
 (plugins included) per 5 s, VmRSS / Pss / RssAnon of the tree. Debian's 1.37 has no PostgreSQL or
 Redis collector (those are in go.d, not packaged), so it watches the host only.
+
+Application load (for the soak, issue 22; both 0 = off, the default): OVERHEAD_LOG_RATE lines/s of
+structlog JSON (bench/logtail_writer.py's lines, ~250 bytes, one in ten with a password to redact)
+appended to a file the agent tails, and OVERHEAD_STATSD_RATE datagrams/s of one DogStatsD line each
+(bench/statsd_sender.py) sent to the agent's StatsD port, from the warm-up to the end of the measured
+window. The results gain "load": lines written and stored in the `logs` table, datagrams sent and the
+agent's own StatsD counters (received, dropped), so a soak also shows that nothing was lost. E.g.
+`OVERHEAD_SECONDS=2700 OVERHEAD_LOG_RATE=2000 OVERHEAD_STATSD_RATE=20000 OVERHEAD_BUSY_STATEMENTS=0
+OVERHEAD_NETDATA=0 bench/run overhead`: a 45-minute soak whose last 30 minutes decide "RssAnon flat".
 """
 import json
 import os
@@ -62,6 +71,8 @@ BUSY_STATEMENTS = int(os.environ.get("OVERHEAD_BUSY_STATEMENTS", "200" if B.SMOK
 BUSY_SECONDS = float(os.environ.get("OVERHEAD_BUSY_SECONDS", str(2 * STATEMENTS_INTERVAL)))
 BUSY_RATE = float(os.environ.get("OVERHEAD_BUSY_RATE", str(BUSY_STATEMENTS / STATEMENTS_INTERVAL)))
 NETDATA = os.environ.get("OVERHEAD_NETDATA", "1") == "1"
+LOG_RATE = float(os.environ.get("OVERHEAD_LOG_RATE", "0"))
+STATSD_RATE = float(os.environ.get("OVERHEAD_STATSD_RATE", "0"))
 NETDATA_BIN = "/usr/sbin/netdata"
 
 NODE_COMPARABLE = ["cpu", "stat", "meminfo", "loadavg", "pressure", "diskstats", "filesystem", "netdev",
@@ -324,6 +335,88 @@ def busy_phase(stack, result, snapshot, scrape_round, scrapes, next_mid, agent, 
     return generator
 
 
+class AppLoad:
+    """The soak's application load: structlog lines appended to `path` at LOG_RATE lines/s (a
+    thread writing a slice every 10 ms from a pool of pre-generated lines) and StatsD datagrams
+    at STATSD_RATE/s (bench/statsd_sender.py, one line per datagram), for `seconds`."""
+
+    def __init__(self, stack, path, statsd_port, seconds):
+        self.stack, self.path, self.port, self.seconds = stack, path, statsd_port, seconds
+        self.active = LOG_RATE > 0 or STATSD_RATE > 0
+        self.written = 0
+        self.stop_event = threading.Event()
+        self.thread = None
+        self.sender = None
+
+    def start(self):
+        if LOG_RATE > 0:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import logtail_writer  # noqa: E402
+            pool = logtail_writer.make_lines(20000, 7).splitlines(keepends=True)
+            self.thread = threading.Thread(target=self._write, args=(pool,), daemon=True)
+            self.thread.start()
+        if STATSD_RATE > 0:
+            sender = os.path.join(os.path.dirname(os.path.abspath(__file__)), "statsd_sender.py")
+            self.sender = subprocess.Popen([sys.executable, sender, "--port", str(self.port), "--rate",
+                                            str(STATSD_RATE), "--duration", str(self.seconds),
+                                            "--lines-per-datagram", "1"],
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if self.active:
+            B.log("overhead: application load on: %g log lines/s, %g StatsD datagrams/s" % (LOG_RATE, STATSD_RATE))
+
+    def _write(self, pool):
+        per_slice = LOG_RATE / 100.0
+        owed = 0.0
+        i = 0
+        t = time.time()
+        with open(self.path, "ab", buffering=0) as f:
+            while not self.stop_event.is_set():
+                owed += per_slice
+                n = int(owed)
+                owed -= n
+                chunk = []
+                for _ in range(n):
+                    chunk.append(pool[i % len(pool)])
+                    i += 1
+                if chunk:
+                    f.write(b"".join(chunk))
+                    self.written += n
+                t += 0.01
+                time.sleep(max(0, t - time.time()))
+
+    def finish(self, agent):
+        self.stop_event.set()
+        if self.thread:
+            self.thread.join()
+        sent = None
+        if self.sender:
+            # It was started for the whole run; it ends on its own shortly after the window.
+            try:
+                out, _ = self.sender.communicate(timeout=3 * INTERVAL + 30)
+            except subprocess.TimeoutExpired:
+                self.sender.terminate()
+                out, _ = self.sender.communicate()
+            try:
+                sent = json.loads(out.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                sent = {"output": out[-300:]}
+        # Let the agent ship what it has read (two cycles), then count what arrived.
+        time.sleep(2 * INTERVAL + 1)
+        self.stack.check_alive(agent)
+        stored = int(self.stack.psql("SELECT count(*) FROM logs WHERE host = 'bench-overhead'") or 0)
+        counters = {}
+        for name in ("mon_agent_statsd_datagrams_total", "mon_agent_statsd_lines_total",
+                     "mon_agent_statsd_dropped_total", "mon_agent_statsd_receive_errors_total",
+                     "mon_agent_logs_lines_total", "mon_agent_logs_read_pauses_total"):
+            # Counters since the agent started: the newest value of each series, summed.
+            counters[name] = float(self.stack.psql(
+                "SELECT coalesce(sum(v), 0) FROM (SELECT DISTINCT ON (s.id) m.value AS v FROM metrics m "
+                "JOIN metric_series s ON s.id = m.series_id WHERE s.name = '%s' ORDER BY s.id, m.ts DESC) x"
+                % name) or 0)
+        return {"log_lines_written": self.written, "log_rows_stored": stored, "statsd_sender": sent,
+                "agent_counters": counters}
+
+
 def profile(pid, seconds):
     """perf self-time profile of `pid` for `seconds`, as text next to the results file."""
     data = os.path.join(tempfile.mkdtemp(prefix="bench-perf."), "agent.perf.data")
@@ -373,6 +466,8 @@ def main():
     # --- monagent ------------------------------------------------------------------------
     state = os.path.join(stack.tmp, "agent")
     os.makedirs(state)
+    app_log = os.path.join(stack.tmp, "app.log")
+    open(app_log, "w").close()
     statsd_port = B.free_udp_port()
     config = os.path.join(stack.tmp, "monagent.yaml")
     with open(config, "w") as f:
@@ -399,6 +494,8 @@ redis:
 statsd:
   address: "127.0.0.1:%d"
 """ % (INTERVAL, state, stack.ingest_socket, stack.pg_port, STATEMENTS_INTERVAL, stack.redis_port, statsd_port))
+        if LOG_RATE > 0:
+            f.write("logs:\n  paths: [\"%s\"]\n  start_at: end\n" % app_log)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONAGENT_")}
     env["MALLOC_ARENA_MAX"] = "2"   # as deploy/systemd/monagent.service ships it
     agent = stack.spawn("monagent", [os.path.join(B.BIN, "monagent"), "run", "--config", config], env=env)
@@ -492,6 +589,8 @@ statsd:
 
     warm_rounds = 2
     rounds = max(2, int(round(SECONDS / INTERVAL)))
+    load = AppLoad(stack, app_log, statsd_port, (warm_rounds + rounds + 2) * INTERVAL)
+    load.start()
     # Wait for a quiet machine first (everything already runs), then warm up and measure.
     part = B.Part("overhead", pids=[agent.pid, stack.query.pid, stack.pg_pid, stack.redis_pid]
                   + [p.pid for p in scraped.values()] + ([netdata.pid] if netdata else []))
@@ -590,6 +689,10 @@ statsd:
         "windows": windows,
         "contention": part.result,
     }
+    if load.active:
+        result["load"] = load.finish(agent)
+        result["settings"]["log_rate_per_s"] = LOG_RATE
+        result["settings"]["statsd_datagrams_per_s"] = STATSD_RATE
     result["targets"] = {
         "agent_cpu": {"target": "<= 3 ms CPU per cycle and >= 4x less than the exporter trio",
                       "met": ours <= 3 and (theirs / ours if ours else 0) >= 4},
