@@ -84,11 +84,11 @@ import Testing
         #expect(await spool.oldestUnacked() == nil)
     }
 
-    @Test("the directory is fsynced at start, after a segment is created and after one is deleted")
+    @Test("fsync_delay_ms 0: the directory is fsynced at start, after a segment is created and after one is deleted")
     func directoryFsync() async throws {
         let directory = try SpoolTests.directory()
         let recorder = SyncRecorder()
-        let config = SpoolConfig(directory: directory, maxBytes: 1 << 20)
+        let config = SpoolConfig(directory: directory, maxBytes: 1 << 20, fsyncDelayMs: 0)
         let spool = try SpoolBatchQueue(config: config, logger: Self.logger, syncDirectory: recorder.sync)
         #expect(recorder.count == 1, "at start: the lock file and what recovery changed")
         await spool.enqueue(SpoolTests.batch(1, padding: 4000))
@@ -121,7 +121,8 @@ import Testing
         let failing = SyncRecorder(result: -1)
         do {
             let spool = try SpoolBatchQueue(
-                config: SpoolConfig(directory: directory), logger: Self.logger, syncDirectory: failing.sync)
+                config: SpoolConfig(directory: directory, fsyncDelayMs: 0), logger: Self.logger,
+                syncDirectory: failing.sync)
             await spool.enqueue(SpoolTests.batch(1))
             #expect(try #require(await spool.spoolStats).writeErrors == 1)
             #expect(await spool.depth == 1)

@@ -8,9 +8,17 @@ public struct SpoolConfig: Sendable, Equatable {
     public var maxBytes: Int
     /// `spool.max_age_seconds` — a segment whose newest batch is older is dropped (default 24 h).
     public var maxAgeSeconds: Int
-    /// `spool.fsync` — fsync each batch before it counts as spooled, and the directory after
-    /// a segment is created or deleted (default true).
+    /// `spool.fsync` — fsync the batches and the directory entries of their segments (default
+    /// true); when, `fsyncDelayMs` says.
     public var fsync: Bool
+    /// `spool.fsync_delay_ms` — with `fsync`, a batch not acknowledged within this many
+    /// milliseconds of being spooled is fsynced (with its segment's directory entry); one
+    /// acknowledged sooner is already committed in PostgreSQL and needs none (default 1000).
+    /// 0: every batch is fsynced before it counts as spooled, and the directory after each
+    /// segment is created or deleted. The delay is the most a power loss of the agent's host
+    /// can take from a daemon that is away, the same order as the samples of the cycle being
+    /// collected, which are in memory until the cycle ends.
+    public var fsyncDelayMs: Int
     /// `spool.memory_max_bytes` — most batch bytes held in RAM (default 8 MiB): the newest
     /// spooled batches (so the shipper rarely reads the disk) and, while the disk cannot be
     /// written, the batches kept in memory only. The rest of the spool stays on disk, read
@@ -19,8 +27,9 @@ public struct SpoolConfig: Sendable, Equatable {
 
     public init(
         directory: String, maxBytes: Int = 64 << 20, maxAgeSeconds: Int = 86_400, fsync: Bool = true,
-        memoryMaxBytes: Int = 8 << 20
+        memoryMaxBytes: Int = 8 << 20, fsyncDelayMs: Int = 1000
     ) {
+        self.fsyncDelayMs = fsyncDelayMs
         self.directory = directory
         self.maxBytes = maxBytes
         self.maxAgeSeconds = maxAgeSeconds
@@ -38,8 +47,11 @@ public struct SpoolStats: Sendable, Equatable {
     public var segments = 0
     /// Unacked batches dropped because the spool exceeded its size or age bound.
     public var dropped = 0
-    /// Batches that could not be written (disk full, I/O error): kept in memory only.
+    /// Batches that could not be written (disk full, I/O error): kept in memory only; and
+    /// failed fsyncs.
     public var writeErrors = 0
+    /// fsyncs of batch data (each may cover several batches).
+    public var dataSyncs = 0
     /// Records found torn or corrupt (at recovery, or when read back): skipped.
     public var tornRecords = 0
     /// Batches recovered from disk at start.

@@ -99,7 +99,8 @@ public struct AgentConfig: Sendable {
                 maxAgeSeconds: try source.int("spool.max_age_seconds", default: 86_400, range: 60...(366 * 86_400)),
                 fsync: try source.bool("spool.fsync", default: true),
                 memoryMaxBytes: try source.int(
-                    "spool.memory_max_bytes", default: 8 << 20, range: (64 << 10)...(1 << 32)))
+                    "spool.memory_max_bytes", default: 8 << 20, range: (64 << 10)...(1 << 32)),
+                fsyncDelayMs: try source.int("spool.fsync_delay_ms", default: 1000, range: 0...60_000))
         } else {
             spool = nil
         }
