@@ -14,7 +14,11 @@ is scraped too, as a reference outside the ratio.
 
 CPU: utime+stime deltas from /proc/PID/stat over a window of whole intervals, placed
 between ticks (the agent's cycles are aligned to the wall clock), so the window holds
-exactly N agent cycles and N scrape rounds. RSS: VmRSS and VmHWM from /proc/PID/status.
+exactly N agent cycles and N scrape rounds; and the same from the scheduler's nanosecond
+clock (sum of /proc/PID/task/*/schedstat), which decides the target: this kernel accounts
+utime+stime by 4-ms ticks (CONFIG_HZ=250), charging a whole tick to the task that runs when it
+fires, so a cycle of a few ms reads 0, 4 or 8 ms (threads that exit lose their schedstat; the
+agent's and the exporters' threads live as long as they do). RSS: VmRSS and VmHWM from /proc/PID/status.
 
 Settings: OVERHEAD_SECONDS (300; smoke 15), OVERHEAD_INTERVAL (5; smoke 1),
 OVERHEAD_WINDOW_CYCLES (12: per-window figures for median/min/max; smoke 5),
@@ -118,6 +122,12 @@ def thread_ticks(pid):
         fields = text[text.rindex(")") + 2:].split()
         out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
     return out
+
+
+def run_ns(pid):
+    """Nanoseconds the process's threads have run (/proc/PID/task/*/schedstat, first field): the
+    scheduler's own clock, where utime+stime move in 10-ms ticks (a 3-ms cycle is a third of one)."""
+    return sum(int(text.split()[0]) for text in task_files(pid, "schedstat"))
 
 
 def comm(pid):
@@ -310,11 +320,14 @@ def busy_phase(stack, result, snapshot, scrape_round, scrapes, next_mid, agent, 
                      "statements_interval_s": STATEMENTS_INTERVAL, "prefill_s": round(prefill_s, 3),
                      "generator_calls": generator.sent},
         "pg_stat_statements": {"entries_at_end": int(entries or 0), "dealloc": int(dealloc or 0)},
-        "ours": {"cpu_ms_per_cycle": ours, "cpu_ms_per_cycle_each": [round(x, 1) for x in per_cycle],
+        "ours": {"cpu_ms_per_cycle": ours,
+                 "cpu_ms_per_cycle_schedstat": (last["agent_ns"] - first["agent_ns"]) / 1e6 / n,
+                 "cpu_ms_per_cycle_each": [round(x, 1) for x in per_cycle],
                  "cpu_ms_two_largest_cycles": sorted(per_cycle)[-2:],
                  "cpu_ms_median_cycle": B.stats(per_cycle)["median"], **agent_mem,
                  "cpu_ms_per_cycle_by_thread": {k: round(v, 3) for k, v in sorted(by_thread.items()) if v > 0}},
         "theirs": {"cpu_ms_per_round": theirs, "cpu_ms_per_round_each": each,
+                   "cpu_ms_per_round_schedstat": sum(last[k + "_ns"] - first[k + "_ns"] for k in trio) / 1e6 / n,
                    "rss_mib": sum(B.status_kib(scraped[k].pid, "VmRSS") for k in trio) / 1024,
                    "pss_mib": sum(smaps_kib(scraped[k].pid, "Pss") for k in trio) / 1024,
                    "rss_anon_mib": sum(B.status_kib(scraped[k].pid, "RssAnon") for k in trio) / 1024,
@@ -562,9 +575,10 @@ statsd:
     stop = threading.Event()
 
     def snapshot():
-        row = {"t": time.time(), "agent": B.cpu_ticks(agent.pid)}
+        row = {"t": time.time(), "agent": B.cpu_ticks(agent.pid), "agent_ns": run_ns(agent.pid)}
         for name, proc in scraped.items():
             row[name] = B.cpu_ticks(proc.pid)
+            row[name + "_ns"] = run_ns(proc.pid)
         # (Keys apart from the exporters' names: "postgres" and "redis" are exporters.)
         row["ctx_monquery"] = B.cpu_ticks(stack.query.pid)
         row["ctx_postgresql_server"] = B.tree_ticks(stack.pg_pid)
@@ -631,6 +645,8 @@ statsd:
         windows.append({"ours_ms": per_cycle_ms(["agent"], a, b, WINDOW),
                         "trio_ms": per_cycle_ms(trio, a, b, WINDOW)})
     ours = per_cycle_ms(["agent"], first, last, n)
+    ours_ns = (last["agent_ns"] - first["agent_ns"]) / 1e6 / n
+    theirs_ns = sum(last[k + "_ns"] - first[k + "_ns"] for k in trio) / 1e6 / n
     theirs = per_cycle_ms(trio, first, last, n)
     rss = {name: B.status_kib(p.pid, "VmRSS") / 1024 for name, p in scraped.items()}
     hwm = {name: B.status_kib(p.pid, "VmHWM") / 1024 for name, p in scraped.items()}
@@ -657,6 +673,8 @@ statsd:
                      "postgres_exporter": version([exporter_binary("prometheus-postgres-exporter"), "--version"])},
         "ours": {
             "cpu_ms_per_cycle": ours,
+            # The same from the scheduler's nanosecond clock (schedstat): precise below a tick.
+            "cpu_ms_per_cycle_schedstat": ours_ns,
             "cpu_ms_per_cycle_windows": B.stats([w["ours_ms"] for w in windows]),
             "rss_mib": agent_rss, "hwm_mib": agent_hwm,
             "rss_anon_mib": agent_anon, "rss_file_mib": agent_file,
@@ -671,6 +689,7 @@ statsd:
         },
         "theirs": {
             "cpu_ms_per_round": theirs,
+            "cpu_ms_per_round_schedstat": theirs_ns,
             "cpu_ms_per_round_windows": B.stats([w["trio_ms"] for w in windows]),
             "cpu_ms_per_round_each": {k: per_cycle_ms([k], first, last, n) for k in scraped},
             "rss_mib": trio_rss, "rss_mib_each": rss, "hwm_mib_each": hwm,
@@ -683,6 +702,7 @@ statsd:
                                      for k in ("ctx_monquery", "ctx_postgresql_server", "ctx_redis_server")},
         "ratios": {
             "cpu_theirs_over_ours": theirs / ours if ours > 0 else None,
+            "cpu_theirs_over_ours_schedstat": theirs_ns / ours_ns if ours_ns > 0 else None,
             "rss_theirs_over_ours": trio_rss / agent_rss if agent_rss > 0 else None,
             "rss_anon_theirs_over_ours": trio_anon / agent_anon if agent_anon > 0 else None,
         },
@@ -694,8 +714,10 @@ statsd:
         result["settings"]["log_rate_per_s"] = LOG_RATE
         result["settings"]["statsd_datagrams_per_s"] = STATSD_RATE
     result["targets"] = {
-        "agent_cpu": {"target": "<= 3 ms CPU per cycle and >= 4x less than the exporter trio",
-                      "met": ours <= 3 and (theirs / ours if ours else 0) >= 4},
+        # Judged on the scheduler's clock: with 4-ms kernel ticks (CONFIG_HZ=250, tick accounting),
+        # utime+stime charge a whole tick to whoever runs when it fires, and a cycle is one burst.
+        "agent_cpu": {"target": "<= 3 ms CPU per cycle and >= 4x less than the exporter trio (scheduler clock)",
+                      "met": ours_ns <= 3 and (theirs_ns / ours_ns if ours_ns else 0) >= 4},
         "agent_rss": {"target": "<= 12 MB and >= 4x less than the trio (no growth over 30 min: not soaked here)",
                       "met": agent_rss <= 12 and (trio_rss / agent_rss if agent_rss else 0) >= 4},
     }
@@ -714,8 +736,8 @@ statsd:
                                netdata, scraped)
     if any(bad_scrapes.values()):
         B.log("WARNING: failed scrapes: %s" % bad_scrapes)
-    B.log("overhead: ours %.2f ms CPU/cycle, RSS %.1f MiB (HWM %.1f); trio %.2f ms/round, RSS %.1f MiB; "
-          "ratios CPU %.2fx, RSS %.2fx" % (ours, agent_rss, agent_hwm, theirs, trio_rss,
+    B.log("overhead: ours %.2f ms CPU/cycle (schedstat %.3f), RSS %.1f MiB (HWM %.1f); trio %.2f ms/round, "
+          "RSS %.1f MiB; ratios CPU %.2fx, RSS %.2fx" % (ours, ours_ns, agent_rss, agent_hwm, theirs, trio_rss,
                                            result["ratios"]["cpu_theirs_over_ours"] or 0,
                                            result["ratios"]["rss_theirs_over_ours"] or 0))
     # A soak (30 minutes or more) is kept apart: its figures answer "does the RSS grow", and its

@@ -132,13 +132,21 @@ def rows(results_dir, benchmarks):
         soak = d["settings"]["seconds"]
         add("agent CPU, all collectors, %g s interval (%d s)" % (d["settings"]["interval_s"], soak),
             "≤ 3 ms CPU per cycle, ≥ 4× less than the exporter trio",
-            "%s ms/cycle (windows of %d cycles: %s / %s / %s)" % (
+            "%s ms/cycle (windows of %d cycles: %s / %s / %s)%s" % (
                 num(o["cpu_ms_per_cycle"]), d["settings"]["window_cycles"],
-                *(num((o["cpu_ms_per_cycle_windows"] or {}).get(k)) for k in ("median", "min", "max"))),
-            "trio %s ms/scrape round (node %s, redis %s, postgres %s)" % (
-                num(t["cpu_ms_per_round"]), num(t["cpu_ms_per_round_each"]["node"]),
+                *(num((o["cpu_ms_per_cycle_windows"] or {}).get(k)) for k in ("median", "min", "max")),
+                "; scheduler clock %s ms" % num(o["cpu_ms_per_cycle_schedstat"])
+                if o.get("cpu_ms_per_cycle_schedstat") else ""),
+            "trio %s ms/scrape round%s (node %s, redis %s, postgres %s)" % (
+                num(t["cpu_ms_per_round"]),
+                " (scheduler clock %s)" % num(t["cpu_ms_per_round_schedstat"])
+                if t.get("cpu_ms_per_round_schedstat") else "",
+                num(t["cpu_ms_per_round_each"]["node"]),
                 num(t["cpu_ms_per_round_each"]["redis"]), num(t["cpu_ms_per_round_each"]["postgres"])),
-            "theirs ÷ ours = %s" % num(r["cpu_theirs_over_ours"], 2), d["targets"]["agent_cpu"]["met"], d, path)
+            "theirs ÷ ours = %s%s" % (num(r["cpu_theirs_over_ours"], 2),
+                                     "; scheduler clock %s" % num(r["cpu_theirs_over_ours_schedstat"], 2)
+                                     if r.get("cpu_theirs_over_ours_schedstat") else ""),
+            d["targets"]["agent_cpu"]["met"], d, path)
         add("agent RSS, steady state", "≤ 12 MB, ≥ 4× less than the trio (growth: the soak row)",
             "%s MiB (VmHWM %s; %s → %s over the run)%s" % (
                 num(o["rss_mib"], 1), num(o["hwm_mib"], 1), num(o["rss_mib_first"], 1), num(o["rss_mib_last"], 1),
