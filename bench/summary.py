@@ -109,6 +109,14 @@ def soak_figures(d):
     ours = ("RssAnon %s → %s MiB over the last 30 min (%+.0f KiB; max %s); over the whole run %s → %s; "
             "VmRSS %s → %s" % (num(start[2]), num(end[2]), growth_mib * 1024, num(max(p[2] for p in series
             if p[0] >= start[0])), num(series[0][2]), num(end[2]), num(start[1], 1), num(end[1], 1)))
+    load = d.get("load")
+    if load:
+        counters = load.get("agent_counters", {})
+        ours += ("; under load: %s log lines/s (%s written, %s stored), %s StatsD datagrams/s (%s received, "
+                 "%s dropped)" % (num(d["settings"].get("log_rate_per_s")), num(load["log_lines_written"]),
+                                  num(load["log_rows_stored"]), num(d["settings"].get("statsd_datagrams_per_s")),
+                                  num(counters.get("mon_agent_statsd_datagrams_total")),
+                                  num(counters.get("mon_agent_statsd_dropped_total"), 0)))
     trio = d["theirs"]
     theirs = "trio %s MiB at the end (RssAnon %s)" % (num(trio["rss_mib"], 1), num(trio.get("rss_anon_mib"), 1))
     return ours, theirs, "—", ok

@@ -3,6 +3,10 @@ import Testing
 @testable import MonAgentKit
 @testable import MonCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Which mappings the agent gives back after start-up, and that doing so is harmless.
 @Suite struct ProgramCodeTrimTests {
     static let smaps = """
@@ -51,5 +55,24 @@ import Testing
         // Code runs on, faulted back in from the page cache.
         #expect(ProgramCodeTrim.mappings(smaps: Self.smaps, program: "/usr/local/bin/monagent").count == 1)
         #expect(ProgramCodeTrim.trim(procFS: ProcFS(root: "/nonexistent")) == 0)
+    }
+
+    @Test("the heap trim finds glibc's malloc_trim and the process runs on after it")
+    func heapTrim() {
+        #expect(HeapTrim.available)
+        // 64 blocks of 64 KiB (below the mmap threshold), freed in the middle of the heap,
+        // where only malloc_trim returns them (whether it does depends on the other threads'
+        // allocations, so only the call is checked).
+        var blocks: [UnsafeMutableRawPointer] = []
+        for _ in 0..<64 {
+            guard let block = malloc(64 << 10) else { continue }
+            memset(block, 1, 64 << 10)
+            blocks.append(block)
+        }
+        let keep = malloc(16)
+        for block in blocks { free(block) }
+        HeapTrim.trim()
+        free(keep)
+        #expect(blocks.count == 64)
     }
 }

@@ -70,3 +70,30 @@ public enum ProgramCodeTrim {
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// Gives the heap's free pages back to the kernel (`malloc_trim(0)`: glibc returns the free
+/// whole pages of every arena, not only the top of the heap).
+///
+/// Without it, glibc keeps what a burst freed: a log burst or a late cycle's larger batch
+/// raised RssAnon by a step that stayed (the 45-minute soak of 2026-12-05: 5.8 → 7.5 MiB in
+/// three steps, the live heap back where it was). Called once per cycle by the sampler, it
+/// makes RssAnon follow the memory in use.
+public enum HeapTrim {
+    /// glibc's `malloc_trim` (declared in `<malloc.h>`, which the Glibc module does not
+    /// export), looked up once; nil with another C library.
+    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+        #if canImport(Glibc)
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+            return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+        #else
+            return nil
+        #endif
+    }()
+
+    /// The C library has `malloc_trim` (glibc).
+    public static var available: Bool { mallocTrim != nil }
+
+    /// True when pages were given back.
+    @discardableResult
+    public static func trim() -> Bool { mallocTrim?(0) == 1 }
+}

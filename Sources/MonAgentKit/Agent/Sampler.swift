@@ -14,7 +14,8 @@ public struct Sampler: Service {
         /// Seconds between cycles (`interval`, default 5; fractions allowed for tests).
         public var interval: Double
         /// After the first aligned cycle, give back the program's code pages that start-up
-        /// touched (`ProgramCodeTrim`); `monagent run` sets it, tests leave it off.
+        /// touched (`ProgramCodeTrim`), and after every cycle the heap's free pages
+        /// (`HeapTrim`); `monagent run` sets it, tests leave it off.
         public var trimsProgramCode: Bool
 
         public init(interval: Double, trimsProgramCode: Bool = false) {
@@ -58,6 +59,7 @@ public struct Sampler: Service {
                     let bytes = ProgramCodeTrim.trim()
                     logger.debug("program code pages given back", metadata: ["bytes": "\(bytes)"])
                 }
+                if configuration.trimsProgramCode { HeapTrim.trim() }
                 return .next
             }
         ).run()
