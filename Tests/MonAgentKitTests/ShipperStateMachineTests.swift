@@ -45,6 +45,17 @@ import Testing
         #expect(machine.state == .awaitingAck(inFlight: [seq]))
     }
 
+    /// A welcomed machine with two batches at most in flight, batches 1 and 2 sent.
+    private static func twoInFlight(assigned: UInt64) -> Machine {
+        var machine = Self.welcomed(assigned: assigned, maxInFlight: 2)
+        _ = machine.receive(.unacked(Self.batch(1)))
+        _ = machine.receive(.sent)
+        _ = machine.receive(.unacked(Self.batch(2)))
+        _ = machine.receive(.sent)
+        #expect(machine.state == .awaitingAck(inFlight: [1, 2]))
+        return machine
+    }
+
     /// A welcomed machine with batch `seq` sent, awaiting its ACK.
     private static func awaitingAck(_ seq: UInt64) -> Machine {
         var machine = Self.welcomed(lastAcked: seq - 1, assigned: seq)
@@ -241,11 +252,7 @@ import Testing
         "Two in flight: the ACKs come in order; the second's first, a repeat or a stranger is a protocol error",
         arguments: [UInt64(2), 0, 3])
     func twoInFlightAcksInOrder(seq: UInt64) {
-        var machine = Self.welcomed(assigned: 2, maxInFlight: 2)
-        _ = machine.receive(.unacked(Self.batch(1)))
-        _ = machine.receive(.sent)
-        _ = machine.receive(.unacked(Self.batch(2)))
-        _ = machine.receive(.sent)
+        var machine = Self.twoInFlight(assigned: 2)
         #expect(
             Self.failure(machine.receive(.received(.ack(seq: seq)))) == .protocolViolation("expected ACK for batch 1"))
         #expect(machine.state == .backingOff)
@@ -268,11 +275,7 @@ import Testing
         "The daemon dying with two batches unacked: the WELCOME decides, the rest goes again oldest first",
         arguments: [UInt64(0), 1, 2])
     func daemonDiesWithTwoUnacked(stored: UInt64) {
-        var machine = Self.welcomed(assigned: 3, maxInFlight: 2)
-        _ = machine.receive(.unacked(Self.batch(1)))
-        _ = machine.receive(.sent)
-        _ = machine.receive(.unacked(Self.batch(2)))
-        _ = machine.receive(.sent)
+        var machine = Self.twoInFlight(assigned: 3)
         #expect(Self.failure(machine.receive(.closed)) == .protocolViolation("daemon closed the connection"))
         #expect(machine.receive(.backoffElapsed) == .connect)
         #expect(machine.receive(.connected) == .sendHello(machine.hello))
@@ -291,11 +294,7 @@ import Testing
     @Test("An ERROR after the first of two ACKs (storage down): the second batch stays and goes again")
     func errorForTheSecondOfTwo() {
         let error = WireError(.storageUnavailable, "storage unavailable")
-        var machine = Self.welcomed(assigned: 2, maxInFlight: 2)
-        _ = machine.receive(.unacked(Self.batch(1)))
-        _ = machine.receive(.sent)
-        _ = machine.receive(.unacked(Self.batch(2)))
-        _ = machine.receive(.sent)
+        var machine = Self.twoInFlight(assigned: 2)
         #expect(machine.receive(.received(.ack(seq: 1))) == .acknowledge(upTo: 1, readAfter: 2))
         #expect(machine.receive(.unacked(nil)) == .awaitResponse)
         #expect(Self.failure(machine.receive(.received(.error(error)))) == .daemonError(error))
