@@ -43,6 +43,22 @@ import Testing
         #expect(!channel.isActive)
     }
 
+    /// Two batches on the wire: the ACK of the first leaves the second unanswered, so the
+    /// deadline starts again instead of being cleared (a daemon that stops after one ACK would
+    /// otherwise hold the shipper forever).
+    @Test func anAnswerWithAnotherFrameUnansweredStartsTheDeadlineAgain() throws {
+        let channel = try Self.channel()
+        try channel.writeOutbound(Self.frame(.batch))
+        try channel.writeOutbound(Self.frame(.batch))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(20))
+        try channel.writeInbound(Self.frame(.ack))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(29))
+        #expect(channel.isActive, "the second batch has had 29 s of its 30")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(!channel.isActive)
+        #expect(throws: ResponseDeadline.TimedOut.self) { try channel.throwIfErrorCaught() }
+    }
+
     @Test func anIdleConnectionWithNothingSentStaysOpen() throws {
         let channel = try Self.channel()
         channel.embeddedEventLoop.advanceTime(by: .hours(1))

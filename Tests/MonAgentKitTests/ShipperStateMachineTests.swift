@@ -10,33 +10,56 @@ import Testing
 
     private static let identity = AgentIdentity(
         agentID: "agent-1", host: "web-1", bootID: "boot-a", version: "0.3.0", intervalMs: 5000)
-    private static func batch(_ seq: UInt64) -> Batch {
+    private static func plainBatch(_ seq: UInt64) -> Batch {
         Batch(seq: seq, createdMs: Int64(seq) * 10, samples: [Sample("m", value: Double(seq), timestampMs: 5)])
     }
 
+    /// A batch as the queue hands it out (encoded).
+    private static func batch(_ seq: UInt64) -> EncodedBatch { EncodedBatch(plainBatch(seq)) }
+
     /// Backoff from 1 s doubling up to 100 s: each delay's range tells which attempt it was.
-    private static func machine(identity: AgentIdentity = identity, token: String? = nil) -> Machine {
+    /// One batch in flight unless `maxInFlight` says more (the pipelined tests below).
+    private static func machine(identity: AgentIdentity = identity, token: String? = nil, maxInFlight: Int = 1)
+        -> Machine
+    {
         Machine(
-            identity: identity, token: token, backoff: Backoff(initial: 1, maximum: 100),
+            identity: identity, token: token, backoff: Backoff(initial: 1, maximum: 100), maxInFlight: maxInFlight,
             jitter: SeededGenerator(state: 20))
     }
 
     /// A machine that said HELLO and got WELCOME(`lastAcked`) with `assigned` as the queue's last seq.
-    private static func welcomed(lastAcked: UInt64 = 0, assigned: UInt64 = 0) -> Machine {
-        var machine = Self.machine()
+    private static func welcomed(lastAcked: UInt64 = 0, assigned: UInt64 = 0, maxInFlight: Int = 1) -> Machine {
+        var machine = Self.machine(maxInFlight: maxInFlight)
         #expect(machine.receive(.start) == .connect)
         #expect(machine.receive(.connected) == .sendHello(machine.hello))
         #expect(machine.receive(.received(.welcome(.init(lastAckedSeq: lastAcked)))) == .readAssignedSeq)
         #expect(machine.receive(.assignedSeq(assigned)) == .welcomed(.acknowledge(upTo: lastAcked)))
-        #expect(machine.state == .fetchingBatch)
+        #expect(machine.state == .fetchingBatch(inFlight: []))
+        return machine
+    }
+
+    /// Hands batch `seq` to a machine with one batch at most in flight: it is sent, and its ACK awaited.
+    private static func sends(_ machine: inout Machine, _ seq: UInt64) {
+        #expect(machine.receive(.unacked(Self.batch(seq))) == .sendBatch(Self.batch(seq)))
+        #expect(machine.receive(.sent) == .awaitResponse)
+        #expect(machine.state == .awaitingAck(inFlight: [seq]))
+    }
+
+    /// A welcomed machine with two batches at most in flight, batches 1 and 2 sent.
+    private static func twoInFlight(assigned: UInt64) -> Machine {
+        var machine = Self.welcomed(assigned: assigned, maxInFlight: 2)
+        _ = machine.receive(.unacked(Self.batch(1)))
+        _ = machine.receive(.sent)
+        _ = machine.receive(.unacked(Self.batch(2)))
+        _ = machine.receive(.sent)
+        #expect(machine.state == .awaitingAck(inFlight: [1, 2]))
         return machine
     }
 
     /// A welcomed machine with batch `seq` sent, awaiting its ACK.
     private static func awaitingAck(_ seq: UInt64) -> Machine {
         var machine = Self.welcomed(lastAcked: seq - 1, assigned: seq)
-        #expect(machine.receive(.oldestUnacked(Self.batch(seq))) == .sendBatch(Self.batch(seq)))
-        #expect(machine.state == .awaitingAck(seq: seq))
+        Self.sends(&machine, seq)
         return machine
     }
 
@@ -112,7 +135,7 @@ import Testing
         #expect(machine.receive(.received(.welcome(.init(lastAckedSeq: lastAcked)))) == .readAssignedSeq)
         #expect(machine.state == .checkingWelcome(lastAckedSeq: lastAcked))
         #expect(machine.receive(.assignedSeq(assigned)) == .welcomed(.acknowledge(upTo: lastAcked)))
-        #expect(machine.state == .fetchingBatch)
+        #expect(machine.state == .fetchingBatch(inFlight: []))
     }
 
     @Test(
@@ -129,12 +152,12 @@ import Testing
         let action = machine.receive(.assignedSeq(7))
         #expect(action == .welcomed(.ahead(reportedSeq: reported, highestAssignedSeq: 7, skipSequence: skips)))
         // Still welcomed: the batches waiting are sent as they are.
-        #expect(machine.receive(.oldestUnacked(Self.batch(3))) == .sendBatch(Self.batch(3)))
+        #expect(machine.receive(.unacked(Self.batch(3))) == .sendBatch(Self.batch(3)))
     }
 
     static let notWelcome: [WireMessage] = [
         .ack(seq: 0),
-        .batch(batch(1)),
+        .batch(plainBatch(1)),
         .hello(.init(agentID: "a", host: "h", bootID: "b")),
     ]
 
@@ -153,22 +176,22 @@ import Testing
 
     @Test func matchingAcksDropTheBatchAndSendTheNext() {
         var machine = Self.welcomed(assigned: 2)
-        #expect(machine.receive(.oldestUnacked(Self.batch(1))) == .sendBatch(Self.batch(1)))
-        #expect(machine.receive(.received(.ack(seq: 1))) == .acknowledge(upTo: 1))
-        #expect(machine.state == .fetchingBatch)
-        #expect(machine.receive(.oldestUnacked(Self.batch(2))) == .sendBatch(Self.batch(2)))
-        #expect(machine.receive(.received(.ack(seq: 2))) == .acknowledge(upTo: 2))
+        Self.sends(&machine, 1)
+        #expect(machine.receive(.received(.ack(seq: 1))) == .acknowledge(upTo: 1, readAfter: nil))
+        #expect(machine.state == .fetchingBatch(inFlight: []))
+        Self.sends(&machine, 2)
+        #expect(machine.receive(.received(.ack(seq: 2))) == .acknowledge(upTo: 2, readAfter: nil))
     }
 
     @Test func emptyQueueWaitsForAppendedThenSends() {
         var machine = Self.welcomed()
-        #expect(machine.receive(.oldestUnacked(nil)) == .waitForBatches)
+        #expect(machine.receive(.unacked(nil)) == .waitForBatches)
         #expect(machine.state == .waitingForBatches)
-        #expect(machine.receive(.appended) == .readOldestUnacked)
+        #expect(machine.receive(.appended) == .readUnacked(after: nil))
         // A wake-up without a batch (coalesced signal) waits again.
-        #expect(machine.receive(.oldestUnacked(nil)) == .waitForBatches)
-        #expect(machine.receive(.appended) == .readOldestUnacked)
-        #expect(machine.receive(.oldestUnacked(Self.batch(1))) == .sendBatch(Self.batch(1)))
+        #expect(machine.receive(.unacked(nil)) == .waitForBatches)
+        #expect(machine.receive(.appended) == .readUnacked(after: nil))
+        #expect(machine.receive(.unacked(Self.batch(1))) == .sendBatch(Self.batch(1)))
     }
 
     @Test(
@@ -176,9 +199,9 @@ import Testing
         arguments: [UInt64(4), 6, 0, UInt64.max])
     func mismatchingAckIsAnError(seq: UInt64) {
         var machine = Self.welcomed(assigned: 5)
-        _ = machine.receive(.oldestUnacked(Self.batch(4)))
-        #expect(machine.receive(.received(.ack(seq: 4))) == .acknowledge(upTo: 4))
-        _ = machine.receive(.oldestUnacked(Self.batch(5)))
+        Self.sends(&machine, 4)
+        #expect(machine.receive(.received(.ack(seq: 4))) == .acknowledge(upTo: 4, readAfter: nil))
+        Self.sends(&machine, 5)
         let action = machine.receive(.received(.ack(seq: seq)))
         #expect(Self.failure(action) == .protocolViolation("expected ACK for batch 5"))
         #expect(machine.state == .backingOff)
@@ -198,9 +221,88 @@ import Testing
 
     @Test func messageWhileNoBatchIsInFlightIsAnError() {
         var machine = Self.welcomed()
-        _ = machine.receive(.oldestUnacked(nil))
+        _ = machine.receive(.unacked(nil))
         let action = machine.receive(.received(.ack(seq: 1)))
         #expect(Self.failure(action) == .protocolViolation("unexpected ACK while waitingForBatches"))
+    }
+
+    // MARK: two batches in flight
+
+    @Test("Two in flight: the next batch is sent before the first ACK, and each ACK lets one more go")
+    func twoInFlightKeepTheDaemonBusy() {
+        var machine = Self.welcomed(assigned: 3, maxInFlight: 2)
+        #expect(machine.receive(.unacked(Self.batch(1))) == .sendBatch(Self.batch(1)))
+        #expect(machine.receive(.sent) == .readUnacked(after: 1))
+        #expect(machine.state == .fetchingBatch(inFlight: [1]))
+        #expect(machine.receive(.unacked(Self.batch(2))) == .sendBatch(Self.batch(2)))
+        #expect(machine.receive(.sent) == .awaitResponse, "the window is full")
+        #expect(machine.state == .awaitingAck(inFlight: [1, 2]))
+        #expect(machine.receive(.received(.ack(seq: 1))) == .acknowledge(upTo: 1, readAfter: 2))
+        #expect(machine.receive(.unacked(Self.batch(3))) == .sendBatch(Self.batch(3)))
+        #expect(machine.receive(.sent) == .awaitResponse)
+        #expect(machine.state == .awaitingAck(inFlight: [2, 3]))
+        #expect(machine.receive(.received(.ack(seq: 2))) == .acknowledge(upTo: 2, readAfter: 3))
+        // Nothing more queued: the ACK of the one still in flight is awaited, not an append.
+        #expect(machine.receive(.unacked(nil)) == .awaitResponse)
+        #expect(machine.receive(.received(.ack(seq: 3))) == .acknowledge(upTo: 3, readAfter: nil))
+        #expect(machine.receive(.unacked(nil)) == .waitForBatches)
+    }
+
+    @Test(
+        "Two in flight: the ACKs come in order; the second's first, a repeat or a stranger is a protocol error",
+        arguments: [UInt64(2), 0, 3])
+    func twoInFlightAcksInOrder(seq: UInt64) {
+        var machine = Self.twoInFlight(assigned: 2)
+        #expect(
+            Self.failure(machine.receive(.received(.ack(seq: seq)))) == .protocolViolation("expected ACK for batch 1"))
+        #expect(machine.state == .backingOff)
+    }
+
+    @Test("A queue handing out a batch at or below one in flight is not trusted", arguments: [UInt64(1), 0])
+    func twoInFlightRefuseAnOlderBatch(seq: UInt64) {
+        var machine = Self.welcomed(assigned: 2, maxInFlight: 2)
+        _ = machine.receive(.unacked(Self.batch(1)))
+        _ = machine.receive(.sent)
+        #expect(
+            Self.failure(machine.receive(.unacked(Self.batch(seq))))
+                == .unexpected("shipper: the queue handed out batch \(seq) after [1]"))
+    }
+
+    /// The daemon dies with batches 1 and 2 on the wire. Whatever it stored, the next WELCOME
+    /// says: nothing (both sent again, in order), batch 1 (its ACK was lost: only 2 goes again)
+    /// or both.
+    @Test(
+        "The daemon dying with two batches unacked: the WELCOME decides, the rest goes again oldest first",
+        arguments: [UInt64(0), 1, 2])
+    func daemonDiesWithTwoUnacked(stored: UInt64) {
+        var machine = Self.twoInFlight(assigned: 3)
+        #expect(Self.failure(machine.receive(.closed)) == .protocolViolation("daemon closed the connection"))
+        #expect(machine.receive(.backoffElapsed) == .connect)
+        #expect(machine.receive(.connected) == .sendHello(machine.hello))
+        #expect(machine.receive(.received(.welcome(.init(lastAckedSeq: stored)))) == .readAssignedSeq)
+        #expect(machine.receive(.assignedSeq(3)) == .welcomed(.acknowledge(upTo: stored)))
+        #expect(machine.state == .fetchingBatch(inFlight: []), "nothing in flight on the new connection")
+        // The queue, after dropping up to `stored`, hands out the oldest left.
+        let first = stored + 1
+        #expect(machine.receive(.unacked(Self.batch(first))) == .sendBatch(Self.batch(first)))
+        #expect(machine.receive(.sent) == .readUnacked(after: first))
+        #expect(machine.receive(.unacked(Self.batch(first + 1))) == .sendBatch(Self.batch(first + 1)))
+        #expect(machine.receive(.sent) == .awaitResponse)
+        #expect(machine.receive(.received(.ack(seq: first))) == .acknowledge(upTo: first, readAfter: first + 1))
+    }
+
+    @Test("An ERROR after the first of two ACKs (storage down): the second batch stays and goes again")
+    func errorForTheSecondOfTwo() {
+        let error = WireError(.storageUnavailable, "storage unavailable")
+        var machine = Self.twoInFlight(assigned: 2)
+        #expect(machine.receive(.received(.ack(seq: 1))) == .acknowledge(upTo: 1, readAfter: 2))
+        #expect(machine.receive(.unacked(nil)) == .awaitResponse)
+        #expect(Self.failure(machine.receive(.received(.error(error)))) == .daemonError(error))
+        _ = machine.receive(.backoffElapsed)
+        _ = machine.receive(.connected)
+        _ = machine.receive(.received(.welcome(.init(lastAckedSeq: 1))))
+        #expect(machine.receive(.assignedSeq(2)) == .welcomed(.acknowledge(upTo: 1)))
+        #expect(machine.receive(.unacked(Self.batch(2))) == .sendBatch(Self.batch(2)))
     }
 
     // MARK: ERROR frames and failures
@@ -234,7 +336,7 @@ import Testing
         _ = machine.receive(.connected)
         _ = machine.receive(.received(.welcome(.init(lastAckedSeq: 2))))
         #expect(machine.receive(.assignedSeq(3)) == .welcomed(.acknowledge(upTo: 2)))
-        #expect(machine.receive(.oldestUnacked(Self.batch(3))) == .sendBatch(Self.batch(3)))
+        #expect(machine.receive(.unacked(Self.batch(3))) == .sendBatch(Self.batch(3)))
     }
 
     /// A batch the daemon cannot store for a permanent reason (undecodable, implausible seq,
@@ -242,8 +344,8 @@ import Testing
     /// a stored one and goes on, never retrying it forever.
     @Test func quarantinedBatchIsAckedAndDropped() {
         var machine = Self.awaitingAck(3)
-        #expect(machine.receive(.received(.ack(seq: 3))) == .acknowledge(upTo: 3))
-        #expect(machine.receive(.oldestUnacked(Self.batch(4))) == .sendBatch(Self.batch(4)))
+        #expect(machine.receive(.received(.ack(seq: 3))) == .acknowledge(upTo: 3, readAfter: nil))
+        #expect(machine.receive(.unacked(Self.batch(4))) == .sendBatch(Self.batch(4)))
     }
 
     @Test func undecodableFrameIsAnError() {
@@ -281,9 +383,9 @@ import Testing
         // The daemon did not store batch 3: the second WELCOME says 2, and 3 goes again.
         #expect(machine.receive(.received(.welcome(.init(lastAckedSeq: 2)))) == .readAssignedSeq)
         #expect(machine.receive(.assignedSeq(4)) == .welcomed(.acknowledge(upTo: 2)))
-        #expect(machine.receive(.oldestUnacked(Self.batch(3))) == .sendBatch(Self.batch(3)))
-        #expect(machine.receive(.received(.ack(seq: 3))) == .acknowledge(upTo: 3))
-        #expect(machine.receive(.oldestUnacked(Self.batch(4))) == .sendBatch(Self.batch(4)))
+        Self.sends(&machine, 3)
+        #expect(machine.receive(.received(.ack(seq: 3))) == .acknowledge(upTo: 3, readAfter: nil))
+        #expect(machine.receive(.unacked(Self.batch(4))) == .sendBatch(Self.batch(4)))
     }
 
     @Test("The daemon stored the batch but its ACK was lost: the second WELCOME drops it")
@@ -294,7 +396,7 @@ import Testing
         _ = machine.receive(.connected)
         _ = machine.receive(.received(.welcome(.init(lastAckedSeq: 3))))
         #expect(machine.receive(.assignedSeq(3)) == .welcomed(.acknowledge(upTo: 3)))
-        #expect(machine.receive(.oldestUnacked(nil)) == .waitForBatches)
+        #expect(machine.receive(.unacked(nil)) == .waitForBatches)
     }
 
     // MARK: backoff
@@ -323,7 +425,7 @@ import Testing
         _ = machine.receive(.received(.welcome(.init(lastAckedSeq: 0))))
         _ = machine.receive(.assignedSeq(0))
         #expect(machine.backoff.ceiling == 1)
-        _ = machine.receive(.oldestUnacked(Self.batch(1)))
+        Self.sends(&machine, 1)
         let afterWelcome = try #require(Self.delay(machine.receive(.closed)))
         #expect((0.5...1).contains(afterWelcome))
     }
@@ -353,15 +455,16 @@ import Testing
         var checkingWelcome = awaitingWelcome
         _ = checkingWelcome.receive(.received(.welcome(.init(lastAckedSeq: 0))))
         var waiting = Self.welcomed()
-        _ = waiting.receive(.oldestUnacked(nil))
+        _ = waiting.receive(.unacked(nil))
+        var sending = Self.welcomed()
+        _ = sending.receive(.unacked(Self.batch(1)))
         var backingOff = connecting
         _ = backingOff.receive(.connectFailed("refused"))
         var stopped = idle
         _ = stopped.receive(.cancelled)
         return [
-            idle, connecting, awaitingWelcome, checkingWelcome, Self.welcomed(), waiting, Self.awaitingAck(1),
-            backingOff,
-            stopped,
+            idle, connecting, awaitingWelcome, checkingWelcome, Self.welcomed(), sending, waiting,
+            Self.awaitingAck(1), backingOff, stopped,
         ]
     }
 
@@ -369,8 +472,8 @@ import Testing
         let states = Self.everyState().map(\.state)
         #expect(
             states == [
-                .idle, .connecting, .awaitingWelcome, .checkingWelcome(lastAckedSeq: 0), .fetchingBatch,
-                .waitingForBatches, .awaitingAck(seq: 1), .backingOff, .stopped,
+                .idle, .connecting, .awaitingWelcome, .checkingWelcome(lastAckedSeq: 0), .fetchingBatch(inFlight: []),
+                .sending(inFlight: [1]), .waitingForBatches, .awaitingAck(inFlight: [1]), .backingOff, .stopped,
             ])
     }
 
@@ -391,9 +494,9 @@ import Testing
             Self.failure(idle.receive(.assignedSeq(3)))
                 == .unexpected("shipper: event assignedSeq does not fit state idle"))
         var inFlight = Self.awaitingAck(2)
-        let action = inFlight.receive(.oldestUnacked(Self.batch(3)))
+        let action = inFlight.receive(.unacked(Self.batch(3)))
         #expect(
-            Self.failure(action) == .unexpected("shipper: event oldestUnacked does not fit state awaitingAck(seq: 2)"))
+            Self.failure(action) == .unexpected("shipper: event unacked does not fit state awaitingAck(inFlight: [2])"))
         #expect(inFlight.state == .backingOff)
         var backingOff = Self.awaitingAck(2)
         _ = backingOff.receive(.closed)

@@ -145,6 +145,58 @@ import Testing
         #expect(after == (stored ? before : before + 1))
     }
 
+    /// The batches after the ones in flight, as the shipper asks for them with two on the wire:
+    /// from the RAM cache (memory bound large) or read back across segments (bound 0), the
+    /// bytes exactly as `BatchCodec` encodes them; the cursor stays at the oldest unacked.
+    @Test("unacked(after:) hands out the next batch past those in flight, encoded", arguments: [8 << 20, 0])
+    func unackedAfter(memoryMaxBytes: Int) async throws {
+        let directory = try Self.directory()
+        let config = SpoolConfig(
+            directory: directory, maxBytes: 512 << 10, fsync: false, memoryMaxBytes: memoryMaxBytes)
+        let spool = try SpoolBatchQueue(config: config, logger: Self.logger)
+        for value in 1...40 { await spool.enqueue(Self.batch(Double(value), padding: 4000)) }
+        #expect(try Self.segmentFiles(directory).count > 1, "records in several segments")
+        let first = try #require(await spool.unacked(after: nil))
+        #expect(first.seq == 1)
+        var decoded = first.payload
+        #expect(try BatchCodec.decode(&decoded).samples.first?.value == 1)
+        var sent: [UInt64] = [first.seq]
+        while let next = await spool.unacked(after: sent.last) { sent.append(next.seq) }
+        #expect(sent == Array(1...40))
+        #expect(await spool.oldestUnackedSeq == 1, "looking ahead does not consume")
+        await spool.acknowledge(upTo: 20)
+        #expect(await spool.unacked(after: 20)?.seq == 21)
+        #expect(await spool.unacked(after: 21)?.seq == 22)
+        #expect(await spool.unacked(after: 39)?.seq == 40)
+        #expect(await spool.unacked(after: 40) == nil)
+        #expect(await spool.unacked(after: nil)?.seq == 21)
+        let oldest = try #require(await spool.oldestUnacked())
+        #expect(await spool.unacked(after: 20)?.payload == EncodedBatch(oldest).payload, "the bytes BatchCodec encodes")
+    }
+
+    @Test(
+        "two batches on the wire when their segment is dropped: an ACK of the first leaves the second to its own",
+        arguments: [true, false])
+    func twoDroppedWhileInFlight(secondStored: Bool) async throws {
+        let directory = try Self.directory()
+        let config = SpoolConfig(directory: directory, maxBytes: 64 << 10, fsync: false)
+        let spool = try SpoolBatchQueue(config: config, logger: Self.logger)
+        await spool.enqueue(Self.batch(1, padding: 4000))
+        await spool.enqueue(Self.batch(2, padding: 4000))
+        #expect(await spool.unacked(after: nil)?.seq == 1)
+        #expect(await spool.unacked(after: 1)?.seq == 2)
+        for value in 3...100 { await spool.enqueue(Self.batch(Double(value), padding: 4000)) }
+        let depth = await spool.depth
+        let before = try #require(await spool.spoolStats).dropped
+        // Every batch that left the queue is counted, except the two on the wire.
+        #expect(before + depth == 98, "dropped \(before) + kept \(depth)")
+        await spool.acknowledge(upTo: 1)
+        #expect(try #require(await spool.spoolStats).dropped == before, "batch 2 may still be stored")
+        // The next acknowledgement: the ACK of 2, or a WELCOME after a reconnect that says 1.
+        await spool.acknowledge(upTo: secondStored ? 2 : 1)
+        #expect(try #require(await spool.spoolStats).dropped == (secondStored ? before : before + 1))
+    }
+
     @Test("past the age bound the old segments are dropped and counted")
     func ageBound() async throws {
         let directory = try Self.directory()

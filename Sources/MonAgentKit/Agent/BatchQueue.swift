@@ -1,4 +1,28 @@
 import MonCore
+import NIOCore
+
+/// A batch as it goes on the wire: its seq and its `BatchCodec` bytes (the BATCH frame's
+/// payload). The disk spool hands out the bytes it stored, so the shipper neither decodes
+/// nor encodes a batch again.
+public struct EncodedBatch: Sendable, Equatable {
+    public var seq: UInt64
+    public var payload: ByteBuffer
+
+    public init(seq: UInt64, payload: ByteBuffer) {
+        self.seq = seq
+        self.payload = payload
+    }
+
+    /// `batch` encoded.
+    public init(_ batch: Batch) {
+        var payload = ByteBuffer()
+        BatchCodec.encode(batch, into: &payload)
+        self.init(seq: batch.seq, payload: payload)
+    }
+
+    /// The BATCH frame that carries it.
+    public var frame: Frame { Frame(.batch, payload: payload) }
+}
 
 /// Where the agent keeps batches until the daemon acks them.
 ///
@@ -13,6 +37,11 @@ public protocol BatchQueue: Actor {
     func oldestUnacked() -> Batch?
     /// Its seq, without decoding it (the disk spool reads only a record header).
     var oldestUnackedSeq: UInt64? { get }
+    /// The oldest unacked batch with a seq above `seq` (the oldest of all when nil), encoded:
+    /// what the shipper sends next, with the batches up to `seq` still awaiting their ACK.
+    /// Nil when there is none (or, for the disk spool, when it cannot be read yet: it is
+    /// handed out once it is the oldest).
+    func unacked(after seq: UInt64?) -> EncodedBatch?
     /// Forgets every batch with `seq <= seq`.
     func acknowledge(upTo seq: UInt64)
     /// Batches waiting.
@@ -95,6 +124,11 @@ public actor MemoryBatchQueue: BatchQueue {
     }
 
     public func oldestUnacked() -> Batch? { head < batches.count ? batches[head] : nil }
+
+    public func unacked(after seq: UInt64?) -> EncodedBatch? {
+        guard let seq else { return oldestUnacked().map(EncodedBatch.init) }
+        return batches[head...].first { $0.seq > seq }.map(EncodedBatch.init)
+    }
 
     public var spoolStats: SpoolStats? { nil }
 

@@ -6,8 +6,9 @@ import ServiceLifecycle
 
 /// Sends queued batches to the daemon and drops them once acked.
 ///
-/// Connects, says HELLO, drops what the daemon already stored (WELCOME), then sends
-/// the oldest unacked batch and waits for its ACK, one at a time. Any failure closes
+/// Connects, says HELLO, drops what the daemon already stored (WELCOME), then sends the
+/// unacked batches oldest first, up to `maxInFlight` ahead of their ACKs, as the bytes the
+/// queue holds them in (a spooled batch is not decoded and encoded again). Any failure closes
 /// the connection and retries after an exponential, jittered backoff; nothing leaves
 /// the queue without an ack. Every protocol decision is `ShipperStateMachine`'s; this
 /// type owns the socket and the queue and performs the machine's actions.
@@ -23,6 +24,9 @@ public struct Shipper: Service {
         /// a daemon may legitimately take (its store gives up after a 30-s statement timeout and
         /// answers ERROR), so a slow database never makes the agent resend the same batch forever.
         public var responseTimeoutSeconds = 120.0
+        /// Batches sent ahead of their ACKs (2: the daemon has the next batch at hand while it
+        /// stores one, and the shipper reads the next from the queue meanwhile).
+        public var maxInFlight = 2
         /// A remote daemon over TCP + TLS, used instead of `socketPath` when set.
         public var remote: Remote?
 
@@ -71,7 +75,8 @@ public struct Shipper: Service {
     private func loop() async {
         var machine = Machine(
             identity: configuration.identity, token: configuration.remote?.token,
-            backoff: Backoff(initial: configuration.backoffInitial, maximum: configuration.backoffMaximum))
+            backoff: Backoff(initial: configuration.backoffInitial, maximum: configuration.backoffMaximum),
+            maxInFlight: configuration.maxInFlight)
         var appended = queue.appended.makeAsyncIterator()
         var action = machine.receive(.start)
         while true {
@@ -101,7 +106,7 @@ public struct Shipper: Service {
                 action = machine.receive(Task.isCancelled ? .cancelled : .backoffElapsed)
             case .stop:
                 return
-            case .sendHello, .readAssignedSeq, .welcomed, .sendBatch, .acknowledge, .readOldestUnacked,
+            case .sendHello, .readAssignedSeq, .welcomed, .sendBatch, .awaitResponse, .acknowledge, .readUnacked,
                 .waitForBatches:
                 // Only inside a connection; the machine never asks for these here.
                 action = machine.receive(.connectionFailed("an action that needs a connection, without one"))
@@ -125,9 +130,15 @@ public struct Shipper: Service {
                     case .connect, .reconnect, .stop:
                         return action
                     case .sendHello(let hello):
-                        action = machine.receive(await send(.hello(hello), outbound, &responses))
+                        if let failed = await write(WireMessage.hello(hello).frame(), outbound) {
+                            action = machine.receive(failed)
+                        } else {
+                            action = machine.receive(await response(&responses))
+                        }
                     case .sendBatch(let batch):
-                        action = machine.receive(await send(.batch(batch), outbound, &responses))
+                        action = machine.receive(await write(batch.frame, outbound) ?? .sent)
+                    case .awaitResponse:
+                        action = machine.receive(await response(&responses))
                     case .readAssignedSeq:
                         action = machine.receive(.assignedSeq(await queue.lastSeq))
                     case .welcomed(let decision):
@@ -137,12 +148,12 @@ public struct Shipper: Service {
                             "connected to monquery",
                             metadata: ["daemon": "\(configuration.destination)", "queued_batches": "\(depth)"]
                         )
-                        action = machine.receive(await oldestUnacked())
-                    case .acknowledge(let seq):
+                        action = machine.receive(await unacked(after: nil))
+                    case .acknowledge(let seq, let after):
                         await queue.acknowledge(upTo: seq)
-                        action = machine.receive(await oldestUnacked())
-                    case .readOldestUnacked:
-                        action = machine.receive(await oldestUnacked())
+                        action = machine.receive(await unacked(after: after))
+                    case .readUnacked(let after):
+                        action = machine.receive(await unacked(after: after))
                     case .waitForBatches:
                         _ = await appended.next()
                         action = machine.receive(Task.isCancelled ? .cancelled : .appended)
@@ -155,14 +166,19 @@ public struct Shipper: Service {
         }
     }
 
-    /// Writes `message` and reads the daemon's answer, as the event to report.
-    private func send(
-        _ message: WireMessage,
-        _ outbound: NIOAsyncChannelOutboundWriter<Frame>,
-        _ responses: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator
-    ) async -> Machine.Event {
+    /// Writes `frame`; nil once written, else the failure to report.
+    private func write(_ frame: Frame, _ outbound: NIOAsyncChannelOutboundWriter<Frame>) async -> Machine.Event? {
         do {
-            try await outbound.write(message.frame())
+            try await outbound.write(frame)
+            return nil
+        } catch {
+            return Self.event(for: error, or: Machine.Event.connectionFailed)
+        }
+    }
+
+    /// Reads the daemon's next frame, as the event to report.
+    private func response(_ responses: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator) async -> Machine.Event {
+        do {
             guard let frame = try await responses.next() else { return .closed }
             do throws(WireError) {
                 return .received(try WireMessage(frame: frame))
@@ -174,10 +190,11 @@ public struct Shipper: Service {
         }
     }
 
-    /// The queue's oldest unacked batch, or `.cancelled` once the task is (checked between
-    /// batches: after WELCOME, after each ACK, after each wake-up).
-    private func oldestUnacked() async -> Machine.Event {
-        Task.isCancelled ? .cancelled : .oldestUnacked(await queue.oldestUnacked())
+    /// The queue's next unacked batch after `seq` (the oldest when nil), or `.cancelled` once
+    /// the task is (checked between batches: after WELCOME, after each send and ACK, after
+    /// each wake-up).
+    private func unacked(after seq: UInt64?) async -> Machine.Event {
+        Task.isCancelled ? .cancelled : .unacked(await queue.unacked(after: seq))
     }
 
     /// `.cancelled` for a cancellation, else `failed` with the error's description.

@@ -10,10 +10,14 @@ import MonCore
 /// events, asked for by actions: the machine never calls the queue.
 ///
 /// One connection: `.connect` → `.connected` → `.sendHello` → WELCOME → `.readAssignedSeq`
-/// → `.welcomed` → `.oldestUnacked` → `.sendBatch` → ACK → `.acknowledge` → `.oldestUnacked`
-/// … (or `.waitForBatches` → `.appended` → `.readOldestUnacked`). Any failure answers
-/// `.reconnect` with the backoff delay; after it, `.backoffElapsed` connects again, and the
-/// batches still unacked are sent again, oldest first.
+/// → `.welcomed` → `.unacked` → `.sendBatch` → `.sent` → … → `.awaitResponse` → ACK →
+/// `.acknowledge` → `.unacked` … (or `.waitForBatches` → `.appended` → `.readUnacked`).
+/// Up to `maxInFlight` batches are on the wire at once: after a batch is written the next
+/// one is read from the queue and sent before the first ACK is awaited, so the daemon has
+/// the next batch at hand when it acks one (its ACKs come in order, one per batch). Any
+/// failure answers `.reconnect` with the backoff delay; after it, `.backoffElapsed` connects
+/// again, the WELCOME drops what the daemon stored, and the batches still unacked are sent
+/// again, oldest first.
 public struct ShipperStateMachine: Sendable {
     public enum State: Sendable, Equatable {
         /// Not started.
@@ -24,12 +28,15 @@ public struct ShipperStateMachine: Sendable {
         case awaitingWelcome
         /// WELCOME received with `lastAckedSeq`; the queue's highest assigned seq is awaited.
         case checkingWelcome(lastAckedSeq: UInt64)
-        /// Welcomed, nothing in flight; the queue's oldest unacked batch is awaited.
-        case fetchingBatch
-        /// The queue is empty; waiting for a batch to be appended.
+        /// Welcomed, `inFlight` sent and unacked (oldest first, possibly none); the queue's next
+        /// unacked batch after them is awaited.
+        case fetchingBatch(inFlight: [UInt64])
+        /// The last of `inFlight` is being written.
+        case sending(inFlight: [UInt64])
+        /// Nothing in flight and the queue is empty; waiting for a batch to be appended.
         case waitingForBatches
-        /// Batch `seq` sent; its ACK is awaited.
-        case awaitingAck(seq: UInt64)
+        /// `inFlight` sent (oldest first); the ACK of the first is awaited.
+        case awaitingAck(inFlight: [UInt64])
         /// The connection failed and is closed; waiting out the backoff delay.
         case backingOff
         /// Cancelled: nothing more happens.
@@ -53,8 +60,11 @@ public struct ShipperStateMachine: Sendable {
         case connectionFailed(String)
         /// Answers `.readAssignedSeq`: the queue's `lastSeq`.
         case assignedSeq(UInt64)
-        /// Answers `.welcomed`, `.acknowledge` and `.readOldestUnacked`: the queue's oldest unacked batch.
-        case oldestUnacked(Batch?)
+        /// Answers `.welcomed`, `.acknowledge` and `.readUnacked`: the queue's next unacked batch
+        /// after the ones in flight (`BatchQueue.unacked(after:)`).
+        case unacked(EncodedBatch?)
+        /// Answers `.sendBatch`: the batch is written.
+        case sent
         /// Answers `.waitForBatches`: a batch was appended.
         case appended
         /// Answers `.reconnect`: the delay is over.
@@ -83,14 +93,18 @@ public struct ShipperStateMachine: Sendable {
         case sendHello(WireMessage.Hello)
         /// Report the queue's highest assigned seq (`.assignedSeq`).
         case readAssignedSeq
-        /// Apply the decision to the queue, log the connection, then report `.oldestUnacked`.
+        /// Apply the decision to the queue, log the connection, then report `.unacked` with the
+        /// queue's oldest unacked batch.
         case welcomed(WelcomeDecision)
-        /// Send this batch, then report the daemon's answer.
-        case sendBatch(Batch)
-        /// Drop every batch up to `seq` (acked), then report `.oldestUnacked`.
-        case acknowledge(upTo: UInt64)
-        /// Report `.oldestUnacked`.
-        case readOldestUnacked
+        /// Write this batch, then report `.sent` (the answer comes after `.awaitResponse`).
+        case sendBatch(EncodedBatch)
+        /// Read the daemon's next frame and report it.
+        case awaitResponse
+        /// Drop every batch up to `seq` (acked), then report `.unacked` with the queue's next
+        /// unacked batch after `after` (nil: the oldest).
+        case acknowledge(upTo: UInt64, readAfter: UInt64?)
+        /// Report `.unacked` with the queue's next unacked batch after `after` (nil: the oldest).
+        case readUnacked(after: UInt64?)
         /// Wait until a batch is appended, then report `.appended`.
         case waitForBatches
         /// Close the connection, log `failure`, wait `delaySeconds`, then report `.backoffElapsed`.
@@ -130,14 +144,17 @@ public struct ShipperStateMachine: Sendable {
     public private(set) var backoff: Backoff
     /// The HELLO every connection starts with.
     public let hello: WireMessage.Hello
+    /// Batches on the wire at most (1: each ACK awaited before the next batch is sent).
+    public let maxInFlight: Int
     private var jitter: any RandomNumberGenerator & Sendable
 
     /// `token`: a remote agent's ingest token (nil on the Unix socket, where the kernel vouches
     /// for the peer; sent as an empty field). `jitter` draws the backoff delays.
     public init(
-        identity: AgentIdentity, token: String?, backoff: Backoff,
+        identity: AgentIdentity, token: String?, backoff: Backoff, maxInFlight: Int = 2,
         jitter: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
     ) {
+        self.maxInFlight = max(1, maxInFlight)
         self.hello = WireMessage.Hello(
             agentID: identity.agentID, host: identity.host, bootID: identity.bootID, token: token,
             intervalMs: identity.intervalMs.map { UInt32(clamping: $0) }, agentVersion: identity.version)
@@ -165,26 +182,41 @@ public struct ShipperStateMachine: Sendable {
             return fail(Self.failure(message, expected: "expected WELCOME"))
         case (.checkingWelcome(let reported), .assignedSeq(let assigned)):
             backoff.reset()
-            state = .fetchingBatch
+            state = .fetchingBatch(inFlight: [])
             guard reported > assigned else { return .welcomed(.acknowledge(upTo: reported)) }
             return .welcomed(
                 .ahead(
                     reportedSeq: reported, highestAssignedSeq: assigned,
                     skipSequence: reported < Int64.max.magnitude))
-        case (.fetchingBatch, .oldestUnacked(let batch?)):
-            state = .awaitingAck(seq: batch.seq)
+        case (.fetchingBatch(let inFlight), .unacked(let batch?)):
+            guard batch.seq > inFlight.last ?? 0 else {
+                return fail(.unexpected("shipper: the queue handed out batch \(batch.seq) after \(inFlight)"))
+            }
+            state = .sending(inFlight: inFlight + [batch.seq])
             return .sendBatch(batch)
-        case (.fetchingBatch, .oldestUnacked(nil)):
-            state = .waitingForBatches
-            return .waitForBatches
+        case (.fetchingBatch(let inFlight), .unacked(nil)):
+            guard !inFlight.isEmpty else {
+                state = .waitingForBatches
+                return .waitForBatches
+            }
+            state = .awaitingAck(inFlight: inFlight)
+            return .awaitResponse
+        case (.sending(let inFlight), .sent):
+            guard inFlight.count < maxInFlight else {
+                state = .awaitingAck(inFlight: inFlight)
+                return .awaitResponse
+            }
+            state = .fetchingBatch(inFlight: inFlight)
+            return .readUnacked(after: inFlight.last)
         case (.waitingForBatches, .appended):
-            state = .fetchingBatch
-            return .readOldestUnacked
-        case (.awaitingAck(let expected), .received(.ack(let seq))) where seq == expected:
-            state = .fetchingBatch
-            return .acknowledge(upTo: seq)
-        case (.awaitingAck(let expected), .received(let message)):
-            return fail(Self.failure(message, expected: "expected ACK for batch \(expected)"))
+            state = .fetchingBatch(inFlight: [])
+            return .readUnacked(after: nil)
+        case (.awaitingAck(let inFlight), .received(.ack(let seq))) where seq == inFlight.first:
+            let rest = Array(inFlight.dropFirst())
+            state = .fetchingBatch(inFlight: rest)
+            return .acknowledge(upTo: seq, readAfter: rest.last)
+        case (.awaitingAck(let inFlight), .received(let message)):
+            return fail(Self.failure(message, expected: "expected ACK for batch \(inFlight.first ?? 0)"))
         case (_, .undecodable(let error)) where state.isConnected:
             return fail(.undecodable(error))
         case (_, .closed) where state.isConnected:
@@ -214,7 +246,7 @@ extension ShipperStateMachine.State {
     /// A connection is open (from HELLO sent to the last ACK).
     var isConnected: Bool {
         switch self {
-        case .awaitingWelcome, .checkingWelcome, .fetchingBatch, .waitingForBatches, .awaitingAck: true
+        case .awaitingWelcome, .checkingWelcome, .fetchingBatch, .sending, .waitingForBatches, .awaitingAck: true
         case .idle, .connecting, .backingOff, .stopped: false
         }
     }
@@ -232,7 +264,8 @@ extension ShipperStateMachine.Event {
         case .closed: "closed"
         case .connectionFailed: "connectionFailed"
         case .assignedSeq: "assignedSeq"
-        case .oldestUnacked: "oldestUnacked"
+        case .unacked: "unacked"
+        case .sent: "sent"
         case .appended: "appended"
         case .backoffElapsed: "backoffElapsed"
         case .cancelled: "cancelled"

@@ -72,11 +72,12 @@ public actor SpoolBatchQueue: BatchQueue {
     /// Batches the disk could not take, oldest first.
     private var memoryOnly = CircularBuffer<Resident>()
     private var ackedSeq: UInt64 = 0
-    /// The batch `oldestUnacked` last handed to the shipper (possibly on the wire now).
-    private var handedOut: UInt64?
-    /// A batch dropped by the bounds while it was on the wire: counted as dropped only if the
-    /// next acknowledgement shows the daemon did not store it.
-    private var droppedInFlight: UInt64?
+    /// The batches handed to the shipper since its last pass from the oldest, not acked yet
+    /// (possibly on the wire now), oldest first.
+    private var handedOut: [UInt64] = []
+    /// Batches dropped by the bounds while they were on the wire: counted as dropped only if
+    /// an acknowledgement shows the daemon did not store them.
+    private var droppedInFlight: [UInt64] = []
     private var activeFD: Int32 = -1
     /// A read descriptor of the cursor's segment (by first seq).
     private var reader: (segment: UInt64, descriptor: Int32)?
@@ -182,32 +183,91 @@ public actor SpoolBatchQueue: BatchQueue {
     }
 
     public func oldestUnacked() -> Batch? {
+        while let oldest = oldestRecord() {
+            var buffer = ByteBuffer(bytes: oldest.payload)
+            if let batch = try? BatchCodec.decode(&buffer) {
+                handedOut = [batch.seq]
+                return batch
+            }
+            // A record that passed its checksum but does not decode (for a memory-only batch this
+            // process encoded, it cannot happen): count it and skip it rather than block the queue.
+            stats.tornRecords += 1
+            if let header = oldest.header {
+                advance(header)
+            } else {
+                stats.memoryBytes -= memoryOnly.removeFirst().payload.count
+            }
+        }
+        return nil
+    }
+
+    /// The bytes as spooled, not decoded: a record passed its checksum, and one that does not
+    /// decode after all is quarantined by the daemon (its seq leads the payload, as in the
+    /// record's header) instead of being skipped here.
+    public func unacked(after seq: UInt64?) -> EncodedBatch? {
+        guard let seq else {
+            guard let oldest = oldestRecord() else { return nil }
+            handedOut = [oldest.seq]
+            return EncodedBatch(seq: oldest.seq, payload: ByteBuffer(bytes: oldest.payload))
+        }
+        var next = spooledRecord(after: seq)
+        if let memory = memoryOnly.first(where: { $0.seq > seq }), next.map({ memory.seq < $0.seq }) ?? true {
+            next = (memory.seq, memory.payload)
+        }
+        guard let next else { return nil }
+        handedOut.append(next.seq)
+        return EncodedBatch(seq: next.seq, payload: ByteBuffer(bytes: next.payload))
+    }
+
+    /// A record as `oldestRecord` found it: `header` is nil for the first memory-only batch.
+    private struct Record {
+        var seq: UInt64
+        var payload: [UInt8]
+        var header: SpoolRecord.Header?
+    }
+
+    /// The oldest unacked batch, memory-only or spooled (read back unless cached).
+    private func oldestRecord() -> Record? {
         while true {
             let disk = diskHead()
             if let memory = memoryOnly.first, disk.map({ memory.seq < $0.seq }) ?? true {
-                var buffer = ByteBuffer(bytes: memory.payload)
-                if let batch = try? BatchCodec.decode(&buffer) {
-                    handedOut = batch.seq
-                    return batch
-                }
-                // Cannot happen for what this process encoded: count it, skip it.
-                stats.tornRecords += 1
-                stats.memoryBytes -= memoryOnly.removeFirst().payload.count
-                continue
+                return Record(seq: memory.seq, payload: memory.payload, header: nil)
             }
             guard let disk else { return nil }
             let location = Location(segment: segments[cursor.segment].firstSeq, offset: cursor.offset)
             guard let payload = cachedPayload(at: location) ?? readPayload(disk) else { continue }
-            var buffer = ByteBuffer(bytes: payload)
-            if let batch = try? BatchCodec.decode(&buffer) {
-                handedOut = batch.seq
-                return batch
-            }
-            // A record that passed its checksum but does not decode: count it and skip it
-            // rather than block the queue.
-            stats.tornRecords += 1
-            advance(disk)
+            return Record(seq: disk.seq, payload: payload, header: disk)
         }
+    }
+
+    /// The first spooled record above `seq`, walking from the cursor without moving it; nil
+    /// when there is none or it cannot be read now (the cursor's own walk deals with that).
+    private func spooledRecord(after seq: UInt64) -> (seq: UInt64, payload: [UInt8])? {
+        // The cache holds the newest spooled records in order: once its first is at or below
+        // `seq`, the record after `seq` is in it, or there is none yet.
+        if let first = cached.first, first.seq <= seq {
+            return cached.first { $0.seq > seq }.map { ($0.seq, $0.payload) }
+        }
+        var position = cursor
+        while position.segment < segments.count {
+            let segment = segments[position.segment]
+            guard position.offset < segment.bytes else {
+                position = Cursor(segment: position.segment + 1)
+                continue
+            }
+            if let first = cached.first, first.location == Location(segment: segment.firstSeq, offset: position.offset)
+            {
+                return (first.seq, first.payload)
+            }
+            guard let descriptor = readDescriptor(segment),
+                let header = SpoolRecord.header(descriptor, at: position.offset, fileBytes: segment.bytes)
+            else { return nil }
+            if header.seq > seq {
+                return SpoolRecord.payload(descriptor, header, at: position.offset).map { (header.seq, $0) }
+            }
+            position.offset += header.recordBytes
+        }
+        return nil
     }
 
     /// The oldest unacked seq, reading at most a record header.
@@ -218,11 +278,15 @@ public actor SpoolBatchQueue: BatchQueue {
     }
 
     public func acknowledge(upTo seq: UInt64) {
-        if let inFlight = droppedInFlight {
-            // Acknowledged: the daemon has it after all. Not: it is lost, count it now.
-            if seq < inFlight { stats.dropped += 1 }
-            droppedInFlight = nil
+        if !droppedInFlight.isEmpty {
+            // Acknowledged: the daemon has it after all. An ACK of a batch on the wire leaves
+            // the later ones on their way; any other acknowledgement (WELCOME) means those above
+            // `seq` were not stored: they are lost, count them now.
+            let answersBatchOnTheWire = handedOut.contains(seq)
+            if !answersBatchOnTheWire { stats.dropped += droppedInFlight.count(where: { $0 > seq }) }
+            droppedInFlight.removeAll { $0 <= seq || !answersBatchOnTheWire }
         }
+        handedOut.removeAll { $0 <= seq }
         ackedSeq = max(ackedSeq, seq)
         while let first = memoryOnly.first, first.seq <= seq {
             stats.memoryBytes -= memoryOnly.removeFirst().payload.count
@@ -458,12 +522,12 @@ public actor SpoolBatchQueue: BatchQueue {
             let segment = segments[0]
             let lost = cursor.segment == 0 ? segment.records - cursor.index : 0
             if lost > 0 {
-                // The batch on the wire may still be stored: its acknowledgement decides.
-                let inFlight = handedOut.flatMap {
-                    $0 > ackedSeq && $0 >= segment.firstSeq && $0 <= segment.lastSeq ? $0 : nil
+                // The batches on the wire may still be stored: their acknowledgements decide.
+                let onTheWire = handedOut.filter {
+                    $0 > ackedSeq && $0 >= segment.firstSeq && $0 <= segment.lastSeq
                 }
-                if let inFlight { droppedInFlight = inFlight }
-                stats.dropped += lost - (inFlight == nil ? 0 : 1)
+                droppedInFlight += onTheWire
+                stats.dropped += lost - onTheWire.count
                 logger.warning(
                     "spool bound exceeded: dropped the oldest batches",
                     metadata: [

@@ -136,16 +136,15 @@ public enum HistogramCopyEncoder {
 
 /// Encodes rows of the `logs` table with the ids taken for them:
 /// `(id, ts, host, service, level, event, logger, trace_id, fields, source, "offset")`. The
-/// records are written as `IngestWriter.logsJSON` has them stored: NUL characters removed,
-/// fields that are not a JSON object as `{}`.
+/// records come as `IngestWriter.cleaned` gives them (NUL characters removed, fields that are
+/// not a JSON object as `{}`: what `IngestWriter.logsJSON` stores), and are written as they are.
 enum LogsCopyEncoder {
     static let columns = #"id, ts, host, service, level, event, logger, trace_id, fields, source, "offset""#
 
     static func encode(_ logs: [LogRecord], ids: [Int64], host: String) -> [UInt8] {
         precondition(logs.count == ids.count, "one id per log record")
         var writer = BinaryCopyWriter(capacity: logs.reduce(0) { $0 + 96 + $1.event.utf8.count + $1.fields.utf8.count })
-        for (log, id) in zip(logs, ids) {
-            let record = IngestWriter.cleaned(log)
+        for (record, id) in zip(logs, ids) {
             writer.row(fields: 11)
             writer.int64(id)
             writer.timestamp(ms: record.timestampMs)
