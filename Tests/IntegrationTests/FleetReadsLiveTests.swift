@@ -39,11 +39,9 @@ struct FleetReadsLiveTests {
 
     @Test("the alert rules take the figures and increases the summary just read: no read of their own, the same alerts")
     func alertRulesShareTheFleetRead() async throws {
-        let daemon = try Daemon.make()
-        let now = WallClock.nowMs()
-        try await RecentRequestStatsTests.writeWindows(daemon, nowMs: now)
-        let rules = try AlertRuleParser.parse(yaml: DefaultAlertRules.yaml, file: "<default rules>")
-            .filter { ["APIErrorRateHigh", "APILatencyP95High", "PostgresSlowQueries"].contains($0.name) }
+        let (daemon, now, rules) = try await AlertPassSharingTests.windowsAndRules([
+            "APIErrorRateHigh", "APILatencyP95High", "PostgresSlowQueries",
+        ])
         #expect(rules.count == 3)
         let store = QueryStore(databaseURL: daemon.databaseURL)
         let requests = FleetReads(store: store)

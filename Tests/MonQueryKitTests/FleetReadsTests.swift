@@ -1,3 +1,4 @@
+import MonTestSupport
 import Synchronization
 import Testing
 
@@ -110,24 +111,13 @@ import Testing
             }
         }
         var rows: [(Int64, Int64?, [Int64], [Int64])] = []
-        var rng = SplitMix(state: 7)
+        var rng = SeededGenerator(state: 7)
         for _ in 0..<400 {
             let id = Int64(rng.next() % UInt64(id)) + 1
             let buckets = (0..<(1 + rng.next() % 5)).map { _ in Int64(rng.next() % 40) - 10 }
             rows.append((id, Int64(rng.next() % 4) * 60, buckets, buckets.map { _ in Int64(rng.next() % 9) }))
         }
         return (series, rows)
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     static func merger(_ series: [Int64: EndpointMerger.Series], _ rows: [(Int64, Int64?, [Int64], [Int64])])
