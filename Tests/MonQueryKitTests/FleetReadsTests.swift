@@ -10,12 +10,19 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct FleetReadsTests {
     struct Failure: Error {}
 
+    /// What the readers were asked, in order.
+    final class Recorded<Item: Sendable>: Sendable {
+        private let items = Mutex<[Item]>([])
+        func append(_ item: Item) { items.withLock { $0.append(item) } }
+        var all: [Item] { items.withLock { $0 } }
+    }
+
     /// A reader that counts its reads and names each answer by its range's end.
     static func counting(
-        _ reads: Mutex<[TimeRange]>, delay: Duration = .zero, fail: Bool = false
+        _ reads: Recorded<TimeRange>, delay: Duration = .zero, fail: Bool = false
     ) -> @Sendable (TimeRange) async throws -> FleetReads.Figures {
         { range in
-            reads.withLock { $0.append(range) }
+            reads.append(range)
             if delay > .zero { try await Task.sleep(for: delay) }
             if fail { throw Failure() }
             return FleetReads.Figures(
@@ -26,18 +33,18 @@ import Testing
 
     static func reads(
         _ figures: @escaping @Sendable (TimeRange) async throws -> FleetReads.Figures,
-        increases: Mutex<[String]> = Mutex([])
+        increases: Recorded<String> = Recorded()
     ) -> FleetReads {
         FleetReads(
             readFigures: figures,
             readIncrease: { [increases] name, range in
-                increases.withLock { $0.append("\(name) \(range.periodSeconds) \(range.endMs)") }
+                increases.append("\(name) \(range.periodSeconds) \(range.endMs)")
                 return [(host: "h1", labels: [:], value: Double(range.endMs))]
             })
     }
 
     @Test func callersOfAMomentShareOneRead() async throws {
-        let reads = Mutex<[TimeRange]>([])
+        let reads = Recorded<TimeRange>()
         let fleet = Self.reads(Self.counting(reads, delay: .milliseconds(20)))
         let ends = try await withThrowingTaskGroup(of: Int64.self) { group in
             for offset in 0..<6 {
@@ -48,9 +55,9 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(ends == Array(repeating: 100_000, count: 6))
-        #expect(reads.withLock { $0.count } == 1 && fleet.reads.figures == 1)
+        #expect(reads.all.count == 1 && fleet.reads.figures == 1)
         // The range is the last 300 s before the first caller's moment, as `TimeRange` cuts it.
-        #expect(reads.withLock { $0[0] } == (try TimeRange(period: "300s", step: nil, nowMs: 100_000)))
+        #expect(reads.all[0] == (try TimeRange(period: "300s", step: nil, nowMs: 100_000)))
         // Still young: reused; another window is its own read.
         #expect(try await fleet.figures(windowSeconds: 300, nowMs: 100_999).range.endMs == 100_000)
         #expect(try await fleet.figures(windowSeconds: 900, nowMs: 100_999).range.periodSeconds == 900)
@@ -63,14 +70,14 @@ import Testing
     }
 
     @Test func increasesAreSharedByNameAndWindow() async throws {
-        let increases = Mutex<[String]>([])
-        let fleet = Self.reads(Self.counting(Mutex([])), increases: increases)
+        let increases = Recorded<String>()
+        let fleet = Self.reads(Self.counting(Recorded()), increases: increases)
         #expect(try await fleet.increase(name: "a_total", windowSeconds: 3600, nowMs: 7_000_000)[0].value == 7_000_000)
         #expect(try await fleet.increase(name: "a_total", windowSeconds: 3600, nowMs: 7_000_900)[0].value == 7_000_000)
         #expect(try await fleet.increase(name: "b_total", windowSeconds: 3600, nowMs: 7_000_900)[0].value == 7_000_900)
         #expect(try await fleet.increase(name: "a_total", windowSeconds: 300, nowMs: 7_000_900)[0].value == 7_000_900)
         #expect(
-            increases.withLock { $0 } == ["a_total 3600 7000000", "b_total 3600 7000900", "a_total 300 7000900"])
+            increases.all == ["a_total 3600 7000000", "b_total 3600 7000900", "a_total 300 7000900"])
         #expect(fleet.reads.increases == 3 && fleet.reads.figures == 0)
     }
 
@@ -88,11 +95,11 @@ import Testing
     }
 
     @Test func aFailedReadIsForgotten() async throws {
-        let reads = Mutex<[TimeRange]>([])
+        let reads = Recorded<TimeRange>()
         let failing = Self.reads(Self.counting(reads, fail: true))
         await #expect(throws: Failure.self) { try await failing.figures(windowSeconds: 300, nowMs: 50_000) }
         await #expect(throws: Failure.self) { try await failing.figures(windowSeconds: 300, nowMs: 50_001) }
-        #expect(reads.withLock { $0.count } == 2)
+        #expect(reads.all.count == 2)
     }
 
     /// Rows of three hosts × four endpoints × statuses, with counts, buckets, zero counts and

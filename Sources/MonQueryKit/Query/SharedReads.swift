@@ -30,7 +30,8 @@ final class SharedReads<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     func ageMs(tookMs: Int64?, windowSeconds: Int64) -> Int64 {
         let bound = max(maxAgeMs, windowSeconds.multipliedReportingOverflow(by: 1000).partialValue / 120)
         guard let tookMs else { return minAgeMs }
-        return min(bound, max(minAgeMs, tookMs.multipliedReportingOverflow(by: 10).partialValue))
+        let scaled = tookMs.multipliedReportingOverflow(by: 10)
+        return min(bound, max(minAgeMs, scaled.overflow ? .max : scaled.partialValue))
     }
 
     func value(
