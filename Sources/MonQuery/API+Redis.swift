@@ -210,14 +210,17 @@ extension API {
     /// `CacheCounterNames` recognises, stored as `app_cache_hit_total{cache}`), increase over
     /// the range per host and type: (hits, misses). Series stored by older agents, which kept
     /// the tag's own name (`cache_type`, `cache_name`, `type`), count as well.
-    func applicationCacheCounts(host: String?, range: TimeRange) async throws -> [String: [String: (Double, Double)]] {
-        try await applicationCacheCounts(host: host, ranges: [range])[0]
+    func applicationCacheCounts(host: String?, range: TimeRange, shared: Bool = false) async throws -> [String: [String:
+        (Double, Double)]]
+    {
+        try await applicationCacheCounts(host: host, ranges: [range], shared: shared)[0]
     }
 
     /// `applicationCacheCounts(host:range:)` of several ranges, in their order: the two
     /// increases of every distinct range run concurrently, each on its own connection of the
-    /// pool (`/redis/keys`' default period is its 1-hour window: queried once).
-    func applicationCacheCounts(host: String?, ranges: [TimeRange]) async throws
+    /// pool (`/redis/keys`' default period is its 1-hour window: queried once). `shared`: every
+    /// host's increases come from the reads shared with the alert rules (`increase`).
+    func applicationCacheCounts(host: String?, ranges: [TimeRange], shared: Bool = false) async throws
         -> [[String: [String: (Double, Double)]]]
     {
         var distinct: [TimeRange] = []
@@ -230,7 +233,7 @@ extension API {
                     group.addTask {
                         (
                             rangeIndex * outcomes.count + index,
-                            try await store.increase(name: name, host: host, range: range)
+                            try await increase(name: name, host: host, range: range, shared: shared)
                         )
                     }
                 }

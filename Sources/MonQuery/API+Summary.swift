@@ -46,8 +46,11 @@ extension API {
     /// the last 5 minutes, the application's cache counters over 15) is computed once for all
     /// the callers of a second and refreshed in the background while the previous figures (at
     /// most 5 s old) are served (`summaryFigures`): under a few dashboards polling at once, the
-    /// queries would otherwise queue on the API's one database connection. The gauges come
-    /// from memory and are read on every call.
+    /// queries would otherwise queue on the API's one database connection. Every host's request
+    /// statistics and counter increases come from the reads the alert rules and the anomaly
+    /// monitor share (`fleet`, `FleetReads`), reused for 10 × as long as they took to read, 1
+    /// to 10 s (up to 30 s for the hour of slow statements). The gauges come from memory and
+    /// are read on every call.
     func summaryView(host: String?, nowMs: Int64) async throws -> Summary {
         let gauges = cache.values(named: Summary.gaugeNames, host: host, nowMs: nowMs).map { entry in
             Summary.Gauge(
@@ -64,10 +67,10 @@ extension API {
             // Side by side, each on its own connection of the pool.
             let hour = try TimeRange(period: "1h", step: nil, nowMs: nowMs)
             let quarter = try TimeRange(period: "15m", step: nil, nowMs: nowMs)
-            async let slow = store.increase(
-                name: "mon_postgres_statements_slow_total", host: figuresHost, range: hour)
-            async let apiHosts = store.endpointStatsByHost(host: figuresHost, range: recent)
-            async let cacheCounts = applicationCacheCounts(host: figuresHost, range: quarter)
+            async let slow = increase(
+                name: "mon_postgres_statements_slow_total", host: figuresHost, range: hour, shared: true)
+            async let apiHosts = apiFigures(host: figuresHost, range: recent)
+            async let cacheCounts = applicationCacheCounts(host: figuresHost, range: quarter, shared: true)
             return SummaryFigures(
                 slow: try await slow, apiHosts: try await apiHosts, cacheCounts: try await cacheCounts,
                 apiWindowSeconds: recent.periodSeconds)
@@ -75,6 +78,21 @@ extension API {
         return Summary(
             gauges: gauges, figures: figuresHost == host ? figures : figures.only(host ?? ""), host: host,
             apiWindowSeconds: recent.periodSeconds, nowMs: nowMs)
+    }
+
+    /// Request statistics per host over `range`: every host's from the fleet's figures the
+    /// alert rules and the anomaly monitor share (`fleet`), one host's from its own read.
+    private func apiFigures(host: String?, range: TimeRange) async throws -> [String: [EndpointStats]] {
+        guard host == nil else { return try await store.endpointStatsByHost(host: host, range: range) }
+        return try await fleet.figures(windowSeconds: range.periodSeconds, nowMs: range.endMs).byHost
+    }
+
+    /// A counter's increase over `range` per series: with `shared`, every host's from the reads
+    /// the alert rules share (`fleet`: the summary and the `PostgresSlowQueries` rule read the
+    /// same hour); otherwise, and for one host, its own read.
+    func increase(name: String, host: String?, range: TimeRange, shared: Bool) async throws -> [IncreaseRow] {
+        guard shared, host == nil else { return try await store.increase(name: name, host: host, range: range) }
+        return try await fleet.increase(name: name, windowSeconds: range.periodSeconds, nowMs: range.endMs)
     }
 
     /// Derived API signals `compare` understands, besides stored metric names.

@@ -48,6 +48,9 @@ struct API: Sendable {
     /// Fresh for 1 s, or 10 × as long as they took to read (one fleet-wide read of 300 ms
     /// serves 3 s), at most 5 s: agents sample every 5 s.
     let summaryFigures = ShortLivedCache<String?, SummaryFigures>(ttlMs: 1000, staleMs: 5000, costFactor: 10)
+    /// The fleet's request statistics and counter increases (every host), shared with the
+    /// alert rules and the anomaly monitor when they read the same database.
+    let fleet: FleetReads
     /// The all-hosts summary of a fleet, rendered for every caller of a moment.
     let fleetSummary = FleetSummary()
     /// Answers of the database-backed GET routes, shared for a moment (`http.response_cache_ms`);
@@ -62,8 +65,15 @@ struct API: Sendable {
         anomalies: AnomalyMonitor? = nil, lease: Lease? = nil,
         sessions: UISessionStore = UISessionStore(lifetimeSeconds: 43_200),
         authThrottle: AuthThrottle = AuthThrottle(), limitStats: HTTPLimitStats = HTTPLimitStats(),
-        responseCacheMs: Int = 0
+        responseCacheMs: Int = 0, fleet: FleetReads? = nil
     ) {
+        self.fleet =
+            fleet
+            ?? FleetReads(
+                readFigures: { [stores] range in try await stores.store.fleetRequestStats(range: range) },
+                readIncrease: { [stores] name, range in
+                    try await stores.store.increase(name: name, host: nil, range: range)
+                })
         responseCache = responseCacheMs > 0 ? ResponseCache(ttlMs: Int64(responseCacheMs)) : nil
         self.authThrottle = authThrottle
         self.limitStats = limitStats

@@ -66,13 +66,18 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
     )
     let limits = config.httpLimits
     let limitStats = HTTPLimitStats()
+    // The fleet's request statistics and counter increases, read once for the summary, the
+    // alert rules and the anomaly monitor of a moment (on a connection of their own).
+    let fleet = FleetReads(
+        store: QueryStore(databaseURL: config.databaseURL, password: config.databasePassword, name: "pg-fleet-reads")
+    )
     let anomalies =
         config.anomalies.enabled
         ? AnomalyMonitor(
             settings: config.anomalies,
             store: QueryStore(
                 databaseURL: config.databaseURL, password: config.databasePassword, name: "pg-anomaly-query"),
-            logger: logger) : nil
+            fleet: fleet, logger: logger) : nil
     let alertStore = AlertStore(databaseURL: config.databaseURL, password: config.databasePassword)
     let evaluator = AlertEvaluator(
         rules: config.alerts.enabled ? config.alerts.rules : [],
@@ -82,14 +87,16 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
             AlertWebhook(
                 url: $0, timeoutSeconds: config.alerts.webhookTimeout, maxAttempts: config.alerts.webhookMaxAttempts,
                 externalURL: config.alerts.externalURL, logger: logger)
-        }, anomalies: anomalies, lease: lease, logger: logger)
+        }, anomalies: anomalies, lease: lease, fleet: fleet, logger: logger)
     let api = API(
         stores: stores, stats: stats, broadcaster: broadcaster, settings: settings,
         exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache,
         alerts: config.alerts.enabled ? (evaluator, alertStore) : nil, anomalies: anomalies, lease: lease,
         sessions: UISessionStore(lifetimeSeconds: config.uiSessionMaxAge),
         authThrottle: AuthThrottle(limit: limits.authFailuresPerMinute, capacity: limits.throttleMaxAddresses),
-        limitStats: limitStats, responseCacheMs: config.responseCacheMs)
+        limitStats: limitStats, responseCacheMs: config.responseCacheMs,
+        // A read replica answers the API: its summary reads the replica, as every other route.
+        fleet: config.databaseReadURL == nil ? fleet : nil)
     if !config.auth.isEnabled {
         logger.warning(
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",

@@ -9,13 +9,19 @@ import Testing
 /// scan is one of the largest statements the daemon runs.
 @Suite(.enabled(if: TestEnvironment.isAvailable, "needs scripts/test (live PostgreSQL)"))
 struct AlertPassSharingTests {
-    @Test("two API rules of one window: one scan of the request histograms per pass, both evaluated")
-    func apiRulesShareOneScan() async throws {
+    /// A database with `RecentRequestStatsTests.writeWindows` up to now, and the shipped rules named `names`.
+    static func windowsAndRules(_ names: Set<String>) async throws -> (daemon: Daemon, now: Int64, rules: [AlertRule]) {
         let daemon = try Daemon.make()
         let now = WallClock.nowMs()
         try await RecentRequestStatsTests.writeWindows(daemon, nowMs: now)
         let rules = try AlertRuleParser.parse(yaml: DefaultAlertRules.yaml, file: "<default rules>")
-            .filter { ["APIErrorRateHigh", "APILatencyP95High"].contains($0.name) }
+            .filter { names.contains($0.name) }
+        return (daemon, now, rules)
+    }
+
+    @Test("two API rules of one window: one scan of the request histograms per pass, both evaluated")
+    func apiRulesShareOneScan() async throws {
+        let (daemon, now, rules) = try await Self.windowsAndRules(["APIErrorRateHigh", "APILatencyP95High"])
         #expect(rules.count == 2 && Set(rules.map(\.windowSeconds)).count == 1)
         let evaluator = AlertEvaluator(
             rules: rules, store: QueryStore(databaseURL: daemon.databaseURL),

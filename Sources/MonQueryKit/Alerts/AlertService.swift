@@ -16,6 +16,9 @@ public actor AlertEvaluator {
     /// With several daemons on one database, only the holder of the alerts lease evaluates
     /// and notifies; the others mirror the firing alerts from `alert_events`.
     let lease: Lease?
+    /// The fleet's request statistics and counter increases shared with the summary and the
+    /// anomaly monitor (nil: the rules read their own).
+    let fleet: FleetReads?
     let logger: Logger
     private var engine = AlertEngine()
     /// False until the engine holds the firing alerts of the database: at start, and again on
@@ -35,8 +38,10 @@ public actor AlertEvaluator {
 
     public init(
         rules: [AlertRule], store: QueryStore, alerts: AlertStore, cache: LastValueCache, stats: IngestStats,
-        webhook: (any AlertNotifier)?, anomalies: AnomalyMonitor? = nil, lease: Lease? = nil, logger: Logger
+        webhook: (any AlertNotifier)?, anomalies: AnomalyMonitor? = nil, lease: Lease? = nil,
+        fleet: FleetReads? = nil, logger: Logger
     ) {
+        self.fleet = fleet
         self.lease = lease
         self.anomalies = anomalies
         self.rules = rules
@@ -183,13 +188,26 @@ public actor AlertEvaluator {
         return reading
     }
 
-    /// Request statistics per host over the last `window` seconds, read once per pass.
+    /// Request statistics per host over the last `window` seconds, read once per pass (or
+    /// taken from the shared `fleet` reads, which the summary and the anomaly monitor read too).
     private func endpointStatsByHost(window: Int64, range: TimeRange) async throws -> [String: [EndpointStats]] {
         if let known = passEndpointStats[window] { return known }
-        let stats = try await store.endpointStatsByHost(host: nil, range: range)
-        endpointScans += 1
+        let stats: [String: [EndpointStats]]
+        if let fleet {
+            stats = try await fleet.figures(windowSeconds: window, nowMs: range.endMs).byHost
+        } else {
+            stats = try await store.endpointStatsByHost(host: nil, range: range)
+            endpointScans += 1
+        }
         passEndpointStats[window] = stats
         return stats
+    }
+
+    /// A counter's increase per series of every host over the last `window` seconds (from the
+    /// shared `fleet` reads, which the summary reads too, when there are).
+    private func increase(_ name: String, window: Int64, range: TimeRange) async throws -> FleetReads.Increase {
+        guard let fleet else { return try await store.increase(name: name, host: nil, range: range) }
+        return try await fleet.increase(name: name, windowSeconds: window, nowMs: range.endMs)
     }
 
     /// The rule's value per host, and the labels of the series that gave it.
@@ -216,7 +234,7 @@ public actor AlertEvaluator {
             return Self.worst(entries, rule.comparison)
         case .metric(let name, let labels, let aggregate) where aggregate == .increase || aggregate == .rate:
             var byHost: [String: Double] = [:]
-            for entry in try await store.increase(name: name, host: nil, range: try range())
+            for entry in try await increase(name, window: window, range: try range())
             where labels.allSatisfy({ entry.labels[$0.key] == $0.value }) {
                 byHost[entry.host, default: 0] += entry.value
             }

@@ -11,13 +11,17 @@ import MonCore
 public actor AnomalyMonitor {
     public nonisolated let settings: AnomalySettings
     let store: QueryStore
+    /// The fleet's request statistics shared with the summary and the alert rules (nil: the
+    /// current window of the API signals is read here).
+    let fleet: FleetReads?
     let logger: Logger
     public private(set) var latest: AnomalyReport?
     private var failing: Set<AnomalySignal> = []
 
-    public init(settings: AnomalySettings, store: QueryStore, logger: Logger) {
+    public init(settings: AnomalySettings, store: QueryStore, fleet: FleetReads? = nil, logger: Logger) {
         self.settings = settings
         self.store = store
+        self.fleet = fleet
         self.logger = logger
     }
 
@@ -34,7 +38,8 @@ public actor AnomalyMonitor {
         let (hourStart, hours) = Self.baselineHours(nowMs: nowMs, days: settings.baselineDays)
         var findings: [AnomalyFinding] = []
         var failures: [AnomalySignal: String] = [:]
-        let reader = SignalReader(store: store, settings: settings, nowMs: nowMs, baselineHoursMs: hours)
+        let reader = SignalReader(
+            store: store, fleet: fleet, settings: settings, nowMs: nowMs, baselineHoursMs: hours)
         var groups: [[AnomalySignal]] = []
         let api = settings.signals.filter { !$0.isPerHost }
         if !api.isEmpty { groups.append(api) }

@@ -25,6 +25,8 @@ struct SignalReader: Sendable {
     static let statementCalls = "mon_postgres_statements_calls_total"
 
     let store: QueryStore
+    /// Where the API signals' current window comes from when shared (`FleetReads`).
+    var fleet: FleetReads? = nil
     let settings: AnomalySettings
     let nowMs: Int64
     /// Start of the current hour of day on each baseline day.
@@ -170,7 +172,12 @@ struct SignalReader: Sendable {
             Key(host: nil, labels: ["method": stats.method, "endpoint": stats.endpoint])
         }
         let window = Double(settings.currentWindowSeconds)
-        let current = try await store.endpointStats(host: nil, range: try currentRange(), perStep: false)
+        let current =
+            if let fleet {
+                try await fleet.figures(windowSeconds: settings.currentWindowSeconds, nowMs: nowMs).byEndpoint
+            } else {
+                try await store.endpointStats(host: nil, range: try currentRange(), perStep: false)
+            }
         for stats in current where perEndpoint && stats.requests >= max(1, minRequests) {
             let totals = EndpointStats.totals([stats])
             latency[key(stats), default: Inputs(host: nil, labels: key(stats).labels)].current = totals.value(

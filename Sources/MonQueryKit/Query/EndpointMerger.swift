@@ -69,6 +69,39 @@ struct EndpointMerger {
         endpoints[key] = endpoint
     }
 
+    /// The same rows merged by coarser keys: `key` names, for an endpoint's (group, method,
+    /// path), the one it merges into (`QueryStore.fleetRequestStats`: per host with every
+    /// endpoint as `*`, per endpoint with every host). Counts add as `add` adds them, so the
+    /// answer is the one a merger keyed that way from the start gives (but for the order in
+    /// which the sums are added).
+    func regrouped(
+        _ key: (_ group: String, _ method: String, _ endpoint: String) -> (
+            group: String, method: String, endpoint: String
+        )
+    ) -> EndpointMerger {
+        var merged = EndpointMerger(series: [:])
+        for endpoint in endpoints.values {
+            let (group, method, path) = key(endpoint.group, endpoint.stats.method, endpoint.stats.endpoint)
+            let mergedKey = group + "\u{1F}" + method + " " + path
+            var target =
+                merged.endpoints.removeValue(forKey: mergedKey)
+                ?? Endpoint(group: group, stats: EndpointStats(method: method, endpoint: path))
+            target.stats.sources.formUnion(endpoint.stats.sources)
+            target.parts.merge(endpoint.parts)
+            for (index, count) in endpoint.buckets { target.buckets[index, default: 0].addCount(count) }
+            for (status, count) in endpoint.byStatus { target.byStatus[status, default: 0].addCount(count) }
+            for (start, step) in endpoint.steps {
+                var window = target.steps[start] ?? Step()
+                window.requests.addCount(step.requests)
+                window.serverErrors.addCount(step.serverErrors)
+                for (index, count) in step.buckets { window.buckets[index, default: 0].addCount(count) }
+                target.steps[start] = window
+            }
+            merged.endpoints[mergedKey] = target
+        }
+        return merged
+    }
+
     /// Every endpoint with rows, by path then method.
     func stats() -> [EndpointStats] {
         endpoints.values.map(Self.stats).sorted { ($0.endpoint, $0.method) < ($1.endpoint, $1.method) }

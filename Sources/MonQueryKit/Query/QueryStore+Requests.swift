@@ -88,6 +88,14 @@ struct HistogramParts {
         self.max = Swift.max(self.max, max ?? -.infinity)
     }
 
+    /// Adds another key's parts (as `add` would have added its rows).
+    mutating func merge(_ other: HistogramParts) {
+        sum = Swift.min(Swift.max(sum + other.sum, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)
+        zero = Histogram.addCounts(zero, other.zero)
+        min = Swift.min(min, other.min)
+        max = Swift.max(max, other.max)
+    }
+
     func histogram(_ buckets: [Int32: UInt64]?) -> Histogram? {
         Histogram(buckets: buckets ?? [:], zeroCount: zero, sum: sum, min: min, max: max)
     }
@@ -140,8 +148,24 @@ extension QueryStore {
     /// BENCHMARKS.md, "Hosts per daemon".)
     public func endpointStatsByHost(host: String?, range: TimeRange) throws -> [String: [EndpointStats]] {
         try connector.withConnection { connection -> [String: [EndpointStats]] in
-            try Self.mergedRequests(host: host, range: range, perHost: true, perStep: false, connection)
+            try Self.mergedRequests(host: host, range: range, grouping: .host, perStep: false, connection)
                 .statsByGroup()
+        }
+    }
+
+    /// The fleet's request statistics over `range` from one scan (`MinutePlan`, as
+    /// `endpointStatsByHost`): per host with every endpoint merged (`endpointStatsByHost`'s
+    /// answer) and per endpoint with every host merged (`endpointStats(perStep: false)`'s).
+    /// For `FleetReads`, which shares it between the summary, the alert rules and the
+    /// anomaly monitor.
+    public func fleetRequestStats(range: TimeRange) throws -> FleetReads.Figures {
+        try connector.withConnection { connection -> FleetReads.Figures in
+            let merger = try Self.mergedRequests(
+                host: nil, range: range, grouping: .hostAndEndpoint, perStep: false, connection)
+            return FleetReads.Figures(
+                range: range,
+                byHost: merger.regrouped { host, _, _ in (host, "", "*") }.statsByGroup(),
+                byEndpoint: merger.regrouped { _, method, endpoint in ("", method, endpoint) }.stats())
         }
     }
 
@@ -158,14 +182,23 @@ extension QueryStore {
     /// see BENCHMARKS.md, issue 21.)
     public func endpointStats(host: String?, range: TimeRange, perStep: Bool = true) throws -> [EndpointStats] {
         try connector.withConnection { connection -> [EndpointStats] in
-            try Self.mergedRequests(host: host, range: range, perHost: false, perStep: perStep, connection).stats()
+            try Self.mergedRequests(host: host, range: range, grouping: .endpoint, perStep: perStep, connection).stats()
         }
     }
 
-    /// The request-duration histogram rows of `range` (one host's, or all), merged per
-    /// endpoint, or per host with every endpoint as `*` when `perHost`.
+    /// How `mergedRequests` keeps rows apart.
+    enum RequestGrouping {
+        /// Per endpoint, every host merged.
+        case endpoint
+        /// Per host, every endpoint merged as `*`.
+        case host
+        /// Per host and endpoint (`EndpointMerger.regrouped` merges further).
+        case hostAndEndpoint
+    }
+
+    /// The request-duration histogram rows of `range` (one host's, or all), merged as `grouping` says.
     static func mergedRequests(
-        host: String?, range: TimeRange, perHost: Bool, perStep: Bool, _ connection: PostgresConnection
+        host: String?, range: TimeRange, grouping: RequestGrouping, perStep: Bool, _ connection: PostgresConnection
     ) throws -> EndpointMerger {
         let name = MetricNames.requestDuration
         let series = try connection.query(
@@ -180,12 +213,17 @@ extension QueryStore {
             guard let id = series.int(row, 0), let host = series.string(row, 1), let method = series.string(row, 2),
                 let endpoint = series.string(row, 3), let status = series.string(row, 4)
             else { continue }
-            labels[id] =
-                perHost
-                ? EndpointMerger.Series(
-                    method: "", endpoint: "*", status: status, source: series.string(row, 5) ?? "", group: host)
-                : EndpointMerger.Series(
-                    method: method, endpoint: endpoint, status: status, source: series.string(row, 5) ?? "")
+            let source = series.string(row, 5) ?? ""
+            switch grouping {
+            case .endpoint:
+                labels[id] = EndpointMerger.Series(method: method, endpoint: endpoint, status: status, source: source)
+            case .host:
+                labels[id] = EndpointMerger.Series(
+                    method: "", endpoint: "*", status: status, source: source, group: host)
+            case .hostAndEndpoint:
+                labels[id] = EndpointMerger.Series(
+                    method: method, endpoint: endpoint, status: status, source: source, group: host)
+            }
         }
         var merger = EndpointMerger(series: labels)
         guard !labels.isEmpty else { return merger }
