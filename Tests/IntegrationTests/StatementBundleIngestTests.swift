@@ -14,13 +14,19 @@ struct StatementBundleIngestTests {
         let now = WallClock.nowMs()
         try await writer.maintainPartitions(aheadDays: 1, nowMs: now)
         let ts = now - 60_000
-        let rows: [[JSONValue]] = (0..<300).map { index in
-            [
-                .string("16384:\(index)"), .string(String(index)), 16384, 10, "app", "web", .number(Double(index + 1)),
-                .number(Double(index) * 1.25), 1.25, .number(Double(index) / 3), 7, 100, 0, .bool(index == 0),
-                index % 7 == 0 ? .null : .string("SELECT \(index) FROM \"t\"\nWHERE x = 'é'"),
+        func row(_ index: Int) -> [JSONValue] {
+            let query: JSONValue = index % 7 == 0 ? .null : .string("SELECT \(index) FROM \"t\"\nWHERE x = 'é'")
+            let counters: [JSONValue] = [
+                .number(Double(index + 1)), .number(Double(index) * 1.25), .number(1.25), .number(Double(index) / 3),
+                .number(7), .number(100), .number(0),
             ]
+            let identity: [JSONValue] = [
+                .string("16384:\(index)"), .string(String(index)), .number(16384), .number(10), .string("app"),
+                .string("web"),
+            ]
+            return identity + counters + [.bool(index == 0), query]
         }
+        let rows = (0..<300).map(row)
         let columns = StatementBundle.columns
         let old = rows.map { row in
             Event(

@@ -403,7 +403,9 @@ extension PostgresLogicTests {
             // Two polls: the writer starts afresh after `finish`.
             for poll in 0..<2 {
                 expected = []
-                for (index, value) in numbers.enumerated() {
+                // Four rounds of the values: the 9 000-byte texts then fill more than one bundle.
+                for index in 0..<(numbers.count * 4) {
+                    let value = numbers[index % numbers.count]
                     let delta = StatementDelta(
                         key: StatementKey(
                             dbid: Int64(index), userid: -Int64(index), queryid: index % 2 == 0 ? .min : .max),
