@@ -141,16 +141,10 @@ public enum RedisInfoParser {
 
     /// `db<digits>` → the index (nil for another key, or a number beyond `Int`).
     private static func databaseIndex(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard key.count > 2, hasPrefix(key, "db") else { return nil }
-        var index = 0
-        for byte in key[2...] {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            let (times, overflow1) = index.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { return nil }
-            index = sum
-        }
-        return index
+        guard key.count > 2, hasPrefix(key, "db"), key[2] != UInt8(ascii: "+"),
+            let index = ProcBytes.unsignedInteger(UnsafeBufferPointer(rebasing: key[2...]))
+        else { return nil }
+        return Int(exactly: index)
     }
 
     /// `keys=3,expires=1,avg_ttl=12345` as name=value byte ranges, in order; a later
