@@ -166,22 +166,29 @@ enum AgentBuilder {
         shipperConfiguration.backoffInitial = config.backoffInitial
         shipperConfiguration.backoffMaximum = config.backoffMaximum
         shipperConfiguration.remote = daemon
-        let sampler = Sampler(
-            configuration: .init(interval: config.interval, trimsProgramCode: true),
-            queue: queue,
-            logger: logger
-        ) { collectors(config) }
-        let shipper = Shipper(configuration: shipperConfiguration, queue: queue, logger: logger)
-        var services: [any Service] = [sampler]
         var remote: [(String, any RemoteCollector)] = []
         if let postgres = config.postgres {
             remote.append(("postgres", PostgresCollector(config: postgres, logger: logger)))
         }
         if let redis = config.redis { remote.append(("redis", RedisCollector(config: redis, logger: logger))) }
+        let appSignals = config.statsd.address != nil || config.statsd.socketPath != nil || !config.logs.paths.isEmpty
+        // The sampler, each source and the StatsD flush report every tick: one batch per tick.
+        let merger = CycleBatchMerger(
+            queue: queue, producers: 1 + remote.count + (appSignals ? 1 : 0),
+            wait: .seconds(min(1, config.interval / 2)))
+        let sampler = Sampler(
+            configuration: .init(interval: config.interval, trimsProgramCode: true, merger: merger),
+            queue: queue,
+            logger: logger
+        ) { collectors(config) }
+        let shipper = Shipper(configuration: shipperConfiguration, queue: queue, logger: logger)
+        var services: [any Service] = [sampler]
         for (name, collector) in remote {
-            services.append(SourceService(name: name, interval: config.interval, queue: queue, collector: collector))
+            services.append(
+                SourceService(
+                    name: name, interval: config.interval, queue: queue, collector: collector, merger: merger))
         }
-        if config.statsd.address != nil || config.statsd.socketPath != nil || !config.logs.paths.isEmpty {
+        if appSignals {
             let aggregator = AppAggregator(
                 config: config.statsd, requests: config.requests, defaultService: config.logs.service,
                 cacheTypes: config.redis?.cacheTypes ?? RedisSourceConfig.defaultCacheTypes)
@@ -194,7 +201,8 @@ enum AgentBuilder {
                         config: config.logs, stateDir: config.stateDir, queue: queue, aggregator: aggregator,
                         logger: logger))
             }
-            services.append(AppFlushService(interval: config.interval, aggregator: aggregator, queue: queue))
+            services.append(
+                AppFlushService(interval: config.interval, aggregator: aggregator, queue: queue, merger: merger))
         }
         services.append(shipper)
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)

@@ -166,7 +166,11 @@ struct PostgresSourceTests {
             ms += 1_000
             let output = await collector.collect(timestampMs: ms)
             #expect(output.samples.contains { $0.name == "mon_postgres_up" && $0.value == 1 })
-            return try output.events.filter { $0.kind == "pg_statement" }.compactMap { event in
+            var malformed = 0
+            let statements = StatementBundle.expanding(output.events, malformed: &malformed)
+            #expect(malformed == 0)
+            #expect(!output.events.contains { $0.kind == "pg_statement" }, "statements ship in bundles")
+            return try statements.filter { $0.kind == "pg_statement" }.compactMap { event in
                 let payload = try JSONSerialization.jsonObject(with: Data(event.payload.utf8)) as? [String: Any]
                 return payload?["database"] as? String == database ? payload : nil
             }

@@ -49,4 +49,19 @@ import Testing
         }
         #expect(after < 0)
     }
+
+    /// An idle StatsD socket wakes nobody: it has no receive timeout (the reader had woken
+    /// every 500 ms for nothing), and a stop still wakes the blocked reader, which closes it.
+    @Test func anIdleUDPSocketHasNoTimeoutAndAStopWakesItsReader() throws {
+        let socket = try DatagramSocket.udp(host: "127.0.0.1", port: 0, receiveBuffer: 1 << 16)
+        var timeout = timeval(tv_sec: 7, tv_usec: 7)
+        var length = socklen_t(MemoryLayout<timeval>.size)
+        #expect(getsockopt(socket.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, &length) == 0)
+        #expect(timeout.tv_sec == 0 && timeout.tv_usec == 0)
+        let receiver = DatagramReceiver(
+            socket, name: "test-statsd-idle", aggregator: AppAggregator(config: StatsDConfig()))
+        usleep(50_000)  // the reader is blocked in recvmmsg now
+        receiver.stop()
+        #expect(receiver.isFinished)
+    }
 }

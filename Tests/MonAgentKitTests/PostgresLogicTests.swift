@@ -389,7 +389,9 @@ extension PostgresLogicTests {
             ]).encoded()
         }
 
-        @Test("The written payload is byte for byte the JSONValue object's, hostile values included")
+        @Test(
+            "Each bundled statement, expanded, is the event the collector built before: key, and payload byte for byte the JSONValue object's, hostile values included"
+        )
         func sameAsJSONValue() {
             let numbers: [Double] = [0, 1, 12.5, 1e300, -0.0, .infinity, .nan, 9.3e18, 1e15, 999_999_999_999_999, 0.1]
             let texts: [String?] = [
@@ -397,19 +399,37 @@ extension PostgresLogicTests {
                 String(repeating: "x", count: 9000),
             ]
             var writer = StatementEventWriter()
-            for (index, value) in numbers.enumerated() {
-                let delta = StatementDelta(
-                    key: StatementKey(dbid: Int64(index), userid: -Int64(index), queryid: index % 2 == 0 ? .min : .max),
-                    calls: value, totalMs: numbers[(index + 3) % numbers.count], rows: value,
-                    sharedHit: numbers[(index + 1) % numbers.count], sharedRead: -value,
-                    maxMsSinceReset: numbers[(index + 5) % numbers.count], reset: index % 3 == 0)
-                let text = texts[index % texts.count]
-                let database = index % 2 == 0 ? "app" : "we\"ird\u{7}db"
-                #expect(
-                    writer.payload(delta, database: database, user: "u", query: text)
-                        == Self.reference(delta, database: database, user: "u", query: text),
-                    "case \(index)")
+            var expected: [Event] = []
+            // Two polls: the writer starts afresh after `finish`.
+            for poll in 0..<2 {
+                expected = []
+                // Four rounds of the values: the 9 000-byte texts then fill more than one bundle.
+                for index in 0..<(numbers.count * 4) {
+                    let value = numbers[index % numbers.count]
+                    let delta = StatementDelta(
+                        key: StatementKey(
+                            dbid: Int64(index), userid: -Int64(index), queryid: index % 2 == 0 ? .min : .max),
+                        calls: value, totalMs: numbers[(index + 3) % numbers.count], rows: value,
+                        sharedHit: numbers[(index + 1) % numbers.count], sharedRead: -value,
+                        maxMsSinceReset: numbers[(index + 5) % numbers.count], reset: index % 3 == 0)
+                    let text = texts[index % texts.count]
+                    let database = index % 2 == 0 ? "app" : "we\"ird\u{7}db"
+                    writer.add(delta, database: database, user: "u", query: text, timestampMs: 7_000 + Int64(poll))
+                    expected.append(
+                        Event(
+                            kind: "pg_statement", key: "\(delta.key.dbid):\(delta.key.queryid)",
+                            timestampMs: 7_000 + Int64(poll),
+                            payload: Self.reference(delta, database: database, user: "u", query: text)))
+                }
+                let bundles = writer.finish(timestampMs: 7_000 + Int64(poll))
+                // The 9 000-byte text fills a bundle past its target: more than one, all bundles.
+                #expect(bundles.count > 1)
+                #expect(bundles.allSatisfy { $0.kind == StatementBundle.kind })
+                var malformed = 0
+                #expect(StatementBundle.expanding(bundles, malformed: &malformed) == expected, "poll \(poll)")
+                #expect(malformed == 0)
             }
+            #expect(writer.finish(timestampMs: 9_000).isEmpty, "nothing added: no bundle")
         }
     }
 }

@@ -17,10 +17,14 @@ public struct Sampler: Service {
         /// touched (`ProgramCodeTrim`), and after every cycle the heap's free pages
         /// (`HeapTrim`); `monagent run` sets it, tests leave it off.
         public var trimsProgramCode: Bool
+        /// Gathers each aligned cycle's samples with the sources' into one batch (the cycle at
+        /// start, off the tick grid, is queued at once); nil queues a batch per cycle.
+        public var merger: CycleBatchMerger?
 
-        public init(interval: Double, trimsProgramCode: Bool = false) {
+        public init(interval: Double, trimsProgramCode: Bool = false, merger: CycleBatchMerger? = nil) {
             self.interval = interval
             self.trimsProgramCode = trimsProgramCode
+            self.merger = merger
         }
     }
 
@@ -53,7 +57,7 @@ public struct Sampler: Service {
             name: "sampler", schedule: .startThenAligned(interval: configuration.interval), logger: logger,
             makeState: { Loop(cycle: CollectionCycle(collectors: makeCollectors())) },
             body: { [self] state, tick in
-                await sample(state.cycle, tick)
+                await sample(state.cycle, tick, merged: state.runs > 0)
                 state.runs += 1
                 if state.runs == 2, configuration.trimsProgramCode {
                     let bytes = ProgramCodeTrim.trim()
@@ -65,7 +69,7 @@ public struct Sampler: Service {
         ).run()
     }
 
-    private func sample(_ cycle: CollectionCycle, _ periodic: PeriodicService<Loop>.Tick) async {
+    private func sample(_ cycle: CollectionCycle, _ periodic: PeriodicService<Loop>.Tick, merged: Bool) async {
         let tick = periodic.timestampMs
         let result = cycle.run(timestampMs: tick)
         for failure in result.failures {
@@ -104,6 +108,10 @@ public struct Sampler: Service {
                 samples.append(Sample(name, value: Double(value), kind: kind, timestampMs: tick))
             }
         }
-        await queue.enqueue(samples: samples, events: [], createdMs: WallClock.nowMs())
+        if merged, let merger = configuration.merger {
+            await merger.report(tickMs: tick, samples: samples, events: [], createdMs: WallClock.nowMs())
+        } else {
+            await queue.enqueue(samples: samples, events: [], createdMs: WallClock.nowMs())
+        }
     }
 }

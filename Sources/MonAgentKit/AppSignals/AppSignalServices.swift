@@ -81,8 +81,8 @@ public struct StatsDReceiver: Service {
     }
 }
 
-/// A bound datagram socket (UDP or Unix) with its receive buffer set, blocking, with a
-/// 500 ms receive timeout so that its reader notices a stop.
+/// A bound datagram socket (UDP or Unix) with its receive buffer set, blocking, without a
+/// receive timeout: an idle socket wakes nobody (a stop wakes its reader with `shutdown`).
 struct DatagramSocket: Sendable {
     let descriptor: Int32
     /// What the kernel granted (it reports twice what was asked, bookkeeping included).
@@ -152,7 +152,7 @@ struct DatagramSocket: Sendable {
     }
 
     /// Sets the receive buffer (`SO_RCVBUF`, capped by the kernel at `net.core.rmem_max`;
-    /// when that grants less and the agent may raise it, `SO_RCVBUFFORCE`) and the timeout.
+    /// when that grants less and the agent may raise it, `SO_RCVBUFFORCE`).
     init(_ descriptor: Int32, receiveBuffer: Int) {
         self.descriptor = descriptor
         var requested = Int32(clamping: receiveBuffer)
@@ -163,8 +163,6 @@ struct DatagramSocket: Sendable {
             setsockopt(descriptor, SOL_SOCKET, SO_RCVBUFFORCE, &requested, size)
         }
         receiveBufferBytes = Self.receiveBuffer(descriptor)
-        var timeout = timeval(tv_sec: 0, tv_usec: 500_000)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     private static func receiveBuffer(_ descriptor: Int32) -> Int {
@@ -223,7 +221,7 @@ final class DatagramReceiver: Sendable {
             }
             let received = Int(cdatagram_recvmmsg(fd, headers, UInt32(count), CDATAGRAM_MSG_WAITFORONE, nil))
             guard received > 0 else {
-                // A timeout (EAGAIN) or a signal is not an error; a stop shuts the socket down (0).
+                // A signal (or a spurious EAGAIN) is not an error; a stop shuts the socket down (0).
                 if received < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
                     aggregator.count("mon_agent_statsd_receive_errors_total")
                     usleep(10_000)
@@ -244,10 +242,13 @@ final class DatagramReceiver: Sendable {
         }
     }
 
+    /// Whether the reader has stopped and closed the socket.
+    var isFinished: Bool { finished.load(ordering: .acquiring) }
+
     /// Stops the reader and waits (at most a second) until it has closed the socket.
     func stop() {
         stopped.store(true, ordering: .relaxed)
-        // Wakes a reader blocked in recvmmsg now rather than at its timeout.
+        // Wakes a reader blocked in recvmmsg (it has no timeout): it then reads 0 and sees the stop.
         shutdown(descriptor, CInt(SHUT_RDWR))
         for _ in 0..<100 where !finished.load(ordering: .acquiring) { usleep(10_000) }
     }
@@ -262,22 +263,31 @@ struct SystemError: Error, CustomStringConvertible {
 
 /// Flushes the aggregator every interval, on the same wall-clock ticks as the host
 /// sampler, as one batch of samples and histograms.
+/// With a `merger`, the flush is part of the tick's one batch.
 public struct AppFlushService: Service {
     let interval: Double
     let aggregator: AppAggregator
     let queue: any BatchQueue
+    let merger: CycleBatchMerger?
 
-    public init(interval: Double, aggregator: AppAggregator, queue: any BatchQueue) {
+    public init(interval: Double, aggregator: AppAggregator, queue: any BatchQueue, merger: CycleBatchMerger? = nil) {
         self.interval = interval
         self.aggregator = aggregator
         self.queue = queue
+        self.merger = merger
     }
 
     public func run() async throws {
         try await PeriodicService(
             name: "app-flush", schedule: .aligned(interval: interval), logger: Logger(label: "monagent.app")
-        ) { [aggregator, queue] tick in
+        ) { [aggregator, queue, merger] tick in
             let (samples, histograms) = aggregator.flush(timestampMs: tick.timestampMs)
+            if let merger {
+                await merger.report(
+                    tickMs: tick.timestampMs, samples: samples, events: [], histograms: histograms,
+                    createdMs: WallClock.nowMs())
+                return .next
+            }
             let batch = Batch(seq: 0, createdMs: WallClock.nowMs(), samples: samples, histograms: histograms)
             if !batch.isEmpty { await queue.enqueue(batch) }
             return .next

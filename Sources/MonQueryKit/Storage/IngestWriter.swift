@@ -139,12 +139,15 @@ public actor IngestWriter {
             return false
         }
         let inRange = batch.samples.filter { admit($0.timestampMs) }
-        let events = batch.events.filter {
+        // Statement bundles (`pg_statements`) are stored as the `pg_statement` events they hold.
+        var malformedBundles = 0
+        let events = StatementBundle.expanding(batch.events, malformed: &malformedBundles).filter {
             admit($0.timestampMs) && valid(IngestLimits.problem($0) ?? (Self.isJSONObject($0.payload) ? nil : .event))
         }
         let histogramsInRange = batch.histograms.filter { admit($0.timestampMs) && valid(IngestLimits.problem($0)) }
         let logs = batch.logs.filter { admit($0.timestampMs) && valid(IngestLimits.problem($0)) }
         dropped.add(.histogram, batch.droppedOnDecode)
+        dropped.add(.event, malformedBundles)
         try ensurePartitions(days)
         let sampleIDs = try resolveSeries(
             inRange.map { SeriesRef(name: $0.name, labels: $0.labels, kind: $0.kind.name) }, host: agent.host,

@@ -76,22 +76,16 @@ extension PostgresCollector {
             if deltas.removedLastReading > 0 { texts.retain { deltas.isKnown($0) } }
             let unkept = try fetchTexts(for: changes, from: statements, connection)
             window.record(changes, at: ms)
-            output.events.reserveCapacity(output.events.count + changes.count)
             for delta in changes {
                 statementTotals.calls += delta.calls
                 statementTotals.seconds += delta.totalMs / 1000
                 if delta.meanMs >= config.slowThresholdMs { statementTotals.slowCalls += delta.calls }
-                output.events.append(
-                    Event(
-                        kind: "pg_statement",
-                        key: "\(delta.key.dbid):\(delta.key.queryid)",
-                        timestampMs: ms,
-                        payload: eventWriter.payload(
-                            delta, database: databaseNames[delta.key.dbid] ?? "",
-                            user: userNames[delta.key.userid] ?? "", query: texts[delta.key] ?? unkept[delta.key])
-                    )
-                )
+                eventWriter.add(
+                    delta, database: databaseNames[delta.key.dbid] ?? "", user: userNames[delta.key.userid] ?? "",
+                    query: texts[delta.key] ?? unkept[delta.key], timestampMs: ms)
             }
+            // A few `pg_statements` bundles, not an event per statement (the daemon expands them).
+            output.events += eventWriter.finish(timestampMs: ms)
             output.samples.append(
                 Sample(
                     "mon_postgres_statements_calls_total", value: statementTotals.calls, kind: .counter, timestampMs: ms

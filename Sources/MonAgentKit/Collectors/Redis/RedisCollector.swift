@@ -93,10 +93,15 @@ public actor RedisCollector: RemoteCollector {
     }
 
     private func collectInfo(_ redis: RedisConnection, into output: inout Output, at ms: Int64) throws {
-        guard let text = try run(redis, ["INFO", "all"]).text else {
-            throw RedisError(code: .protocol, message: "INFO returned no text")
+        let reply = try run(redis, ["INFO", "all"])
+        let info: RedisInfo
+        if case .string(let bytes) = reply, !bytes.contains(where: { $0 >= 0x80 }) {
+            // ASCII (as INFO is): parsed on its bytes, without a String of the whole reply.
+            info = try RedisInfoParser.parse(bytes: bytes)
+        } else {
+            guard let text = reply.text else { throw RedisError(code: .protocol, message: "INFO returned no text") }
+            info = try RedisInfoParser.parse(text)
         }
-        let info = try RedisInfoParser.parse(text)
         func gauge(_ name: String, _ value: Double?, _ labels: Labels = Labels()) {
             if let value { output.samples.append(Sample(name, labels, value: value, timestampMs: ms)) }
         }
