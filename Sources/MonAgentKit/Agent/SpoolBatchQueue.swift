@@ -480,29 +480,29 @@ public actor SpoolBatchQueue: BatchQueue {
     }
 
     private func syncFailed(_ error: Int32, path: String) {
-        stats.writeErrors += 1
-        if !loggedWriteError {
-            loggedWriteError = true
-            logger.error(
-                "cannot fsync the spool; its batches are written but a power loss may take them until it works again",
-                metadata: ["path": "\(path)", "error": "\(String(cString: strerror(error)))"])
-        }
+        countWriteError(
+            error, path: path,
+            "cannot fsync the spool; its batches are written but a power loss may take them until it works again")
     }
 
     private func syncDirectoryOrCount(_ path: String) {
         guard config.fsync, syncDirectory(directoryFD) != 0 else { return }
-        _ = writeFailed(errno, path: config.directory)
+        syncFailed(errno, path: config.directory)
     }
 
     private func writeFailed(_ error: Int32, path: String) -> Location? {
+        countWriteError(
+            error, path: path, "cannot write the spool; batches are kept in memory only until it works again")
+        return nil
+    }
+
+    /// Counts a failed write or sync; logs the first of a run of failures (until a write works).
+    private func countWriteError(_ error: Int32, path: String, _ message: Logger.Message) {
         stats.writeErrors += 1
         if !loggedWriteError {
             loggedWriteError = true
-            logger.error(
-                "cannot write the spool; batches are kept in memory only until it works again",
-                metadata: ["path": "\(path)", "error": "\(String(cString: strerror(error)))"])
+            logger.error(message, metadata: ["path": "\(path)", "error": "\(String(cString: strerror(error)))"])
         }
-        return nil
     }
 
     private func closeActive() {
