@@ -97,6 +97,23 @@ let package = Package(
                 "MonAgentKit",
                 "MonTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            exclude: ["hot-code.order"],
+            // Release links (gold, Swift's linker on Linux): the functions a running agent keeps
+            // using are placed next to each other (hot-code.order, written by
+            // bench/hot-code-order; sections of one function each come from
+            // `-Xswiftc -Xfrontend -Xswiftc -function-sections`, README "Installing"), so its
+            // resident code is a few MiB instead of ~10; and every symbol is bound at start
+            // (`-z now`), so no lookup walks the symbol tables after the start-up pages are
+            // given back (ProgramCodeTrim). Issue 22, BENCHMARKS.md.
+            linkerSettings: [
+                .unsafeFlags(
+                    [
+                        "-Xlinker",
+                        "--section-ordering-file=\(Context.packageDirectory)/Sources/MonAgent/hot-code.order",
+                        "-Xlinker", "-z", "-Xlinker", "now",
+                    ],
+                    .when(platforms: [.linux], configuration: .release))
             ]
         ),
         .executableTarget(

@@ -42,10 +42,13 @@ bench_build() {
         # The versions the developers' build resolved, when there is one (a fresh clone has no
         # Package.resolved until its first build: SwiftPM then resolves and writes it).
         [ -f "$BENCH_PACKAGE_PATH/Package.resolved" ] && pinned=(--only-use-versions-from-resolved-file)
+        # One section per function, so that the agent's link can place its hot code together
+        # (Sources/MonAgent/hot-code.order; README "Installing for production").
+        local sections=(-Xswiftc -Xfrontend -Xswiftc -function-sections)
         for product in "${products[@]}"; do
-            bench_log "swift build -c ${BENCH_BUILD_CONFIG:-release} --static-swift-stdlib --product $product --scratch-path $BENCH_SCRATCH ${pinned[*]}"
-            (cd "$BENCH_PACKAGE_PATH" && swift build -c "${BENCH_BUILD_CONFIG:-release}" --static-swift-stdlib --product "$product" \
-                --scratch-path "$BENCH_SCRATCH" "${pinned[@]}" >&2)
+            bench_log "swift build -c ${BENCH_BUILD_CONFIG:-release} --static-swift-stdlib ${sections[*]} --product $product --scratch-path $BENCH_SCRATCH ${pinned[*]}"
+            (cd "$BENCH_PACKAGE_PATH" && swift build -c "${BENCH_BUILD_CONFIG:-release}" --static-swift-stdlib "${sections[@]}" \
+                --product "$product" --scratch-path "$BENCH_SCRATCH" "${pinned[@]}" >&2)
         done
     fi
     local bin

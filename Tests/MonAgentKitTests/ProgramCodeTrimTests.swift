@@ -49,6 +49,18 @@ import Testing
         #expect(ProgramCodeTrim.mappings(smaps: "\n\n r-xp\n-\n", program: "").isEmpty)
     }
 
+    @Test("the code is trimmed after the second cycle, then every five minutes whatever the interval")
+    func schedule() {
+        let at5s = (1...200).filter { ProgramCodeTrim.isDue(afterRun: $0, interval: 5) }
+        #expect(at5s == [2, 62, 122, 182])
+        let at60s = (1...12).filter { ProgramCodeTrim.isDue(afterRun: $0, interval: 60) }
+        #expect(at60s == [2, 7, 12])
+        // An interval longer than the period trims after every cycle from the second on.
+        #expect((1...4).filter { ProgramCodeTrim.isDue(afterRun: $0, interval: 600) } == [2, 3, 4])
+        #expect(!ProgramCodeTrim.isDue(afterRun: 0, interval: 5))
+        #expect(!ProgramCodeTrim.isDue(afterRun: 1, interval: 0))
+    }
+
     @Test("trimming this test process gives pages back and it keeps running")
     func trimsItself() {
         #expect(ProgramCodeTrim.trim() > 0)

@@ -47,6 +47,21 @@ public enum ProgramCodeTrim {
         return out
     }
 
+    /// Seconds between trims after the first: code that ran once since the last trim (a
+    /// reconnection, the first statement poll, a rare error path) would otherwise stay
+    /// resident for the process's life, so the trim is repeated and what stays resident is
+    /// the code of the last few minutes. A trim costs the next cycle a few hundred minor
+    /// faults (well under a millisecond), once per period.
+    public static let periodSeconds = 300.0
+
+    /// True after the `run`th cycle (counted from 1) when the code is trimmed: after the
+    /// second (start-up is over) and then every `periodSeconds`.
+    public static func isDue(afterRun run: Int, interval: Double) -> Bool {
+        guard run >= 2 else { return false }
+        let period = max(1, Int((periodSeconds / max(interval, 0.001)).rounded()))
+        return (run - 2) % period == 0
+    }
+
     /// Advises the program's code pages away (see the type); returns the bytes advised, 0
     /// when `/proc` cannot be read or nothing qualifies.
     @discardableResult

@@ -14,7 +14,8 @@ public struct Sampler: Service {
         /// Seconds between cycles (`interval`, default 5; fractions allowed for tests).
         public var interval: Double
         /// After the first aligned cycle, give back the program's code pages that start-up
-        /// touched (`ProgramCodeTrim`), and after every cycle the heap's free pages
+        /// touched (`ProgramCodeTrim`), again every `ProgramCodeTrim.periodSeconds`, and
+        /// after every cycle the heap's free pages
         /// (`HeapTrim`); `monagent run` sets it, tests leave it off.
         public var trimsProgramCode: Bool
         /// Gathers each aligned cycle's samples with the sources' into one batch (the cycle at
@@ -59,7 +60,9 @@ public struct Sampler: Service {
             body: { [self] state, tick in
                 await sample(state.cycle, tick, merged: state.runs > 0)
                 state.runs += 1
-                if state.runs == 2, configuration.trimsProgramCode {
+                if configuration.trimsProgramCode,
+                    ProgramCodeTrim.isDue(afterRun: state.runs, interval: configuration.interval)
+                {
                     let bytes = ProgramCodeTrim.trim()
                     logger.debug("program code pages given back", metadata: ["bytes": "\(bytes)"])
                 }
