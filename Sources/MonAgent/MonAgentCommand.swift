@@ -183,10 +183,12 @@ enum AgentBuilder {
             ? AppAggregator(
                 config: config.statsd, requests: config.requests, defaultService: config.logs.service,
                 cacheTypes: config.redis?.cacheTypes ?? RedisSourceConfig.defaultCacheTypes) : nil
+        var flushAppSignals: Sampler.Configuration.FlushAppSignals?
+        if let aggregator { flushAppSignals = { aggregator.flush(timestampMs: $0) } }
         let sampler = Sampler(
             configuration: .init(
                 interval: config.interval, trimsProgramCode: true, merger: merger, sources: sources,
-                appSignals: aggregator),
+                flushAppSignals: flushAppSignals),
             queue: queue,
             logger: logger
         ) { collectors(config) }

@@ -70,6 +70,14 @@ import Testing
         return all
     }
 
+    /// A sampler over `counting` alone, running until the task is cancelled.
+    private func run(_ configuration: Sampler.Configuration, _ queue: MemoryBatchQueue, _ counting: Counting)
+        -> Task<Void, any Error>
+    {
+        let sampler = Sampler(configuration: configuration, queue: queue, logger: Logger(label: "test")) { [counting] }
+        return Task { try await sampler.run() }
+    }
+
     private func waitUntil(_ queue: MemoryBatchQueue, depth: Int) async throws {
         while await queue.depth < depth { try await Task.sleep(for: .milliseconds(2)) }
     }
@@ -104,11 +112,10 @@ import Testing
         let runner = SourceRunner(
             name: "redis", queue: queue, collector: GatedSource(gate: Gate(open: true)), merger: merger)
         let counting = Counting()
-        let sampler = Sampler(
-            configuration: .init(interval: 0.05, merger: merger, sources: [runner], appSignals: aggregator),
-            queue: queue, logger: Logger(label: "test")
-        ) { [counting] }
-        let task = Task { try await sampler.run() }
+        let task = run(
+            .init(
+                interval: 0.05, merger: merger, sources: [runner],
+                flushAppSignals: { aggregator.flush(timestampMs: $0) }), queue, counting)
         try await waitUntil(queue, depth: 2)
         task.cancel()
         try await task.value
@@ -129,11 +136,7 @@ import Testing
         let merger = CycleBatchMerger(queue: queue, producers: 2, wait: .seconds(3600))
         let runner = SourceRunner(name: "postgres", queue: queue, collector: GatedSource(gate: gate), merger: merger)
         let counting = Counting()
-        let sampler = Sampler(
-            configuration: .init(interval: 0.05, merger: merger, sources: [runner]),
-            queue: queue, logger: Logger(label: "test")
-        ) { [counting] }
-        let task = Task { try await sampler.run() }
+        let task = run(.init(interval: 0.05, merger: merger, sources: [runner]), queue, counting)
         try await waitUntil(queue, depth: 3)
         task.cancel()
         try await task.value

@@ -28,18 +28,24 @@ public struct Sampler: Service {
         public var merger: CycleBatchMerger?
         /// Started at each aligned tick, before the host cycle.
         public var sources: [SourceRunner]
-        /// Flushed at each aligned tick into the host cycle's report (StatsD and log signals).
-        public var appSignals: AppAggregator?
+        /// Called at each aligned tick with its timestamp; what it returns (the StatsD and log
+        /// signals: `AppAggregator.flush`) goes into the host cycle's report.
+        public var flushAppSignals: FlushAppSignals?
+
+        public typealias FlushAppSignals =
+            @Sendable (_ timestampMs: Int64) -> (
+                samples: [Sample], histograms: [HistogramSample]
+            )
 
         public init(
             interval: Double, trimsProgramCode: Bool = false, merger: CycleBatchMerger? = nil,
-            sources: [SourceRunner] = [], appSignals: AppAggregator? = nil
+            sources: [SourceRunner] = [], flushAppSignals: FlushAppSignals? = nil
         ) {
             self.interval = interval
             self.trimsProgramCode = trimsProgramCode
             self.merger = merger
             self.sources = sources
-            self.appSignals = appSignals
+            self.flushAppSignals = flushAppSignals
         }
     }
 
@@ -134,8 +140,8 @@ public struct Sampler: Service {
             }
         }
         var histograms: [HistogramSample] = []
-        if aligned, let appSignals = configuration.appSignals {
-            let flushed = appSignals.flush(timestampMs: tick)
+        if aligned, let flushAppSignals = configuration.flushAppSignals {
+            let flushed = flushAppSignals(tick)
             samples += flushed.samples
             histograms = flushed.histograms
         }
