@@ -172,26 +172,29 @@ enum AgentBuilder {
         }
         if let redis = config.redis { remote.append(("redis", RedisCollector(config: redis, logger: logger))) }
         let appSignals = config.statsd.address != nil || config.statsd.socketPath != nil || !config.logs.paths.isEmpty
-        // The sampler, each source and the StatsD flush report every tick: one batch per tick.
+        // The sampler (with the StatsD and log flush) and each source report every tick: one batch per tick.
         let merger = CycleBatchMerger(
-            queue: queue, producers: 1 + remote.count + (appSignals ? 1 : 0),
-            wait: .seconds(min(1, config.interval / 2)))
+            queue: queue, producers: 1 + remote.count, wait: .seconds(min(1, config.interval / 2)))
+        let sources = remote.map { name, collector in
+            SourceRunner(name: name, queue: queue, collector: collector, merger: merger)
+        }
+        let aggregator =
+            appSignals
+            ? AppAggregator(
+                config: config.statsd, requests: config.requests, defaultService: config.logs.service,
+                cacheTypes: config.redis?.cacheTypes ?? RedisSourceConfig.defaultCacheTypes) : nil
+        var flushAppSignals: Sampler.Configuration.FlushAppSignals?
+        if let aggregator { flushAppSignals = { aggregator.flush(timestampMs: $0) } }
         let sampler = Sampler(
-            configuration: .init(interval: config.interval, trimsProgramCode: true, merger: merger),
+            configuration: .init(
+                interval: config.interval, trimsProgramCode: true, merger: merger, sources: sources,
+                flushAppSignals: flushAppSignals),
             queue: queue,
             logger: logger
         ) { collectors(config) }
         let shipper = Shipper(configuration: shipperConfiguration, queue: queue, logger: logger)
         var services: [any Service] = [sampler]
-        for (name, collector) in remote {
-            services.append(
-                SourceService(
-                    name: name, interval: config.interval, queue: queue, collector: collector, merger: merger))
-        }
-        if appSignals {
-            let aggregator = AppAggregator(
-                config: config.statsd, requests: config.requests, defaultService: config.logs.service,
-                cacheTypes: config.redis?.cacheTypes ?? RedisSourceConfig.defaultCacheTypes)
+        if let aggregator {
             if config.statsd.address != nil || config.statsd.socketPath != nil {
                 services.append(StatsDReceiver(config: config.statsd, aggregator: aggregator, logger: logger))
             }
@@ -201,8 +204,6 @@ enum AgentBuilder {
                         config: config.logs, stateDir: config.stateDir, queue: queue, aggregator: aggregator,
                         logger: logger))
             }
-            services.append(
-                AppFlushService(interval: config.interval, aggregator: aggregator, queue: queue, merger: merger))
         }
         services.append(shipper)
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)

@@ -56,4 +56,34 @@ import Testing
         #expect(await queue.depth == 0)
         #expect(await queue.lastSeq == 0)
     }
+
+    @Test func aLateReportIsQueuedAloneAndLeavesTheGatheredTickAlone() async throws {
+        let queue = MemoryBatchQueue(capacity: 10)
+        let merger = CycleBatchMerger(queue: queue, producers: 2, wait: .seconds(3600))
+        await merger.report(tickMs: 5_000, samples: [sample("host", 5_000)], events: [], createdMs: 5_001)
+        await merger.report(tickMs: 10_000, samples: [sample("host", 10_000)], events: [], createdMs: 10_001)
+        #expect(await queue.depth == 1, "the later tick queued the earlier one")
+        // A source that overran tick 5 000 reports while tick 10 000 is gathered.
+        await merger.report(tickMs: 5_000, samples: [sample("postgres", 5_000)], events: [], createdMs: 10_002)
+        #expect(await queue.depth == 2, "the late report goes at once, alone")
+        await merger.report(tickMs: 10_000, samples: [sample("redis", 10_000)], events: [], createdMs: 10_003)
+        #expect(await queue.depth == 3)
+        var names: [[String]] = []
+        while let batch = await queue.oldestUnacked() {
+            names.append(batch.samples.map(\.name))
+            await queue.acknowledge(upTo: batch.seq)
+        }
+        #expect(names == [["host"], ["postgres"], ["host", "redis"]])
+    }
+
+    @Test func aReportCanStandForSeveralProducers() async throws {
+        let queue = MemoryBatchQueue(capacity: 10)
+        let merger = CycleBatchMerger(queue: queue, producers: 3, wait: .seconds(3600))
+        await merger.report(tickMs: 5_000, samples: [sample("redis", 5_000)], events: [], createdMs: 5_001)
+        // The sampler also answers for a source that skipped the tick.
+        await merger.report(
+            tickMs: 5_000, samples: [sample("host", 5_000)], events: [], createdMs: 5_002, producers: 2)
+        #expect(await queue.depth == 1)
+        #expect(await queue.oldestUnacked()?.samples.map(\.name) == ["redis", "host"])
+    }
 }

@@ -19,6 +19,8 @@ public actor CycleBatchMerger {
     private var events: [Event] = []
     private var histograms: [HistogramSample] = []
     private var createdMs: Int64 = 0
+    /// The newest tick queued so far: a report for it or an earlier one is late.
+    private var queuedTickMs = Int64.min
     /// Counts the ticks begun, so that a deadline armed for one tick leaves a later one alone.
     private var generation = 0
 
@@ -29,10 +31,18 @@ public actor CycleBatchMerger {
         self.wait = wait
     }
 
-    /// Adds one producer's report for the tick `tickMs` (possibly empty: it still counts as reported).
+    /// Adds one producer's report for the tick `tickMs` (possibly empty: it still counts as
+    /// reported); `producers` is how many it stands for (the sampler also answers for a source
+    /// that skipped the tick because its previous run was still going).
     public func report(
-        tickMs: Int64, samples: [Sample], events: [Event], histograms: [HistogramSample] = [], createdMs: Int64
+        tickMs: Int64, samples: [Sample], events: [Event], histograms: [HistogramSample] = [], createdMs: Int64,
+        producers count: Int = 1
     ) async {
+        if tickMs <= queuedTickMs || tickMs < (self.tickMs ?? tickMs) {
+            let late = Batch(seq: 0, createdMs: createdMs, samples: samples, events: events, histograms: histograms)
+            if !late.isEmpty { await queue.enqueue(late) }
+            return
+        }
         if let pending = self.tickMs, pending != tickMs { await flush() }
         if self.tickMs == nil {
             self.tickMs = tickMs
@@ -49,7 +59,7 @@ public actor CycleBatchMerger {
         if self.events.isEmpty { self.events = events } else { self.events += events }
         self.histograms += histograms
         self.createdMs = max(self.createdMs, createdMs)
-        reported += 1
+        reported += max(1, count)
         if reported >= producers { await flush() }
     }
 
@@ -60,6 +70,7 @@ public actor CycleBatchMerger {
     /// Queues what was gathered (nothing when every report was empty) and starts afresh.
     private func flush() async {
         let batch = Batch(seq: 0, createdMs: createdMs, samples: samples, events: events, histograms: histograms)
+        if let tickMs { queuedTickMs = max(queuedTickMs, tickMs) }
         tickMs = nil
         reported = 0
         samples = []

@@ -9,6 +9,12 @@ import ServiceLifecycle
 /// also runs at start, stamped with the wall clock then: its batch reaches the daemon within
 /// a second of `monagent run` instead of up to an interval later, and it primes the rates
 /// (CPU usage, counter deltas) that the first aligned cycle then reports.
+///
+/// It is the agent's one tick driver: each aligned tick first starts the remote sources
+/// (`SourceRunner`: each in a task of its own on its collector's thread, so a slow one never
+/// delays the host cycle), then runs the host cycle and the app-signal flush in its own task
+/// and reports them together. One timer wakes the agent per interval, instead of one per
+/// producer.
 public struct Sampler: Service {
     public struct Configuration: Sendable {
         /// Seconds between cycles (`interval`, default 5; fractions allowed for tests).
@@ -21,11 +27,26 @@ public struct Sampler: Service {
         /// Gathers each aligned cycle's samples with the sources' into one batch (the cycle at
         /// start, off the tick grid, is queued at once); nil queues a batch per cycle.
         public var merger: CycleBatchMerger?
+        /// Started at each aligned tick, before the host cycle.
+        public var sources: [SourceRunner]
+        /// Called at each aligned tick with its timestamp; what it returns (the StatsD and log
+        /// signals: `AppAggregator.flush`) goes into the host cycle's report.
+        public var flushAppSignals: FlushAppSignals?
 
-        public init(interval: Double, trimsProgramCode: Bool = false, merger: CycleBatchMerger? = nil) {
+        public typealias FlushAppSignals =
+            @Sendable (_ timestampMs: Int64) -> (
+                samples: [Sample], histograms: [HistogramSample]
+            )
+
+        public init(
+            interval: Double, trimsProgramCode: Bool = false, merger: CycleBatchMerger? = nil,
+            sources: [SourceRunner] = [], flushAppSignals: FlushAppSignals? = nil
+        ) {
             self.interval = interval
             self.trimsProgramCode = trimsProgramCode
             self.merger = merger
+            self.sources = sources
+            self.flushAppSignals = flushAppSignals
         }
     }
 
@@ -58,7 +79,15 @@ public struct Sampler: Service {
             name: "sampler", schedule: .startThenAligned(interval: configuration.interval), logger: logger,
             makeState: { Loop(cycle: CollectionCycle(collectors: makeCollectors())) },
             body: { [self] state, tick in
-                await sample(state.cycle, tick, merged: state.runs > 0)
+                let aligned = state.runs > 0
+                // A source still busy with an earlier tick skips this one; the sampler answers for it.
+                var skipped = 0
+                if aligned {
+                    for source in configuration.sources where source.start(tickMs: tick.timestampMs) == nil {
+                        skipped += 1
+                    }
+                }
+                await sample(state.cycle, tick, aligned: aligned, standingFor: 1 + skipped)
                 state.runs += 1
                 if configuration.trimsProgramCode,
                     ProgramCodeTrim.isDue(afterRun: state.runs, interval: configuration.interval)
@@ -72,7 +101,9 @@ public struct Sampler: Service {
         ).run()
     }
 
-    private func sample(_ cycle: CollectionCycle, _ periodic: PeriodicService<Loop>.Tick, merged: Bool) async {
+    private func sample(
+        _ cycle: CollectionCycle, _ periodic: PeriodicService<Loop>.Tick, aligned: Bool, standingFor producers: Int
+    ) async {
         let tick = periodic.timestampMs
         let result = cycle.run(timestampMs: tick)
         for failure in result.failures {
@@ -111,10 +142,19 @@ public struct Sampler: Service {
                 samples.append(Sample(name, value: Double(value), kind: kind, timestampMs: tick))
             }
         }
-        if merged, let merger = configuration.merger {
-            await merger.report(tickMs: tick, samples: samples, events: [], createdMs: WallClock.nowMs())
+        var histograms: [HistogramSample] = []
+        if aligned, let flushAppSignals = configuration.flushAppSignals {
+            let flushed = flushAppSignals(tick)
+            samples += flushed.samples
+            histograms = flushed.histograms
+        }
+        if aligned, let merger = configuration.merger {
+            await merger.report(
+                tickMs: tick, samples: samples, events: [], histograms: histograms, createdMs: WallClock.nowMs(),
+                producers: producers)
         } else {
-            await queue.enqueue(samples: samples, events: [], createdMs: WallClock.nowMs())
+            let batch = Batch(seq: 0, createdMs: WallClock.nowMs(), samples: samples, histograms: histograms)
+            await queue.enqueue(batch)
         }
     }
 }

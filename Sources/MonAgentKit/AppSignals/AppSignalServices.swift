@@ -261,40 +261,6 @@ struct SystemError: Error, CustomStringConvertible {
     init(what: String, text: String?) { description = text.map { "\(what): \($0)" } ?? what }
 }
 
-/// Flushes the aggregator every interval, on the same wall-clock ticks as the host
-/// sampler, as one batch of samples and histograms.
-/// With a `merger`, the flush is part of the tick's one batch.
-public struct AppFlushService: Service {
-    let interval: Double
-    let aggregator: AppAggregator
-    let queue: any BatchQueue
-    let merger: CycleBatchMerger?
-
-    public init(interval: Double, aggregator: AppAggregator, queue: any BatchQueue, merger: CycleBatchMerger? = nil) {
-        self.interval = interval
-        self.aggregator = aggregator
-        self.queue = queue
-        self.merger = merger
-    }
-
-    public func run() async throws {
-        try await PeriodicService(
-            name: "app-flush", schedule: .aligned(interval: interval), logger: Logger(label: "monagent.app")
-        ) { [aggregator, queue, merger] tick in
-            let (samples, histograms) = aggregator.flush(timestampMs: tick.timestampMs)
-            if let merger {
-                await merger.report(
-                    tickMs: tick.timestampMs, samples: samples, events: [], histograms: histograms,
-                    createdMs: WallClock.nowMs())
-                return .next
-            }
-            let batch = Batch(seq: 0, createdMs: WallClock.nowMs(), samples: samples, histograms: histograms)
-            if !batch.isEmpty { await queue.enqueue(batch) }
-            return .next
-        }.run()
-    }
-}
-
 /// Per-poll counts of what the log input saw, reported as the agent's own counters.
 struct LogCounts {
     var lines = 0.0
