@@ -1,6 +1,7 @@
 import Foundation
 import MonCore
 import MonQueryKit
+import NIOCore
 import Synchronization
 import Testing
 
@@ -26,15 +27,21 @@ struct LogCopyTests {
         .map { $0 ?? "NULL" }
     }
 
-    @Test("COPY stores what INSERT stores; a line already stored falls back without a duplicate")
-    func copyMatchesInsert() async throws {
-        let daemon = try Daemon.make()
-        let now = WallClock.nowMs()
+    /// A migrated writer with today's partitions, and what it hands to the live stream.
+    static func writer(_ daemon: Daemon, nowMs: Int64) async throws -> (IngestWriter, Committed) {
         let committed = Committed()
         let writer = IngestWriter(
             databaseURL: daemon.databaseURL, logger: .init(label: "test"), onCommit: { committed.add($0) })
         try await writer.migrate()
-        try await writer.maintainPartitions(aheadDays: 1, nowMs: now)
+        try await writer.maintainPartitions(aheadDays: 1, nowMs: nowMs)
+        return (writer, committed)
+    }
+
+    @Test("COPY stores what INSERT stores; a line already stored falls back without a duplicate")
+    func copyMatchesInsert() async throws {
+        let daemon = try Daemon.make()
+        let now = WallClock.nowMs()
+        let (writer, committed) = try await Self.writer(daemon, nowMs: now)
         let agent = AgentIdentity(agentID: "copy", host: "copy-host", bootID: "b")
         // Awkward content: NUL characters, non-ASCII text, fields that are not an object or not
         // JSON, nested fields, optional columns absent and present.
@@ -99,5 +106,110 @@ struct LogCopyTests {
         )
         #expect(streamed[1].record.event == "ab")
         #expect(streamed[2].record.fields == "{}")
+    }
+
+    @Test(
+        "a batch's lines encoded ahead are stored as the writer would encode them; ahead of a batch that lost lines, not used"
+    )
+    func preparedLines() async throws {
+        let daemon = try Daemon.make()
+        let now = WallClock.nowMs()
+        let (writer, committed) = try await Self.writer(daemon, nowMs: now)
+        let agent = AgentIdentity(agentID: "prepared", host: "prepared-host", bootID: "b")
+        func lines(source: String, offsetBase: Int64 = 0) -> [LogRecord] {
+            [
+                LogRecord(
+                    timestampMs: now, level: .error, service: "api\u{0}", event: "état 😱", logger: "billing",
+                    traceID: "t-1", fields: #"{"user": {"id": 7}}"#, source: source, offset: offsetBase + 10),
+                LogRecord(
+                    timestampMs: now + 1, level: .info, service: "api", event: "plain", fields: "not json",
+                    source: source, offset: offsetBase + 20),
+            ]
+        }
+        // Prepared and plain: the same rows but for the file.
+        let prepared = lines(source: "/p.log")
+        let first = try await writer.storeCounting(
+            Batch(seq: 1, createdMs: now, samples: [], logs: prepared), from: agent, nowMs: now,
+            prepared: IngestWriter.PreparedLogs(prepared, host: agent.host))
+        #expect(first.outcome == .stored(samples: 0, rejected: 0))
+        _ = try await writer.store(
+            Batch(seq: 2, createdMs: now, samples: [], logs: lines(source: "/q.log")), from: agent, nowMs: now)
+        let viaPrepared = try rows(daemon, "source = '/p.log'")
+        #expect(viaPrepared.count == 2)
+        #expect(
+            viaPrepared == (try rows(daemon, "source = '/q.log'")).map { $0.replacingOccurrences(of: "/q", with: "/p") }
+        )
+
+        // A line out of the accepted time range is left out: the prepared rows (which hold it)
+        // are not used, the other line is stored once, with the id the live stream gets.
+        var late = lines(source: "/r.log")
+        late[0].timestampMs = now - 30 * DayPartition.millisecondsPerDay
+        let third = try await writer.storeCounting(
+            Batch(seq: 3, createdMs: now, samples: [], logs: late), from: agent, nowMs: now,
+            prepared: IngestWriter.PreparedLogs(late, host: agent.host))
+        #expect(third.dropped.total == 1)
+        #expect(try rows(daemon, "source = '/r.log'").count == 1)
+        // Prepared for another host: not used (the rows would carry the wrong host).
+        let other = lines(source: "/s.log")
+        _ = try await writer.storeCounting(
+            Batch(seq: 4, createdMs: now, samples: [], logs: other), from: agent, nowMs: now,
+            prepared: IngestWriter.PreparedLogs(other, host: "someone-else"))
+        #expect(try daemon.scalar("SELECT count(*) FROM logs WHERE source = '/s.log' AND host = 'prepared-host'") == 2)
+
+        let streamed = committed.logs.withLock { $0 }
+        let storedIDs = try daemon.column("SELECT id FROM logs ORDER BY id").compactMap { $0.flatMap { Int64($0) } }
+        #expect(streamed.map(\.id) == storedIDs)
+        #expect(
+            streamed.map(\.record.source) == ["/p.log", "/p.log", "/q.log", "/q.log", "/r.log", "/s.log", "/s.log"])
+    }
+
+    @Test(
+        "batches sent without waiting for ACKs (the daemon stores one while it decodes the next): ACKed in order, each stored once"
+    )
+    func pipelinedBatches() async throws {
+        let daemon = try Daemon.make()
+        let monquery = try daemon.start()
+        defer { monquery.stop() }
+        _ = try await eventually("daemon up") { (try? await daemon.getText("/health"))?.status == 200 ? true : nil }
+        let now = WallClock.nowMs()
+        func batch(_ seq: UInt64) -> Batch {
+            Batch(
+                seq: seq, createdMs: now, samples: [],
+                logs: (0..<50).map { line in
+                    LogRecord(
+                        timestampMs: now, level: .info, service: "api", event: "line \(line) of \(seq)",
+                        fields: #"{"seq": \#(seq)}"#, source: "/pipe.log", offset: Int64(seq) * 1000 + Int64(line))
+                })
+        }
+        // A frame that is not a batch (quarantined, acked) between the others.
+        var malformed = ByteBuffer()
+        malformed.writeInteger(UInt64(4))
+        malformed.writeInteger(now)
+        malformed.writeInteger(UInt32(1_000_000))
+        var sent = (1...8).map { WireMessage.batch(batch($0)).frame() }
+        sent[3] = Frame(.batch, payload: malformed)
+        // Batch 6 again: a duplicate, acked and not stored twice.
+        sent.append(WireMessage.batch(batch(6)).frame())
+        let frames = sent
+        let socket = daemon.socketPath
+        let acks = try await offPool { () -> [UInt64] in
+            let client = try IngestRawClient(path: socket)
+            _ = try client.hello(agentID: "pipe", host: "pipe-host", bootID: "b1")
+            for frame in frames { client.send(frame: frame) }
+            var acked: [UInt64] = []
+            for _ in frames {
+                guard case .ack(let seq) = try client.receive() else { break }
+                acked.append(seq)
+            }
+            return acked
+        }
+        #expect(acks == [1, 2, 3, 4, 5, 6, 7, 8, 6])
+        #expect(try daemon.scalar("SELECT count(*) FROM logs WHERE source = '/pipe.log'") == 7 * 50)
+        // One batch after the other: every id of a batch below every id of the next.
+        let order = try daemon.column(
+            "SELECT (fields->>'seq') FROM logs WHERE source = '/pipe.log' ORDER BY id")
+        let seqs = order.compactMap { $0.flatMap { Int($0) } }
+        #expect(seqs == seqs.sorted())
+        #expect(Set(seqs) == [1, 2, 3, 5, 6, 7, 8])
     }
 }

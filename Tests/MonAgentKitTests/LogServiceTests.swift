@@ -57,6 +57,30 @@ import Testing
         #expect(LogService.backlogLimit(spoolMaxBytes: 64 << 10) == 16 << 10)
     }
 
+    // MARK: Positions checkpoint
+
+    @Test func positionsAreWrittenAtMostOncePerIntervalAndAtOnceWhenForced() {
+        var checkpoint = PositionsCheckpoint(intervalMs: 1000)
+        // The first change after a quiet spell: at once.
+        #expect(checkpoint.due(Self.position(10), nowMs: 5000, force: false) == Self.position(10))
+        // Unchanged: never again.
+        #expect(checkpoint.due(Self.position(10), nowMs: 9000, force: false) == nil)
+        // Lines keep coming: changes within the interval wait; the newest is written once it passed.
+        #expect(checkpoint.due(Self.position(20), nowMs: 9100, force: false) == Self.position(20))
+        #expect(checkpoint.due(Self.position(30), nowMs: 9200, force: false) == nil)
+        #expect(checkpoint.due(Self.position(40), nowMs: 9600, force: false) == nil)
+        #expect(checkpoint.due(nil, nowMs: 10_000, force: false) == nil)
+        #expect(checkpoint.pending == Self.position(40))
+        #expect(checkpoint.due(nil, nowMs: 10_100, force: false) == Self.position(40))
+        #expect(checkpoint.pending == nil)
+        // Stopping: what is pending is written at once.
+        #expect(checkpoint.due(Self.position(50), nowMs: 10_200, force: true) == Self.position(50))
+        #expect(checkpoint.due(nil, nowMs: 10_300, force: true) == nil, "nothing new: nothing to write")
+        // A clock that went back does not hold the write up.
+        #expect(checkpoint.due(Self.position(60), nowMs: 1000, force: false) == Self.position(60))
+        #expect(checkpoint.saved == Self.position(60))
+    }
+
     @Test func anAckedBatchWithoutPositionsKeepsTheNewestEarlierOnes() {
         var backlog = LogBacklog(maxBytes: 1000)
         backlog.queued(seq: 1, bytes: 10, positions: Self.position(1))

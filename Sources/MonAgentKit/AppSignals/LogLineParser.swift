@@ -66,11 +66,13 @@ public struct LogLineParser: Sendable {
         _ pairs: [(String, JSONValue)], source: String, offset: Int64, readMs: Int64, redactions: inout Int
     ) -> ParsedLogLine {
         var rest: [(String, JSONValue)] = []
-        var taken: Set<String> = []
+        // At most six keys: an array, not a hashed set (hashing was 4 % of the agent's CPU per line).
+        var taken: [String] = []
+        taken.reserveCapacity(6)
         func take(_ keys: [String]) -> JSONValue? {
             for key in keys where !taken.contains(key) {
                 if let value = pairs.first(where: { $0.0 == key })?.1, value != .null {
-                    taken.insert(key)
+                    taken.append(key)
                     return value
                 }
             }

@@ -5,8 +5,11 @@ import ServiceLifecycle
 
 /// Tails the configured log files, ships their records as soon as they are read, feeds
 /// request events to the aggregator, and remembers where it stands: positions are saved
-/// once the batches holding the lines are acked, so after a restart nothing acked is read
-/// again and nothing unacked is skipped.
+/// once the batches holding the lines are acked, so after a restart nothing unacked is
+/// skipped. While lines keep coming they are saved at most once a second
+/// (`PositionsCheckpoint`; each save is a write, an `fsync` and a `rename`), and at once
+/// when the service stops: after a crash the lines acked since the last save are read
+/// again, and the daemon stores each line once (same file, offset and time).
 ///
 /// Files are checked every `logs.poll_interval_ms`; while a file has more than one read's
 /// worth (`defaultReadBytesPerPoll`, 2 MiB) waiting, the next read follows at once, so a
@@ -16,6 +19,8 @@ import ServiceLifecycle
 /// is the buffer, not the agent's memory, and the spool is never filled by logs to the point
 /// of dropping batches.
 public struct LogService: Service {
+    /// Positions are saved at most this often while they keep moving (and when the service stops).
+    static let positionsSaveIntervalMs: Int64 = 1000
     /// Records per batch at most (the daemon stores a batch in one statement).
     public static let maxRecordsPerBatch = 2000
     /// Bytes read from one file per read (default).
@@ -62,10 +67,10 @@ public struct LogService: Service {
             maxBytesPerPoll: readBytesPerPoll, positions: loadPositions(),
             opener: LogFileOpener(allowedOwners: config.allowedOwners.map(Set.init)))
         var backlog = LogBacklog(maxBytes: maxUnackedBytes)
-        var lastSaved: [LogTailer.Position]? = nil
+        var checkpoint = PositionsCheckpoint(intervalMs: Self.positionsSaveIntervalMs)
         var lastError = ""
         while !Task.isCancelled {
-            lastSaved = await savePositions(tailer, &backlog, lastSaved)
+            await savePositions(tailer, &backlog, &checkpoint, force: false)
             if backlog.isFull {
                 aggregator.count("mon_agent_logs_read_pauses_total")
                 try? await Task.sleep(for: .milliseconds(config.pollIntervalMs))
@@ -92,7 +97,7 @@ public struct LogService: Service {
                 await Task.yield()
             }
         }
-        _ = await savePositions(tailer, &backlog, lastSaved)
+        await savePositions(tailer, &backlog, &checkpoint, force: true)
     }
 
     /// One poll of every file: parses the lines, counts them, queues their records.
@@ -133,25 +138,25 @@ public struct LogService: Service {
         }
     }
 
-    /// Saves the positions of the newest acked batch (or the current ones when nothing waits).
+    /// Saves the positions of the newest acked batch (or the current ones when nothing waits),
+    /// when `checkpoint` says it is time (`force`: now).
     private func savePositions(
-        _ tailer: LogTailer, _ backlog: inout LogBacklog, _ lastSaved: [LogTailer.Position]?
-    ) async -> [LogTailer.Position]? {
-        var toSave: [LogTailer.Position]? = nil
-        if !backlog.isEmpty { toSave = backlog.acknowledge(oldestUnacked: await queue.oldestUnackedSeq) }
-        if backlog.isEmpty { toSave = tailer.positions }
-        guard let positions = toSave, positions != lastSaved else { return lastSaved }
+        _ tailer: LogTailer, _ backlog: inout LogBacklog, _ checkpoint: inout PositionsCheckpoint, force: Bool
+    ) async {
+        var acked: [LogTailer.Position]? = nil
+        if !backlog.isEmpty { acked = backlog.acknowledge(oldestUnacked: await queue.oldestUnackedSeq) }
+        if backlog.isEmpty { acked = tailer.positions }
+        let hadSaved = checkpoint.saved != nil
+        guard let positions = checkpoint.due(acked, nowMs: WallClock.nowMs(), force: force) else { return }
         do {
             let data = try JSONEncoder().encode(positions)
             try data.write(to: URL(fileURLWithPath: positionsPath), options: .atomic)
-            return positions
         } catch {
-            if lastSaved != nil || backlog.isEmpty {
+            if hadSaved || backlog.isEmpty {
                 logger.warning(
                     "cannot save log positions; lines may be read again after a restart",
                     metadata: ["path": "\(positionsPath)", "error": "\(error)"])
             }
-            return positions
         }
     }
 
@@ -206,5 +211,30 @@ struct LogBacklog {
         }
         entries.removeFirst(count)
         return newest
+    }
+}
+
+/// When the acked file positions are written to disk: the newest offered, at most once per
+/// `intervalMs` (the first change after a quiet spell at once), or at once when forced. What
+/// is written is never ahead of what was acked, only behind it by up to `intervalMs`.
+struct PositionsCheckpoint {
+    let intervalMs: Int64
+    /// What was written last (or handed out to be written).
+    private(set) var saved: [LogTailer.Position]?
+    /// The newest acked positions not written yet.
+    private(set) var pending: [LogTailer.Position]?
+    private var lastWriteMs: Int64?
+
+    init(intervalMs: Int64) { self.intervalMs = intervalMs }
+
+    /// Takes the newest acked positions (nil: none newer) and returns those to write now, if any.
+    mutating func due(_ acked: [LogTailer.Position]?, nowMs: Int64, force: Bool) -> [LogTailer.Position]? {
+        if let acked { pending = acked == saved ? nil : acked }
+        guard let positions = pending else { return nil }
+        if !force, let last = lastWriteMs, nowMs - last < intervalMs, nowMs >= last { return nil }
+        saved = positions
+        pending = nil
+        lastWriteMs = nowMs
+        return positions
     }
 }

@@ -265,50 +265,73 @@ public struct IngestServer: Service {
         var identified: AgentIdentity?
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
-                for try await frame in inbound {
-                    switch session.receive(frame: frame) {
-                    case .welcome(let agent):
-                        // Too late: the timer has closed the connection already.
-                        guard connection.handshake.complete() else { return }
-                        if let refusal = try await bind(agent, session: session, peer: peer) {
-                            try await outbound.write(WireMessage.error(refusal).frame())
+                // A batch is stored while the next frame is read, decoded and its log lines
+                // encoded (the agent keeps two on the wire), so PostgreSQL does not wait for
+                // that work. Before the next store or any other message, the one in flight is
+                // awaited: ACKs go out in order, and after a failed store nothing later of this
+                // connection is stored.
+                try await withThrowingTaskGroup(of: Bool.self) { storing in
+                    var inFlight = false
+                    for try await frame in inbound {
+                        let action = session.receive(frame: frame)
+                        let prepared: IngestWriter.PreparedLogs? =
+                            if case .store(let batch, let agent) = action, !batch.logs.isEmpty {
+                                IngestWriter.PreparedLogs(batch.logs, host: agent.host)
+                            } else {
+                                nil
+                            }
+                        if inFlight {
+                            inFlight = false
+                            guard try await storing.next() ?? true else { return }
+                        }
+                        switch action {
+                        case .welcome(let agent):
+                            // Too late: the timer has closed the connection already.
+                            guard connection.handshake.complete() else { return }
+                            if let refusal = try await bind(agent, session: session, peer: peer) {
+                                try await outbound.write(WireMessage.error(refusal).frame())
+                                return
+                            }
+                            agentLabel = "agent \(agent.agentID) (host \(agent.host))"
+                            identified = agent
+                            let last = try await writers.writer(forHost: agent.host).lastStoredSeq(
+                                agentID: agent.agentID, bootID: agent.bootID)
+                            session.welcomed(lastStoredSeq: last)
+                            connection.limit.raise()
+                            try await outbound.write(WireMessage.welcome(.init(lastAckedSeq: last)).frame())
+                            await stats.agentConnected(agent)
+                            logger.info(
+                                "agent connected",
+                                metadata: [
+                                    "agent": "\(agent.agentID)", "host": "\(agent.host)", "last_seq": "\(last)",
+                                    "version": "\(agent.version ?? "unknown")",
+                                ]
+                            )
+                        case .store(let batch, let agent):
+                            let payload = frame.payload
+                            storing.addTask {
+                                try await store(
+                                    batch, prepared: prepared, from: agent, payload: payload, outbound: outbound)
+                            }
+                            inFlight = true
+                        case .quarantine(let batch):
+                            guard try await quarantine(batch, afterStore: false, outbound: outbound) else { return }
+                        case .reject(let error):
+                            try await reject(error, agent: agentLabel, outbound: outbound)
+                            return
+                        case .refuse(let error, let reason):
+                            await stats.connectionRefused(reason)
+                            logger.warning(
+                                "refusing ingest connection",
+                                metadata: [
+                                    "peer": "\(peer)", "reason": "\(reason.rawValue)", "error": "\(error)",
+                                    "allowed_hosts": "\(session.scope?.description ?? "-")",
+                                ])
+                            try await outbound.write(WireMessage.error(error).frame())
                             return
                         }
-                        agentLabel = "agent \(agent.agentID) (host \(agent.host))"
-                        identified = agent
-                        let last = try await writers.writer(forHost: agent.host).lastStoredSeq(
-                            agentID: agent.agentID, bootID: agent.bootID)
-                        session.welcomed(lastStoredSeq: last)
-                        connection.limit.raise()
-                        try await outbound.write(WireMessage.welcome(.init(lastAckedSeq: last)).frame())
-                        await stats.agentConnected(agent)
-                        logger.info(
-                            "agent connected",
-                            metadata: [
-                                "agent": "\(agent.agentID)", "host": "\(agent.host)", "last_seq": "\(last)",
-                                "version": "\(agent.version ?? "unknown")",
-                            ]
-                        )
-                    case .store(let batch, let agent):
-                        guard try await store(batch, from: agent, payload: frame.payload, outbound: outbound) else {
-                            return
-                        }
-                    case .quarantine(let batch):
-                        guard try await quarantine(batch, afterStore: false, outbound: outbound) else { return }
-                    case .reject(let error):
-                        try await reject(error, agent: agentLabel, outbound: outbound)
-                        return
-                    case .refuse(let error, let reason):
-                        await stats.connectionRefused(reason)
-                        logger.warning(
-                            "refusing ingest connection",
-                            metadata: [
-                                "peer": "\(peer)", "reason": "\(reason.rawValue)", "error": "\(error)",
-                                "allowed_hosts": "\(session.scope?.description ?? "-")",
-                            ])
-                        try await outbound.write(WireMessage.error(error).frame())
-                        return
                     }
+                    if inFlight { _ = try await storing.next() }
                 }
             }
         } catch {
@@ -349,7 +372,7 @@ public struct IngestServer: Service {
     /// Stores a batch and ACKs it; a permanent PostgreSQL error quarantines it (and ACKs).
     /// False when the connection must close (storage unavailable: the agent retries).
     private func store(
-        _ received: Batch, from agent: AgentIdentity, payload: ByteBuffer,
+        _ received: Batch, prepared: IngestWriter.PreparedLogs? = nil, from agent: AgentIdentity, payload: ByteBuffer,
         outbound: NIOAsyncChannelOutboundWriter<Frame>
     ) async throws -> Bool {
         var batch = received
@@ -359,7 +382,8 @@ public struct IngestServer: Service {
         await stats.storeStarted()
         let stored: (outcome: IngestWriter.Outcome, dropped: IngestDrops)
         do {
-            stored = try await writers.writer(forHost: agent.host).storeCounting(batch, from: agent, nowMs: nowMs)
+            stored = try await writers.writer(forHost: agent.host).storeCounting(
+                batch, from: agent, nowMs: nowMs, prepared: prepared)
         } catch let error as PostgresError where error.isPermanent {
             let quarantined = QuarantinedBatch(
                 agent: agent, seq: batch.seq, reason: "PostgreSQL refused the batch: \(error)", payload: payload,

@@ -117,9 +117,12 @@ public actor IngestWriter {
     /// `store`, and what was left out of the batch, by reason: samples and records outside the
     /// accepted time range, series or records breaking `SeriesLimits` / `IngestLimits`, new
     /// series past the caps. Everything else of the batch is stored.
-    public func storeCounting(_ batch: Batch, from agent: AgentIdentity, nowMs: Int64) throws -> (
-        outcome: Outcome, dropped: IngestDrops
-    ) {
+    ///
+    /// `prepared`: the batch's log lines cleaned and encoded beforehand (`prepareLogs`, off this
+    /// writer's thread); used when every line is stored, else they are encoded here.
+    public func storeCounting(
+        _ batch: Batch, from agent: AgentIdentity, nowMs: Int64, prepared: PreparedLogs? = nil
+    ) throws -> (outcome: Outcome, dropped: IngestDrops) {
         let oldest = DayPartition(timestampMs: nowMs).adding(days: -maxAgeDays)
         let newest = nowMs + maxFutureMs
         var days: Set<DayPartition> = []
@@ -194,7 +197,8 @@ public actor IngestWriter {
                     data: HistogramCopyEncoder.encode(histograms, seriesIDs: histogramSeries)
                 )
             }
-            let storedLogs = logs.isEmpty ? [] : try storeLogs(logs, host: agent.host, connection)
+            let ready = prepared.flatMap { $0.matches(logs, host: agent.host) ? $0 : nil }
+            let storedLogs = logs.isEmpty ? [] : try storeLogs(logs, prepared: ready, host: agent.host, connection)
             try Self.queueLateRange(samples: accepted, histograms: histograms, events: events, connection)
             return (.stored(samples: accepted.count, rejected: dropped.total), storedLogs)
         }
@@ -260,9 +264,9 @@ public actor IngestWriter {
     /// savepoint. A line already stored (same host, file, offset and time: the agent re-read
     /// it, say after a restart) makes the `COPY` fail on `logs_line_idx`; the batch's lines then
     /// go through `insertLogs`, which skips those already there.
-    private func storeLogs(_ logs: [LogRecord], host: String, _ connection: PostgresConnection) throws
-        -> [StoredLog]
-    {
+    private func storeLogs(
+        _ logs: [LogRecord], prepared: PreparedLogs?, host: String, _ connection: PostgresConnection
+    ) throws -> [StoredLog] {
         let taken = try connection.query(
             "SELECT nextval('logs_id_seq') FROM generate_series(1, $1::int)", [String(logs.count)])
         var ids: [Int64] = []
@@ -275,13 +279,13 @@ public actor IngestWriter {
             throw PostgresError(.statement, "logs_id_seq gave \(ids.count) ids for \(logs.count) log records")
         }
         // Cleaned once, for the COPY and for what is returned.
-        let cleaned = logs.map(Self.cleaned)
+        let ready = prepared ?? PreparedLogs(logs, host: host)
+        let cleaned = ready.cleaned
         try connection.query("SAVEPOINT logs_copy")
         let alreadyStored: Bool
         do {
             try connection.copyIn(
-                "COPY logs (\(LogsCopyEncoder.columns)) FROM STDIN (FORMAT binary)",
-                data: LogsCopyEncoder.encode(cleaned, ids: ids, host: host))
+                "COPY logs (\(LogsCopyEncoder.columns)) FROM STDIN (FORMAT binary)", data: ready.rows.filled(ids: ids))
             alreadyStored = false
         } catch {
             // (A `catch … where` on the typed error crashes Swift 6.3's ownership verifier.)
@@ -296,6 +300,29 @@ public actor IngestWriter {
         try connection.query("RELEASE SAVEPOINT logs_copy")
         // Sorted by id, as `insertLogs` returns them: the ids were taken in the records' order.
         return zip(cleaned, ids).map { record, id in StoredLog(id: id, host: host, record: record) }
+    }
+
+    /// A batch's log lines cleaned and encoded for `COPY` before the batch is stored: the
+    /// ingest server prepares the next batch while this writer stores the one before it.
+    /// `storeCounting` uses it when every line of the batch is to be stored.
+    public struct PreparedLogs: Sendable {
+        /// The records as received, as cleaned, and as `COPY` rows without their ids.
+        let received: [LogRecord]
+        let cleaned: [LogRecord]
+        let rows: LogsCopyEncoder.Rows
+        let host: String
+
+        public init(_ logs: [LogRecord], host: String) {
+            received = logs
+            cleaned = logs.map(IngestWriter.cleaned)
+            rows = LogsCopyEncoder.rows(cleaned, host: host)
+            self.host = host
+        }
+
+        /// True when these are `logs` of `host` (the same records: none was left out).
+        func matches(_ logs: [LogRecord], host: String) -> Bool {
+            self.host == host && received.count == logs.count && received == logs
+        }
     }
 
     /// `text` without NUL characters, which PostgreSQL text cannot hold.

@@ -141,12 +141,47 @@ public enum HistogramCopyEncoder {
 enum LogsCopyEncoder {
     static let columns = #"id, ts, host, service, level, event, logger, trace_id, fields, source, "offset""#
 
+    /// Rows encoded before their ids are taken (the daemon encodes a batch while PostgreSQL
+    /// stores the one before it); `filled(ids:)` writes the ids in.
+    struct Rows: Sendable {
+        private(set) var bytes: [UInt8]
+        /// Where each row's id (8 bytes, big-endian) is in `bytes`.
+        let idOffsets: [Int]
+
+        init(bytes: [UInt8], idOffsets: [Int]) {
+            self.bytes = bytes
+            self.idOffsets = idOffsets
+        }
+
+        var count: Int { idOffsets.count }
+
+        /// The `COPY` data with `ids[i]` as row i's id.
+        consuming func filled(ids: [Int64]) -> [UInt8] {
+            precondition(ids.count == idOffsets.count, "one id per log record")
+            bytes.withUnsafeMutableBytes { raw in
+                for (offset, id) in zip(idOffsets, ids) {
+                    raw.storeBytes(of: UInt64(bitPattern: id).bigEndian, toByteOffset: offset, as: UInt64.self)
+                }
+            }
+            return bytes
+        }
+    }
+
     static func encode(_ logs: [LogRecord], ids: [Int64], host: String) -> [UInt8] {
         precondition(logs.count == ids.count, "one id per log record")
+        return rows(logs, host: host).filled(ids: ids)
+    }
+
+    /// The rows of `logs` with ids still to be filled in.
+    static func rows(_ logs: [LogRecord], host: String) -> Rows {
         var writer = BinaryCopyWriter(capacity: logs.reduce(0) { $0 + 96 + $1.event.utf8.count + $1.fields.utf8.count })
-        for (record, id) in zip(logs, ids) {
+        var idOffsets: [Int] = []
+        idOffsets.reserveCapacity(logs.count)
+        for record in logs {
             writer.row(fields: 11)
-            writer.int64(id)
+            // The id's value follows its length (4 bytes).
+            idOffsets.append(writer.bytes.count + 4)
+            writer.int64(0)
             writer.timestamp(ms: record.timestampMs)
             writer.text(host)
             writer.text(record.service)
@@ -158,6 +193,6 @@ enum LogsCopyEncoder {
             writer.text(record.source)
             writer.int64(record.offset)
         }
-        return writer.finish()
+        return Rows(bytes: writer.finish(), idOffsets: idOffsets)
     }
 }
