@@ -15,10 +15,11 @@ is scraped too, as a reference outside the ratio.
 CPU: utime+stime deltas from /proc/PID/stat over a window of whole intervals, placed
 between ticks (the agent's cycles are aligned to the wall clock), so the window holds
 exactly N agent cycles and N scrape rounds; and the same from the scheduler's nanosecond
-clock (sum of /proc/PID/task/*/schedstat), which decides the target: this kernel accounts
-utime+stime by 4-ms ticks (CONFIG_HZ=250), charging a whole tick to the task that runs when it
-fires, so a cycle of a few ms reads 0, 4 or 8 ms (threads that exit lose their schedstat; the
-agent's and the exporters' threads live as long as they do). RSS: VmRSS and VmHWM from /proc/PID/status.
+clock (sum of /proc/PID/task/*/schedstat). The target is judged on the larger of the two:
+utime+stime is the process's precise run time (the kernel scales its 4-ms tick samples to the
+scheduler's sum, exited threads included) in 10-ms units, so ±10 ms over the window; schedstat is
+precise but counts only the threads alive at both ends of the window (a libdispatch worker that
+exits takes its time with it: a lower bound). RSS: VmRSS and VmHWM from /proc/PID/status.
 
 Settings: OVERHEAD_SECONDS (300; smoke 15), OVERHEAD_INTERVAL (5; smoke 1),
 OVERHEAD_WINDOW_CYCLES (12: per-window figures for median/min/max; smoke 5),
@@ -714,10 +715,15 @@ statsd:
         result["settings"]["log_rate_per_s"] = LOG_RATE
         result["settings"]["statsd_datagrams_per_s"] = STATSD_RATE
     result["targets"] = {
-        # Judged on the scheduler's clock: with 4-ms kernel ticks (CONFIG_HZ=250, tick accounting),
-        # utime+stime charge a whole tick to whoever runs when it fires, and a cycle is one burst.
-        "agent_cpu": {"target": "<= 3 ms CPU per cycle and >= 4x less than the exporter trio (scheduler clock)",
-                      "met": ours_ns <= 3 and (theirs_ns / ours_ns if ours_ns else 0) >= 4},
+        # Judged on the larger of the two clocks: utime+stime of /proc/PID/stat is the process's
+        # precise run time (the kernel scales its tick samples to sum_exec_runtime), exited threads
+        # included, but printed in 10-ms units; schedstat is precise to the nanosecond but sums
+        # only the threads alive at both ends of the window, so a thread that exits in between
+        # takes its time with it (the fifth stop: 1.40 ms on schedstat against 4.17 on utime+stime).
+        "agent_cpu": {"target": "<= 3 ms CPU per cycle and >= 4x less than the exporter trio "
+                                "(the larger of utime+stime and schedstat)",
+                      "met": max(ours, ours_ns) <= 3
+                      and (min(theirs, theirs_ns) / max(ours, ours_ns) if max(ours, ours_ns) else 0) >= 4},
         "agent_rss": {"target": "<= 12 MB and >= 4x less than the trio (no growth over 30 min: not soaked here)",
                       "met": agent_rss <= 12 and (trio_rss / agent_rss if agent_rss else 0) >= 4},
     }
