@@ -166,7 +166,7 @@ def rows(results_dir, benchmarks):
             "%s MiB (VmHWM %s; %s → %s over the run)%s" % (
                 num(o["rss_mib"], 1), num(o["hwm_mib"], 1), num(o["rss_mib_first"], 1), num(o["rss_mib_last"], 1),
                 "; RssAnon %s + RssFile %s" % (num(o["rss_anon_mib"], 1), num(o["rss_file_mib"], 1))
-                if "rss_anon_mib" in o else ""),
+                if "rss_anon_mib" in o else "") + ("; Pss %s" % num(o["pss_mib"], 1) if o.get("pss_mib") else ""),
             "trio %s MiB%s" % (num(t["rss_mib"], 1),
                                " (RssAnon %s)" % num(t["rss_anon_mib"], 1) if "rss_anon_mib" in t else ""),
             "theirs ÷ ours = %s%s" % (num(r["rss_theirs_over_ours"], 2),
