@@ -27,10 +27,14 @@ struct MonAgentCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as ConfigError {
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            LineLogHandler.writeFailure("Error: \(error)", environment: ProcessInfo.processInfo.environment)
             exit(withError: ExitCode(ConfigError.exitStatus))
         } catch {
-            exit(withError: error)
+            // A failure (not --help, --version or a usage error) carries the journal's error priority.
+            let code = exitCode(for: error)
+            guard code != .success, code != .validationFailure else { exit(withError: error) }
+            LineLogHandler.writeFailure(fullMessage(for: error), environment: ProcessInfo.processInfo.environment)
+            exit(withError: code)
         }
     }
 }
@@ -56,8 +60,8 @@ extension MonAgentCommand {
 
         func run() async throws {
             let config = try options.load()
-            var logger = Logger(label: "monagent")
-            logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+            LineLogHandler.bootstrap(config.log, environment: ProcessInfo.processInfo.environment)
+            let logger = Logger(label: "monagent")
             let group = try AgentBuilder.build(config: config, logger: logger)
             logger.info(
                 "monagent starting",

@@ -26,10 +26,14 @@ struct MonQueryCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as ConfigError {
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            LineLogHandler.writeFailure("Error: \(error)", environment: ProcessInfo.processInfo.environment)
             exit(withError: ExitCode(ConfigError.exitStatus))
         } catch {
-            exit(withError: error)
+            // A failure (not --help, --version or a usage error) carries the journal's error priority.
+            let code = exitCode(for: error)
+            guard code != .success, code != .validationFailure else { exit(withError: error) }
+            LineLogHandler.writeFailure(fullMessage(for: error), environment: ProcessInfo.processInfo.environment)
+            exit(withError: code)
         }
     }
 }
@@ -55,7 +59,7 @@ extension MonQueryCommand {
 
         func run() async throws {
             let config = try options.load()
-            let logger = makeLogger(config.logLevel)
+            let logger = makeLogger(config.log)
             let app = try await buildApplication(config: config, logger: logger)
             try await app.runService()
         }
@@ -68,7 +72,7 @@ extension MonQueryCommand {
 
         func run() async throws {
             let config = try options.load()
-            let logger = makeLogger(config.logLevel)
+            let logger = makeLogger(config.log)
             let writer = IngestWriter(
                 databaseURL: config.databaseURL, password: config.databasePassword, logger: logger)
             let applied = try await writer.migrate()
@@ -93,7 +97,7 @@ extension MonQueryCommand {
 
         func run() async throws {
             let config = try options.load()
-            let logger = makeLogger(config.logLevel)
+            let logger = makeLogger(config.log)
             let writer = IngestWriter(
                 databaseURL: config.databaseURL, password: config.databasePassword, logger: logger)
             let nowMs = WallClock.nowMs()
@@ -150,10 +154,11 @@ extension MonQueryCommand {
     }
 }
 
-func makeLogger(_ level: String) -> Logger {
-    var logger = Logger(label: "monquery")
-    logger.logLevel = Logger.Level(rawValue: level) ?? .info
-    return logger
+/// Installs the line handler for every logger of the process (logfmt or JSON, journal
+/// priorities under systemd; `LogLevelControl.shared` holds the level) and returns monquery's.
+func makeLogger(_ settings: LogSettings) -> Logger {
+    LineLogHandler.bootstrap(settings, environment: ProcessInfo.processInfo.environment)
+    return Logger(label: "monquery")
 }
 
 extension MonQueryCommand {

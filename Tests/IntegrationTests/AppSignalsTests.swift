@@ -47,7 +47,7 @@ struct AppSignalsTests {
             monquery.stop()
         }
         _ = try await eventually("StatsD receivers listening") { () -> Bool? in
-            monagent.log.contains("address=unix") && monagent.log.contains("address=udp") ? true : nil
+            monagent.log.contains("address=\"unix") && monagent.log.contains("address=\"udp") ? true : nil
         }
         let sender = UDPSender(port: port)
         defer { sender.close() }

@@ -416,7 +416,7 @@ extension HostileInputTests {
         let agent = try daemon.startAgent(
             interval: 0.5, extra: ["MONAGENT_STATSD_ADDRESS": "127.0.0.1:\(port)", "MONAGENT_COLLECTORS": "cpu"])
         defer { agent.stop() }
-        _ = try await eventually("StatsD listening") { agent.log.contains("address=udp") ? true : nil }
+        _ = try await eventually("StatsD listening") { agent.log.contains("address=\"udp") ? true : nil }
         let sender = UDPSender(port: port)
         defer { sender.close() }
         // 30 tags of 190 bytes (StatsD allows 32 tags of 200): a key of about 6 KiB; and a tag

@@ -28,7 +28,7 @@ extension HostileInputTests {
                     "MONAGENT_COLLECTORS": "cpu",
                 ])
             _ = try await eventually("StatsD receivers listening") { () -> Bool? in
-                monagent.log.contains("address=unix") && monagent.log.contains("address=udp") ? true : nil
+                monagent.log.contains("address=\"unix") && monagent.log.contains("address=\"udp") ? true : nil
             }
             return StatsDSetup(
                 daemon: daemon, monquery: monquery, monagent: monagent, port: port, unixSocket: unixSocket)

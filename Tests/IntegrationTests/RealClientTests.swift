@@ -104,7 +104,9 @@ struct RealClientTests {
             monquery.stop()
         }
         if mode != .logs {
-            _ = try await eventually("StatsD receiver listening") { monagent.log.contains("address=udp") ? true : nil }
+            _ = try await eventually("StatsD receiver listening") {
+                monagent.log.contains("address=\"udp") ? true : nil
+            }
         }
         let base = "http://127.0.0.1:\(appPort)"
         _ = try await eventually("the app answering", seconds: 60) { () -> Bool? in

@@ -23,7 +23,7 @@ private func query(_ yaml: String, env: [String: String] = [:]) throws -> QueryC
         #expect(config.maxFrameBytes == 16 * 1024 * 1024)
         #expect(config.partitionsAheadDays == 3)
         #expect(config.rawRetentionDays == 7)
-        #expect(config.logLevel == "info")
+        #expect(config.log.level.rawValue == "info")
         #expect(config.queryConnections == 4 && config.responseCacheMs == 500)
         #expect(config.ingestConnections == 2)
         #expect(config.databaseReadURL == nil)
@@ -80,7 +80,7 @@ private func query(_ yaml: String, env: [String: String] = [:]) throws -> QueryC
         #expect(config.maxFrameBytes == 2048)
         #expect(config.partitionsAheadDays == 5)
         #expect(config.rawRetentionDays == 30)
-        #expect(config.logLevel == "warning")
+        #expect(config.log.level.rawValue == "warning")
     }
 
     @Test func environmentWinsOverTheFile() throws {

@@ -15,8 +15,9 @@ public struct AgentConfig: Sendable {
     public var interval: Double
     /// `state_dir` — where the agent keeps state (default `/var/lib/monagent`).
     public var stateDir: String
-    /// `log_level` — trace, debug, info, notice, warning, error, critical (default info).
-    public var logLevel: String
+    /// `log.level` (trace … critical, default info; the older `log_level` is still read) and
+    /// `log.format` (logfmt or json) — `LogSettings`.
+    public var log: LogSettings
     /// `ingest.socket` — the daemon's socket (default `/run/monquery/ingest.sock`).
     public var ingestSocket: String
     /// `ingest.address` — `host:port` of a remote monquery's TCP listener; when set, the agent
@@ -84,7 +85,7 @@ public struct AgentConfig: Sendable {
         host = source.string("host", default: hostname)
         interval = try source.double("interval", default: 5, range: 0.05...3600)
         stateDir = source.string("state_dir", default: "/var/lib/monagent")
-        logLevel = try LogLevelName.validate(source.string("log_level", default: "info"), key: "log_level")
+        log = try LogSettings(source: source)
         ingestSocket = source.string("ingest.socket", default: "/run/monquery/ingest.sock")
         ingestRemote = try Self.remote(source)
         queueMaxBatches = try source.int("ingest.queue_max_batches", default: 720, range: 1...1_000_000)

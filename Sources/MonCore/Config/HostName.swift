@@ -9,16 +9,3 @@ public enum HostName {
         return name.isEmpty ? "localhost" : name
     }
 }
-
-/// Validates swift-log level names.
-public enum LogLevelName {
-    public static let all = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-
-    public static func validate(_ name: String, key: String) throws -> String {
-        guard all.contains(name) else {
-            throw ConfigError(
-                key: key, message: "'\(name)' is not a log level; use one of \(all.joined(separator: ", "))")
-        }
-        return name
-    }
-}

@@ -64,8 +64,9 @@ public struct QueryConfig: Sendable {
     public var rollupInterval: Double
     /// `storage.rollup_settle_seconds` (15): a minute is rolled up this long after it ended.
     public var rollupSettle: Int
-    /// `log_level` — default info.
-    public var logLevel: String
+    /// `log.level` (trace … critical, default info; the older `log_level` is still read) and
+    /// `log.format` (logfmt or json) — `LogSettings`.
+    public var log: LogSettings
     /// `logs.stream_buffer` — records a live-stream client may fall behind before drops are counted (default 1000).
     public var logStreamBuffer: Int
     /// `logs.stream_keepalive_seconds` — comment line sent to idle live-stream clients (default 15).
@@ -169,7 +170,7 @@ public struct QueryConfig: Sendable {
             ],
             ledgerDays: try source.int("storage.ledger_retention_days", default: 7, range: 1...3650))
         try Self.checkRetentionOrder(retention)
-        logLevel = try LogLevelName.validate(source.string("log_level", default: "info"), key: "log_level")
+        log = try LogSettings(source: source)
         logStreamBuffer = try source.int("logs.stream_buffer", default: 1000, range: 1...1_000_000)
         logStreamKeepalive = try source.double("logs.stream_keepalive_seconds", default: 15, range: 0.1...3600)
         exportMaxConcurrent = try source.int("export.max_concurrent", default: 2, range: 1...64)
