@@ -114,7 +114,8 @@ let package = Package(
                         "-Xlinker", "-z", "-Xlinker", "now",
                     ],
                     .when(platforms: [.linux], configuration: .release))
-            ]
+            ],
+            plugins: ["BuildInfoPlugin"]
         ),
         .executableTarget(
             name: "MonQuery",
@@ -129,8 +130,12 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            plugins: ["BuildInfoPlugin"]
         ),
+        // `BuildInfo.current` in each executable: the git revision and Swift version captured at
+        // build time ("unknown" outside a git checkout). Plugins/BuildInfoPlugin.
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         // Helpers every test target shares: seeded corruptions, named inputs, the fixture
         // directory (Tests/Fixtures, found from the source path), temporary files.
         .target(

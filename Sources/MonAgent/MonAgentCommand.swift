@@ -11,6 +11,7 @@ struct MonAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monagent",
         abstract: "MnemoLite monitoring agent: samples this host and ships batches to monquery.",
+        version: BuildInfo.current.versionLine(program: "monagent"),
         subcommands: [Run.self, Once.self, CheckConfig.self],
         defaultSubcommand: Run.self
     )
@@ -164,7 +165,7 @@ enum AgentBuilder {
             queue = MemoryBatchQueue(capacity: config.queueMaxBatches, shaper: shaper)
         }
         let identity = AgentIdentity(
-            agentID: config.agentID, host: config.host, bootID: bootID, version: MonCoreVersion.string,
+            agentID: config.agentID, host: config.host, bootID: bootID, version: BuildInfo.current.helloVersion,
             intervalMs: Int64((config.interval * 1000).rounded()))
         var shipperConfiguration = Shipper.Configuration(socketPath: config.ingestSocket, identity: identity)
         shipperConfiguration.backoffInitial = config.backoffInitial

@@ -78,10 +78,13 @@ extension API {
             let age = agent.lastBatchMs.map { nowMs - $0 }
             if !agent.connected || (age ?? Int64.max) > Self.agentSilentMs { silent += 1 }
             if let last = agent.lastQuarantineMs, nowMs - last < Self.quarantineRecentMs { quarantinedRecently += 1 }
+            // HELLO's agent_version: `0.1.0+89d9af8e1234` (the revision since issue 25), or `0.1.0`.
+            let build = agent.version.map(BuildInfo.parseHelloVersion)
             return .object([
                 ("agent_id", .string(agent.agentID)), ("host", .string(agent.host)),
                 ("connected", .bool(agent.connected)),
-                ("version", agent.version.map { .string($0) } ?? .null),
+                ("version", build.map { .string($0.version) } ?? .null),
+                ("revision", build?.revision.map { .string($0) } ?? .null),
                 ("interval_seconds", .number(agent.effectiveIntervalMs.map { $0 / 1000 })),
                 ("last_batch_age_seconds", .number(age.map { Double($0) / 1000 })),
                 ("lag_seconds", .number(agent.lastLagMs.map { Double($0) / 1000 })),
@@ -127,6 +130,7 @@ extension API {
         let body: JSONValue = .object([
             ("status", .string(Self.levelName(worst))),
             ("checked", .string(Timestamp.iso8601(ms: nowMs))),
+            ("build", Self.buildJSON(BuildInfo.current)),
             ("checks", .object(checks)),
         ])
         return (body, worst)
@@ -142,6 +146,14 @@ extension API {
         return .object([
             ("status", body["status"] ?? .null), ("checked", body["checked"] ?? .null), ("checks", .object(checks)),
             ("redacted", true),
+        ])
+    }
+
+    /// This daemon's `version`, `revision` and `swift_version` (as in `mon_build_info`).
+    static func buildJSON(_ build: BuildInfo) -> JSONValue {
+        .object([
+            ("version", .string(build.version)), ("revision", .string(build.revision)),
+            ("swift_version", .string(build.swiftVersion)),
         ])
     }
 

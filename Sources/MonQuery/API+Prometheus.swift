@@ -21,6 +21,7 @@ extension API {
         limitStats.render(into: &out)
         authThrottle.render(into: &out)
         Self.processMetrics(&out)
+        Self.buildInfoMetric(&out, BuildInfo.current)
         out.family("mon_query_metrics_series_dropped")
         out.sample("mon_query_metrics_series_dropped", [], Double(out.droppedSeries))
         out.finish()
@@ -111,6 +112,14 @@ extension API {
         }
         out.family("mon_query_ingest_quarantined_total", type: .counter)
         out.sample("mon_query_ingest_quarantined_total", [], Double(await stats.batchesQuarantined))
+    }
+
+    /// `mon_build_info{version,revision,swift_version} 1`, as Prometheus' own `*_build_info`.
+    static func buildInfoMetric(_ out: inout PrometheusText, _ build: BuildInfo) {
+        out.family("mon_build_info", type: .gauge)
+        out.sample(
+            "mon_build_info",
+            [("version", build.version), ("revision", build.revision), ("swift_version", build.swiftVersion)], 1)
     }
 
     /// The standard process metrics of the Prometheus client libraries, from /proc/self.

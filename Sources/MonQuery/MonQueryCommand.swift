@@ -10,6 +10,7 @@ struct MonQueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monquery",
         abstract: "MnemoLite monitoring daemon: stores what agents send and serves the monitoring API.",
+        version: BuildInfo.current.versionLine(program: "monquery"),
         subcommands: [Serve.self, Migrate.self, Retention.self, CheckConfig.self, HashToken.self],
         defaultSubcommand: Serve.self
     )

@@ -82,4 +82,18 @@ struct JournalLogTests {
         #expect(error.hasPrefix("time=20") && error.contains("Z level=error label=monagent msg=\""), "\(error)")
         #expect(!log.contains("<3>"))
     }
+
+    @Test("--version prints the version, the git revision of the build and the Swift compiler")
+    func version() async throws {
+        let directory = try #require(TestEnvironment.binDirectory)
+        for program in ["monagent", "monquery"] {
+            let (status, output) = try await runProgram("\(directory)/\(program)", ["--version"])
+            #expect(status == 0, "\(output)")
+            let line = output.trimmingCharacters(in: .newlines)
+            // The tests run from a git checkout: the full commit hash, `-dirty` with local edits.
+            let pattern = try Regex(
+                #"^\#(program) [0-9A-Za-z.+-]+ \(revision [0-9a-f]{40}(-dirty)?, Swift 6\.[0-9.+]+\)$"#)
+            #expect(line.wholeMatch(of: pattern) != nil, "\(line)")
+        }
+    }
 }

@@ -87,6 +87,9 @@ extension MetricCatalogue {
             "Addresses forgotten by the throttle to stay within auth.throttle_max_addresses."),
         .gauge("mon_alerts", labels: ["rule", "severity", "host"], "1 for each firing alert of monquery's rules."),
         .gauge("mon_alerts_pending", "Alerts whose condition holds but not yet for the rule's `for` duration."),
+        .gauge(
+            "mon_build_info", labels: ["version", "revision", "swift_version"],
+            "Always 1: the version, git revision and Swift compiler monquery was built with (--version)."),
         .counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds."),
         .gauge("process_resident_memory_bytes", "Resident memory size in bytes."),
         .gauge("process_open_fds", "Number of open file descriptors."),
