@@ -13,13 +13,9 @@ public struct BuildInfo: Sendable, Equatable {
     /// `6.3.1`, from `swiftc --version`; the language version the compiler accepts when
     /// that could not be run.
     public var swiftVersion: String
+}
 
-    public init(version: String, revision: String, swiftVersion: String) {
-        self.version = version
-        self.revision = revision
-        self.swiftVersion = swiftVersion
-    }
-
+extension BuildInfo {
     /// From the plugin's raw strings (any of them may be empty).
     public init(describe: String, revision: String, swiftVersion: String) {
         let dirty = describe.hasSuffix("-dirty")

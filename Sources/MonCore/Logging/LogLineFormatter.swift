@@ -110,8 +110,8 @@ public struct LogLineFormatter: Sendable {
         }
     }
 
-    /// A logfmt value, bare when it can be, else in double quotes with `"`, `\` and control
-    /// characters escaped (`\n`, `\r`, `\t`, `\u001b`).
+    /// A logfmt value, bare when it can be, else double-quoted with `"`, `\` and control
+    /// characters escaped as in JSON (`\n`, `\t`, `\u001b`), which logfmt readers accept.
     static func appendLogfmtValue(_ value: String, to out: inout String) {
         let needsQuotes =
             value.isEmpty
@@ -122,20 +122,6 @@ public struct LogLineFormatter: Sendable {
             out += value
             return
         }
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        JSONValue.writeString(value, to: &out)
     }
 }
