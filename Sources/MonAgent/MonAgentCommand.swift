@@ -39,7 +39,10 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .long, help: "YAML configuration file (default \(AgentConfig.defaultPath) when it exists).")
     var config: String?
 
-    func load() throws -> AgentConfig {
+    func load() throws -> AgentConfig { try Self.load(config) }
+
+    /// `config` (or the default file when it exists), with the `MONAGENT_*` variables.
+    static func load(_ config: String?) throws -> AgentConfig {
         let path =
             config ?? (FileManager.default.fileExists(atPath: AgentConfig.defaultPath) ? AgentConfig.defaultPath : nil)
         return try AgentConfig.load(path: path, environment: ProcessInfo.processInfo.environment)
@@ -49,7 +52,8 @@ struct AgentOptions: ParsableArguments {
 extension MonAgentCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Sample every interval and ship batches to monquery until SIGTERM/SIGINT."
+            abstract:
+                "Sample every interval and ship batches to monquery until SIGTERM/SIGINT; SIGHUP re-reads the configuration."
         )
 
         @OptionGroup var options: AgentOptions
@@ -58,7 +62,12 @@ extension MonAgentCommand {
             let config = try options.load()
             var logger = Logger(label: "monagent")
             logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
-            let group = try AgentBuilder.build(config: config, logger: logger)
+            // SIGHUP reads the same file (and MONAGENT_* variables) again. The log level is
+            // reloaded once the log handler has a runtime level control (issue 25, h-logv):
+            // pass it as `applyLogLevel`; until then `log_level` is reported as needing a restart.
+            let group = try await AgentBuilder.build(
+                config: config, logger: logger, reload: { [path = options.config] in try AgentOptions.load(path) },
+                applyLogLevel: nil)
             logger.info(
                 "monagent starting",
                 metadata: [
@@ -139,7 +148,12 @@ enum AgentBuilder {
             .filter { config.collectors.contains($0.name) }
     }
 
-    static func build(config: AgentConfig, logger: Logger) throws -> ServiceGroup {
+    /// `reload` reads the configuration again for SIGHUP (nil: no reload); `applyLogLevel`
+    /// puts a reloaded `log_level` in force (nil: the level needs a restart).
+    static func build(
+        config: AgentConfig, logger: Logger, reload: (@Sendable () throws -> AgentConfig)? = nil,
+        applyLogLevel: (@Sendable (Logger.Level) -> Void)? = nil
+    ) async throws -> ServiceGroup {
         // The TLS settings of a remote daemon are read now: a bad CA file stops the start.
         let daemon = try config.ingestRemote.map(Shipper.Remote.init)
         let queue: any BatchQueue
@@ -209,6 +223,12 @@ enum AgentBuilder {
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         if notifier.isEnabled {
             services.append(WatchdogService(notifier: notifier, readyStatus: "collecting every \(config.interval)"))
+        }
+        if let reload {
+            let reloader = ConfigReloader(
+                running: config, stats: ConfigReloadStats(startedMs: WallClock.nowMs()), logger: logger, load: reload,
+                plan: { running, new in running.reloadPlan(to: new, applyLogLevel: applyLogLevel) })
+            services.append(await ReloadService { await reloader.reload() })
         }
         return ServiceGroup(
             configuration: .init(

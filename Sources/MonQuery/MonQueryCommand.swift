@@ -38,7 +38,10 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "YAML configuration file (default \(QueryConfig.defaultPath) when it exists).")
     var config: String?
 
-    func load() throws -> QueryConfig {
+    func load() throws -> QueryConfig { try Self.load(config) }
+
+    /// `config` (or the default file when it exists), with the `MONQUERY_*` variables.
+    static func load(_ config: String?) throws -> QueryConfig {
         let path =
             config ?? (FileManager.default.fileExists(atPath: QueryConfig.defaultPath) ? QueryConfig.defaultPath : nil)
         return try QueryConfig.load(path: path, environment: ProcessInfo.processInfo.environment)
@@ -48,7 +51,8 @@ struct ConfigOptions: ParsableArguments {
 extension MonQueryCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run migrations, then listen on the ingest socket and on HTTP until SIGTERM/SIGINT."
+            abstract:
+                "Run migrations, then listen on the ingest socket and on HTTP until SIGTERM/SIGINT; SIGHUP reloads rules, tokens, certificates."
         )
 
         @OptionGroup var options: ConfigOptions
@@ -56,7 +60,12 @@ extension MonQueryCommand {
         func run() async throws {
             let config = try options.load()
             let logger = makeLogger(config.logLevel)
-            let app = try await buildApplication(config: config, logger: logger)
+            // SIGHUP reads the same file (and MONQUERY_* variables) again. The log level is
+            // reloaded once the log handler has a runtime level control (issue 25, h-logv):
+            // pass it as `applyLogLevel`; until then `log_level` is reported as needing a restart.
+            let app = try await buildApplication(
+                config: config, logger: logger, reload: { [path = options.config] in try ConfigOptions.load(path) },
+                applyLogLevel: nil)
             try await app.runService()
         }
     }

@@ -199,6 +199,14 @@ public final class ConfigSource {
         }
     }
 
+    /// Every key of the file with its value as written (a list as YAML text), for telling
+    /// which keys a reload changes; never logged (values may be secrets).
+    public var fileValues: [String: String] {
+        var values = scalars.mapValues(\.text)
+        for (key, entry) in sequences { values[key] = (try? Yams.serialize(node: entry.node)) ?? entry.origin }
+        return values
+    }
+
     /// Throws on keys present in the file that no getter asked for.
     public func finish() throws {
         let unknown = Set(scalars.keys).union(sequences.keys).subtracting(consumed).sorted()
