@@ -176,4 +176,38 @@ struct ReloadTests {
         #expect(server.isRunning)
         #expect(try await Self.fingerprint(port: daemon.httpPort) == secondPrint)
     }
+
+    @Test("monagent on SIGHUP: keeps running, names a changed key as needing a restart, refuses a broken file")
+    func agent() async throws {
+        let daemon = try Daemon.make()
+        let server = try daemon.start()
+        defer { server.stop() }
+        let path = "\(daemon.directory)/monagent.yaml"
+        func write(_ text: String) throws { try text.write(toFile: path, atomically: true, encoding: .utf8) }
+        try write("collectors: [cpu, memory]\n")
+        let agent = try daemon.startAgent(arguments: ["--config", path])
+        defer { agent.stop() }
+        _ = try await eventually("the agent's first batch stored") { () -> Bool? in
+            try daemon.scalar("SELECT count(*) FROM ingest_ledger") > 0 ? true : nil
+        }
+
+        try write("collectors: [cpu]\n")
+        agent.signal(SIGHUP)
+        _ = try await eventually("the reload logged") { () -> Bool? in
+            agent.log.contains("needs_restart=collectors") ? true : nil
+        }
+        #expect(agent.log.contains("configuration reloaded"))
+
+        try write("collectors: [cpu, nonsense]\ninterval: [\n")
+        agent.signal(SIGHUP)
+        _ = try await eventually("the refusal logged") { () -> Bool? in
+            agent.log.contains("configuration reload refused") ? true : nil
+        }
+        #expect(agent.isRunning)
+        // Still shipping.
+        let stored = try daemon.scalar("SELECT count(*) FROM ingest_ledger")
+        _ = try await eventually("another batch stored after the refused reload") { () -> Bool? in
+            try daemon.scalar("SELECT count(*) FROM ingest_ledger") > stored ? true : nil
+        }
+    }
 }

@@ -38,4 +38,14 @@ import Testing
         #expect(applied.withLock { $0 } == .debug)
         #expect(plan.effective.reloadPlan(to: new, applyLogLevel: nil).changes.isEmpty)
     }
+
+    @Test("a key a variable overrides is not reported when only its file value changes")
+    func environmentWins() throws {
+        func config(_ yaml: String) throws -> AgentConfig {
+            try AgentConfig(
+                source: ConfigSource(yaml: yaml, envPrefix: "MONAGENT", environment: ["MONAGENT_INTERVAL": "1"]))
+        }
+        let plan = try config("interval: 5\n").reloadPlan(to: try config("interval: 2\n"), applyLogLevel: nil)
+        #expect(plan.changes.isEmpty)
+    }
 }

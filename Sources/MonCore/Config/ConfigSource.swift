@@ -199,11 +199,14 @@ public final class ConfigSource {
         }
     }
 
-    /// Every key of the file with its value as written (a list as YAML text), for telling
-    /// which keys a reload changes; never logged (values may be secrets).
+    /// Every key of the file with its value in force (a variable overriding it wins; a list as
+    /// YAML text), for telling which keys a reload changes; never logged (values may be secrets).
     public var fileValues: [String: String] {
-        var values = scalars.mapValues(\.text)
-        for (key, entry) in sequences { values[key] = (try? Yams.serialize(node: entry.node)) ?? entry.origin }
+        var values: [String: String] = [:]
+        for (key, value) in scalars { values[key] = environment[environmentName(key)] ?? value.text }
+        for (key, entry) in sequences {
+            values[key] = environment[environmentName(key)] ?? (try? Yams.serialize(node: entry.node)) ?? entry.origin
+        }
         return values
     }
 
