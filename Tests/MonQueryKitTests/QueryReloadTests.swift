@@ -128,3 +128,21 @@ import Testing
         #expect(targets.tokens.current.match(token: "token-a") != nil)
     }
 }
+
+/// `AlertEvaluator.replaceRules`: the rules a reload puts in force (no database needed).
+@Suite struct AlertRulesReplaceTests {
+    @Test("the evaluator answers with the replaced rules and forgets the failures of removed ones")
+    func replace() async throws {
+        let old = try QueryReloadTests.config().alerts.rules
+        let new = try QueryReloadTests.config(threshold: 50).alerts.rules
+        let evaluator = AlertEvaluator(
+            rules: old, store: QueryStore(databaseURL: "postgresql://127.0.0.1:1/none"),
+            alerts: AlertStore(databaseURL: "postgresql://127.0.0.1:1/none"), cache: LastValueCache(),
+            stats: IngestStats(), webhook: nil, logger: Logger(label: "test"))
+        #expect(evaluator.rules.first?.threshold == 90)
+        await evaluator.replaceRules(new)
+        #expect(evaluator.rules.first?.threshold == 50)
+        await evaluator.replaceRules([])
+        #expect(evaluator.rules.isEmpty)
+    }
+}
