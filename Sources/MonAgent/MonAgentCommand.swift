@@ -44,7 +44,10 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .long, help: "YAML configuration file (default \(AgentConfig.defaultPath) when it exists).")
     var config: String?
 
-    func load() throws -> AgentConfig {
+    func load() throws -> AgentConfig { try Self.load(config) }
+
+    /// `config` (or the default file when it exists), with the `MONAGENT_*` variables.
+    static func load(_ config: String?) throws -> AgentConfig {
         let path =
             config ?? (FileManager.default.fileExists(atPath: AgentConfig.defaultPath) ? AgentConfig.defaultPath : nil)
         return try AgentConfig.load(path: path, environment: ProcessInfo.processInfo.environment)
@@ -54,7 +57,8 @@ struct AgentOptions: ParsableArguments {
 extension MonAgentCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Sample every interval and ship batches to monquery until SIGTERM/SIGINT."
+            abstract:
+                "Sample every interval and ship batches to monquery until SIGTERM/SIGINT; SIGHUP re-reads the configuration."
         )
 
         @OptionGroup var options: AgentOptions
@@ -63,7 +67,11 @@ extension MonAgentCommand {
             let config = try options.load()
             LineLogHandler.bootstrap(config.log, environment: ProcessInfo.processInfo.environment)
             let logger = Logger(label: "monagent")
-            let group = try AgentBuilder.build(config: config, logger: logger)
+            // SIGHUP reads the same file (and MONAGENT_* variables) again; `log.level` applies
+            // in place through the process's level control, other changed keys need a restart.
+            let group = try await AgentBuilder.build(
+                config: config, logger: logger, reload: { [path = options.config] in try AgentOptions.load(path) },
+                applyLogLevel: { _ = LogLevelControl.shared.set($0) })
             logger.info(
                 "monagent starting",
                 metadata: [
@@ -144,7 +152,12 @@ enum AgentBuilder {
             .filter { config.collectors.contains($0.name) }
     }
 
-    static func build(config: AgentConfig, logger: Logger) throws -> ServiceGroup {
+    /// `reload` reads the configuration again for SIGHUP (nil: no reload); `applyLogLevel`
+    /// puts a reloaded `log_level` in force (nil: the level needs a restart).
+    static func build(
+        config: AgentConfig, logger: Logger, reload: (@Sendable () throws -> AgentConfig)? = nil,
+        applyLogLevel: (@Sendable (Logger.Level) -> Void)? = nil
+    ) async throws -> ServiceGroup {
         // The TLS settings of a remote daemon are read now: a bad CA file stops the start.
         let daemon = try config.ingestRemote.map(Shipper.Remote.init)
         let queue: any BatchQueue
@@ -214,6 +227,12 @@ enum AgentBuilder {
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         if notifier.isEnabled {
             services.append(WatchdogService(notifier: notifier, readyStatus: "collecting every \(config.interval)"))
+        }
+        if let reload {
+            let reloader = ConfigReloader(
+                running: config, stats: ConfigReloadStats(startedMs: WallClock.nowMs()), logger: logger, load: reload,
+                plan: { running, new in running.reloadPlan(to: new, applyLogLevel: applyLogLevel) })
+            services.append(await ReloadService { await reloader.reload() })
         }
         return ServiceGroup(
             configuration: .init(

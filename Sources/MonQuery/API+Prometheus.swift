@@ -20,6 +20,7 @@ extension API {
         httpMetrics.render(into: &out)
         limitStats.render(into: &out)
         authThrottle.render(into: &out)
+        Self.reloadMetrics(reloads, into: &out)
         Self.processMetrics(&out)
         Self.buildInfoMetric(&out, BuildInfo.current)
         out.family("mon_query_metrics_series_dropped")
@@ -33,6 +34,16 @@ extension API {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: compressed)))
         }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: text)))
+    }
+
+    /// The configuration reloads (SIGHUP): outcomes and the time of the last success.
+    static func reloadMetrics(_ stats: ConfigReloadStats, into out: inout PrometheusText) {
+        out.family("mon_query_config_reloads_total", type: .counter)
+        out.sample("mon_query_config_reloads_total", [("result", "ok")], Double(stats.successes))
+        out.sample("mon_query_config_reloads_total", [("result", "failed")], Double(stats.failures))
+        out.family("mon_query_config_last_reload_success_timestamp_seconds", type: .gauge)
+        out.sample(
+            "mon_query_config_last_reload_success_timestamp_seconds", [], Double(stats.lastSuccessMs) / 1000)
     }
 
     private func daemonMetrics(_ out: inout PrometheusText, nowMs: Int64) async {

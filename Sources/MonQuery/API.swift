@@ -26,7 +26,11 @@ struct API: Sendable {
     let broadcaster: LogBroadcaster
     let settings: Settings
     let exportSlots: ExportSlots
-    let authenticator: Authenticator
+    /// The API's tokens, replaced by a configuration reload; `authenticator` is the set in force.
+    let tokens: LiveAuthenticator
+    var authenticator: Authenticator { tokens.current }
+    /// Configuration reloads (SIGHUP), for `/metrics`.
+    let reloads: ConfigReloadStats
     let cache: LastValueCache
     let httpMetrics: HTTPMetrics
     /// The `/metrics` exposition buffer, kept between scrapes.
@@ -65,8 +69,10 @@ struct API: Sendable {
         anomalies: AnomalyMonitor? = nil, lease: Lease? = nil,
         sessions: UISessionStore = UISessionStore(lifetimeSeconds: 43_200),
         authThrottle: AuthThrottle = AuthThrottle(), limitStats: HTTPLimitStats = HTTPLimitStats(),
-        responseCacheMs: Int = 0, fleet: FleetReads? = nil
+        responseCacheMs: Int = 0, fleet: FleetReads? = nil,
+        reloads: ConfigReloadStats = ConfigReloadStats(startedMs: WallClock.nowMs())
     ) {
+        self.reloads = reloads
         self.fleet =
             fleet
             ?? FleetReads(
@@ -82,7 +88,7 @@ struct API: Sendable {
         self.lease = lease
         self.sessions = sessions
         self.httpMetrics = httpMetrics
-        self.authenticator = authenticator
+        tokens = LiveAuthenticator(authenticator)
         self.cache = cache
         self.stores = stores
         self.stats = stats

@@ -10,7 +10,13 @@ import MonTLS
 import ServiceLifecycle
 
 /// Builds the daemon: migrations, ingest socket, partition upkeep and the HTTP API.
-func buildApplication(config: QueryConfig, logger: Logger) async throws -> some ApplicationProtocol {
+///
+/// `reload` reads the configuration again for SIGHUP (nil: no reload); `applyLogLevel` puts a
+/// reloaded `log_level` in force (nil: the level needs a restart).
+func buildApplication(
+    config: QueryConfig, logger: Logger, reload: (@Sendable () throws -> QueryConfig)? = nil,
+    applyLogLevel: (@Sendable (Logger.Level) -> Void)? = nil
+) async throws -> some ApplicationProtocol {
     let broadcaster = LogBroadcaster()
     let cache = LastValueCache(staleAfterMs: Int64(config.metricsStaleAfter) * 1000)
     let writers = IngestWriterPool(
@@ -33,13 +39,19 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         databaseURL: config.databaseURL, password: config.databasePassword, instance: config.instanceName,
         logger: logger)
     let stats = IngestStats()
+    let reloads = ConfigReloadStats(startedMs: WallClock.nowMs())
     var ingestConfiguration = IngestServer.Configuration(socketPath: config.ingestSocket)
     ingestConfiguration.socketMode = mode_t(config.ingestSocketMode)
     ingestConfiguration.maxFrameBytes = config.maxFrameBytes
     ingestConfiguration.allowList = config.ingestAllowList
     ingestConfiguration.socketMaxConnections = config.ingestSocketMaxConnections
     ingestConfiguration.socketHandshakeTimeoutSeconds = config.ingestSocketHandshakeTimeout
-    ingestConfiguration.tcp = try config.ingestTCP.map(IngestServer.TCPListener.init)
+    // Certificates a reload replaces (new connections get the new one, open ones keep theirs).
+    let httpCertificate = try config.httpTLS.map(LiveServerCertificate.init)
+    let ingestCertificate = try config.ingestTCP.map { try LiveServerCertificate($0.tls) }
+    if let tcp = config.ingestTCP, let ingestCertificate {
+        ingestConfiguration.tcp = try IngestServer.TCPListener(tcp, certificate: ingestCertificate)
+    }
     let ingest = IngestServer(configuration: ingestConfiguration, writers: writers, stats: stats, logger: logger)
     let partitions = PartitionMaintenance(
         writers: writers, aheadDays: config.partitionsAheadDays, retention: config.retention, lease: lease,
@@ -96,7 +108,7 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
         authThrottle: AuthThrottle(limit: limits.authFailuresPerMinute, capacity: limits.throttleMaxAddresses),
         limitStats: limitStats, responseCacheMs: config.responseCacheMs,
         // A read replica answers the API: its summary reads the replica, as every other route.
-        fleet: config.databaseReadURL == nil ? fleet : nil)
+        fleet: config.databaseReadURL == nil ? fleet : nil, reloads: reloads)
     if !config.auth.isEnabled {
         logger.warning(
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
@@ -121,14 +133,24 @@ func buildApplication(config: QueryConfig, logger: Logger) async throws -> some 
             values: PeerValues(databaseURL: config.databaseURL, password: config.databasePassword, cache: cache),
             stats: stats, logger: logger))
     if notifier.isEnabled { services.append(WatchdogService(notifier: notifier)) }
+    if let reload {
+        let targets = QueryReloadTargets(
+            alerts: config.alerts.enabled ? evaluator : nil, tokens: api.tokens,
+            httpCertificate: httpCertificate?.reloader, ingestCertificate: ingestCertificate?.reloader,
+            applyLogLevel: applyLogLevel)
+        let reloader = ConfigReloader(
+            running: config, stats: reloads, logger: logger, load: reload,
+            plan: { running, new in try running.reloadPlan(to: new, targets: targets) })
+        services.append(await ReloadService { await reloader.reload() })
+    }
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, stats: limitStats)],
         httpDecoderConfiguration: .init(
             maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
             maxHeaderFieldCount: HTTPConnectionGuard.maxHeaderFields))
     var server = HTTPServerBuilder.http1(configuration: http1)
-    if let tls = config.httpTLS {
-        server = try .tls(.http1(configuration: http1), tlsConfiguration: tls.serverConfiguration())
+    if let httpCertificate {
+        server = try .tls(.http1(configuration: http1), tlsConfiguration: httpCertificate.configuration)
     } else if !QueryConfig.isLoopback(config.httpHost) {
         logger.warning(
             "the API is reachable beyond this host over plain HTTP: tokens cross the network in clear; set http.tls.certificate_file and http.tls.key_file, or put a TLS proxy in front",
@@ -164,7 +186,7 @@ func buildRouter(_ api: API, protectMetrics: Bool = false) -> Router<DaemonReque
     router.add(middleware: APIErrorMiddleware())
     router.add(middleware: RequestTargetMiddleware(stats: api.limitStats))
     let gate = RouteGate(
-        authenticator: api.authenticator, sessions: api.sessions, metricsRequireToken: protectMetrics,
+        tokens: api.tokens, sessions: api.sessions, metricsRequireToken: protectMetrics,
         throttle: api.authThrottle)
     for route in API.routes {
         let handler = route.handler

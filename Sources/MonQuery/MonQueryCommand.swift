@@ -43,7 +43,10 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "YAML configuration file (default \(QueryConfig.defaultPath) when it exists).")
     var config: String?
 
-    func load() throws -> QueryConfig {
+    func load() throws -> QueryConfig { try Self.load(config) }
+
+    /// `config` (or the default file when it exists), with the `MONQUERY_*` variables.
+    static func load(_ config: String?) throws -> QueryConfig {
         let path =
             config ?? (FileManager.default.fileExists(atPath: QueryConfig.defaultPath) ? QueryConfig.defaultPath : nil)
         return try QueryConfig.load(path: path, environment: ProcessInfo.processInfo.environment)
@@ -53,7 +56,8 @@ struct ConfigOptions: ParsableArguments {
 extension MonQueryCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run migrations, then listen on the ingest socket and on HTTP until SIGTERM/SIGINT."
+            abstract:
+                "Run migrations, then listen on the ingest socket and on HTTP until SIGTERM/SIGINT; SIGHUP reloads rules, tokens, certificates."
         )
 
         @OptionGroup var options: ConfigOptions
@@ -61,7 +65,11 @@ extension MonQueryCommand {
         func run() async throws {
             let config = try options.load()
             let logger = makeLogger(config.log)
-            let app = try await buildApplication(config: config, logger: logger)
+            // SIGHUP reads the same file (and MONQUERY_* variables) again; `log.level` applies
+            // in place through the process's level control.
+            let app = try await buildApplication(
+                config: config, logger: logger, reload: { [path = options.config] in try ConfigOptions.load(path) },
+                applyLogLevel: { _ = LogLevelControl.shared.set($0) })
             try await app.runService()
         }
     }

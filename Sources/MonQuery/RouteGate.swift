@@ -10,16 +10,19 @@ import MonQueryKit
 /// a login form) from an address with too many recent failures is answered 429 with
 /// `Retry-After` before its credential is even looked at (no oracle while throttled).
 struct RouteGate: Sendable {
-    let authenticator: Authenticator
+    /// The tokens in force (a configuration reload replaces them; turning authentication on
+    /// or off needs a restart, so `policy` holds).
+    let tokens: LiveAuthenticator
+    var authenticator: Authenticator { tokens.current }
     let sessions: UISessionStore
     let policy: AccessPolicy
     let throttle: AuthThrottle
 
-    init(authenticator: Authenticator, sessions: UISessionStore, metricsRequireToken: Bool, throttle: AuthThrottle) {
-        self.authenticator = authenticator
+    init(tokens: LiveAuthenticator, sessions: UISessionStore, metricsRequireToken: Bool, throttle: AuthThrottle) {
+        self.tokens = tokens
         self.sessions = sessions
         self.throttle = throttle
-        policy = AccessPolicy(authEnabled: authenticator.isEnabled, metricsRequireToken: metricsRequireToken)
+        policy = AccessPolicy(authEnabled: tokens.current.isEnabled, metricsRequireToken: metricsRequireToken)
     }
 
     func pass(

@@ -8,6 +8,19 @@ import NIOSSL
 extension TLSFiles {
     /// The server side, TLS 1.2 or later, with the certificate chain and key read now.
     public func serverConfiguration() throws -> TLSConfiguration {
+        let (chain, privateKey) = try readChainAndKey()
+        return Self.serverConfiguration(chain: chain, key: privateKey)
+    }
+
+    static func serverConfiguration(chain: [NIOSSLCertificate], key: NIOSSLPrivateKey) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        return configuration
+    }
+
+    /// The certificate chain and the private key, read now.
+    func readChainAndKey() throws -> (chain: [NIOSSLCertificate], key: NIOSSLPrivateKey) {
         let chain: [NIOSSLCertificate]
         do {
             chain = try NIOSSLCertificate.fromPEMFile(certificate)
@@ -25,15 +38,16 @@ extension TLSFiles {
         } catch {
             throw ConfigError(key: "\(prefix).key_file", message: "cannot read a PEM private key from \(key)")
         }
-        var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
-        configuration.minimumTLSVersion = .tlsv12
-        return configuration
+        return (chain, privateKey)
     }
 
     /// A server context; the key must go with the certificate.
     public func serverContext() throws -> NIOSSLContext {
-        let configuration = try serverConfiguration()
+        try context(for: try serverConfiguration())
+    }
+
+    /// A context of `configuration`, whose key must go with its certificate.
+    func context(for configuration: TLSConfiguration) throws -> NIOSSLContext {
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {

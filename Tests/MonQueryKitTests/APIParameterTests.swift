@@ -141,4 +141,32 @@ import Testing
             }
         }
     }
+
+    @Test("tokens replaced by a reload: the new one passes the gate, the removed one gets 401")
+    func reloadedTokens() async throws {
+        let api = API(
+            stores: QueryStorePool([QueryStore(databaseURL: "postgresql://127.0.0.1:1/none")]), stats: IngestStats(),
+            authenticator: Authenticator(tokens: [
+                .init(name: "ui", role: .viewer, hash: SHA256.hash(Array(Self.viewer.utf8)))
+            ]))
+        let app = Application(router: buildRouter(api))
+        try await app.test(.router) { client in
+            func status(_ token: String) async throws -> HTTPResponse.Status {
+                try await client.execute(
+                    uri: "/api/monitoring/alerts", method: .get, headers: [.authorization: "Bearer \(token)"]
+                ) { $0.status }
+            }
+            // Alerting is off in this API: past the gate, 404.
+            let status1 = try await status(Self.viewer)
+            #expect(status1 == .notFound)
+            let status2 = try await status("new-viewer")
+            #expect(status2 == .unauthorized)
+            api.tokens.replace(
+                Authenticator(tokens: [.init(name: "ui2", role: .viewer, hash: SHA256.hash(Array("new-viewer".utf8)))]))
+            let status3 = try await status("new-viewer")
+            #expect(status3 == .notFound)
+            let status4 = try await status(Self.viewer)
+            #expect(status4 == .unauthorized)
+        }
+    }
 }

@@ -52,6 +52,8 @@ public struct AgentConfig: Sendable {
     public var requests = RequestsConfig()
     /// `spool.*` — the durable disk spool of unacked batches; nil when `spool.enabled` is false.
     public var spool: SpoolConfig?
+    /// The file's keys and values as written, compared by a reload (`AgentConfig+Reload`).
+    public var fileValues: [String: String] = [:]
 
     /// `ingest.address` with its TLS settings and token.
     static func remote(_ source: ConfigSource) throws -> RemoteIngestSettings? {
@@ -140,5 +142,6 @@ public struct AgentConfig: Sendable {
         logs = try LogsConfig(source: source)
         requests = try RequestsConfig(source: source)
         try source.finish()
+        fileValues = source.fileValues
     }
 }

@@ -85,6 +85,14 @@ extension MetricCatalogue {
         .counter(
             "mon_query_auth_throttle_evictions_total",
             "Addresses forgotten by the throttle to stay within auth.throttle_max_addresses."),
+        .counter(
+            "mon_query_config_reloads_total", labels: ["result"],
+            "Configuration reloads (SIGHUP, systemctl reload), by result: ok (applied), failed (refused, the running configuration kept)."
+        ),
+        .gauge(
+            "mon_query_config_last_reload_success_timestamp_seconds",
+            "When the configuration in force was last loaded successfully (at start, then each reload applied), since the Unix epoch."
+        ),
         .gauge("mon_alerts", labels: ["rule", "severity", "host"], "1 for each firing alert of monquery's rules."),
         .gauge("mon_alerts_pending", "Alerts whose condition holds but not yet for the rule's `for` duration."),
         .gauge(

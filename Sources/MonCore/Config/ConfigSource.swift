@@ -199,6 +199,17 @@ public final class ConfigSource {
         }
     }
 
+    /// Every key of the file with its value in force (a variable overriding it wins; a list as
+    /// YAML text), for telling which keys a reload changes; never logged (values may be secrets).
+    public var fileValues: [String: String] {
+        var values: [String: String] = [:]
+        for (key, value) in scalars { values[key] = environment[environmentName(key)] ?? value.text }
+        for (key, entry) in sequences {
+            values[key] = environment[environmentName(key)] ?? (try? Yams.serialize(node: entry.node)) ?? entry.origin
+        }
+        return values
+    }
+
     /// Throws on keys present in the file that no getter asked for.
     public func finish() throws {
         let unknown = Set(scalars.keys).union(sequences.keys).subtracting(consumed).sorted()

@@ -1,11 +1,14 @@
 import Logging
 import MonCore
 import ServiceLifecycle
+import Synchronization
 
 /// Evaluates every rule each interval, stores transitions, notifies, and keeps the
 /// current alerts for the API, the summary and `/metrics`.
 public actor AlertEvaluator {
-    public nonisolated let rules: [AlertRule]
+    /// The rules in force; a configuration reload replaces them (`replaceRules`).
+    public nonisolated var rules: [AlertRule] { ruleSet.withLock { $0 } }
+    private nonisolated let ruleSet: Mutex<[AlertRule]>
     let store: QueryStore
     let alerts: AlertStore
     let cache: LastValueCache
@@ -44,7 +47,7 @@ public actor AlertEvaluator {
         self.fleet = fleet
         self.lease = lease
         self.anomalies = anomalies
-        self.rules = rules
+        self.ruleSet = Mutex(rules)
         self.store = store
         self.alerts = alerts
         self.cache = cache
@@ -62,6 +65,16 @@ public actor AlertEvaluator {
     }
 
     public var hasEvaluated: Bool { evaluations > 0 || mirrors > 0 }
+
+    /// Puts `rules` in force from the next pass (a configuration reload): a changed threshold
+    /// or hold applies to the alerts already pending or firing, which resolve or fire by the
+    /// new rule; the alerts of a rule that is gone are dropped, as is its failure.
+    public func replaceRules(_ rules: [AlertRule]) {
+        ruleSet.withLock { $0 = rules }
+        let names = Set(rules.map(\.name))
+        engine.retain(rules: names)
+        failing = failing.filter { names.contains($0.key) }
+    }
 
     /// Replaces the engine's alerts with the firing ones stored in `alert_events` (pending ones,
     /// never stored, start over). False when the database cannot be read.
@@ -126,6 +139,9 @@ public actor AlertEvaluator {
                 failing[rule.name] = "\(error)"
             }
         }
+        // A reload may have replaced the rules while this pass awaited: an alert of a rule
+        // that is gone now is not kept.
+        engine.retain(rules: Set(self.rules.map(\.name)))
         for item in transitions {
             logger.notice(
                 "alert \(item.state.rawValue)",

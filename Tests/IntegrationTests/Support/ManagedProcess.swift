@@ -39,6 +39,9 @@ final class ManagedProcess: @unchecked Sendable {
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
 
+    /// Sends `number` (SIGHUP: reload) without waiting.
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
     /// Sends `signal` and waits for the process to exit: at most 20 s, then SIGKILL.
     ///
     /// Called from `defer`, so on a thread of the cooperative pool: a child that ignored
