@@ -54,6 +54,10 @@ extension MetricCatalogue {
             "mon_query_agent_last_batch_age_seconds", labels: ["agent", "host"],
             "Seconds since the agent's last stored batch."
         ),
+        .gauge(
+            "mon_query_agent_interval_seconds", labels: ["agent", "host"],
+            "The agent's collection interval (declared in HELLO, else measured): age / interval is the AgentSilent rule's signal."
+        ),
         .gauge("mon_query_cached_series", "Series in the last-value cache behind /metrics."),
         .gauge(
             "mon_query_metrics_series_dropped",
@@ -87,6 +91,13 @@ extension MetricCatalogue {
             "Addresses forgotten by the throttle to stay within auth.throttle_max_addresses."),
         .gauge("mon_alerts", labels: ["rule", "severity", "host"], "1 for each firing alert of monquery's rules."),
         .gauge("mon_alerts_pending", "Alerts whose condition holds but not yet for the rule's `for` duration."),
+        .counter(
+            "mon_query_alert_notifications_total", labels: ["notifier", "outcome"],
+            "Alert notifications per notifier (webhook, alertmanager): sent (answered 2xx) or dropped after the last attempt."
+        ),
+        .counter(
+            "mon_query_alert_notification_failures_total", labels: ["notifier"],
+            "Failed notification attempts (an error status, no answer), each retried with backoff or the last one."),
         .counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds."),
         .gauge("process_resident_memory_bytes", "Resident memory size in bytes."),
         .gauge("process_open_fds", "Number of open file descriptors."),
