@@ -3,23 +3,13 @@ import MonCore
 import Testing
 
 /// monquery's Alertmanager notifier against a real Alertmanager (Debian 0.25, started in a
-/// temp directory): a planted fault (a CPU hog against a rule with a low threshold) shows
+/// temp directory): a planted fault (a CPU hog against AlertTests' HogCPU rule) shows
 /// in Alertmanager's `GET /api/v2/alerts` with our labels and annotations, its `endsAt`
 /// moves ahead with each resend, and it is resolved there once the hog stops. A second
 /// Alertmanager URL that nothing answers is retried, counted on /metrics and shown in
 /// /health/detailed, without holding back the first.
 @Suite(.enabled(if: TestEnvironment.isAvailable, "needs scripts/test"))
 struct AlertmanagerTests {
-    static let rules = """
-        - name: HogCPU
-          metric: mon_process_cpu_usage_ratio
-          labels: {group: hog}
-          op: ">"
-          threshold: 0.3
-          summary: "hog group at {{value}} of a CPU on {{host}}"
-          hint: "a runaway process: find it in /system/cpu and stop it"
-        """
-
     @Test("a planted fault appears in Alertmanager with our labels and annotations, then resolves there")
     func plantedFault() async throws {
         let daemon = try Daemon.make()
@@ -28,7 +18,7 @@ struct AlertmanagerTests {
         defer { alertmanager.stop() }
         let rulesDirectory = "\(daemon.directory)/rules.d"
         try FileManager.default.createDirectory(atPath: rulesDirectory, withIntermediateDirectories: true)
-        try Self.rules.write(toFile: "\(rulesDirectory)/hog.yaml", atomically: true, encoding: .utf8)
+        try AlertTests.rules.write(toFile: "\(rulesDirectory)/hog.yaml", atomically: true, encoding: .utf8)
         let tokenFile = "\(daemon.directory)/alertmanager.token"
         let token = "am-token-\(UInt64.random(in: 0...UInt64.max))"
         try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile))
