@@ -6,8 +6,9 @@ import Testing
 /// temp directory): a planted fault (a CPU hog against AlertTests' HogCPU rule) shows
 /// in Alertmanager's `GET /api/v2/alerts` with our labels and annotations, its `endsAt`
 /// moves ahead with each resend, and it is resolved there once the hog stops. A second
-/// Alertmanager URL that nothing answers is retried, counted on /metrics and shown in
-/// /health/detailed, without holding back the first.
+/// Alertmanager over HTTPS gets it too (its certificate checked against `tls.ca_file`); a
+/// URL that nothing answers is retried, counted on /metrics and shown in /health/detailed,
+/// without holding back the others.
 @Suite(.enabled(if: TestEnvironment.isAvailable, "needs scripts/test"))
 struct AlertmanagerTests {
     @Test("a planted fault appears in Alertmanager with our labels and annotations, then resolves there")
@@ -16,6 +17,13 @@ struct AlertmanagerTests {
         let alertmanager = try await AlertmanagerServer.start(
             directory: try TestEnvironment.makeDirectory("alertmanager"))
         defer { alertmanager.stop() }
+        // A second one over HTTPS with a self-signed certificate: monquery trusts it through
+        // alerts.alertmanager.tls.ca_file.
+        let tlsDirectory = try TestEnvironment.makeDirectory("alertmanager-tls")
+        let certificate = try await IngestTLSTests.Certificate.make(in: tlsDirectory, name: "alertmanager")
+        let secure = try await AlertmanagerServer.start(
+            directory: tlsDirectory, tls: (certificate.certificate, certificate.key))
+        defer { secure.stop() }
         let rulesDirectory = "\(daemon.directory)/rules.d"
         try FileManager.default.createDirectory(atPath: rulesDirectory, withIntermediateDirectories: true)
         try AlertTests.rules.write(toFile: "\(rulesDirectory)/hog.yaml", atomically: true, encoding: .utf8)
@@ -27,8 +35,8 @@ struct AlertmanagerTests {
             "MONQUERY_ALERTS_ENABLED": "true", "MONQUERY_ALERTS_INTERVAL_SECONDS": "0.5",
             "MONQUERY_ALERTS_DEFAULT_RULES": "false", "MONQUERY_ALERTS_RULES_DIR": rulesDirectory,
             "MONQUERY_ALERTS_EXTERNAL_URL": "http://dashboard.example:8089/",
-            "MONQUERY_ALERTS_ALERTMANAGER_URLS":
-                "http://127.0.0.1:\(alertmanager.port),http://127.0.0.1:\(deadPort)",
+            "MONQUERY_ALERTS_ALERTMANAGER_URLS": "\(alertmanager.url),http://127.0.0.1:\(deadPort),\(secure.url)",
+            "MONQUERY_ALERTS_ALERTMANAGER_TLS_CA_FILE": certificate.certificate,
             "MONQUERY_ALERTS_ALERTMANAGER_RESEND_SECONDS": "3",
             "MONQUERY_ALERTS_ALERTMANAGER_MAX_ATTEMPTS": "2",
             "MONQUERY_ALERTS_ALERTMANAGER_BEARER_TOKEN_FILE": tokenFile,
@@ -70,6 +78,11 @@ struct AlertmanagerTests {
         let firstEnd = try #require((firing["endsAt"] as? String).flatMap(Self.date))
         #expect(firstEnd > Date().addingTimeInterval(3), "a firing alert ends a few resends ahead: \(firstEnd)")
         #expect(!sample.contains(token), "the token is a header, never in the alert")
+        // The HTTPS one (its certificate checked against the CA file) holds it too.
+        let overTLS = try await eventually("HogCPU in the HTTPS Alertmanager", seconds: 30) { () -> [String: Any]? in
+            try await secure.alerts().alerts.first { ($0["labels"] as? [String: String])?["alertname"] == "HogCPU" }
+        }
+        #expect(overTLS["labels"] as? [String: String] == labels)
 
         // Sent again while it fires: Alertmanager sees its end move ahead.
         let laterEnd = try await eventually("HogCPU re-sent", seconds: 30) { () -> Date? in
@@ -85,6 +98,9 @@ struct AlertmanagerTests {
             try await hogAlert() == nil ? true : nil
         }
         let resolvedAt = Date()
+        _ = try await eventually("HogCPU resolved in the HTTPS Alertmanager", seconds: 30) { () -> Bool? in
+            try await secure.alerts().alerts.isEmpty ? true : nil
+        }
         #expect(resolvedAt < lastEnd, "resolved by our notification at \(resolvedAt), not expired at \(lastEnd)")
         let stored = try daemon.scalar("SELECT count(*) FROM alert_events WHERE rule = 'HogCPU' AND state = 'resolved'")
         #expect(stored > 0)
@@ -104,7 +120,7 @@ struct AlertmanagerTests {
         let check = try #require(
             ((health as? [String: Any])?["checks"] as? [String: Any])?["alert_notifications"] as? [String: Any])
         let targets = check["targets"] as? [[String: Any]] ?? []
-        #expect(targets.count == 2, "\(check)")
+        #expect(targets.count == 3, "\(check)")
         let dead = targets.first { ($0["target"] as? String)?.contains(":\(deadPort)/") == true }
         #expect((dead?["failed_attempts"] as? Double).map { $0 > 0 } == true, "\(check)")
         #expect(dead?["last_error"] is String, "\(check)")
