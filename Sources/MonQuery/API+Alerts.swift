@@ -139,5 +139,44 @@ extension API {
         }
         out.family("mon_alerts_pending", type: .gauge)
         out.sample("mon_alerts_pending", [], Double(await evaluator.active.filter { $0.state == .pending }.count))
+        guard let notifier = evaluator.webhook else { return }
+        // Per notifier (webhook, alertmanager), summed over its targets.
+        var totals: [String: (sent: Int, failed: Int, dropped: Int)] = [:]
+        for delivery in await notifier.deliveries() {
+            let known = totals[delivery.notifier] ?? (0, 0, 0)
+            totals[delivery.notifier] = (
+                known.sent + delivery.sent, known.failed + delivery.failedAttempts, known.dropped + delivery.dropped
+            )
+        }
+        out.family("mon_query_alert_notifications_total", type: .counter)
+        for (name, total) in totals.sorted(by: { $0.key < $1.key }) {
+            out.sample(
+                "mon_query_alert_notifications_total", [("notifier", name), ("outcome", "sent")], Double(total.sent))
+            out.sample(
+                "mon_query_alert_notifications_total", [("notifier", name), ("outcome", "dropped")],
+                Double(total.dropped))
+        }
+        out.family("mon_query_alert_notification_failures_total", type: .counter)
+        for (name, total) in totals.sorted(by: { $0.key < $1.key }) {
+            out.sample("mon_query_alert_notification_failures_total", [("notifier", name)], Double(total.failed))
+        }
+    }
+
+    /// `/health/detailed`'s `alert_notifications` check: each target's counts; degraded
+    /// while a target's last attempt failed. Nil without a notifier.
+    func notificationHealth() async -> (failing: Bool, json: JSONValue)? {
+        guard let notifier = alerts?.evaluator.webhook else { return nil }
+        let deliveries = await notifier.deliveries()
+        let json: [JSONValue] = deliveries.map { delivery in
+            .object([
+                ("notifier", .string(delivery.notifier)), ("target", .string(delivery.target)),
+                ("sent", .number(Double(delivery.sent))), ("failed_attempts", .number(Double(delivery.failedAttempts))),
+                ("dropped", .number(Double(delivery.dropped))),
+                ("last_sent", delivery.lastSentMs.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null),
+                ("last_failure", delivery.lastFailureMs.map { .string(Timestamp.iso8601(ms: $0)) } ?? .null),
+                ("last_error", delivery.lastError.map { .string($0) } ?? .null),
+            ])
+        }
+        return (deliveries.contains(where: \.failing), .array(json))
     }
 }

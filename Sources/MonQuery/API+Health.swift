@@ -122,6 +122,10 @@ extension API {
         let redisChecks = redisHealth(nowMs: nowMs)
         add("redis", redisChecks.degraded ? 1 : 0, [("hosts", redisChecks.json)])
 
+        if let notifications = await notificationHealth() {
+            add("alert_notifications", notifications.failing ? 1 : 0, [("targets", notifications.json)])
+        }
+
         if let lease {
             let leases = Self.leasesJSON(lease, nowMs: nowMs)
             add("leases", leases.lost ? 1 : 0, leases.fields)

@@ -87,6 +87,13 @@ extension API {
                 "mon_query_agent_last_batch_age_seconds", [("agent", agent.agentID), ("host", agent.host)],
                 Double(nowMs - last) / 1000)
         }
+        // For Prometheus rules: the silence in the agent's own intervals (AgentSilent).
+        out.family("mon_query_agent_interval_seconds", type: .gauge)
+        for agent in agents {
+            guard let interval = agent.effectiveIntervalMs else { continue }
+            out.sample(
+                "mon_query_agent_interval_seconds", [("agent", agent.agentID), ("host", agent.host)], interval / 1000)
+        }
         if let lease {
             let states = lease.snapshot
             out.family("mon_query_lease_held", type: .gauge)

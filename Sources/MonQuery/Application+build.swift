@@ -95,11 +95,8 @@ func buildApplication(
         rules: config.alerts.enabled ? config.alerts.rules : [],
         store: QueryStore(databaseURL: config.databaseURL, password: config.databasePassword, name: "pg-alert-query"),
         alerts: alertStore, cache: cache, stats: stats,
-        webhook: config.alerts.webhookURL.map {
-            AlertWebhook(
-                url: $0, timeoutSeconds: config.alerts.webhookTimeout, maxAttempts: config.alerts.webhookMaxAttempts,
-                externalURL: config.alerts.externalURL, logger: logger)
-        }, anomalies: anomalies, lease: lease, fleet: fleet, logger: logger)
+        webhook: try alertNotifiers(config: config, logger: logger), anomalies: anomalies, lease: lease, fleet: fleet,
+        logger: logger)
     let api = API(
         stores: stores, stats: stats, broadcaster: broadcaster, settings: settings,
         exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache,
@@ -198,4 +195,29 @@ func buildRouter(_ api: API, protectMetrics: Bool = false) -> Router<DaemonReque
         }
     }
     return router
+}
+
+/// The webhook and the Alertmanagers of `alerts.*` as one notifier (nil: none). TLS files
+/// are read now: a bad one stops the start with the key named (exit 78).
+func alertNotifiers(config: QueryConfig, logger: Logger) throws -> (any AlertNotifier)? {
+    let alerts = config.alerts
+    var notifiers: [any AlertNotifier] = []
+    if let url = alerts.webhookURL {
+        notifiers.append(
+            try AlertWebhook(
+                url: url, timeoutSeconds: alerts.webhookTimeout, maxAttempts: alerts.webhookMaxAttempts,
+                externalURL: alerts.externalURL, security: alerts.webhookSecurity, logger: logger))
+    }
+    if let settings = alerts.alertmanager {
+        // generatorURL links to the dashboard: under alerts.external_url, else this daemon's address.
+        let base =
+            alerts.externalURL.isEmpty
+            ? "\(config.httpTLS == nil ? "http" : "https")://\(config.httpHost.contains(":") ? "[\(config.httpHost)]" : config.httpHost):\(config.httpPort)"
+            : alerts.externalURL
+        notifiers.append(
+            try AlertmanagerNotifier(
+                settings: settings, rules: alerts.rules, evaluationSeconds: alerts.interval, externalURL: base,
+                logger: logger))
+    }
+    return notifiers.isEmpty ? nil : AlertNotifiers(notifiers)
 }

@@ -144,6 +144,7 @@ extension MonQueryCommand {
             // TLS files are read and matched now, as `serve` would.
             _ = try config.httpTLS?.serverContext()
             _ = try config.ingestTCP.map(IngestServer.TCPListener.init)
+            _ = try alertNotifiers(config: config, logger: Logger(label: "check-config"))
             print("configuration OK")
             print("  database.url    \(SecretRedaction.redactURL(config.databaseURL))")
             if let readURL = config.databaseReadURL {
@@ -158,6 +159,16 @@ extension MonQueryCommand {
             print("  alerts          \(alerts.enabled ? "enabled" : "disabled"), \(alerts.rules.count) rule(s)")
             for rule in alerts.rules {
                 print("    " + rule.checkConfigLine)
+            }
+            if let url = alerts.webhookURL {
+                print(
+                    "  alerts.webhook  \(SecretRedaction.redactURL(url.absoluteString)) (auth: \(alerts.webhookSecurity.auth.kind))"
+                )
+            }
+            for endpoint in alerts.alertmanager?.endpoints ?? [] {
+                print(
+                    "  alertmanager    \(SecretRedaction.redactURL(endpoint.absoluteString)) (auth: \(alerts.alertmanager?.auth.kind ?? "none"))"
+                )
             }
         }
     }

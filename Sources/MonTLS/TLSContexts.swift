@@ -65,7 +65,8 @@ extension TLSFiles {
 }
 
 extension TLSClientSettings {
-    /// The client side, TLS 1.2 or later, trusting `caFile` (or the system's roots).
+    /// The client side, TLS 1.2 or later, trusting `caFile` (or the system's roots), with
+    /// the client certificate if there is one; no check at all with `insecureSkipVerify`.
     public func context() throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
@@ -73,13 +74,20 @@ extension TLSClientSettings {
             do {
                 configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
             } catch {
-                throw ConfigError(key: "ingest.tls.ca_file", message: "cannot read a PEM certificate from \(caFile)")
+                throw ConfigError(key: "\(prefix).ca_file", message: "cannot read a PEM certificate from \(caFile)")
             }
         }
+        if let certificate {
+            // The same reading and checks as a server's chain and key.
+            let server = try certificate.serverConfiguration()
+            configuration.certificateChain = server.certificateChain
+            configuration.privateKey = server.privateKey
+        }
+        if insecureSkipVerify { configuration.certificateVerification = .none }
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {
-            throw ConfigError(key: "ingest.tls", message: "cannot set up TLS: \(error)")
+            throw ConfigError(key: prefix, message: "cannot set up TLS: \(error)")
         }
     }
 

@@ -61,6 +61,8 @@ struct AlertTests {
                 body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
                 with open(sys.argv[2], 'ab') as f:
                     f.write(body + b'\\n')
+                with open(sys.argv[2] + '.auth', 'a') as f:
+                    f.write(str(self.headers.get('Authorization')) + '\\n')
                 self.send_response(200)
                 self.end_headers()
             def log_message(self, *args):
@@ -81,11 +83,14 @@ struct AlertTests {
             binary: "/usr/bin/python3", arguments: ["\(daemon.directory)/hook.py", "\(hookPort)", hookFile],
             environment: [:], logPath: "\(daemon.directory)/hook.log")
         defer { hook.stop(SIGKILL) }  // python inherits a blocked SIGTERM from the test process
+        let hookToken = "hook-\(UInt64.random(in: 0...UInt64.max))"
+        try Data((hookToken + "\n").utf8).write(to: URL(fileURLWithPath: "\(daemon.directory)/hook.token"))
         let monquery = try daemon.start(extra: [
             "MONQUERY_ALERTS_ENABLED": "true", "MONQUERY_ALERTS_INTERVAL_SECONDS": "0.5",
             "MONQUERY_ALERTS_DEFAULT_RULES": "false",
             "MONQUERY_ALERTS_RULES_DIR": rulesDirectory,
             "MONQUERY_ALERTS_WEBHOOK_URL": "http://127.0.0.1:\(hookPort)/hook",
+            "MONQUERY_ALERTS_WEBHOOK_BEARER_TOKEN_FILE": "\(daemon.directory)/hook.token",
         ])
         defer { monquery.stop() }
 
@@ -212,6 +217,10 @@ struct AlertTests {
         #expect(hooks.contains("\"alertname\":\"HogCPU\""))
         #expect(hooks.contains("\"status\":\"resolved\""), "the hog's resolution was notified")
         #expect(hooks.contains("\"version\":\"4\""))
+        // alerts.webhook_bearer_token_file: every post carried the token; the log never shows it.
+        let auth = (try? String(contentsOfFile: hookFile + ".auth", encoding: .utf8)) ?? ""
+        #expect(!auth.isEmpty && auth.split(separator: "\n").allSatisfy { $0 == "Bearer \(hookToken)" }, "\(auth)")
+        #expect(!monquery.log.contains(hookToken))
     }
 
     @Test("an invalid rule file stops the daemon at start with the file, line and reason")

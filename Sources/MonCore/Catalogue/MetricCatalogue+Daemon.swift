@@ -54,6 +54,10 @@ extension MetricCatalogue {
             "mon_query_agent_last_batch_age_seconds", labels: ["agent", "host"],
             "Seconds since the agent's last stored batch."
         ),
+        .gauge(
+            "mon_query_agent_interval_seconds", labels: ["agent", "host"],
+            "The agent's collection interval (declared in HELLO, else measured): age / interval is the AgentSilent rule's signal."
+        ),
         .gauge("mon_query_cached_series", "Series in the last-value cache behind /metrics."),
         .gauge(
             "mon_query_metrics_series_dropped",
@@ -98,6 +102,13 @@ extension MetricCatalogue {
         .gauge(
             "mon_build_info", labels: ["version", "revision", "swift_version"],
             "Always 1: the version, git revision and Swift compiler monquery was built with (--version)."),
+        .counter(
+            "mon_query_alert_notifications_total", labels: ["notifier", "outcome"],
+            "Alert notifications per notifier (webhook, alertmanager): sent (answered 2xx) or dropped after the last attempt."
+        ),
+        .counter(
+            "mon_query_alert_notification_failures_total", labels: ["notifier"],
+            "Failed notification attempts (an error status, no answer), each retried with backoff or the last one."),
         .counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds."),
         .gauge("process_resident_memory_bytes", "Resident memory size in bytes."),
         .gauge("process_open_fds", "Number of open file descriptors."),

@@ -37,16 +37,36 @@ public struct TLSFiles: Sendable, Equatable {
     }
 }
 
-/// How a remote agent checks the daemon's certificate (`ingest.tls.ca_file`,
-/// `ingest.tls.server_name`).
+/// How a client checks the server's certificate: a remote agent the daemon's
+/// (`ingest.tls.ca_file`, `ingest.tls.server_name`), monquery an Alertmanager's or a
+/// webhook's (`alerts.alertmanager.tls.*`, `alerts.webhook_tls.*`, which may add a client
+/// certificate).
 public struct TLSClientSettings: Sendable, Equatable {
     /// PEM file of the CA (or the self-signed certificate) to trust; nil: the system's roots.
     public var caFile: String?
     /// Name the certificate must carry; nil: the host connected to.
     public var serverName: String?
+    /// A client certificate and its key (`<prefix>.certificate_file`, `<prefix>.key_file`).
+    public var certificate: TLSFiles? = nil
+    /// `<prefix>.insecure_skip_verify` (default false): accept any server certificate.
+    public var insecureSkipVerify = false
+    /// The configuration prefix, for error messages.
+    public var prefix = "ingest.tls"
 
     public init(caFile: String? = nil, serverName: String? = nil) {
         self.caFile = caFile
         self.serverName = serverName
+    }
+
+    /// Reads `<prefix>.ca_file`, `.server_name`, `.certificate_file` with `.key_file` (both
+    /// or neither) and `.insecure_skip_verify`; the files are read by MonTLS at start.
+    public static func load(_ source: ConfigSource, prefix: String) throws -> TLSClientSettings {
+        var settings = TLSClientSettings(
+            caFile: source.optionalString("\(prefix).ca_file").flatMap { $0.isEmpty ? nil : $0 },
+            serverName: source.optionalString("\(prefix).server_name").flatMap { $0.isEmpty ? nil : $0 })
+        settings.certificate = try TLSFiles.load(source, prefix: prefix)
+        settings.insecureSkipVerify = try source.bool("\(prefix).insecure_skip_verify", default: false)
+        settings.prefix = prefix
+        return settings
     }
 }

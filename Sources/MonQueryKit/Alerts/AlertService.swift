@@ -13,7 +13,8 @@ public actor AlertEvaluator {
     let alerts: AlertStore
     let cache: LastValueCache
     let stats: IngestStats
-    let webhook: (any AlertNotifier)?
+    /// The webhook and the Alertmanagers (`AlertNotifiers`), if any.
+    public nonisolated let webhook: (any AlertNotifier)?
     /// For rules with an `anomaly_*` signal (nil when anomaly detection is off).
     let anomalies: AnomalyMonitor?
     /// With several daemons on one database, only the holder of the alerts lease evaluates
@@ -164,6 +165,9 @@ public actor AlertEvaluator {
                 "cannot store alert transitions", metadata: ["count": "\(transitions.count)", "error": "\(error)"])
         }
         if let webhook, !notify.isEmpty { await webhook.notify(notify) }
+        if let webhook {
+            await webhook.evaluated(firing: engine.active.values.filter { $0.state == .firing }, nowMs: nowMs)
+        }
         evaluations += 1
         lastEvaluationMs = nowMs
     }

@@ -306,6 +306,10 @@ public struct AlertSettings: Sendable {
     public var webhookMaxAttempts: Int
     /// `alerts.external_url` — link sent as `generatorURL`/`externalURL` (default empty).
     public var externalURL: String
+    /// `alerts.webhook_bearer_token_file`, `alerts.webhook_tls.*`.
+    public var webhookSecurity: WebhookSecurity
+    /// `alerts.alertmanager.*` — Alertmanager's v2 API (nil: none configured).
+    public var alertmanager: AlertmanagerSettings?
 
     public init(source: ConfigSource) throws {
         enabled = try source.bool("alerts.enabled", default: true)
@@ -340,6 +344,8 @@ public struct AlertSettings: Sendable {
         webhookTimeout = try source.double("alerts.webhook_timeout_seconds", default: 10, range: 0.1...300)
         webhookMaxAttempts = try source.int("alerts.webhook_max_attempts", default: 5, range: 1...100)
         externalURL = source.string("alerts.external_url", default: "")
+        webhookSecurity = try WebhookSecurity(source: source)
+        alertmanager = try AlertmanagerSettings.load(source)
     }
 }
 
