@@ -12,7 +12,7 @@ import Testing
 
     static func config(
         threshold: Double = 90, listen: String = "127.0.0.1:8089", viewers: [String] = [viewerA],
-        level: String = "info", extra: String = ""
+        level: String = "info", alertsExtra: String = "", extra: String = ""
     ) throws -> QueryConfig {
         let tokens = viewers.isEmpty ? "" : "auth:\n  viewer_tokens: [\(viewers.joined(separator: ", "))]\n"
         let yaml = """
@@ -30,7 +30,7 @@ import Testing
                   threshold: \(threshold)
                   severity: warning
                   summary: hot
-            \(tokens)\(extra)
+            \(alertsExtra)\(tokens)\(extra)
             """
         return try QueryConfig(source: ConfigSource(yaml: yaml, envPrefix: "MONQUERY", environment: [:]))
     }
@@ -115,6 +115,18 @@ import Testing
         await with.apply()
         #expect(applied.withLock { $0 } == .debug)
         #expect(with.effective.log.level == .debug)
+    }
+
+    @Test("the notifiers' settings and log.format are named as needing a restart, never dropped silently")
+    func notifierAndFormatNeedRestart() throws {
+        let alertmanager = "  alertmanager:\n    urls: [\"http://127.0.0.1:9093\"]\n"
+        let plan = try Self.config().reloadPlan(
+            to: try Self.config(alertsExtra: alertmanager, extra: "log:\n  format: json\n"),
+            targets: try Self.targets())
+        #expect(plan.changes.needsRestart.contains("alerts.alertmanager"))
+        #expect(plan.changes.needsRestart.contains("log.format"))
+        #expect(plan.effective.alerts.alertmanager == nil)
+        #expect(plan.changes.applied.isEmpty)
     }
 
     @Test("a certificate that cannot be read refuses the plan before anything applies")
