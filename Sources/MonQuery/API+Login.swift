@@ -26,6 +26,13 @@ extension API {
 
     static let nextPattern = "^/ui/[A-Za-z0-9/._~%?&=+,:;@!$*()'-]{0,1996}$"
 
+    /// `GET /` — a 303 to the dashboard's first page, whoever asks: the target is fixed (no
+    /// parameter chooses it) and the page behind it checks the session or token itself.
+    func home(_ request: Request) throws -> Response {
+        _ = try QueryParameters(request, allowed: [])
+        return .redirect(to: Self.dashboardHome, type: .normal)
+    }
+
     /// `GET /ui/login[?next=]` — the login form (or straight on when authentication is off).
     func loginForm(_ request: Request) throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["next"])

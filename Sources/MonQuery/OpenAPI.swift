@@ -78,7 +78,8 @@ enum OpenAPI {
 
     static func operation(_ route: Route, _ metricsNeedToken: Bool) -> JSONValue {
         let secured = !route.access.isOpen(metricsRequireToken: metricsNeedToken)
-        var responses: [(String, JSONValue)] = [("200", success(route))]
+        // A route that produces nothing only redirects (`/`).
+        var responses: [(String, JSONValue)] = route.produces.isEmpty ? [] : [("200", success(route))]
         let errorBody = reference("#/components/schemas/Error")
         func add(_ status: Int, _ description: String) {
             responses.append(
@@ -109,6 +110,8 @@ enum OpenAPI {
             responses.append(
                 ("303", .object([("description", "No valid session: redirect to /ui/login?next=… (the login form).")])))
             page(403, "The token's role is viewer; the dashboard needs admin.")
+        } else if route.produces.isEmpty {
+            responses.append(("303", .object([("description", .string("Redirect to \(API.dashboardHome)."))])))
         } else if route.path == "/ui/login" {
             responses.append(
                 (

@@ -30,6 +30,11 @@ extension API {
     /// The built-in dashboard (issue 8): pages, their fragments, login, and the two API
     /// handlers it needs behind its session cookie (the log stream and the export).
     static let dashboardRoutes: [Route] = [
+        // Only a redirect: open, as it carries nothing; the page it names asks for its session.
+        Route(
+            path: "/", summary: "Redirects (303) to the dashboard, /ui/monitoring/advanced.", produces: [],
+            alsoAnswers: [303]
+        ) { api, request in try api.home(request) },
         Route(
             path: "/ui/login", summary: "Dashboard login form (admin token).", parameters: [.next],
             produces: ["text/html"], alsoAnswers: [303]

@@ -43,6 +43,8 @@ import Testing
             for route in API.routes {
                 try await client.execute(uri: route.path, method: route.method) { response in
                     switch route.access {
+                    case .open where route.path == "/":
+                        #expect(response.status == .seeOther, "\(route.path)")
                     case .open, .login:
                         #expect(response.status.code != 401 && response.status.code != 303, "\(route.path)")
                     case .scrape, .viewer, .admin:
@@ -50,6 +52,30 @@ import Testing
                     case .session:
                         #expect(response.status == .seeOther, "\(route.path)")
                     }
+                }
+            }
+        }
+    }
+
+    @Test("/ redirects to the dashboard, which still asks for its session; no parameter moves the target")
+    func rootRedirect() async throws {
+        try await Self.app().test(.router) { client in
+            for headers: HTTPFields in [[:], [.authorization: "Bearer not-a-token"], [.cookie: "monquery_session=x"]] {
+                try await client.execute(uri: "/", method: .get, headers: headers) { response in
+                    #expect(response.status == .seeOther)
+                    #expect(response.headers[.location] == "/ui/monitoring/advanced")
+                    #expect(response.headers[.setCookie] == nil)
+                    #expect(response.body.readableBytes == 0)
+                }
+            }
+            try await client.execute(uri: "/ui/monitoring/advanced", method: .get) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location]?.hasPrefix("/ui/login?next=") == true)
+            }
+            for target in ["/?next=//evil.example/", "/?next=/ui/login"] {
+                try await client.execute(uri: target, method: .get) { response in
+                    #expect(response.status == .badRequest, "\(target)")
+                    #expect(response.headers[.location] == nil)
                 }
             }
         }

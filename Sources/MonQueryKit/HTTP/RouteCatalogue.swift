@@ -42,6 +42,7 @@ public enum RouteCatalogue {
         Rule(method: "GET", path: "/api/monitoring/logs", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/logs/stream", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/export", access: .admin),
+        Rule(method: "GET", path: "/", access: .open),
         Rule(method: "GET", path: "/ui/login", access: .open),
         Rule(method: "POST", path: "/ui/login", access: .login),
         Rule(method: "POST", path: "/ui/logout", access: .session),
