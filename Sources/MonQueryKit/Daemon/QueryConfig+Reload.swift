@@ -128,7 +128,8 @@ extension QueryConfig {
         changes.restart("alerts.webhook_timeout_seconds", alerts.webhookTimeout, new.alerts.webhookTimeout)
         changes.restart("alerts.webhook_max_attempts", alerts.webhookMaxAttempts, new.alerts.webhookMaxAttempts)
         changes.restart("alerts.external_url", alerts.externalURL, new.alerts.externalURL)
-        changes.restart("alerts.webhook_bearer_token_file/webhook_tls", alerts.webhookSecurity, new.alerts.webhookSecurity)
+        changes.restart(
+            "alerts.webhook_bearer_token_file/webhook_tls", alerts.webhookSecurity, new.alerts.webhookSecurity)
         changes.restart("alerts.alertmanager", alerts.alertmanager, new.alerts.alertmanager)
         changes.restart("anomalies.*", anomalies, new.anomalies)
         changes.restart("ui.session_max_age_seconds", uiSessionMaxAge, new.uiSessionMaxAge)
