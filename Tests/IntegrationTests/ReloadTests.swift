@@ -11,7 +11,9 @@ struct ReloadTests {
     static let viewerB = "viewer-b-\(UInt64.random(in: 0...UInt64.max))"
     static let admin = "admin-\(UInt64.random(in: 0...UInt64.max))"
 
-    static func yaml(_ daemon: Daemon, threshold: String, viewer: String, aheadDays: Int = 3) -> String {
+    static func yaml(
+        _ daemon: Daemon, threshold: String, viewer: String, aheadDays: Int = 3, rule: String = "ReloadProbe"
+    ) -> String {
         """
         database:
           url: "\(daemon.databaseURL)"
@@ -31,7 +33,7 @@ struct ReloadTests {
           default_rules: false
           rules_dir: "\(daemon.directory)/rules.d"
           rules:
-            - name: ReloadProbe
+            - name: \(rule)
               metric: mon_host_cpu_usage_ratio
               labels: {cpu: all}
               aggregate: last
@@ -121,6 +123,21 @@ struct ReloadTests {
         #expect(server.isRunning)
         #expect(server.log.contains("not valid YAML"))
         #expect(try await Self.metric(daemon, "mon_query_config_reloads_total{result=\"ok\"} ") == 1)
+
+        // The firing probe's rule removed (another rule in its place): its alert ends as
+        // resolved, stored (and notified) instead of vanishing from memory.
+        try write(Self.yaml(daemon, threshold: "1000", viewer: Self.viewerB, aheadDays: 4, rule: "ReloadProbeNext"))
+        server.signal(SIGHUP)
+        _ = try await eventually("the probe's alert resolved after its rule was removed") { () -> Bool? in
+            let (status, json) = try await daemon.get(
+                "/api/monitoring/alerts?state=resolved&since=1h", token: Self.admin)
+            guard status == 200, let body = json as? [String: Any],
+                let events = body["events"] as? [[String: Any]],
+                events.contains(where: { $0["rule"] as? String == "ReloadProbe" }),
+                try await Self.activeRules(daemon)?.isEmpty == true
+            else { return nil }
+            return true
+        }
     }
 
     /// The SHA-256 fingerprint of the certificate in `file`, or of the one served on `port`.

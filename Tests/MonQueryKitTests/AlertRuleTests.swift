@@ -148,6 +148,22 @@ import Testing
         #expect(engine.evaluate(rule, values: ["h": 76], nowMs: 2).transitions.map(\.state) == [.resolved])
     }
 
+    @Test("a rule removed by a reload: its firing alert resolves (notified), its pending one becomes inactive")
+    func retireRemovedRules() throws {
+        let firing = try Self.rule("- name: Hot\n  metric: r\n  op: '>'\n  threshold: 70\n  summary: '{{value}}'\n")
+        let slow = try Self.rule(
+            "- name: Slow\n  metric: r\n  op: '>'\n  threshold: 70\n  for: 60s\n  summary: '{{value}}'\n")
+        var engine = AlertEngine()
+        _ = engine.evaluate(firing, values: ["a": 90], nowMs: 1)
+        _ = engine.evaluate(slow, values: ["b": 90], nowMs: 1)
+        #expect(engine.retire(keeping: ["Hot", "Slow"], nowMs: 2).transitions.isEmpty)
+        let ended = engine.retire(keeping: [], nowMs: 3)
+        #expect(ended.transitions.map { "\($0.rule) \($0.host) \($0.state)" } == ["Hot a resolved", "Slow b inactive"])
+        #expect(ended.transitions.allSatisfy { $0.timestampMs == 3 })
+        #expect(ended.notify.map { "\($0.rule) \($0.state)" } == ["Hot resolved"])
+        #expect(engine.active.isEmpty)
+    }
+
     @Test("{{labels}} names the series that gave each host's value; empty without labels")
     func labelsPlaceholder() throws {
         let rule = try Self.rule(

@@ -158,8 +158,25 @@ public struct AlertEngine: Sendable {
             || active.values.contains { $0.rule == rule.name }
     }
 
-    /// Drops alerts of rules that no longer exist.
-    public mutating func retain(rules: Set<String>) {
-        active = active.filter { rules.contains($0.value.rule) }
+    /// Ends the alerts of rules that no longer exist (a reload removed them): a firing one
+    /// resolves (stored and notified, so Alertmanager and the webhook's receiver close it
+    /// instead of waiting for it to expire), a pending one becomes inactive (stored only).
+    public mutating func retire(keeping rules: Set<String>, nowMs: Int64) -> (
+        transitions: [Transition], notify: [Active]
+    ) {
+        var transitions: [Transition] = []
+        var notify: [Active] = []
+        for (key, alert) in active.sorted(by: { $0.key < $1.key }) where !rules.contains(alert.rule) {
+            active[key] = nil
+            var ended = alert
+            ended.state = alert.state == .firing ? .resolved : .inactive
+            transitions.append(
+                Transition(
+                    timestampMs: nowMs, rule: ended.rule, host: ended.host, severity: ended.severity,
+                    state: ended.state, value: ended.value, threshold: ended.threshold, summary: ended.summary,
+                    hint: ended.hint))
+            if ended.state == .resolved { notify.append(ended) }
+        }
+        return (transitions, notify)
     }
 }

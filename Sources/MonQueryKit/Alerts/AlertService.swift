@@ -69,13 +69,20 @@ public actor AlertEvaluator {
 
     /// Puts `rules` in force from the next pass (a configuration reload): a changed threshold
     /// or hold applies to the alerts already pending or firing, which resolve or fire by the
-    /// new rule; the alerts of a rule that is gone are dropped, as is its failure.
-    public func replaceRules(_ rules: [AlertRule]) {
+    /// new rule; the alerts of a rule that is gone end at once (firing ones resolve: stored and
+    /// notified by the next pass, see `retired`), and its failure is forgotten.
+    public func replaceRules(_ rules: [AlertRule], nowMs: Int64 = WallClock.nowMs()) {
         ruleSet.withLock { $0 = rules }
         let names = Set(rules.map(\.name))
-        engine.retain(rules: names)
+        let ended = engine.retire(keeping: names, nowMs: nowMs)
+        retired.transitions += ended.transitions
+        retired.notify += ended.notify
         failing = failing.filter { names.contains($0.key) }
     }
+
+    /// The end of alerts whose rule a reload removed, stored and notified by the next pass of
+    /// the lease holder (another instance forgets them: the holder ends its own).
+    private var retired: (transitions: [AlertEngine.Transition], notify: [AlertEngine.Active]) = ([], [])
 
     /// Replaces the engine's alerts with the firing ones stored in `alert_events` (pending ones,
     /// never stored, start over). False when the database cannot be read.
@@ -104,6 +111,7 @@ public actor AlertEvaluator {
                 restored = false
                 // What failed when this daemon last evaluated is not news: the holder knows now.
                 failing = [:]
+                retired = ([], [])
                 if await reload() { mirrors += 1 }
                 lastEvaluationMs = nowMs
                 return
@@ -117,8 +125,9 @@ public actor AlertEvaluator {
             // Alone on the database: a failed restore does not stop alerting (as before leases).
             restored = await reload()
         }
-        var transitions: [AlertEngine.Transition] = []
-        var notify: [AlertEngine.Active] = []
+        var transitions = retired.transitions
+        var notify = retired.notify
+        retired = ([], [])
         passEndpointStats = [:]
         defer { passEndpointStats = [:] }
         for rule in rules {
@@ -141,8 +150,11 @@ public actor AlertEvaluator {
             }
         }
         // A reload may have replaced the rules while this pass awaited: an alert of a rule
-        // that is gone now is not kept.
-        engine.retain(rules: Set(self.rules.map(\.name)))
+        // that is gone now ends here (its rule's evaluation above may have renewed it).
+        let ended = engine.retire(keeping: Set(self.rules.map(\.name)), nowMs: nowMs)
+        transitions += ended.transitions + retired.transitions
+        notify += ended.notify + retired.notify
+        retired = ([], [])
         for item in transitions {
             logger.notice(
                 "alert \(item.state.rawValue)",
