@@ -25,11 +25,16 @@ import MonQueryKit
 let methods = ["GET", "POST", "HEAD", "PUT"]
 let credentials: [AccessPolicy.Credential] = [.none, .invalidToken, .token(.viewer), .token(.admin)]
 
-/// What a lax router would make of a target: scheme and host dropped, cut at `?`/`#`, `%XX`
-/// decoded, `\` as `/`, `;params` dropped, lower case, empty and dot segments resolved.
+/// What a lax router would make of a target: scheme and host dropped (absolute form only: a
+/// `://` before the first `/`, `?` or `#`; one inside the query is query text), cut at
+/// `?`/`#`, `%XX` decoded, `\` as `/`, `;params` dropped, lower case, empty and dot segments
+/// resolved.
 func laxPath(_ bytes: [UInt8]) -> String {
     var text = bytes
-    if let scheme = find(Array("://".utf8), in: text) {
+    let pathStart =
+        text.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
+        ?? text.count
+    if let scheme = find(Array("://".utf8), in: text), scheme < pathStart {
         text = Array(text[(scheme + 3)...])
         text = text.firstIndex(of: UInt8(ascii: "/")).map { Array(text[$0...]) } ?? []
     }
