@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // OTLP trace intake (monagent) and Prometheus remote-write (monquery) are protobuf; the
+        // messages are declared in proto/ and their Swift code generated once and committed
+        // (proto/README.md), so only the runtime library is built.
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(
@@ -65,6 +69,9 @@ let package = Package(
                 "CDatagram",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // The OTLP/HTTP trace intake (Traces/).
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -80,6 +87,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+                // Remote-write export (RemoteWrite/).
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         // TLS (swift-nio-ssl, so BoringSSL) for the executables only: MonCore, and the fuzz and

@@ -11,13 +11,15 @@ public struct Batch: Sendable, Hashable {
     public var events: [Event]
     public var histograms: [HistogramSample]
     public var logs: [LogRecord]
+    /// Finished trace spans received over OTLP.
+    public var spans: [SpanRecord]
     /// Entries the daemon's decoder left out because their contents were inconsistent (a
     /// histogram whose counts, bounds or sum disagree); never encoded. They count as rejected.
     public var droppedOnDecode = 0
 
     public init(
         seq: UInt64, createdMs: Int64, samples: [Sample], events: [Event] = [],
-        histograms: [HistogramSample] = [], logs: [LogRecord] = []
+        histograms: [HistogramSample] = [], logs: [LogRecord] = [], spans: [SpanRecord] = []
     ) {
         self.seq = seq
         self.createdMs = createdMs
@@ -25,8 +27,11 @@ public struct Batch: Sendable, Hashable {
         self.events = events
         self.histograms = histograms
         self.logs = logs
+        self.spans = spans
     }
 
     /// True when the batch carries nothing.
-    public var isEmpty: Bool { samples.isEmpty && events.isEmpty && histograms.isEmpty && logs.isEmpty }
+    public var isEmpty: Bool {
+        samples.isEmpty && events.isEmpty && histograms.isEmpty && logs.isEmpty && spans.isEmpty
+    }
 }

@@ -15,6 +15,7 @@ extension BatchCodec {
             size += sectionBytes + batch.histograms.reduce(0) { $0 + encodedSize(of: $1) }
         }
         if !batch.logs.isEmpty { size += sectionBytes + batch.logs.reduce(0) { $0 + encodedSize(of: $1) } }
+        if !batch.spans.isEmpty { size += sectionBytes + batch.spans.reduce(0) { $0 + encodedSize(of: $1) } }
         return size
     }
 
@@ -36,6 +37,12 @@ extension BatchCodec {
             + (log.traceID?.utf8.count ?? 0) + log.fields.utf8.count + log.source.utf8.count + 8
     }
 
+    public static func encodedSize(of span: SpanRecord) -> Int {
+        minSpanBytes + span.traceID.utf8.count + span.spanID.utf8.count + (span.parentSpanID?.utf8.count ?? 0)
+            + span.service.utf8.count + span.name.utf8.count + span.statusMessage.utf8.count
+            + span.attributes.utf8.count + span.events.utf8.count
+    }
+
     private static func labelsSize(_ labels: Labels) -> Int {
         var size = 1
         for pair in labels.pairs.prefix(Int(UInt8.max)) { size += 8 + pair.name.utf8.count + pair.value.utf8.count }
@@ -54,6 +61,13 @@ extension BatchCodec {
         let short = [log.service, log.logger ?? "", log.traceID ?? "", log.source]
         return short.allSatisfy { $0.utf8.count <= WireMessage.maxStringBytes }
             && log.event.utf8.count <= maxPayloadBytes && log.fields.utf8.count <= maxPayloadBytes
+    }
+
+    /// True when the daemon's decoder accepts the span's strings.
+    public static func fitsWire(_ span: SpanRecord) -> Bool {
+        let short = [span.traceID, span.spanID, span.parentSpanID ?? "", span.service, span.name, span.statusMessage]
+        return short.allSatisfy { $0.utf8.count <= WireMessage.maxStringBytes }
+            && span.attributes.utf8.count <= maxPayloadBytes && span.events.utf8.count <= maxPayloadBytes
     }
 
     /// True when the daemon's decoder accepts the sample's strings.

@@ -11,6 +11,9 @@ import NIOCore
 ///          f64 sum, f64 min, f64 max, u64 zero_count, u32 bucket_count, (i32 index, u64 count)*
 ///   tag 3, logs: u32 count, log*: i64 ts_ms, u8 level, string service, long-string event,
 ///          string logger, string trace_id (empty = none), long-string fields (JSON), string source, i64 offset
+///   tag 4, spans: u32 count, span*: string trace_id, string span_id, string parent_span_id (empty = root),
+///          string service, string name, u8 kind, i64 start_ns, i64 duration_ns, u8 status,
+///          string status_message, long-string attributes (JSON object), long-string events (JSON array)
 /// ```
 /// Counts are checked against the bytes actually present before anything is reserved.
 public enum BatchCodec {
@@ -20,10 +23,12 @@ public enum BatchCodec {
     static let minHistogramBytes = 4 + 1 + 8 + 8 + 8 + 8 + 8 + 4
     static let minBucketBytes = 4 + 8
     static let minLogBytes = 8 + 1 + 4 + 4 + 4 + 4 + 4 + 4 + 8
+    static let minSpanBytes = 4 * 5 + 1 + 8 + 8 + 1 + 4 * 3
     /// Section tags.
     static let eventsTag: UInt8 = 1
     static let histogramsTag: UInt8 = 2
     static let logsTag: UInt8 = 3
+    static let spansTag: UInt8 = 4
     /// Largest event payload (a query plan can be large).
     public static let maxPayloadBytes = 4 * 1024 * 1024
 
@@ -71,6 +76,20 @@ public enum BatchCodec {
             out.writeWireString(log.fields)
             out.writeWireString(log.source)
             out.writeInteger(log.offset)
+        }
+        writeSection(spansTag, batch.spans, into: &out) { span, out in
+            out.writeWireString(span.traceID)
+            out.writeWireString(span.spanID)
+            out.writeWireString(span.parentSpanID ?? "")
+            out.writeWireString(span.service)
+            out.writeWireString(span.name)
+            out.writeInteger(span.kind.rawValue)
+            out.writeInteger(span.startNs)
+            out.writeInteger(span.durationNs)
+            out.writeInteger(span.status.rawValue)
+            out.writeWireString(span.statusMessage)
+            out.writeWireString(span.attributes)
+            out.writeWireString(span.events)
         }
     }
 
@@ -166,7 +185,7 @@ public enum BatchCodec {
             )
         }
         var batch = Batch(seq: seq, createdMs: created, samples: samples)
-        // Sections: events, histograms, logs, and those of later protocol revisions, skipped when unknown.
+        // Sections: events, histograms, logs, spans, and those of later protocol revisions, skipped when unknown.
         while payload.readableBytes > 0 {
             let tag = try payload.readWireInteger(UInt8.self, "batch \(seq) section tag")
             let length = try payload.readWireInteger(UInt32.self, "batch \(seq) section length")
@@ -180,6 +199,7 @@ public enum BatchCodec {
                 batch.histograms = decoded.compactMap { $0 }
                 batch.droppedOnDecode += decoded.count - batch.histograms.count
             case logsTag: batch.logs = try decodeLogs(&section, seq: seq)
+            case spansTag: batch.spans = try decodeSpans(&section, seq: seq)
             default: continue
             }
         }
@@ -249,6 +269,40 @@ public enum BatchCodec {
                 timestampMs: timestamp, level: level, service: service, event: event,
                 logger: logger.isEmpty ? nil : logger, traceID: traceID.isEmpty ? nil : traceID,
                 fields: fields, source: source, offset: offset)
+        }
+    }
+
+    /// A span whose identifiers are not hex of the right length, or whose duration is negative,
+    /// refuses the batch: the agent never sends one (its OTLP intake refuses them first).
+    static func decodeSpans(_ section: inout ByteBuffer, seq: UInt64) throws(WireError) -> [SpanRecord] {
+        try readSection(&section, seq: seq, what: "span", minBytes: minSpanBytes) {
+            (section: inout ByteBuffer, field: WireField) throws(WireError) in
+            let traceID = try section.readWireString("\(field) trace_id")
+            let spanID = try section.readWireString("\(field) span_id")
+            let parent = try section.readWireString("\(field) parent_span_id")
+            guard SpanRecord.isValidID(traceID, hexDigits: 32), SpanRecord.isValidID(spanID, hexDigits: 16),
+                parent.isEmpty || SpanRecord.isValidID(parent, hexDigits: 16)
+            else { throw WireError(.malformed, "\(field): trace, span or parent id is not lowercase hex") }
+            let service = try section.readWireString("\(field) service")
+            let name = try section.readWireString("\(field) name")
+            let rawKind = try section.readWireInteger(UInt8.self, "\(field) kind")
+            guard let kind = SpanKind(rawValue: rawKind) else {
+                throw WireError(.malformed, "\(field): unknown span kind \(rawKind)")
+            }
+            let start = try section.readWireInteger(Int64.self, "\(field) start")
+            let duration = try section.readWireInteger(Int64.self, "\(field) duration")
+            guard duration >= 0 else { throw WireError(.malformed, "\(field): negative duration \(duration)") }
+            let rawStatus = try section.readWireInteger(UInt8.self, "\(field) status")
+            guard let status = SpanStatus(rawValue: rawStatus) else {
+                throw WireError(.malformed, "\(field): unknown span status \(rawStatus)")
+            }
+            let message = try section.readWireString("\(field) status message")
+            let attributes = try section.readWireString("\(field) attributes", maxBytes: maxPayloadBytes)
+            let events = try section.readWireString("\(field) events", maxBytes: maxPayloadBytes)
+            return SpanRecord(
+                traceID: traceID, spanID: spanID, parentSpanID: parent.isEmpty ? nil : parent, service: service,
+                name: name, kind: kind, startNs: start, durationNs: duration, status: status,
+                statusMessage: message, attributes: attributes, events: events)
         }
     }
 }
