@@ -9,6 +9,12 @@ SEARCH_ERROR_EVERY-th search fails with 503 and an error-level log line.
 
 The duration is measured once per request and the same number goes to StatsD, to the log
 and to the app's own truth (GET /__truth).
+
+With OTEL_EXPORTER_OTLP_ENDPOINT set (TraceTests), the app is instrumented the way an
+OpenTelemetry user does it: the SDK's TracerProvider with the OTLP/HTTP protobuf exporter,
+opentelemetry-instrumentation-fastapi, -redis and -psycopg, and log correlation (each structlog
+line carries the current span's trace_id as 32 hex digits). GET /v1/traced/{id} does exactly one
+Redis GET and one PostgreSQL query; POST /__flush flushes the span processor.
 """
 
 import logging
@@ -32,6 +38,35 @@ PG_URL = os.environ["PG_URL"]
 SEARCH_ERROR_EVERY = int(os.environ.get("SEARCH_ERROR_EVERY", "7"))
 # A secret the app knows and logs carelessly; it must never come out of the API.
 SECRET = os.environ.get("APP_SECRET", "s3cr3t-never-shown")
+OTLP = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+
+tracer_provider = None
+if OTLP:
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    tracer_provider = TracerProvider(resource=Resource.create({"service.name": "mnemolite"}))
+    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(tracer_provider)
+    RedisInstrumentor().instrument()
+    PsycopgInstrumentor().instrument(enable_commenter=False)
+
+
+def add_trace_id(logger, method, event):
+    """Log correlation: the current span's ids, as OTLP/JSON and W3C spell them."""
+    if OTLP:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            event["trace_id"] = format(context.trace_id, "032x")
+            event["span_id"] = format(context.span_id, "016x")
+    return event
+
 
 handler = logging.FileHandler(LOG_FILE)
 handler.setFormatter(logging.Formatter("%(message)s"))
@@ -41,6 +76,7 @@ root.setLevel(logging.INFO)
 structlog.configure(
     processors=[
         structlog.processors.add_log_level,
+        add_trace_id,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.JSONRenderer(),
     ],
@@ -61,6 +97,8 @@ truth = {"durations_ms": {}, "statuses": {}, "cache": {t: {"hits": 0, "misses": 
 search_calls = 0
 
 app = FastAPI()
+if OTLP:
+    FastAPIInstrumentor.instrument_app(app)
 
 
 def db():
@@ -139,6 +177,18 @@ def memory(id: int):
 @app.get("/v1/graph/{id}")
 def graph(id: int):
     return {"id": id, "nodes": cached("graph", id, lambda: query("SELECT %s::int * 2", id))}
+
+
+@app.get("/v1/traced/{id}")
+def traced(id: int):
+    """One Redis GET, one PostgreSQL query: the request TraceTests follows."""
+    cached_value = cache.get(f"traced:{id}")
+    return {"id": id, "cached": cached_value is not None, "value": query("SELECT %s::int + 1", id)}
+
+
+@app.post("/__flush")
+def flush():
+    return {"flushed": tracer_provider.force_flush() if tracer_provider else False}
 
 
 @app.get("/health")
