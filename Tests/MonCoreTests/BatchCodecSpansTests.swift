@@ -33,19 +33,27 @@ import Testing
         #expect(!Batch(seq: 1, createdMs: 0, samples: [], spans: [Self.child]).isEmpty)
     }
 
-    @Test(arguments: [
-        ("trace id too short", { (span: inout SpanRecord) in span.traceID = "4bf92f" }),
-        ("trace id upper case", { (span: inout SpanRecord) in span.traceID = "4BF92F3577B34DA6A3CE929D0E0E4736" }),
-        ("trace id all zero", { (span: inout SpanRecord) in span.traceID = String(repeating: "0", count: 32) }),
-        ("span id not hex", { (span: inout SpanRecord) in span.spanID = "00f067aa0ba902bz" }),
-        ("parent id too long", { (span: inout SpanRecord) in span.parentSpanID = "00f067aa0ba902b700" }),
-        ("negative duration", { (span: inout SpanRecord) in span.durationNs = -1 }),
-    ] as [(String, @Sendable (inout SpanRecord) -> Void)])
-    func badSpansRefuseTheBatch(_ input: (String, @Sendable (inout SpanRecord) -> Void)) {
+    enum BadSpan: String, CaseIterable, Sendable {
+        case traceTooShort, traceUpperCase, traceAllZero, spanNotHex, parentTooLong, negativeDuration
+
+        func apply(to span: inout SpanRecord) {
+            switch self {
+            case .traceTooShort: span.traceID = "4bf92f"
+            case .traceUpperCase: span.traceID = "4BF92F3577B34DA6A3CE929D0E0E4736"
+            case .traceAllZero: span.traceID = String(repeating: "0", count: 32)
+            case .spanNotHex: span.spanID = "00f067aa0ba902bz"
+            case .parentTooLong: span.parentSpanID = "00f067aa0ba902b700"
+            case .negativeDuration: span.durationNs = -1
+            }
+        }
+    }
+
+    @Test(arguments: BadSpan.allCases)
+    func badSpansRefuseTheBatch(_ bad: BadSpan) {
         var span = Self.child
-        input.1(&span)
+        bad.apply(to: &span)
         var buffer = Self.encode(Batch(seq: 5, createdMs: 0, samples: [], spans: [span]))
-        #expect(throws: WireError.self, "\(input.0)") { try BatchCodec.decode(&buffer) }
+        #expect(throws: WireError.self, "\(bad)") { try BatchCodec.decode(&buffer) }
     }
 
     @Test func unknownKindOrStatusRefuseTheBatch() throws {

@@ -13,9 +13,14 @@ public struct ConfigChanges: Sendable, Equatable {
     public var isEmpty: Bool { applied.isEmpty && needsRestart.isEmpty }
 
     /// Records `key` when `old != new`: applied when `reloadable`, else needing a restart.
+    /// A key already recorded is not recorded twice.
     public mutating func compare<Value: Equatable>(_ key: String, _ old: Value, _ new: Value, reloadable: Bool) {
         guard old != new else { return }
-        if reloadable { applied.append(key) } else { needsRestart.append(key) }
+        if reloadable {
+            if !applied.contains(key) { applied.append(key) }
+        } else if !needsRestart.contains(key) {
+            needsRestart.append(key)
+        }
     }
 
     /// Records `key` as needing a restart when `old != new`.

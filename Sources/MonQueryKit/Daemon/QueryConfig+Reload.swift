@@ -83,57 +83,32 @@ extension QueryConfig {
         }
     }
 
-    /// The keys that only a restart applies, changed from `self` to `new`.
+    /// The file keys whose new values the plan compares by their effect (rules, tokens,
+    /// certificates, level) rather than by their text: `alerts.rules_dir` and
+    /// `alerts.default_rules` change `alerts.rules`; certificate paths are re-read either way.
+    static let keysComparedByEffect: Set<String> = [
+        "alerts.rules", "alerts.rules_dir", "alerts.default_rules", "auth.viewer_tokens", "auth.admin_tokens",
+        "http.tls.certificate_file", "http.tls.key_file", "ingest.tls.certificate_file", "ingest.tls.key_file",
+        "log.level", "log_level",
+    ]
+
+    /// What only a restart applies, changed from `self` to `new`: every key of the file whose
+    /// value changed (other than those compared by effect), so a key added to the daemon
+    /// later is never dropped silently on a reload; and the changes no key's text shows: the
+    /// contents of secret files, TLS turned on or off.
     func restartChanges(to new: QueryConfig) -> ConfigChanges {
         var changes = ConfigChanges()
-        changes.restart("database.url", databaseURL, new.databaseURL)
+        for key in Set(fileValues.keys).union(new.fileValues.keys).sorted()
+        where !Self.keysComparedByEffect.contains(key) {
+            changes.restart(key, fileValues[key], new.fileValues[key])
+        }
+        // Same paths, new contents (or, for TLS, a section appearing or going).
         changes.restart("database.password_file", databasePassword, new.databasePassword)
-        changes.restart("database.read_url", databaseReadURL, new.databaseReadURL)
-        changes.restart("database.query_connections", queryConnections, new.queryConnections)
-        changes.restart("database.ingest_connections", ingestConnections, new.ingestConnections)
-        changes.restart("instance_name", instanceName, new.instanceName)
-        changes.restart("log.format", log.format, new.log.format)
-        changes.restart("http.listen", "\(httpHost):\(httpPort)", "\(new.httpHost):\(new.httpPort)")
         changes.restart("http.tls (on/off)", httpTLS == nil, new.httpTLS == nil)
-        changes.restart("http limits (http.*, auth.max_failures_per_minute…)", httpLimits, new.httpLimits)
-        changes.restart("http.response_cache_ms", responseCacheMs, new.responseCacheMs)
-        changes.restart("ingest.socket", ingestSocket, new.ingestSocket)
-        changes.restart("ingest.socket_mode", ingestSocketMode, new.ingestSocketMode)
-        changes.restart("ingest.allowed_users/allowed_groups", ingestAllowList, new.ingestAllowList)
-        changes.restart("ingest.max_frame_bytes", maxFrameBytes, new.maxFrameBytes)
-        changes.restart("ingest.socket_max_connections", ingestSocketMaxConnections, new.ingestSocketMaxConnections)
-        changes.restart(
-            "ingest.socket_handshake_timeout_seconds", ingestSocketHandshakeTimeout, new.ingestSocketHandshakeTimeout)
-        changes.restart("ingest.max_series/max_series_per_host", seriesCaps, new.seriesCaps)
-        changes.restart(
-            "ingest.tcp_listen", ingestTCP.map { "\($0.host):\($0.port)" },
-            new.ingestTCP.map { "\($0.host):\($0.port)" })
         changes.restart("ingest.tokens", ingestTCP?.tokens.fingerprint, new.ingestTCP?.tokens.fingerprint)
-        changes.restart(
-            "ingest.tcp_handshake_timeout_seconds", ingestTCP?.handshakeTimeoutSeconds,
-            new.ingestTCP?.handshakeTimeoutSeconds)
-        changes.restart("ingest.tcp_max_connections", ingestTCP?.maxConnections, new.ingestTCP?.maxConnections)
-        changes.restart("storage.partitions_ahead_days", partitionsAheadDays, new.partitionsAheadDays)
-        changes.restart("storage.*_retention_days", retention, new.retention)
-        changes.restart("storage.rollup_interval_seconds", rollupInterval, new.rollupInterval)
-        changes.restart("storage.rollup_settle_seconds", rollupSettle, new.rollupSettle)
-        changes.restart("logs.stream_buffer", logStreamBuffer, new.logStreamBuffer)
-        changes.restart("logs.stream_keepalive_seconds", logStreamKeepalive, new.logStreamKeepalive)
-        changes.restart("export.max_concurrent", exportMaxConcurrent, new.exportMaxConcurrent)
-        changes.restart("prometheus.require_token", metricsRequireToken, new.metricsRequireToken)
-        changes.restart("prometheus.stale_after_seconds", metricsStaleAfter, new.metricsStaleAfter)
-        changes.restart("alerts.enabled", alerts.enabled, new.alerts.enabled)
-        changes.restart("alerts.interval_seconds", alerts.interval, new.alerts.interval)
-        changes.restart("alerts.webhook_url", alerts.webhookURL, new.alerts.webhookURL)
-        changes.restart("alerts.webhook_timeout_seconds", alerts.webhookTimeout, new.alerts.webhookTimeout)
-        changes.restart("alerts.webhook_max_attempts", alerts.webhookMaxAttempts, new.alerts.webhookMaxAttempts)
-        changes.restart("alerts.external_url", alerts.externalURL, new.alerts.externalURL)
         changes.restart(
             "alerts.webhook_bearer_token_file/webhook_tls", alerts.webhookSecurity, new.alerts.webhookSecurity)
         changes.restart("alerts.alertmanager", alerts.alertmanager, new.alerts.alertmanager)
-        changes.restart("anomalies.*", anomalies, new.anomalies)
-        changes.restart("ui.session_max_age_seconds", uiSessionMaxAge, new.uiSessionMaxAge)
-        changes.restart("ui.secure_cookie", uiSecureCookie, new.uiSecureCookie)
         return changes
     }
 }

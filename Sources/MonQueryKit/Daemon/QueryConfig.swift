@@ -100,6 +100,10 @@ public struct QueryConfig: Sendable {
 
     /// `anomalies.*`: seasonal-baseline anomalies and trend flags on the key signals.
     public var anomalies: AnomalySettings
+    /// The file's keys and values in force (a variable overriding one wins), compared by a
+    /// reload (`QueryConfig+Reload`): a changed key the reload does not apply is named as
+    /// needing a restart, whichever key it is. Never logged (values may be secrets).
+    public var fileValues: [String: String] = [:]
 
     public static func load(path: String?, environment: [String: String]) throws -> QueryConfig {
         let source = try ConfigSource(path: path, envPrefix: "MONQUERY", environment: environment)
@@ -206,6 +210,7 @@ public struct QueryConfig: Sendable {
                 message: "is true but no token is configured (auth.viewer_tokens / auth.admin_tokens)")
         }
         try source.finish()
+        fileValues = source.fileValues
         guard auth.isEnabled || Self.isLoopback(httpHost) else {
             throw ConfigError(
                 key: "http.listen",
