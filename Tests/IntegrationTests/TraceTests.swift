@@ -149,7 +149,8 @@ struct TraceTests {
         let writer = IngestWriter(databaseURL: daemon.databaseURL, logger: .init(label: "test"))
         try await writer.migrate()
         let now = WallClock.nowMs()
-        let batch = Batch(seq: 1, createdMs: now, samples: [], spans: Self.requestSpans(start: (now - 2_000) * 1_000_000))
+        let spans = Self.requestSpans(start: (now - 2_000) * 1_000_000)
+        let batch = Batch(seq: 1, createdMs: now, samples: [], spans: spans)
         let agent = AgentIdentity(agentID: "chromium", host: "trace-host", bootID: "b")
         #expect(try await writer.store(batch, from: agent, nowMs: now) == .stored(samples: 0, rejected: 0))
         let monquery = try daemon.start()
@@ -164,7 +165,8 @@ struct TraceTests {
         let bars = dom.components(separatedBy: "<g class=\"span-bar").count - 1
         #expect(bars == 4, "bars in the rendered DOM: \(bars)")
         #expect(dom.contains("<svg class=\"waterfall\""))
-        #expect(dom.components(separatedBy: " critical\"").count - 1 == 4, "every span of this trace is on its critical path")
+        let critical = dom.components(separatedBy: " critical\"").count - 1
+        #expect(critical == 4, "every span of this trace is on its critical path: \(critical)")
         #expect(dom.contains("cat-redis") && dom.contains("cat-db") && dom.contains("cat-server"))
     }
 

@@ -132,7 +132,8 @@ public struct TraceTree: Sendable {
                 built.append(
                     Node(
                         span: spans[index], depth: depth, parent: parent, children: [], selfTimeNs: 0,
-                        onCriticalPath: false, missingParent: missing.contains(index), inCycle: cycle && index == start))
+                        onCriticalPath: false, missingParent: missing.contains(index),
+                        inCycle: cycle && index == start))
                 if let parent { built[parent].children.append(node) }
                 for child in childrenOf[index].reversed() where nodeOf[child] == nil {
                     stack.append((child, node, depth + 1))
