@@ -34,9 +34,8 @@ extension API {
         filter.name = try text(parameters, "name", maxBytes: 1024)
         filter.host = try parameters.host()
         if let text = parameters["min_duration_ms"] {
-            guard let value = Double(text), value.isFinite, value >= 0, value <= maxTraceDurationMs,
-                text.utf8.allSatisfy({ $0 == UInt8(ascii: ".") || ($0 >= 48 && $0 <= 57) })
-            else {
+            // Any JSON number spelling (an OpenAPI client may send `1e-05`); NaN and ±Inf are not finite.
+            guard let value = Double(text), value.isFinite, value >= 0, value <= maxTraceDurationMs else {
                 throw ParameterError(
                     "min_duration_ms", "'\(text.prefix(40))' is not a number of milliseconds between 0 and 86400000")
             }

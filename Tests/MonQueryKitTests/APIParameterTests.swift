@@ -41,7 +41,7 @@ import Testing
         "/api/monitoring/traces?min_duration_ms=-1",
         "/api/monitoring/traces?min_duration_ms=NaN",
         "/api/monitoring/traces?min_duration_ms=inf",
-        "/api/monitoring/traces?min_duration_ms=1e3",
+        "/api/monitoring/traces?min_duration_ms=1e9",
         "/api/monitoring/traces?min_duration_ms=86400001",
         "/api/monitoring/traces?status=ok",
         "/api/monitoring/traces?limit=501",
