@@ -38,8 +38,8 @@ public struct TraceCursor: Sendable, Equatable {
 
     public init(parsing text: String) throws(ParameterError) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count <= 19, let us = Int64(parts[0]), us >= 0,
-            SpanRecord.isValidID(String(parts[1]), hexDigits: 32)
+        guard parts.count == 2, parts[0].count <= 19, let us = Int64(parts[0]), us >= 0, parts[1].utf8.count == 32,
+            parts[1].utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
         else { throw ParameterError("cursor", "'\(text.prefix(60))' is not a cursor returned by this endpoint") }
         self.init(startUs: us, traceID: String(parts[1]))
     }
