@@ -19,7 +19,7 @@ extension API {
     ]
 
     static let dashboardParameters: Set<String> = ["period", "host", "fragment"]
-    static let dashboardLogParameters: Set<String> = ["level", "service", "q"]
+    static let dashboardLogParameters: Set<String> = ["level", "service", "q", "trace_id"]
 
     /// Longest period of the dashboard's selector.
     static let dashboardMaxPeriodSeconds: Int64 = 7 * 86_400
@@ -85,6 +85,9 @@ extension API {
                 """
         case .logs:
             body = "<div class=\"grid\">\(take("logs"))</div>"
+        case .traces:
+            // Served by `dashboardTraces` (its own filters), never through here.
+            body = .empty
         }
         let page = DashboardPage(
             section: section, period: panels.period, host: panels.host, healthBadge: take("health-badge"),

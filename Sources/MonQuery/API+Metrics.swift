@@ -61,8 +61,10 @@ extension API {
         let limit = try parameters.limit(default: 50, maximum: 1000)
         async let stats = store.endpointStats(host: host, range: range)
         async let topErrors = store.topErrors(host: host, range: range, limit: 1000)
+        async let slowTraces = store.slowTraces(host: host, range: range)
         var endpoints = try await stats
         let errors = try await topErrors
+        let examples = try await slowTraces
         switch sort {
         case "errors": endpoints.sort { ($0.serverErrors, $0.requests) > ($1.serverErrors, $1.requests) }
         case "rate": endpoints.sort { $0.requests > $1.requests }
@@ -92,13 +94,23 @@ extension API {
                     ("client_error_rate_percent", Self.rate(clientErrors, of: requests)),
                 ])
             ),
-            ("endpoints", .array(endpoints.prefix(limit).map { endpointJSON($0, errors: errors, period: period) })),
+            (
+                "endpoints",
+                .array(
+                    endpoints.prefix(limit).map {
+                        endpointJSON(
+                            $0, errors: errors, period: period,
+                            slowTrace: examples[SlowTrace.key(method: $0.method, path: $0.endpoint)])
+                    })
+            ),
             ("top_errors", .array(ErrorSummary.byKind(errors).prefix(10).map(Self.errorJSON))),
         ])
         return .json(body)
     }
 
-    private func endpointJSON(_ endpoint: EndpointStats, errors: [ErrorSummary], period: Double) -> JSONValue {
+    private func endpointJSON(
+        _ endpoint: EndpointStats, errors: [ErrorSummary], period: Double, slowTrace: SlowTrace?
+    ) -> JSONValue {
         let requests = endpoint.requests
         var statuses: [(String, JSONValue)] = []
         for code in endpoint.byStatus.keys.sorted() {
@@ -117,6 +129,12 @@ extension API {
             ("client_error_rate_percent", Self.rate(endpoint.clientErrors, of: requests)),
             ("status_counts", .object(statuses)),
             ("top_errors", .array(own.map(Self.errorJSON))),
+            (
+                "slow_trace",
+                slowTrace.map {
+                    .object([("trace_id", .string($0.traceID)), ("duration_ms", .number(Double($0.durationNs) / 1e6))])
+                } ?? .null
+            ),
             (
                 "series",
                 .array(

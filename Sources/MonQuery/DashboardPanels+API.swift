@@ -78,8 +78,14 @@ extension DashboardPanels {
     }
 
     mutating func endpointTable() async throws -> HTML {
+        // An example slow trace per endpoint (exemplar); the table shows without them if the read fails.
+        let examples = (try? await api.store.slowTraces(host: host, range: range)) ?? [:]
         let rows: [[HTML]] = try await endpoints().prefix(50).map { endpoint -> [HTML] in
             let total = Double(endpoint.requests)
+            let example: HTML =
+                examples[SlowTrace.key(method: endpoint.method, path: endpoint.endpoint)].map { slow -> HTML in
+                    "<a class=\"trace-link\" href=\"/ui/monitoring/traces/\(slow.traceID)\" title=\"Slowest traced request of the period\">\(DashboardFormat.milliseconds(Double(slow.durationNs) / 1e6))</a>"
+                } ?? "–"
             return [
                 "<code>\(endpoint.endpoint)</code>", "\(endpoint.method)",
                 "\(DashboardFormat.number(total / Double(range.periodSeconds)))",
@@ -88,12 +94,13 @@ extension DashboardPanels {
                 "\(DashboardFormat.milliseconds(ms(endpoint.histogram.quantile(0.99))))",
                 "\(DashboardFormat.percent(total > 0 ? Double(endpoint.serverErrors) / total * 100 : nil))",
                 "\(DashboardFormat.percent(total > 0 ? Double(endpoint.clientErrors) / total * 100 : nil))",
+                example,
             ]
         }
         return DashboardView.panel(
             "endpoints", "Endpoints, slowest P95 first",
             DashboardView.table(
-                "Endpoints", headers: ["Endpoint", "Method", "req/s", "P50", "P95", "P99", "5xx", "4xx"],
+                "Endpoints", headers: ["Endpoint", "Method", "req/s", "P50", "P95", "P99", "5xx", "4xx", "Slow trace"],
                 numeric: [2, 3, 4, 5, 6, 7], rows: rows))
     }
 

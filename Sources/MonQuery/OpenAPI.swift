@@ -193,13 +193,19 @@ enum OpenAPI {
                 (
                     "parameters",
                     .array(
-                        route.parameters.map { parameter in
+                        route.pathParameters.map { parameter -> JSONValue in
                             .object([
-                                ("name", .string(parameter.name)), ("in", "query"),
-                                ("required", .bool(parameter.required)),
+                                ("name", .string(parameter.name)), ("in", "path"), ("required", true),
                                 ("description", .string(parameter.description)), ("schema", parameter.schema),
                             ])
-                        })
+                        }
+                            + route.parameters.map { parameter -> JSONValue in
+                                .object([
+                                    ("name", .string(parameter.name)), ("in", "query"),
+                                    ("required", .bool(parameter.required)),
+                                    ("description", .string(parameter.description)), ("schema", parameter.schema),
+                                ])
+                            })
                 ),
                 ("security", security),
                 ("responses", .object(responses)),

@@ -76,6 +76,21 @@ extension API {
             parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try await api.dashboardRedis(request) },
         Route(
+            path: "/ui/monitoring/traces",
+            summary: "Dashboard: traces with a span matching the filters, newest first, each linking its waterfall.",
+            parameters: [RouteParameter.dashboardPeriod, .host]
+                + RouteParameter.traceFilters.filter {
+                    $0.name != "since" && $0.name != "host"
+                },
+            produces: ["text/html"], alsoAnswers: [303]
+        ) { api, request in try await api.dashboardTraces(request) },
+        Route(
+            path: "/ui/monitoring/traces/{trace_id}",
+            summary: "Dashboard: one trace as an SVG waterfall (critical path outlined, spans coloured by kind).",
+            parameters: [RouteParameter.dashboardPeriod, .host], pathParameters: [.traceID], produces: ["text/html"],
+            alsoAnswers: [303]
+        ) { api, request in try await api.dashboardTrace(request) },
+        Route(
             path: "/ui/monitoring/postgres",
             summary: "Dashboard: PostgreSQL cache hit, connections, slow queries with plans, tables, indexes.",
             parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
@@ -86,6 +101,7 @@ extension API {
                 .oneOf("level", [""] + LogLevel.parameterNames, "This level and above (empty: any)."),
                 .optionalText("service", maxBytes: 200, "Only records of this service"),
                 .optionalText("q", maxBytes: 500, "Full-text search: words, \"phrases\", -excluded"),
+                .optionalText("trace_id", maxBytes: 200, "Only records of this trace (the trace page links here)"),
             ],
             produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try await api.dashboardLogs(request) },

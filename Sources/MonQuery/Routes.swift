@@ -14,6 +14,8 @@ struct Route: Sendable {
     /// From `RouteCatalogue`; admin when the route is missing there (fail closed).
     var access: RouteAccess { RouteCatalogue.access(method: method.rawValue, path: path) }
     var parameters: [RouteParameter] = []
+    /// Parameters in the path (`{name}` segments of `path`), always required.
+    var pathParameters: [RouteParameter] = []
     /// Media types of a 200 answer.
     var produces: [String] = ["application/json"]
     /// Keys every 200 JSON object carries.
@@ -85,6 +87,22 @@ struct RouteParameter: Sendable {
         text("q", maxBytes: 500, "Full-text search: words, \"phrases\", -excluded"),
         duration("since", "How far back (default 1h; 24h for the stream's replay)."),
         text("trace_id", maxBytes: 200, "Only records of this trace"),
+        host,
+    ]
+}
+
+extension RouteParameter {
+    static let traceID = RouteParameter(
+        name: "trace_id", description: "32 hex digits (W3C trace id, as in a log record's trace_id).",
+        schema: .object([("type", "string"), ("pattern", "^[0-9a-fA-F]{32}$")]), required: true)
+    static let traceFilters = [
+        text("service", maxBytes: 1024, "Only traces with a span of this service"),
+        text("name", maxBytes: 1024, "Only traces with a span of this name"),
+        RouteParameter(
+            name: "min_duration_ms", description: "Only traces with a span lasting at least this (ms, 0-86400000).",
+            schema: .object([("type", "number"), ("minimum", 0), ("maximum", 86_400_000)])),
+        oneOf("status", ["error"], "Only traces with a span whose status is error."),
+        duration("since", "How far back (default 1h)."),
         host,
     ]
 }
@@ -277,6 +295,23 @@ extension API {
                 ],
                 requiredKeys: ["since", "from", "to", "count", "next_cursor", "logs"]
             ) { api, request in try await api.logs(request) },
+            Route(
+                path: "/api/monitoring/traces",
+                summary: "Traces with a span matching the filters (the same span), newest first, with a cursor.",
+                parameters: RouteParameter.traceFilters + [
+                    .limit(default: 50, maximum: 500),
+                    RouteParameter(
+                        name: "cursor", description: "next_cursor of the previous page.",
+                        schema: .object([("type", "string"), ("pattern", "^[0-9]{1,19}-[0-9a-f]{32}$")])),
+                ],
+                requiredKeys: ["since", "from", "to", "count", "next_cursor", "traces"]
+            ) { api, request in try await api.traces(request) },
+            Route(
+                path: "/api/monitoring/traces/{trace_id}",
+                summary: "One trace's spans as a tree (depth first), with self times, the critical path and totals.",
+                pathParameters: [.traceID],
+                requiredKeys: ["trace_id", "start", "duration_ms", "span_count", "critical_path", "spans"]
+            ) { api, request in try await api.trace(request) },
             Route(
                 path: "/api/monitoring/logs/stream",
                 summary: "Server-Sent Events of log records as they are stored; Last-Event-ID replays what was missed.",

@@ -164,7 +164,7 @@ extension HostileInputTests {
         var requests = 0
         var seen: [Int: Int] = [:]
         for route in protected {
-            let variants = Self.variants(route.path)
+            let variants = Self.variants(RouteCatalogue.example(route.path))
             #expect(variants.count >= 40)
             // Without a token everything; with a viewer token the admin routes too.
             let credentials: [String?] = route.access == .admin ? [nil, tokens.viewer] : [nil]
@@ -206,8 +206,8 @@ extension HostileInputTests {
         }
         let tokens = try #require(daemon.tokens)
         for route in API.routes where route.produces != ["text/event-stream"] && route.method == .get {
-            let anonymous = try await Self.fetch(daemon, route.path).status
-            let viewer = try await Self.fetch(daemon, route.path, token: tokens.viewer).status
+            let anonymous = try await Self.fetch(daemon, RouteCatalogue.example(route.path)).status
+            let viewer = try await Self.fetch(daemon, RouteCatalogue.example(route.path), token: tokens.viewer).status
             switch route.access {
             case .open, .login:
                 #expect(anonymous == 200 || anonymous == 303, "\(route.path): \(anonymous)")

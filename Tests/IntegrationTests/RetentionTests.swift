@@ -40,10 +40,10 @@ struct RetentionTests {
         #expect(try daemon.scalar("SELECT count(*) FROM metrics") == 1)
 
         let expired = try await writer.expiredPartitions(policy: .defaults, nowMs: now)
-        // metrics, histograms, logs: days -40 … -8 (33 each); events, statements_1h (kept
-        // like events), metrics_1m and histograms_1m: -40 … -31 (10 each); the hour rollups
-        // keep 400 days.
-        let expectedCount = 33 * 3 + 10 * 4
+        // metrics, histograms, logs, spans: days -40 … -8 (33 each); events, statements_1h
+        // (kept like events), metrics_1m and histograms_1m: -40 … -31 (10 each); the hour
+        // rollups keep 400 days.
+        let expectedCount = 33 * 4 + 10 * 4
         #expect(expired.count == expectedCount)
         let waitingCount = expired.filter(\.waitingForRollup).count
         #expect(waitingCount == 0)

@@ -41,7 +41,7 @@ import Testing
     func everyRouteWithoutToken() async throws {
         try await Self.app().test(.router) { client in
             for route in API.routes {
-                try await client.execute(uri: route.path, method: route.method) { response in
+                try await client.execute(uri: RouteCatalogue.example(route.path), method: route.method) { response in
                     switch route.access {
                     case .open where route.path == "/":
                         #expect(response.status == .seeOther, "\(route.path)")
@@ -86,7 +86,9 @@ import Testing
         let headers: HTTPFields = [.authorization: "Bearer \(Self.viewer)"]
         try await Self.app().test(.router) { client in
             for route in API.routes where route.access == .admin || route.access == .viewer {
-                try await client.execute(uri: route.path, method: route.method, headers: headers) { response in
+                try await client.execute(
+                    uri: RouteCatalogue.example(route.path), method: route.method, headers: headers
+                ) { response in
                     if route.access == .admin {
                         #expect(response.status == .forbidden, "\(route.path)")
                     } else {

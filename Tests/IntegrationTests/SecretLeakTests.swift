@@ -104,7 +104,9 @@ struct SecretLeakTests {
 
         var responses: [String] = []
         func sweep(_ phase: String) async throws {
-            var paths = API.routes.filter { $0.produces != ["text/event-stream"] }.map(\.path)
+            var paths = API.routes.filter { $0.produces != ["text/event-stream"] }.map {
+                RouteCatalogue.example($0.path)
+            }
             paths += [
                 "/api/monitoring/metrics?type=postgres", "/api/monitoring/metrics?type=redis",
                 "/api/monitoring/compare?metric=mon_postgres_up", "/api/monitoring/export?type=events&period=1h",

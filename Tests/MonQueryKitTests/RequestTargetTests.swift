@@ -90,7 +90,9 @@ import Testing
     @Test("every path is canonical, every (method, path) once, and the admin routes are the issue's")
     func table() throws {
         for rule in RouteCatalogue.rules {
-            #expect(try RequestTarget(parsing: rule.path).path == rule.path)
+            let path = RouteCatalogue.example(rule.path)
+            #expect(try RequestTarget(parsing: path).path == path)
+            #expect(RouteCatalogue.rule(method: rule.method, path: path) == rule)
         }
         let keys = RouteCatalogue.rules.map { $0.method + " " + $0.path }
         #expect(Set(keys).count == keys.count)

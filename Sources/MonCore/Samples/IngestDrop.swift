@@ -18,6 +18,9 @@ public enum IngestDrop: String, Sendable, CaseIterable, Comparable {
     /// A log record whose service, logger, trace id or source is too long, or whose text is
     /// too large to index.
     case log
+    /// A span whose service or name is too long to index, or whose attributes, events or status
+    /// message are too large.
+    case span
     /// Timestamp outside the accepted range (older than raw retention, or a day ahead).
     case timeRange = "time_range"
     /// A new series of a host that has `ingest.max_series_per_host` series already.

@@ -55,7 +55,8 @@ public struct QueryConfig: Sendable {
     /// older ones are refused at ingest.
     public var rawRetentionDays: Int
     /// `storage.logs_retention_days` (7), `storage.events_retention_days` (30),
-    /// `storage.ledger_retention_days` (7): the other tables' retention.
+    /// `storage.ledger_retention_days` (7), `storage.spans_retention_days` (as logs): the other
+    /// tables' retention.
     public var retention: RetentionPolicy
     /// `storage.rollup_1m_retention_days` (30), `storage.rollup_1h_retention_days` (400): the
     /// rollup tiers' retention (`metrics_1m`/`histograms_1m`; `metrics_1h`/`histograms_1h` and
@@ -164,10 +165,12 @@ public struct QueryConfig: Sendable {
         rollupSettle = try source.int("storage.rollup_settle_seconds", default: 15, range: 0...3600)
         // The hourly statement sums (`statements_1h`) are kept as long as the events they sum.
         let eventsDays = try source.int("storage.events_retention_days", default: 30, range: 1...3650)
+        let logsDays = try source.int("storage.logs_retention_days", default: 7, range: 1...3650)
         retention = RetentionPolicy(
             days: [
                 "metrics": rawRetentionDays, "histograms": rawRetentionDays,
-                "logs": try source.int("storage.logs_retention_days", default: 7, range: 1...3650),
+                "logs": logsDays,
+                "spans": try source.int("storage.spans_retention_days", default: logsDays, range: 1...3650),
                 "events": eventsDays, "statements_1h": eventsDays,
                 "metrics_1m": minuteDays, "histograms_1m": minuteDays,
                 "metrics_1h": hourDays, "histograms_1h": hourDays, "metrics_6h": hourDays, "histograms_6h": hourDays,

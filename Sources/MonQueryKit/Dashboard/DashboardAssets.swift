@@ -122,6 +122,8 @@ public enum DashboardAssets {
         .log-pane table { font-family: "JetBrains Mono", "DejaVu Sans Mono", monospace; font-size: 12px; }
         .log-pane td { border: 0; padding: 1px 8px; white-space: nowrap; }
         .log-pane td.msg { white-space: pre-wrap; word-break: break-word; width: 100%; }
+        .waterfall-wrap { overflow-x: auto; } .waterfall { min-width: 800px; background: #fff; border-radius: 4px; }
+        .legend { display: flex; flex-wrap: wrap; gap: .8em; font-size: .85em; } .trace-link { font-size: .85em; }
         .log-pane .ts { color: var(--muted); }
         .lvl { font-weight: 600; }
         .lv-debug .lvl, .lv-trace .lvl { color: var(--muted); } .lv-info .lvl { color: var(--c1); }
@@ -234,7 +236,17 @@ public enum DashboardAssets {
               levelCell.appendChild(span);
               cell(row, record.service || '');
               cell(row, record.host || '');
-              cell(row, message(record), 'msg');
+              var msg = cell(row, message(record), 'msg');
+              var trace = String(record.trace_id || '').toLowerCase();
+              if (/^[0-9a-f]{32}$/.test(trace) && /[1-9a-f]/.test(trace)) {
+                var link = document.createElement('a');
+                link.className = 'trace-link';
+                link.href = '/ui/monitoring/traces/' + trace;
+                link.title = "This request's trace";
+                link.textContent = 'trace';
+                msg.appendChild(document.createTextNode(' '));
+                msg.appendChild(link);
+              }
               body.appendChild(row);
               while (body.rows.length > MAX_ROWS) body.deleteRow(0);
             }

@@ -5,7 +5,7 @@ import MonCore
 /// `/ui/assets/` so the Content-Security-Policy can forbid inline scripts.
 public struct DashboardPage: Sendable {
     public enum Section: String, Sendable, CaseIterable {
-        case advanced, api, redis, postgres, logs
+        case advanced, api, redis, postgres, logs, traces
 
         public var title: String {
             switch self {
@@ -14,6 +14,7 @@ public struct DashboardPage: Sendable {
             case .redis: return "Redis"
             case .postgres: return "PostgreSQL"
             case .logs: return "Logs"
+            case .traces: return "Traces"
             }
         }
 

@@ -178,7 +178,13 @@ public enum DashboardView {
         let record = log.record
         let level = record.level.name
         return
-            "<tr class=\"lv-\(level)\" data-id=\"\(Int(log.id))\"><td class=\"ts\">\(DashboardFormat.clock(ms: record.timestampMs, seconds: true))</td><td><span class=\"lvl\">\(level.uppercased())</span></td><td>\(record.service)</td><td>\(log.host)</td><td class=\"msg\">\(logMessage(record))</td></tr>"
+            "<tr class=\"lv-\(level)\" data-id=\"\(Int(log.id))\"><td class=\"ts\">\(DashboardFormat.clock(ms: record.timestampMs, seconds: true))</td><td><span class=\"lvl\">\(level.uppercased())</span></td><td>\(record.service)</td><td>\(log.host)</td><td class=\"msg\">\(logMessage(record))\(traceLink(record.traceID))</td></tr>"
+    }
+
+    /// A link to the trace page for a record's `trace_id` (32 hex digits), else nothing.
+    public static func traceLink(_ traceID: String?) -> HTML {
+        guard let id = traceID?.lowercased(), SpanRecord.isValidID(id, hexDigits: 32) else { return .empty }
+        return " <a class=\"trace-link\" href=\"/ui/monitoring/traces/\(id)\" title=\"This request's trace\">trace</a>"
     }
 
     /// `event key=value …` of a record's fields (first 400 characters).

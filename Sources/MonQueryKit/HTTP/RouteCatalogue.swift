@@ -8,8 +8,9 @@ public enum RouteCatalogue {
     public struct Rule: Sendable, Equatable {
         /// `GET`, `POST`.
         public var method: String
-        /// The route's path, static (no parameters): matched by exact comparison once the
-        /// request target passed `RequestTarget` (no empty or dot segments, no escapes).
+        /// The route's path: matched by exact comparison once the request target passed
+        /// `RequestTarget` (no empty or dot segments, no escapes), except that a `{name}`
+        /// segment (a path parameter) matches any one segment.
         public var path: String
         public var access: RouteAccess
     }
@@ -39,6 +40,8 @@ public enum RouteCatalogue {
         Rule(method: "GET", path: "/api/monitoring/redis/slowlog", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/redis/commands", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/metrics", access: .viewer),
+        Rule(method: "GET", path: "/api/monitoring/traces", access: .viewer),
+        Rule(method: "GET", path: "/api/monitoring/traces/{trace_id}", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/logs", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/logs/stream", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/export", access: .admin),
@@ -52,6 +55,8 @@ public enum RouteCatalogue {
         Rule(method: "GET", path: "/ui/monitoring/api", access: .session),
         Rule(method: "GET", path: "/ui/monitoring/redis", access: .session),
         Rule(method: "GET", path: "/ui/monitoring/postgres", access: .session),
+        Rule(method: "GET", path: "/ui/monitoring/traces", access: .session),
+        Rule(method: "GET", path: "/ui/monitoring/traces/{trace_id}", access: .session),
         Rule(method: "GET", path: "/ui/monitoring/logs", access: .session),
         Rule(method: "GET", path: "/ui/monitoring/logs/stream", access: .session),
         Rule(method: "GET", path: "/ui/monitoring/export", access: .session),
@@ -60,6 +65,26 @@ public enum RouteCatalogue {
     /// The rule of `method` on `path` (a canonical path), nil when no route matches (404/405).
     public static func rule(method: String, path: String) -> Rule? {
         rules.first { $0.method == method && $0.path == path }
+            ?? rules.first { $0.method == method && $0.path.contains("{") && matches(template: $0.path, path: path) }
+    }
+
+    /// True when `path` is `template` with each `{name}` segment replaced by one non-empty
+    /// segment (the canonical path has no empty, dot or escaped segments already).
+    public static func matches(template: String, path: String) -> Bool {
+        let patterns = template.split(separator: "/", omittingEmptySubsequences: false)
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard patterns.count == segments.count else { return false }
+        return zip(patterns, segments).allSatisfy { pattern, segment in
+            pattern.hasPrefix("{") && pattern.hasSuffix("}") ? !segment.isEmpty : pattern == segment
+        }
+    }
+
+    /// A path that reaches the route of `path`: each `{name}` segment replaced by an example
+    /// value (tests walk every route with it).
+    public static func example(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment == "{trace_id}" ? "4bf92f3577b34da6a3ce929d0e0e4736" : String(segment)
+        }.joined(separator: "/")
     }
 
     /// The access of `method` on `path`; admin when the route is not in the table (fail closed).

@@ -35,6 +35,8 @@ public actor IngestWriter {
     private var knownPartitions: Set<DayPartition> = []
     /// Batches whose log lines went through `insertLogs` because one was already stored (tests).
     public private(set) var logCopyFallbacks = 0
+    /// Batches whose spans went through `INSERT … ON CONFLICT` because one was already stored (tests).
+    public internal(set) var spanCopyFallbacks = 0
     /// Samples older than this many days are refused (their partition would be dropped anyway).
     public let maxAgeDays: Int64
     /// Samples further than this in the future are refused (clock skew).
@@ -149,6 +151,7 @@ public actor IngestWriter {
         }
         let histogramsInRange = batch.histograms.filter { admit($0.timestampMs) && valid(IngestLimits.problem($0)) }
         let logs = batch.logs.filter { admit($0.timestampMs) && valid(IngestLimits.problem($0)) }
+        let spans = batch.spans.filter { admit(Self.startMs($0)) && valid(IngestLimits.problem($0)) }
         dropped.add(.histogram, batch.droppedOnDecode)
         dropped.add(.event, malformedBundles)
         try ensurePartitions(days)
@@ -199,6 +202,7 @@ public actor IngestWriter {
             }
             let ready = prepared.flatMap { $0.matches(logs, host: agent.host) ? $0 : nil }
             let storedLogs = logs.isEmpty ? [] : try storeLogs(logs, prepared: ready, host: agent.host, connection)
+            if !spans.isEmpty { _ = try storeSpans(spans, host: agent.host, connection) }
             try Self.queueLateRange(samples: accepted, histograms: histograms, events: events, connection)
             return (.stored(samples: accepted.count, rejected: dropped.total), storedLogs)
         }

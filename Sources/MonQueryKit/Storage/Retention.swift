@@ -14,11 +14,12 @@ public struct RetentionPolicy: Sendable, Equatable {
 
     /// Defaults of DESIGN §7: raw samples and histogram windows 7 days, 1-minute rollups 30,
     /// 1-hour rollups 400 (and the 6-hour ones with them), logs 7, events 30 (and the hourly
-    /// statement sums with them).
+    /// statement sums with them), spans as long as logs.
     public static let defaults = RetentionPolicy(
         days: [
             "metrics": 7, "histograms": 7, "logs": 7, "events": 30, "metrics_1m": 30, "histograms_1m": 30,
             "metrics_1h": 400, "histograms_1h": 400, "statements_1h": 30, "metrics_6h": 400, "histograms_6h": 400,
+            "spans": 7,
         ], ledgerDays: 7)
 }
 

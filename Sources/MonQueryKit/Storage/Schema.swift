@@ -340,12 +340,61 @@ public enum Schema {
                 \(RollupWriter.mergedHistograms(source: "histograms_1h", tier: .sixHours, filter: "true"));
                 """
         ),
+        Migration(
+            version: 11,
+            name: "spans partitioned by day",
+            sql: """
+                -- Finished spans of distributed traces (OTLP, shipped by the agent), one row each;
+                -- ids are lowercase hex (32 digits for a trace, 16 for a span). A span stored
+                -- twice (the same trace, span and start: an exporter's retry) is skipped
+                -- (spans_id_idx), which also finds a trace's spans.
+                CREATE TABLE spans (
+                    start           timestamptz NOT NULL,
+                    host            text NOT NULL,
+                    trace_id        text NOT NULL,
+                    span_id         text NOT NULL,
+                    parent_span_id  text,
+                    service         text NOT NULL,
+                    name            text NOT NULL,
+                    kind            text NOT NULL,
+                    duration_ns     bigint NOT NULL,
+                    status          text NOT NULL,
+                    status_message  text NOT NULL DEFAULT '',
+                    attributes      jsonb NOT NULL DEFAULT '{}',
+                    events          jsonb NOT NULL DEFAULT '[]'
+                ) PARTITION BY RANGE (start);
+                CREATE UNIQUE INDEX spans_id_idx ON spans (trace_id, span_id, start);
+                CREATE INDEX spans_service_name_start_idx ON spans (service, name, start);
+                CREATE INDEX spans_start_idx ON spans (start);
+                -- A day partition for each day the logs have one (the writers create the rest).
+                DO $$
+                DECLARE
+                    day date;
+                BEGIN
+                    FOR day IN
+                        SELECT to_date(right(c.relname, 8), 'YYYYMMDD')
+                        FROM pg_inherits i
+                        JOIN pg_class c ON c.oid = i.inhrelid
+                        JOIN pg_class p ON p.oid = i.inhparent
+                        WHERE p.relname = 'logs' AND p.relnamespace = current_schema()::regnamespace
+                          AND c.relname ~ '_p[0-9]{8}$'
+                    LOOP
+                        EXECUTE format(
+                            'CREATE TABLE IF NOT EXISTS %I PARTITION OF spans FOR VALUES FROM (%L) TO (%L)',
+                            'spans_p' || to_char(day, 'YYYYMMDD'),
+                            to_char(day, 'YYYY-MM-DD') || ' 00:00:00+00',
+                            to_char(day + 1, 'YYYY-MM-DD') || ' 00:00:00+00');
+                    END LOOP;
+                END
+                $$;
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.
     public static let partitionedTables = [
         "metrics", "events", "histograms", "logs", "metrics_1m", "metrics_1h", "histograms_1m", "histograms_1h",
-        "statements_1h", "metrics_6h", "histograms_6h",
+        "statements_1h", "metrics_6h", "histograms_6h", "spans",
     ]
 
     /// The rollup tables (written by `RollupWriter`).
