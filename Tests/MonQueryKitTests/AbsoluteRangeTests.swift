@@ -47,7 +47,8 @@ struct AbsoluteRangeTests {
             "2026-12-04T02:10:00", "2026-12-04T02:10Z", "2026-12-04", "2026-12-04T02:10:00+24:00",
             "2026-12-04T02:10:00+14:60", "2026-12-04T02:10:00+1400", "2026-12-04T02:10:00.Z", "1969-12-31T23:59:59Z",
             "2100-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-12-04T02:10:00ZZ", "２０２６-12-04T02:10:00Z",
-            String(repeating: "1", count: 41),
+            String(repeating: "1", count: 41), "\u{0}", "2026-12-04T02:10:00+25:00", "1796350200T",
+            "99999999999999999999999999",
         ])
     func refusedInstant(_ text: String) {
         #expect(throws: ParameterError.self) { try InstantText.milliseconds(text, parameter: "to") }
