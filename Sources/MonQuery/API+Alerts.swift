@@ -43,7 +43,7 @@ extension API {
             throw ParameterError(
                 "state", "'\(state.prefix(40))' is not one of \(Self.alertStates.joined(separator: ", "))")
         }
-        let range = try TimeRange(period: parameters["since"] ?? "24h", step: nil, nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: nil, defaultPeriod: "24h")
         let host = try parameters.host()
         let limit = try parameters.limit(default: 200, maximum: 1000)
         guard let (evaluator, store) = alerts else {
@@ -56,12 +56,17 @@ extension API {
         }
         let events =
             state == "active"
-            ? [] : try await store.events(state: state, host: host, sinceMs: range.startMs, limit: limit)
+            ? []
+            : try await store.events(
+                state: state, host: host, sinceMs: range.startMs, untilMs: range.endMs, limit: limit)
         let rules = evaluator.rules
         let failing = await evaluator.failing
         return .json(
             .object([
                 ("since", .string(DurationText.format(seconds: range.periodSeconds))),
+                ("period", .string(DurationText.format(seconds: range.periodSeconds))),
+                ("from", .string(Timestamp.iso8601(ms: range.startMs))),
+                ("to", .string(Timestamp.iso8601(ms: range.endMs))),
                 ("evaluated", .bool(await evaluator.hasEvaluated)),
                 ("rules", .number(Double(rules.count))),
                 ("failing_rules", .object(failing.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),

@@ -21,8 +21,8 @@ extension API {
     static let dashboardParameters: Set<String> = ["period", "host", "fragment"]
     static let dashboardLogParameters: Set<String> = ["level", "service", "q", "trace_id"]
 
-    /// Longest period of the dashboard's selector.
-    static let dashboardMaxPeriodSeconds: Int64 = 7 * 86_400
+    /// Longest period (or from/to span) of the dashboard: the selector's 30 days.
+    static let dashboardMaxPeriodSeconds: Int64 = 30 * 86_400
 
     func dashboardAdvanced(_ request: Request) async throws -> Response { try await dashboard(request, .advanced) }
     func dashboardAPI(_ request: Request) async throws -> Response { try await dashboard(request, .api) }
@@ -35,13 +35,16 @@ extension API {
     /// from the same functions as the JSON endpoints, in-process.
     func dashboard(_ request: Request, _ section: DashboardPage.Section) async throws -> Response {
         let allowed = Self.dashboardParameters.union(section == .logs ? Self.dashboardLogParameters : [])
-        let parameters = try QueryParameters(request, allowed: allowed).droppingEmpty(Self.dashboardLogParameters)
-        let periodText = parameters["period"] ?? "1h"
-        let seconds = try DurationText.seconds(periodText, parameter: "period")
-        guard seconds >= 60, seconds <= Self.dashboardMaxPeriodSeconds else {
-            throw ParameterError("period", "'\(periodText.prefix(40))' must be between 1m and 7d")
-        }
+        // The custom range's empty `to` (until now) and its `datetime-local` values (UTC, like
+        // every time on the page) become the API's vocabulary (`DashboardRange`).
+        let parameters = try DashboardRange.normalized(
+            QueryParameters(request, allowed: allowed).droppingEmpty(
+                Self.dashboardLogParameters.union(["period", "to"])))
         let nowMs = WallClock.nowMs()
+        let range = try parameters.timeRange(
+            nowMs: nowMs, retention: settings.retention,
+            limits: .init(minimumSeconds: 60, maximumSeconds: Self.dashboardMaxPeriodSeconds))
+        let shown = DashboardRange(range, absolute: parameters["from"] != nil)
         let names = Self.dashboardFragments[section] ?? []
         let fragment = parameters["fragment"]
         if let fragment, !names.contains(fragment) {
@@ -51,8 +54,7 @@ extension API {
             )
         }
         var panels = DashboardPanels(
-            api: self, section: section, range: try TimeRange(period: periodText, step: nil, nowMs: nowMs),
-            period: DurationText.format(seconds: seconds), host: try parameters.host(),
+            api: self, section: section, range: range, rangeView: shown, host: try parameters.host(),
             logFilter: section == .logs ? try Self.logFilter(parameters) : LogFilter(), nowMs: nowMs)
         if let fragment { return .html(try await panels.render(fragment)) }
         let rendered = try await panels.renderAll(names)
@@ -90,7 +92,8 @@ extension API {
             body = .empty
         }
         let page = DashboardPage(
-            section: section, period: panels.period, host: panels.host, healthBadge: take("health-badge"),
+            section: section, period: shown.period, from: shown.from, to: shown.to, host: panels.host,
+            healthBadge: take("health-badge"),
             authenticationEnabled: authenticator.isEnabled, generatedMs: nowMs, body: body)
         return .html(page.render())
     }

@@ -5,7 +5,7 @@ import MonQueryKit
 extension API {
     func systemDisk(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         let data = try await store.series(
             names: [
                 "mon_host_disk_read_bytes_per_second", "mon_host_disk_write_bytes_per_second", "mon_host_disk_iops",
@@ -92,7 +92,7 @@ extension API {
 
     func systemNetwork(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         let data = try await store.series(
             names: [
                 "mon_host_network_receive_bytes_per_second", "mon_host_network_transmit_bytes_per_second",

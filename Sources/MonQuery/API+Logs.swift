@@ -27,13 +27,14 @@ extension API {
     func logs(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.logFilterParameters.union(["limit", "cursor"]))
         let filter = try Self.logFilter(parameters)
-        let range = try TimeRange(period: parameters["since"] ?? "1h", step: nil, nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: nil)
         let limit = try parameters.limit(default: 100, maximum: 1000)
         let cursor = try parameters["cursor"].map { text throws(ParameterError) in try LogCursor(parsing: text) }
         let page = try await store.logs(filter: filter, range: range, limit: limit, cursor: cursor)
         return .json(
             .object([
                 ("since", .string(DurationText.format(seconds: range.periodSeconds))),
+                ("period", .string(DurationText.format(seconds: range.periodSeconds))),
                 ("from", .string(Timestamp.iso8601(ms: range.startMs))),
                 ("to", .string(Timestamp.iso8601(ms: range.endMs))),
                 ("count", .number(Double(page.logs.count))),
@@ -73,7 +74,11 @@ extension API {
     func logStream(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.logFilterParameters.union(["last_event_id"]))
         let filter = try Self.logFilter(parameters)
-        let range = try TimeRange(period: parameters["since"] ?? "24h", step: nil, nowMs: WallClock.nowMs())
+        if let to = parameters["to"] {
+            throw ParameterError(
+                "to", "'\(to.prefix(40))': a live stream has no end (from sets where its replay starts)")
+        }
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: nil, defaultPeriod: "24h")
         let lastID = try Self.lastEventID(request, parameters)
         let slot = try StreamSlot.acquire(limitStats, limit: settings.maxStreamSubscribers)
         let subscription = broadcaster.subscribe(filter: filter, bufferSize: settings.logStreamBuffer)
@@ -204,7 +209,7 @@ extension API {
             let known = ExportKind.allCases.map(\.rawValue).joined(separator: ", ")
             throw ParameterError("type", "'\(typeText.prefix(40))' is not one of \(known)")
         }
-        let range = try TimeRange(period: parameters["period"] ?? "24h", step: nil, nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: nil, defaultPeriod: "24h")
         let host = try parameters.host()
         let slots = exportSlots
         guard await slots.acquire() else {

@@ -30,7 +30,7 @@ extension API {
         guard let type = parameters["type"] else {
             throw ParameterError("type", "required: one of api, system, redis, postgres")
         }
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         let host = try parameters.host()
         if type == "api" { return try await apiMetrics(parameters, range: range, host: host) }
         guard let fields = Self.keyMetrics[type] else {

@@ -6,7 +6,7 @@ import MonQueryKit
 extension API {
     func postgresStatus(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host"])
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         return envelope(range, hosts: try await postgresStatusHosts(range: range, host: try parameters.host()))
     }
 
@@ -105,7 +105,7 @@ extension API {
     func postgresConnections(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
         let nowMs = WallClock.nowMs()
-        let range = try parameters.timeRange(nowMs: nowMs)
+        let range = try parameters.timeRange(nowMs: nowMs, retention: settings.retention)
         let hostFilter = try parameters.host()
         async let series = store.series(
             names: ["mon_postgres_connections", "mon_postgres_connections_waiting", "mon_postgres_max_connections"],
@@ -153,7 +153,7 @@ extension API {
 
     func postgresSlowQueries(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         let limit = try parameters.limit(default: 20, maximum: 500)
         let rows = try await slowQueryRows(
             range: range, host: try parameters.host(), limit: limit, fullText: role(request) == .admin)
@@ -222,7 +222,7 @@ extension API {
 
     private func snapshot(_ request: Request, kind: String, listName: String) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         let limit = try parameters.limit(default: 200, maximum: 1000)
         let hosts = try await snapshotHosts(
             kind: kind, listName: listName, range: range, host: try parameters.host(), limit: limit)

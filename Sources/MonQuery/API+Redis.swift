@@ -6,7 +6,7 @@ extension API {
 
     func redisStatus(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host"])
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         return envelope(range, hosts: try await redisStatusHosts(range: range, host: try parameters.host()))
     }
 
@@ -17,7 +17,7 @@ extension API {
 
     func redisStats(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         return envelope(range, hosts: try await redisStatsHosts(range: range, host: try parameters.host()))
     }
 
@@ -60,9 +60,10 @@ extension API {
     func redisKeys(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host"])
         let nowMs = WallClock.nowMs()
-        let range = try parameters.timeRange(nowMs: nowMs)
+        let range = try parameters.timeRange(nowMs: nowMs, retention: settings.retention)
         let hostFilter = try parameters.host()
-        let windowRanges = try Self.hitRatePeriods.map { try TimeRange(period: $0, step: nil, nowMs: nowMs) }
+        // The hit-rate windows end where the range ends (an absolute range in the past too).
+        let windowRanges = try Self.hitRatePeriods.map { try TimeRange(period: $0, step: nil, nowMs: range.endMs) }
         // Nine queries, each on its own connection of the pool: the series, then hits and
         // misses of the period and of each hit-rate window.
         async let series = store.series(
@@ -114,13 +115,15 @@ extension API {
 
     func redisSlowlog(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         let limit = try parameters.limit(default: 50, maximum: 1000)
         let entries = try await redisSlowlogEntries(
             range: range, host: try parameters.host(), limit: limit, allArguments: role(request) == .admin)
         return .json(
             .object([
                 ("period", .string(DurationText.format(seconds: range.periodSeconds))),
+                ("from", .string(Timestamp.iso8601(ms: range.startMs))),
+                ("to", .string(Timestamp.iso8601(ms: range.endMs))),
                 ("entries", .array(entries)),
             ])
         )
@@ -131,7 +134,7 @@ extension API {
     /// time first, with µs per call and the share of all command time.
     func redisCommands(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         let limit = try parameters.limit(default: 20, maximum: 200)
         let host = try parameters.host()
         async let callRows = store.increase(name: "mon_redis_command_calls_total", host: host, range: range)

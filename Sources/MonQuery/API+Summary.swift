@@ -118,12 +118,12 @@ extension API {
         }
         let labels = try Self.parseLabels(parameters["labels"])
         let host = try parameters.host()
-        let windowText = parameters["window"] ?? "1h"
-        let window = try DurationText.seconds(windowText, parameter: "window")
-        guard window >= 60, window <= 7 * 86_400 else {
-            throw ParameterError("window", "'\(windowText)' must be between 1m and 7d")
-        }
-        let nowMs = WallClock.nowMs()
+        // `window` (or `period`) back from now, or `from`/`to`: the same span a day and a
+        // week before it.
+        let range = try parameters.timeRange(
+            nowMs: WallClock.nowMs(), retention: nil, limits: .init(minimumSeconds: 60, maximumSeconds: 7 * 86_400))
+        let window = range.periodSeconds
+        let nowMs = range.endMs
         // The three windows side by side, each on its own connection of the pool.
         async let now = compareValue(metric, labels: labels, host: host, window: window, endMs: nowMs)
         async let yesterday = compareValue(
@@ -159,6 +159,7 @@ extension API {
             ("labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
             ("host", host.map { .string($0) } ?? .null),
             ("window", .string(DurationText.format(seconds: window))),
+            ("period", .string(DurationText.format(seconds: window))),
             ("unit", .string(unit)),
         ]
         for (index, (name, endMs, value)) in periods.enumerated() {

@@ -28,7 +28,7 @@ extension API {
 
     func systemCPU(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         let data = try await store.series(
             names: [
                 "mon_host_cpu_usage_ratio", "mon_host_cpu_cores", "mon_host_load1", "mon_host_load5", "mon_host_load15",
@@ -87,7 +87,7 @@ extension API {
 
     func systemMemory(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.rangeParameters)
-        let range = try parameters.timeRange(nowMs: WallClock.nowMs())
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
         let data = try await store.series(
             names: [
                 "mon_host_memory_total_bytes", "mon_host_memory_used_bytes", "mon_host_memory_available_bytes",

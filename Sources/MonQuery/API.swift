@@ -17,6 +17,8 @@ struct API: Sendable {
         var uiSecureCookie = false
         /// `http.max_stream_subscribers`: live SSE streams at once.
         var maxStreamSubscribers = 100
+        /// `retention.*`: which tier still holds a past range (`TimeRange`'s step for it).
+        var retention = RetentionPolicy.defaults
     }
 
     /// The read connections; `store` is the least busy one now.

@@ -73,10 +73,14 @@ extension Response {
 }
 
 /// Checked access to query parameters: unknown names and repeated names are refused.
+///
+/// One range vocabulary (`RangeVocabulary`): a route that takes a period (`period`, or its
+/// older name `since` or `window`) also takes `period` and the absolute `from`/`to`.
 struct QueryParameters {
     private var values: [String: String] = [:]
 
     init(_ request: Request, allowed: Set<String>) throws(ParameterError) {
+        let allowed = RangeVocabulary.extending(allowed)
         for (key, value) in request.uri.queryParameters {
             let name = String(key)
             guard allowed.contains(name) else {
@@ -94,6 +98,13 @@ struct QueryParameters {
     func droppingEmpty(_ names: Set<String>) -> QueryParameters {
         var copy = self
         for name in names where copy.values[name]?.isEmpty == true { copy.values[name] = nil }
+        return copy
+    }
+
+    /// The same parameters with `name` set to `value` (nil: removed).
+    func setting(_ name: String, _ value: String?) -> QueryParameters {
+        var copy = self
+        copy.values[name] = value
         return copy
     }
 
@@ -120,8 +131,12 @@ struct QueryParameters {
         return value
     }
 
-    func timeRange(nowMs: Int64) throws(ParameterError) -> TimeRange {
-        try TimeRange(period: values["period"], step: values["step"], nowMs: nowMs)
+    /// The range of `period` (or its alias) or `from`/`to`, with `step` (`RangeVocabulary`).
+    func timeRange(
+        nowMs: Int64, retention: RetentionPolicy?, defaultPeriod: String = "1h", limits: TimeRange.Limits = .standard
+    ) throws(ParameterError) -> TimeRange {
+        try RangeVocabulary.range(
+            self, nowMs: nowMs, retention: retention, defaultPeriod: defaultPeriod, limits: limits)
     }
 }
 

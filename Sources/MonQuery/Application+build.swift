@@ -74,7 +74,8 @@ func buildApplication(
         metricsRequireToken: config.metricsRequireToken,
         // Served over HTTPS: the session cookie never travels in clear.
         uiSecureCookie: config.uiSecureCookie || config.httpTLS != nil,
-        maxStreamSubscribers: config.httpLimits.maxStreamSubscribers
+        maxStreamSubscribers: config.httpLimits.maxStreamSubscribers,
+        retention: config.retention
     )
     let limits = config.httpLimits
     let limitStats = HTTPLimitStats()

@@ -39,7 +39,7 @@ extension DashboardPanels {
             endpoints.count > shown.count
             ? "<a class=\"more\" href=\"\(link(.api))\">\(endpoints.count - shown.count) more endpoints →</a>" : .empty
         return DashboardView.panel(
-            "chart-latency", "Latency by endpoint (P50 / P95 / P99), last \(period)", wide: true, tools: more, body)
+            "chart-latency", "Latency by endpoint (P50 / P95 / P99), \(rangeView.label)", wide: true, tools: more, body)
     }
 
     /// Requests per second and 5xx rate over the period, all endpoints together.
@@ -72,7 +72,7 @@ extension DashboardPanels {
             startMs: range.startMs, endMs: range.endMs, format: { DashboardFormat.percent($0) }, gapMs: gapMs
         ).sized(width: 300, height: 160)
         return DashboardView.panel(
-            "chart-traffic", "Traffic and errors, last \(period)",
+            "chart-traffic", "Traffic and errors, \(rangeView.label)",
             "<div class=\"small-multiples two\"><figure class=\"chart\"><h3>Requests per second</h3>\(requests.render())</figure><figure class=\"chart\"><h3>5xx error rate</h3>\(errors.render())</figure></div>"
         )
     }
@@ -114,7 +114,7 @@ extension DashboardPanels {
             ]
         }
         return DashboardView.panel(
-            "top-errors", "Top errors, last \(period)",
+            "top-errors", "Top errors, \(rangeView.label)",
             DashboardView.table(
                 "Top errors", headers: ["Event", "Error type", "Endpoint", "Count", "Last seen"], numeric: [3],
                 rows: rows))

@@ -42,7 +42,7 @@ extension DashboardPanels {
         let perBucket = Dictionary(grouping: points, by: \.startMs).mapValues { $0.reduce(0) { $0 + $1.requests } }
         let step = Double(range.stepSeconds)
         var chart = LineChart(
-            title: "Requests per second, last \(period)",
+            title: "Requests per second, \(rangeView.label)",
             series: [
                 LineChart.Series(
                     name: "req/s", colour: 1,
@@ -158,7 +158,7 @@ extension DashboardPanels {
             }
         }
         var chart = LineChart(
-            title: "CPU and memory, last \(period)", series: series, startMs: range.startMs, endMs: range.endMs,
+            title: "CPU and memory, \(rangeView.label)", series: series, startMs: range.startMs, endMs: range.endMs,
             format: { DashboardFormat.percent($0) }, minimumTop: 100, gapMs: gapMs)
         chart.compact = true
         chart.width = 300

@@ -17,11 +17,11 @@ extension DashboardPanels {
             "/ui/monitoring/logs/stream"
             + HTML.query([
                 ("level", levelName), ("service", logFilter.service), ("q", logFilter.query), ("host", host),
-                ("since", period), ("last_event_id", String(lastID)),
+                rangeView.streamStart, ("last_event_id", String(lastID)),
             ])
         let export =
             "/ui/monitoring/export"
-            + HTML.query([("format", "csv"), ("type", "logs"), ("period", period), ("host", host)])
+            + HTML.query([("format", "csv"), ("type", "logs")] + rangeView.query + [("host", host)])
         let levels: [HTML] = Self.levelChoices.map { level in
             "<option value=\"\(level)\"\(level == levelName ? HTML(raw: " selected") : .empty)>\(level) and above</option>"
         }
@@ -33,7 +33,7 @@ extension DashboardPanels {
             <label for="log-level">Level</label><select id="log-level" name="level"><option value="">any</option>\(levels)</select>
             <label for="log-service">Service</label><input id="log-service" name="service" list="log-services" size="12" value="\(logFilter.service ?? "")"><datalist id="log-services">\(serviceOptions)</datalist>
             <label for="log-q">Search</label><input id="log-q" name="q" type="search" size="18" value="\(logFilter.query ?? "")">
-            <input type="hidden" name="period" value="\(period)">\(hostField)
+            \(rangeView.hiddenFields)\(hostField)
             <button type="submit">Filter</button>
             </form>
             """

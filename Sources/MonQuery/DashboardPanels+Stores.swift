@@ -14,7 +14,7 @@ extension DashboardPanels {
         let (status, stats) = try await (statuses, statsHosts)
         guard !status.isEmpty else {
             return DashboardView.panel(
-                "redis-hit-rate", "Redis hit rate, last \(period)",
+                "redis-hit-rate", "Redis hit rate, \(rangeView.label)",
                 "<div class=\"no-data\" role=\"note\">No Redis data in this period (is the agent's Redis source configured?)</div>"
             )
         }
@@ -62,7 +62,7 @@ extension DashboardPanels {
         }
         let flagList: HTML = flags.isEmpty ? .empty : "<ul class=\"alerts plain\">\(flags)</ul>"
         return DashboardView.panel(
-            "redis-hit-rate", "Redis hit rate, last \(period)" + (names.count == 1 ? " · \(names[0])" : ""),
+            "redis-hit-rate", "Redis hit rate, \(rangeView.label)" + (names.count == 1 ? " · \(names[0])" : ""),
             "<div class=\"gauge-wrap\">\(gauges)<div class=\"gauge-side\">\(figures)<h3 class=\"sub\">Per cache type</h3>\(types)\(flagList)</div></div>"
         )
     }
@@ -119,7 +119,7 @@ extension DashboardPanels {
             "<figure class=\"chart\"><h3>\($0.0)</h3>\($0.1.sized(width: 420, height: 170).render())</figure>"
         }
         return DashboardView.panel(
-            "chart-redis", "Redis over time, last \(period)", "<div class=\"small-multiples\">\(figures)</div>")
+            "chart-redis", "Redis over time, \(rangeView.label)", "<div class=\"small-multiples\">\(figures)</div>")
     }
 
     func redisSlowlog() async throws -> HTML {
@@ -136,7 +136,7 @@ extension DashboardPanels {
             ]
         }
         return DashboardView.panel(
-            "redis-slowlog", "Redis SLOWLOG, last \(period)", wide: true,
+            "redis-slowlog", "Redis SLOWLOG, \(rangeView.label)", wide: true,
             DashboardView.table(
                 "Redis SLOWLOG", headers: ["Time", "Host", "Duration", "Command"], numeric: [2], rows: rows))
     }
@@ -186,7 +186,7 @@ extension DashboardPanels {
             "<figure class=\"chart\"><h3>\($0.0)</h3>\($0.1.sized(width: 420, height: 170).render())</figure>"
         }
         return DashboardView.panel(
-            "chart-postgres", "PostgreSQL over time, last \(period)", wide: true,
+            "chart-postgres", "PostgreSQL over time, \(rangeView.label)", wide: true,
             "<div class=\"small-multiples\">\(figures)</div>")
     }
 
@@ -224,7 +224,7 @@ extension DashboardPanels {
         let more: HTML =
             section == .advanced ? "<a class=\"more\" href=\"\(link(.postgres))\">All slow queries →</a>" : .empty
         return DashboardView.panel(
-            "slow-queries", "Top slow queries, last \(period)", wide: section != .advanced, tools: more,
+            "slow-queries", "Top slow queries, \(rangeView.label)", wide: section != .advanced, tools: more,
             DashboardView.table(
                 "Slow queries", headers: ["#", "Query", "Mean", "Calls", "Total"], numeric: [0, 2, 3, 4], rows: rows))
     }

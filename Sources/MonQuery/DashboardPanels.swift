@@ -9,7 +9,9 @@ struct DashboardPanels {
     let api: API
     let section: DashboardPage.Section
     let range: TimeRange
-    let period: String
+    /// The range as the page's URL and titles give it.
+    let rangeView: DashboardRange
+    var period: String { rangeView.period }
     let host: String?
     let logFilter: LogFilter
     let nowMs: Int64
@@ -18,21 +20,21 @@ struct DashboardPanels {
     private var endpointCache: [EndpointStats]?
 
     init(
-        api: API, section: DashboardPage.Section, range: TimeRange, period: String, host: String?,
+        api: API, section: DashboardPage.Section, range: TimeRange, rangeView: DashboardRange, host: String?,
         logFilter: LogFilter, nowMs: Int64
     ) {
         self.api = api
         self.section = section
         self.range = range
-        self.period = period
+        self.rangeView = rangeView
         self.host = host
         self.logFilter = logFilter
         self.nowMs = nowMs
     }
 
-    /// A link to a dashboard page keeping the period and host.
+    /// A link to a dashboard page keeping the range and host.
     func link(_ target: DashboardPage.Section) -> String {
-        target.path + HTML.query([("period", period), ("host", host)])
+        target.path + HTML.query(rangeView.query + [("host", host)])
     }
 
     var gapMs: Int64 { range.stepSeconds * 2500 }

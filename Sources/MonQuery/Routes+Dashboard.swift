@@ -8,7 +8,8 @@ extension RouteParameter {
         description:
             "Only this element of the page (for HTMX hx-get); the fragments of each page are listed in README.md.",
         schema: .object([("type", "string"), ("pattern", "^[a-z-]{1,40}$")]))
-    static let dashboardPeriod = duration("period", "How far back the charts and tables go, 1m to 7d (default 1h).")
+    static let dashboardPeriod = duration(
+        "period", "How far back the charts and tables go, 1m to 30d (default 1h); or from/to (UTC), 1m to 30d apart.")
     static let dashboard = [dashboardPeriod, host, fragment]
 
     /// A filter field of a form: empty means no filter.

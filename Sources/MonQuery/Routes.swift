@@ -46,6 +46,46 @@ struct RouteParameter: Sendable {
 
     static let period = duration(
         "period", "How far back from now: 30s, 5m, 1h, 24h, 7d, 30d (at most 400d). Default 1h.")
+
+    /// An RFC 3339 time with an offset or Z, or epoch seconds (`InstantText`).
+    static let instantPattern =
+        "^([0-9]{1,12}(\\.[0-9]{1,9})?|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?"
+        + "([Zz]|[+ -][0-9]{2}:[0-9]{2}))$"
+
+    static func instant(_ name: String, _ description: String) -> RouteParameter {
+        RouteParameter(
+            name: name, description: description,
+            schema: .object([("type", "string"), ("maxLength", 40), ("pattern", .string(instantPattern))]))
+    }
+
+    static let from = instant(
+        "from",
+        "Absolute start instead of a period: RFC 3339 with an offset or Z (2026-12-04T02:10:00Z, "
+            + "2026-12-04T03:10:00+01:00) or epoch seconds (1796350200.5); 1970 to 2099. With period: 400.")
+    static let to = instant(
+        "to",
+        "Absolute end (same forms as from; default now; at most 1 h after now; after from). Needs from; "
+            + "the span keeps the route's period limits.")
+
+    /// `from` and `to` added to every route that takes a period under any name (`period`,
+    /// `since`, `window`), and `period` beside an older name (`RangeVocabulary`); a live
+    /// stream takes `from` only (where its replay starts).
+    static func withRangeVocabulary(_ route: Route) -> Route {
+        let names = Set(route.parameters.map(\.name))
+        guard let index = route.parameters.firstIndex(where: { ["period", "since", "window"].contains($0.name) })
+        else { return route }
+        var route = route
+        var added: [RouteParameter] = []
+        if !names.contains("period") {
+            let alias = route.parameters[index].name
+            added.append(
+                duration("period", "The same as \(alias) (\(alias) is its older name; give one of them)."))
+        }
+        added.append(from)
+        if !route.produces.contains("text/event-stream") { added.append(to) }
+        route.parameters.insert(contentsOf: added, at: index + 1)
+        return route
+    }
     static let step = duration(
         "step", "Chart resolution; default ≈ period/60 rounded to a round value; at most 2 000 points.")
     static let host = RouteParameter(
@@ -121,7 +161,7 @@ extension API {
 
     /// Every endpoint, in the order of DESIGN §8.
     static let routes: [Route] =
-        [
+        ([
             Route(
                 path: "/health", summary: "Liveness: 200 while the daemon runs.", requiredKeys: ["status"]
             ) { api, request in try api.health(request) },
@@ -333,7 +373,7 @@ extension API {
                 ],
                 produces: ["application/json", "text/csv"], jsonArray: true, alsoAnswers: [429]
             ) { api, request in try await api.export(request) },
-        ] + dashboardRoutes
+        ] + dashboardRoutes).map(RouteParameter.withRangeVocabulary)
 
     /// `GET /openapi.json` — the OpenAPI 3.0 description of every route.
     func openAPIDocument(_ request: Request) throws -> Response {

@@ -200,7 +200,7 @@ struct DashboardTests {
         }
         let card = try await fetch(["-b", cookie, "\(base)/ui/monitoring/advanced?fragment=card-system"])
         #expect(card.body.contains("CPU") && card.body.contains("<svg"), "CPU with its sparkline")
-        for (query, parameter) in [("fragment=nope", "fragment"), ("period=9x", "period"), ("period=30d", "period")] {
+        for (query, parameter) in [("fragment=nope", "fragment"), ("period=9x", "period"), ("period=31d", "period")] {
             let bad = try await fetch(["-b", cookie, "\(base)/ui/monitoring/advanced?\(query)"])
             let json = try JSONSerialization.jsonObject(with: Data(bad.body.utf8)) as? [String: Any]
             let message = (json?["error"] as? [String: Any])?["message"] as? String ?? ""

@@ -36,8 +36,11 @@ public actor AlertStore {
         }
     }
 
-    /// Transitions newest first, optionally of one state and host, since `sinceMs`.
-    public func events(state: String?, host: String?, sinceMs: Int64, limit: Int) throws -> [Event] {
+    /// Transitions newest first, optionally of one state and host, since `sinceMs` (and up to
+    /// `untilMs` inclusive when given: an absolute range).
+    public func events(state: String?, host: String?, sinceMs: Int64, untilMs: Int64? = nil, limit: Int) throws
+        -> [Event]
+    {
         try connector.withConnection { connection in
             let result = try connection.query(
                 """
@@ -46,8 +49,9 @@ public actor AlertStore {
                 FROM alert_events
                 WHERE ts >= to_timestamp($1::double precision / 1000)
                   AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR host = $3)
+                  AND ($5::double precision IS NULL OR ts <= to_timestamp($5::double precision / 1000))
                 ORDER BY id DESC LIMIT $4
-                """, [String(sinceMs), state, host, String(limit)])
+                """, [String(sinceMs), state, host, String(limit), untilMs.map { String($0) }])
             return Self.decode(result)
         }
     }

@@ -35,6 +35,9 @@ public enum DashboardAssets {
         button[aria-pressed="true"] { background: #3d2f14; border-color: var(--warn); }
         .updated { color: var(--muted); font-size: 12px; }
         .period label { font-size: 12px; }
+        .custom-range { color: var(--muted); font-size: 12px; }
+        .custom-range summary { cursor: pointer; }
+        .custom-range form { display: inline-flex; align-items: center; gap: 6px; flex-wrap: wrap; margin: 0; }
         .gauge-wrap .gauge { margin-top: 4px; }
         h3.sub { font-size: 13px; font-weight: 500; margin: 0 0 4px; color: var(--muted); }
         .logout { margin: 0; }
@@ -157,7 +160,15 @@ public enum DashboardAssets {
           var updated = document.getElementById('updated');
           var periodSelect = document.getElementById('period');
           if (periodSelect) {
-            periodSelect.addEventListener('change', function () { periodSelect.form.submit(); });
+            periodSelect.addEventListener('change', function () {
+              // "Custom range" is the range already shown: open its form instead of leaving it.
+              if (periodSelect.value === '') {
+                var custom = document.querySelector('.custom-range');
+                if (custom) custom.open = true;
+                return;
+              }
+              periodSelect.form.submit();
+            });
             var apply = periodSelect.form.querySelector('.apply');
             if (apply) apply.hidden = true;
           }

@@ -21,13 +21,19 @@ public struct DashboardPage: Sendable {
         public var path: String { "/ui/monitoring/" + rawValue }
     }
 
-    /// Periods offered by the selector (any duration from 1m to 7d is accepted in the URL).
+    /// Periods offered by the selector (any duration from 1m to 30d is accepted in the URL),
+    /// besides the custom range (`from`/`to`).
     public static let periods: [(value: String, label: String)] = [
         ("15m", "Last 15 min"), ("1h", "Last 1 h"), ("6h", "Last 6 h"), ("24h", "Last 24 h"), ("7d", "Last 7 d"),
+        ("30d", "Last 30 d"),
     ]
 
     public var section: Section
+    /// The selector's period; empty with a custom range.
     public var period: String
+    /// The custom range's bounds (RFC 3339, UTC); nil for a period.
+    public var from: String?
+    public var to: String?
     public var host: String?
     public var healthBadge: HTML
     /// False when no token is configured: the page says the dashboard is open.
@@ -36,11 +42,13 @@ public struct DashboardPage: Sendable {
     public var body: HTML
 
     public init(
-        section: Section, period: String, host: String?, healthBadge: HTML, authenticationEnabled: Bool,
-        generatedMs: Int64, body: HTML
+        section: Section, period: String, from: String? = nil, to: String? = nil, host: String?, healthBadge: HTML,
+        authenticationEnabled: Bool, generatedMs: Int64, body: HTML
     ) {
         self.section = section
         self.period = period
+        self.from = from
+        self.to = to
         self.host = host
         self.healthBadge = healthBadge
         self.authenticationEnabled = authenticationEnabled
@@ -48,15 +56,34 @@ public struct DashboardPage: Sendable {
         self.body = body
     }
 
-    /// The link to `section` keeping the period and host.
-    func link(_ target: Section) -> String { target.path + HTML.query([("period", period), ("host", host)]) }
+    /// The range's query pairs: the period, or the custom range.
+    var rangeQuery: [(String, String?)] { from == nil ? [("period", period)] : [("from", from), ("to", to)] }
+
+    /// The link to `section` keeping the range and host.
+    func link(_ target: Section) -> String { target.path + HTML.query(rangeQuery + [("host", host)]) }
+
+    /// `2026-12-04T02:10:00Z` as a `datetime-local` value (`2026-12-04T02:10:00`).
+    static func localValue(_ text: String?) -> String { String((text ?? "").prefix(19)) }
+
+    /// "last 1h", or "2026-12-04 02:10:00 to 02:40:00 UTC" for a custom range.
+    public var rangeNote: String {
+        guard let from else { return "last \(period)" }
+        func plain(_ text: String?) -> String {
+            String((text ?? "now").compactMap { char -> Character? in char == "T" ? " " : char == "Z" ? nil : char })
+        }
+        return "\(plain(from)) to \(plain(to)) UTC"
+    }
 
     public func render() -> HTML {
         let nav: [HTML] = Section.allCases.map { target in
             "<a href=\"\(link(target))\"\(target == section ? HTML(raw: " aria-current=\"page\"") : .empty)>\(target.title)</a>"
         }
         var periods = Self.periods
-        if !periods.contains(where: { $0.value == period }) { periods.append((period, "Last \(period)")) }
+        if from != nil {
+            periods.insert(("", "Custom range"), at: 0)
+        } else if !periods.contains(where: { $0.value == period }) {
+            periods.append((period, "Last \(period)"))
+        }
         let options: [HTML] = periods.map { option in
             "<option value=\"\(option.value)\"\(option.value == period ? HTML(raw: " selected") : .empty)>\(option.label)</option>"
         }
@@ -85,6 +112,7 @@ public struct DashboardPage: Sendable {
             <nav aria-label="Sections">\(nav)</nav>
             <div class="controls">
             <form class="period" method="get" action="\(section.path)"><label for="period">Period</label> <select id="period" name="period">\(options)</select>\(hostField) <button type="submit" class="apply">Apply</button></form>
+            <details class="custom-range"\(from != nil ? HTML(raw: " open") : .empty)><summary>Custom</summary><form class="range" method="get" action="\(section.path)"><label for="range-from">From</label> <input id="range-from" name="from" type="datetime-local" step="1" required value="\(Self.localValue(from))"> <label for="range-to">to</label> <input id="range-to" name="to" type="datetime-local" step="1" value="\(Self.localValue(to))" title="Empty: until now">\(hostField) <span class="quiet">UTC</span> <button type="submit">Show</button></form></details>
             \(healthBadge)
             <button type="button" id="pause" aria-pressed="false" title="Pause the 5 s auto-refresh">Pause</button>
             <span id="updated" class="updated">Updated \(DashboardFormat.clock(ms: generatedMs, seconds: true)) UTC</span>
@@ -92,7 +120,7 @@ public struct DashboardPage: Sendable {
             </div>
             </header>
             \(banner)<main id="main">
-            <h1 class="page-title">\(section.title)\(host.map { " · host \($0)" } ?? "") <span class="period-note">last \(period)</span></h1>
+            <h1 class="page-title">\(section.title)\(host.map { " · host \($0)" } ?? "") <span class="period-note">\(rangeNote)</span></h1>
             \(body)
             </main>
             <footer>Times in UTC · refreshed every 5 s · monquery \(MonCoreVersion.string) · <a href="/openapi.json">API description</a></footer>

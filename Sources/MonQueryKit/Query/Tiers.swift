@@ -23,6 +23,10 @@ public struct TierPlan: Sendable, Equatable {
     /// The finer tier that reads the range's first partial unit of `tier` (hour rows before
     /// the first 6-hour boundary; minute rows before the first hour of an aggregate plan).
     public private(set) var headTier: StorageTier?
+    /// The finer tier that reads the range's last partial unit of `tier` when the rollups have
+    /// passed the range's end (an absolute range in the past): that unit's row would count
+    /// what came after the end.
+    public private(set) var tailTier: StorageTier?
 
     /// Longest rollup lag an hour-tier chart tolerates before it also reads raw rows.
     public static let maxLagMs: Int64 = 5 * 60_000
@@ -63,6 +67,7 @@ public struct TierPlan: Sendable, Equatable {
         tier = .hour
         headTier = .minute
         splitMs = min(watermarkMs, range.endMs)
+        if watermarkMs > range.endMs { tailTier = .minute }
         readsRaw = true
     }
 
@@ -76,9 +81,12 @@ public struct TierPlan: Sendable, Equatable {
         guard tier != .raw, splitMs > startMs else { return [] }
         guard let headTier else { return [(tier, startMs, splitMs)] }
         let boundary = min(Self.ceiling(startMs, tier.unitMs), splitMs)
+        // With a tail tier, the last whole unit of `tier` ends at the unit boundary before the split.
+        let tailFrom = tailTier == nil ? splitMs : max(boundary, ClosedOpenRange.floor(splitMs, tier.unitMs))
         var pieces: [(tier: StorageTier, fromMs: Int64, toMs: Int64)] = []
         if boundary > startMs { pieces.append((headTier, startMs, boundary)) }
-        if splitMs > boundary { pieces.append((tier, boundary, splitMs)) }
+        if tailFrom > boundary { pieces.append((tier, boundary, tailFrom)) }
+        if let tailTier, splitMs > tailFrom { pieces.append((tailTier, tailFrom, splitMs)) }
         return pieces
     }
 
@@ -111,12 +119,13 @@ public struct TierPlan: Sendable, Equatable {
     func firstUnitIncrease(value: String, firstRaw: String) -> String {
         let pieces = rollupPieces
         guard let last = pieces.last else { return "NULL::double precision" }
-        // Rows before the last piece's start are units of the first piece's tier.
+        // Pieces are contiguous: a row before a piece's end is a unit of that piece's tier.
         let unit =
             pieces.count == 1
             ? "interval '\(last.tier.interval)'"
-            : "CASE WHEN src.ts < \(Self.time(last.fromMs)) THEN interval '\(pieces[0].tier.interval)' "
-                + "ELSE interval '\(last.tier.interval)' END"
+            : "CASE "
+                + pieces.dropLast().map { "WHEN src.ts < \(Self.time($0.toMs)) THEN interval '\($0.tier.interval)' " }
+                .joined() + "ELSE interval '\(last.tier.interval)' END"
         return """
             CASE WHEN src.ts < \(Self.time(splitMs)) THEN (
                 SELECT \(value) - \(firstRaw) FROM metrics m
