@@ -5,12 +5,15 @@ import PackageDescription
 
 let fuzzTargets = [
     "FuzzFrame", "FuzzProc", "FuzzRedis", "FuzzStatsD", "FuzzLogLine", "FuzzQueryParams", "FuzzHTTPRoute",
+    "FuzzOTLP",
 ]
 
 let package = Package(
     name: "mon-fuzz",
     dependencies: [
-        .package(name: "mon", path: "..")
+        .package(name: "mon", path: ".."),
+        // FuzzOTLP re-serializes the OTLP requests it decoded (the messages are SwiftProtobuf's).
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // libFuzzer's driver behind the `<Target>_main` entry point SwiftPM links executables with.
@@ -29,7 +32,7 @@ let package = Package(
                 dependencies: [
                     "FuzzMain", "FuzzSupport", .product(name: "MonCore", package: "mon"),
                     .product(name: "MonAgentKit", package: "mon"), .product(name: "MonQueryKit", package: "mon"),
-                ]
+                ] + (name == "FuzzOTLP" ? [.product(name: "SwiftProtobuf", package: "swift-protobuf")] : [])
             )
         },
     swiftLanguageModes: [.v6]

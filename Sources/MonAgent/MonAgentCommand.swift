@@ -141,6 +141,10 @@ extension MonAgentCommand {
             print("  logs.paths      \(config.logs.paths.isEmpty ? "none" : config.logs.paths.joined(separator: ", "))")
             print("  postgres        \(config.postgres == nil ? "off" : "on")")
             print("  redis           \(config.redis == nil ? "off" : "on")")
+            let traces = config.traces.listen
+            print(
+                "  traces          \(config.traces.enabled ? "OTLP/HTTP http://\(traces.host):\(traces.port)/v1/traces" : "off")"
+            )
         }
     }
 }
@@ -197,7 +201,7 @@ enum AgentBuilder {
             SourceRunner(name: name, queue: queue, collector: collector, merger: merger)
         }
         let aggregator =
-            appSignals
+            appSignals || config.traces.enabled
             ? AppAggregator(
                 config: config.statsd, requests: config.requests, defaultService: config.logs.service,
                 cacheTypes: config.redis?.cacheTypes ?? RedisSourceConfig.defaultCacheTypes) : nil
@@ -222,6 +226,13 @@ enum AgentBuilder {
                         config: config.logs, stateDir: config.stateDir, queue: queue, aggregator: aggregator,
                         logger: logger))
             }
+        }
+        if config.traces.enabled {
+            // The OTLP/HTTP trace intake; its counters go through the aggregator's flush.
+            let intake = OTLPIntake(
+                config: config.traces, converter: try SpanConverter(config: config.traces, logs: config.logs),
+                queue: queue, counters: aggregator)
+            services.append(OTLPServer(config: config.traces, intake: intake, counters: aggregator, logger: logger))
         }
         services.append(shipper)
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)

@@ -50,6 +50,7 @@ public struct BatchShaper: Sendable {
 
     private func fitsWire(_ batch: Batch) -> Bool {
         batch.events.allSatisfy(BatchCodec.fitsWire) && batch.logs.allSatisfy(BatchCodec.fitsWire)
+            && batch.spans.allSatisfy(BatchCodec.fitsWire)
     }
 
     /// `batch` cut into batches of at most `maxBytes` encoded, keeping the order of each kind
@@ -94,13 +95,18 @@ public struct BatchShaper: Sendable {
         for log in batch.logs {
             place(BatchCodec.encodedSize(of: log), in: .logs, fits: BatchCodec.fitsWire(log)) { $0.logs.append(log) }
         }
+        for span in batch.spans {
+            place(BatchCodec.encodedSize(of: span), in: .spans, fits: BatchCodec.fitsWire(span)) {
+                $0.spans.append(span)
+            }
+        }
         if !current.isEmpty { batches.append(current) }
         return (batches, dropped)
     }
 
     /// Where a record goes in the encoding: samples in the body, the rest in tagged sections.
     enum Section {
-        case samples, events, histograms, logs
+        case samples, events, histograms, logs, spans
 
         /// The section header's bytes if `batch` has no record of this kind yet.
         func headerBytes(_ batch: Batch) -> Int {
@@ -110,6 +116,7 @@ public struct BatchShaper: Sendable {
             case .events: opens = batch.events.isEmpty
             case .histograms: opens = batch.histograms.isEmpty
             case .logs: opens = batch.logs.isEmpty
+            case .spans: opens = batch.spans.isEmpty
             }
             return opens ? BatchCodec.sectionBytes : 0
         }

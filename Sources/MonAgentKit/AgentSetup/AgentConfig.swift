@@ -50,6 +50,8 @@ public struct AgentConfig: Sendable {
     public var logs: LogsConfig
     /// `requests.*` — which input counts the application's requests (StatsD timers, log events).
     public var requests = RequestsConfig()
+    /// `traces.*` — the OTLP/HTTP trace intake (`TracesConfig`).
+    public var traces = TracesConfig()
     /// `spool.*` — the durable disk spool of unacked batches; nil when `spool.enabled` is false.
     public var spool: SpoolConfig?
     /// The file's keys and values as written, compared by a reload (`AgentConfig+Reload`).
@@ -141,6 +143,7 @@ public struct AgentConfig: Sendable {
         statsd = try StatsDConfig(source: source)
         logs = try LogsConfig(source: source)
         requests = try RequestsConfig(source: source)
+        traces = try TracesConfig(source: source, defaultService: logs.service)
         try source.finish()
         fileValues = source.fileValues
     }

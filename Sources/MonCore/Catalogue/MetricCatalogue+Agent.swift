@@ -50,6 +50,22 @@ extension MetricCatalogue {
             "mon_agent_log_files_refused_total", labels: ["reason"], "Log paths not followed, by reason (e.g. symlink)."
         ),
         .counter(
+            "mon_agent_traces_requests_total", labels: ["result"],
+            "OTLP/HTTP trace export requests, by result (accepted, partial, bad_request, too_large, unsupported_media_type, not_found, method_not_allowed, overloaded)."
+        ),
+        .counter("mon_agent_traces_spans_received_total", "Spans received over OTLP (accepted and rejected)."),
+        .counter(
+            "mon_agent_traces_spans_rejected_total", labels: ["reason"],
+            "Spans refused one by one (answered in the partial success), by reason (e.g. invalid_trace_id)."),
+        .counter("mon_agent_traces_bytes_total", "Bytes of OTLP request bodies received (as sent, before inflating)."),
+        .counter("mon_agent_traces_redactions_total", "Secrets redacted from span attributes, events and statuses."),
+        .counter(
+            "mon_agent_traces_truncations_total",
+            "Span strings, attributes or events cut or left out to stay within the intake's bounds."),
+        .counter(
+            "mon_agent_traces_connections_refused_total",
+            "OTLP connections closed at once because traces.max_connections were open."),
+        .counter(
             "mon_agent_requests_deduplicated_total", labels: ["source"],
             "Requests dropped because another source already counted them."),
         .counter(

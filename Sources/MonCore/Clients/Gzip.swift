@@ -33,6 +33,77 @@ public enum Gzip {
         return output
     }
 
+    /// Why `decompress` gave nothing.
+    public enum InflateError: Error, Equatable, CustomStringConvertible {
+        /// The output would pass the bound (a gzip bomb, or simply too large).
+        case tooLarge(limit: Int)
+        /// Not gzip, corrupt, or cut short.
+        case malformed(String)
+
+        public var description: String {
+            switch self {
+            case .tooLarge(let limit): return "decompressed body larger than \(limit) bytes"
+            case .malformed(let reason): return "invalid gzip data: \(reason)"
+            }
+        }
+    }
+
+    /// `bytes` (one or more gzip members, RFC 1952) decompressed, refused as soon as the output
+    /// would pass `maxBytes`: the work and memory are bounded by the bound, not by what the
+    /// compressed data declares.
+    public static func decompress(_ bytes: [UInt8], maxBytes: Int) throws(InflateError) -> [UInt8] {
+        var stream = z_stream()
+        // windowBits 15 + 16: a gzip header and trailer only.
+        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw .malformed("zlib cannot start")
+        }
+        defer { inflateEnd(&stream) }
+        var output: [UInt8] = []
+        let chunk = 64 << 10
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var failure: InflateError? = nil
+        bytes.withUnsafeBufferPointer { input in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+            stream.avail_in = UInt32(input.count)
+            while true {
+                let (status, produced) = buffer.withUnsafeMutableBufferPointer { out -> (Int32, Int) in
+                    stream.next_out = out.baseAddress
+                    stream.avail_out = UInt32(out.count)
+                    let status = inflate(&stream, Z_NO_FLUSH)
+                    return (status, out.count - Int(stream.avail_out))
+                }
+                guard output.count + produced <= maxBytes else {
+                    failure = .tooLarge(limit: maxBytes)
+                    return
+                }
+                output.append(contentsOf: buffer[0..<produced])
+                switch status {
+                case Z_STREAM_END:
+                    // Concatenated members (gzip allows several): start the next one.
+                    guard stream.avail_in > 0 else { return }
+                    guard inflateReset(&stream) == Z_OK else {
+                        failure = .malformed("cannot read the next member")
+                        return
+                    }
+                case Z_OK:
+                    if stream.avail_in == 0, produced < chunk {
+                        failure = .malformed("truncated")
+                        return
+                    }
+                case Z_BUF_ERROR:
+                    failure = .malformed("truncated")
+                    return
+                default:
+                    let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                    failure = .malformed(message)
+                    return
+                }
+            }
+        }
+        if let failure { throw failure }
+        return output
+    }
+
     /// True when an `Accept-Encoding` header accepts gzip (`gzip`, `x-gzip` or `*`, q > 0).
     public static func isAccepted(_ acceptEncoding: String?) -> Bool {
         guard let acceptEncoding else { return false }

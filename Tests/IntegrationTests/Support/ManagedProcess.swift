@@ -125,7 +125,11 @@ struct Daemon {
         try ManagedProcess(
             binary: wrapper.first ?? "monagent",
             arguments: (wrapper.isEmpty ? ["run"] : Array(wrapper.dropFirst()) + ["run"]) + arguments,
-            environment: ["MONAGENT_STATSD_ADDRESS": ""].merging(extra) { $1 }.merging([
+            environment: [
+                "MONAGENT_STATSD_ADDRESS": "",
+                // Agents run in parallel: the OTLP listener (127.0.0.1:4318) only where a test asks for it.
+                "MONAGENT_TRACES_ENABLED": "false",
+            ].merging(extra) { $1 }.merging([
                 "MONAGENT_INGEST_SOCKET": socketPath,
                 "MONAGENT_INTERVAL": "\(interval)",
                 "MONAGENT_HOST": host,
