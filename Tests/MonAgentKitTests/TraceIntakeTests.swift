@@ -1,14 +1,14 @@
 import Foundation
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 import MonTestSupport
 import NIOCore
 import Testing
 
 @testable import MonAgentKit
 @testable import MonCore
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The OTLP/HTTP trace intake: decoding (protobuf, OTLP/JSON), conversion and redaction,
 /// gzip, limits, partial success, back-pressure and the batches it queues.

@@ -229,7 +229,9 @@ public enum OTLPDecoder {
             var out = Data(capacity: text.utf8.count / 2)
             var high: UInt8? = nil
             for byte in text.utf8 {
-                guard let nibble = Self.nibble(byte) else { throw OTLPDecodeError("\(what) is not hex: '\(text.prefix(64))'") }
+                guard let nibble = Self.nibble(byte) else {
+                    throw OTLPDecodeError("\(what) is not hex: '\(text.prefix(64))'")
+                }
                 if let first = high {
                     out.append(first << 4 | nibble)
                     high = nil

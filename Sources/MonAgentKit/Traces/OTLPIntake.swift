@@ -126,7 +126,8 @@ public final class OTLPIntake: Sendable {
         case let other:
             return refuse(
                 .unsupportedMediaType,
-                .rpcStatus(415, code: 3, "unsupported Content-Encoding '\(other.prefix(40))': use gzip or none", encoding))
+                .rpcStatus(
+                    415, code: 3, "unsupported Content-Encoding '\(other.prefix(40))': use gzip or none", encoding))
         }
         let request: OTLPExportRequest
         do {

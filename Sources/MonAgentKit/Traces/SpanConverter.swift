@@ -312,7 +312,8 @@ public enum SQLLiterals {
             case UInt8(ascii: "'"):
                 // A string, to its closing quote ('' is an escaped quote; \' inside E'').
                 let escapes =
-                    index > 0 && (bytes[index - 1] | 0x20) == UInt8(ascii: "e") && (index < 2 || !isWord(bytes[index - 2]))
+                    index > 0 && (bytes[index - 1] | 0x20) == UInt8(ascii: "e")
+                    && (index < 2 || !isWord(bytes[index - 2]))
                 if escapes { out.removeLast() }
                 index += 1
                 while index < bytes.count {
