@@ -34,12 +34,12 @@ import Testing
     }
 
     @Test(arguments: [
-        ("trace id too short", { (span: inout SpanRecord) in span.traceID = "4bf92f" }),
-        ("trace id upper case", { (span: inout SpanRecord) in span.traceID = "4BF92F3577B34DA6A3CE929D0E0E4736" }),
-        ("trace id all zero", { (span: inout SpanRecord) in span.traceID = String(repeating: "0", count: 32) }),
-        ("span id not hex", { (span: inout SpanRecord) in span.spanID = "00f067aa0ba902bz" }),
-        ("parent id too long", { (span: inout SpanRecord) in span.parentSpanID = "00f067aa0ba902b700" }),
-        ("negative duration", { (span: inout SpanRecord) in span.durationNs = -1 }),
+        ("trace id too short", { @Sendable (span: inout SpanRecord) in span.traceID = "4bf92f" }),
+        ("trace id upper case", { @Sendable (span: inout SpanRecord) in span.traceID = "4BF92F3577B34DA6A3CE929D0E0E4736" }),
+        ("trace id all zero", { @Sendable (span: inout SpanRecord) in span.traceID = String(repeating: "0", count: 32) }),
+        ("span id not hex", { @Sendable (span: inout SpanRecord) in span.spanID = "00f067aa0ba902bz" }),
+        ("parent id too long", { @Sendable (span: inout SpanRecord) in span.parentSpanID = "00f067aa0ba902b700" }),
+        ("negative duration", { @Sendable (span: inout SpanRecord) in span.durationNs = -1 }),
     ] as [(String, @Sendable (inout SpanRecord) -> Void)])
     func badSpansRefuseTheBatch(_ input: (String, @Sendable (inout SpanRecord) -> Void)) {
         var span = Self.child

@@ -120,6 +120,7 @@ extension QueryConfig {
         changes.restart("logs.stream_buffer", logStreamBuffer, new.logStreamBuffer)
         changes.restart("logs.stream_keepalive_seconds", logStreamKeepalive, new.logStreamKeepalive)
         changes.restart("export.max_concurrent", exportMaxConcurrent, new.exportMaxConcurrent)
+        changes.restart("export.remote_write", remoteWrite, new.remoteWrite)
         changes.restart("prometheus.require_token", metricsRequireToken, new.metricsRequireToken)
         changes.restart("prometheus.stale_after_seconds", metricsStaleAfter, new.metricsStaleAfter)
         changes.restart("alerts.enabled", alerts.enabled, new.alerts.enabled)
