@@ -110,7 +110,10 @@ private func destinations(_ yaml: String) throws -> [RemoteWriteSettings] {
     @Test("histogram windows add up to classic cumulative buckets on the fixed le ladder")
     func histogramLadder() throws {
         var window = Histogram()
-        for value in [0.0005, 0.003, 0.003, 0.2, 120.0] { #expect(window.record(value)) }
+        for value in [0.0005, 0.003, 0.003, 0.2, 120.0] {
+            let recorded = window.record(value)
+            #expect(recorded)
+        }
         var totals = RemoteWriteEncoder.HistogramTotals()
         totals.add(window)
         let base = RemoteWriteEncoder.labels(name: "lat_seconds", host: "h", labels: [("endpoint", "/a")])
