@@ -111,7 +111,7 @@ struct RemoteWriteExportTests {
         try await Task.sleep(for: .seconds(5))
         monquery.stop()
         try await Task.sleep(for: .seconds(3))
-        monquery = try daemon.start(arguments: ["--config", configPath], log: "monquery-2.log")
+        monquery = try daemon.start(log: "monquery-2.log", arguments: ["--config", configPath])
         // A few more seconds of data, then the agent stops so the backlog can drain to zero.
         try await Task.sleep(for: .seconds(8))
         agent.stop()
