@@ -43,6 +43,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // snappy block compression for monquery's Prometheus remote-write bodies.
+        .systemLibrary(
+            name: "CSnappy",
+            pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]
+        ),
         // recvmmsg(2) for the StatsD receiver (a header only: libc has the function).
         .systemLibrary(name: "CDatagram"),
         .target(
@@ -51,6 +57,7 @@ let package = Package(
                 "CLibPQ",
                 "CHiredis",
                 "CZlib",
+                "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

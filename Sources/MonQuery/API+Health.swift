@@ -126,6 +126,10 @@ extension API {
             add("alert_notifications", notifications.failing ? 1 : 0, [("targets", notifications.json)])
         }
 
+        if let remoteWrite = remoteWriteHealth() {
+            add("remote_write", remoteWrite.failing ? 1 : 0, [("destinations", remoteWrite.json)])
+        }
+
         if let lease {
             let leases = Self.leasesJSON(lease, nowMs: nowMs)
             add("leases", leases.lost ? 1 : 0, leases.fields)

@@ -17,6 +17,7 @@ extension API {
         out.render(cache: snapshot)
         await daemonMetrics(&out, nowMs: nowMs)
         await alertMetrics(&out)
+        remoteWriteMetrics(&out)
         httpMetrics.render(into: &out)
         limitStats.render(into: &out)
         authThrottle.render(into: &out)

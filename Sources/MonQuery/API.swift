@@ -43,6 +43,8 @@ struct API: Sendable {
     let anomalies: AnomalyMonitor?
     /// Which instance runs each singleton job (`/health/detailed`); nil in router tests.
     let lease: Lease?
+    /// The `export.remote_write` destinations (`/metrics`, `/health/detailed`).
+    var remoteWrite: [RemoteWriteExporter] = []
     /// Logged-in dashboard sessions (`/ui`).
     let sessions: UISessionStore
     /// Failed credentials per client address (`RouteGate`), and their counters.

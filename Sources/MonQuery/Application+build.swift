@@ -98,7 +98,13 @@ func buildApplication(
         alerts: alertStore, cache: cache, stats: stats,
         webhook: try alertNotifiers(config: config, logger: logger), anomalies: anomalies, lease: lease, fleet: fleet,
         logger: logger)
-    let api = API(
+    // Remote-write destinations: their TLS files are read now (a bad one stops the start).
+    let remoteWrite = try config.remoteWrite.map { settings in
+        RemoteWriteExporter(
+            settings: settings, databaseURL: config.databaseURL, password: config.databasePassword,
+            transport: try RemoteWritePoster(settings: settings), lease: lease, logger: logger)
+    }
+    var assembled = API(
         stores: stores, stats: stats, broadcaster: broadcaster, settings: settings,
         exportConcurrency: config.exportMaxConcurrent, authenticator: config.auth, cache: cache,
         alerts: config.alerts.enabled ? (evaluator, alertStore) : nil, anomalies: anomalies, lease: lease,
@@ -107,6 +113,8 @@ func buildApplication(
         limitStats: limitStats, responseCacheMs: config.responseCacheMs,
         // A read replica answers the API: its summary reads the replica, as every other route.
         fleet: config.databaseReadURL == nil ? fleet : nil, reloads: reloads)
+    assembled.remoteWrite = remoteWrite
+    let api = assembled
     if !config.auth.isEnabled {
         logger.warning(
             "no API token configured: /api is open to every local user; set auth.viewer_tokens / auth.admin_tokens",
@@ -125,6 +133,7 @@ func buildApplication(
         services.append(
             AnomalyService(monitor: anomalies, every: .milliseconds(Int64(config.anomalies.interval * 1000))))
     }
+    if !remoteWrite.isEmpty { services.append(RemoteWriteService(exporters: remoteWrite)) }
     // The latest values of the hosts other daemons on this database ingest (none when alone).
     services.append(
         PeerValuesService(

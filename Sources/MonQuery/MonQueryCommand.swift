@@ -170,6 +170,11 @@ extension MonQueryCommand {
                     "  alertmanager    \(SecretRedaction.redactURL(endpoint.absoluteString)) (auth: \(alerts.alertmanager?.auth.kind ?? "none"))"
                 )
             }
+            for destination in config.remoteWrite {
+                print(
+                    "  remote_write    \(destination.name): \(destination.redactedURL) (auth: \(destination.auth.kind))"
+                )
+            }
         }
     }
 }

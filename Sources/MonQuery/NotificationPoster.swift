@@ -50,9 +50,12 @@ struct NotificationPoster: Sendable {
         self.timeoutSeconds = timeoutSeconds
     }
 
-    /// POSTs `body` as JSON; the answer's status (its body is read and dropped). Throws on
-    /// a connection or TLS error and after `timeoutSeconds` without a complete answer.
-    func post(_ body: [UInt8]) async throws -> Int {
+    /// POSTs `body` (JSON unless `contentType` says otherwise, with `headers` added); the
+    /// answer's status (its body is read and dropped). Throws on a connection or TLS error and
+    /// after `timeoutSeconds` without a complete answer.
+    func post(
+        _ body: [UInt8], contentType: String = "application/json", headers: [(String, String)] = []
+    ) async throws -> Int {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let answer = loop.makePromise(of: Int.self)
         let timeoutMs = Int64(timeoutSeconds * 1000)
@@ -80,7 +83,8 @@ struct NotificationPoster: Sendable {
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: requestTarget)
         head.headers.add(name: "Host", value: hostHeader)
         head.headers.add(name: "User-Agent", value: "monquery/\(MonCoreVersion.string)")
-        head.headers.add(name: "Content-Type", value: "application/json")
+        head.headers.add(name: "Content-Type", value: contentType)
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
         head.headers.add(name: "Content-Length", value: "\(body.count)")
         head.headers.add(name: "Connection", value: "close")
         if let authorization { head.headers.add(name: "Authorization", value: authorization) }

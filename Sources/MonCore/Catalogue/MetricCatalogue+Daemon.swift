@@ -109,6 +109,28 @@ extension MetricCatalogue {
         .counter(
             "mon_query_alert_notification_failures_total", labels: ["notifier"],
             "Failed notification attempts (an error status, no answer), each retried with backoff or the last one."),
+        .counter(
+            "mon_query_remote_write_samples_sent_total", labels: ["destination"],
+            "Samples a remote-write destination (export.remote_write) accepted (answered 2xx)."),
+        .counter(
+            "mon_query_remote_write_samples_failed_total", labels: ["destination"],
+            "Samples of remote-write requests that failed (5xx, 429, no answer) and were retried with backoff."),
+        .counter(
+            "mon_query_remote_write_samples_dropped_total", labels: ["destination", "reason"],
+            "Samples given up: refused by the receiver (reason http_<status>, e.g. http_400 for too old or out of order), older than the series' last sent sample (out_of_order), or unencodable (encoding)."
+        ),
+        .gauge(
+            "mon_query_remote_write_pending_batches", labels: ["destination"],
+            "Ingest batches stored but not yet exported to the destination (its queue depth)."),
+        .gauge(
+            "mon_query_remote_write_pending_samples", labels: ["destination"],
+            "Samples of the batches not yet exported to the destination."),
+        .gauge(
+            "mon_query_remote_write_lag_seconds", labels: ["destination"],
+            "Age of the oldest batch not yet exported to the destination (0 when caught up)."),
+        .gauge(
+            "mon_query_remote_write_last_success_timestamp_seconds", labels: ["destination"],
+            "When the destination last accepted a request, since the Unix epoch (absent before the first)."),
         .counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds."),
         .gauge("process_resident_memory_bytes", "Resident memory size in bytes."),
         .gauge("process_open_fds", "Number of open file descriptors."),

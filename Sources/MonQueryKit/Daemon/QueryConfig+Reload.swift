@@ -109,6 +109,7 @@ extension QueryConfig {
         changes.restart(
             "alerts.webhook_bearer_token_file/webhook_tls", alerts.webhookSecurity, new.alerts.webhookSecurity)
         changes.restart("alerts.alertmanager", alerts.alertmanager, new.alerts.alertmanager)
+        changes.restart("export.remote_write", remoteWrite, new.remoteWrite)
         return changes
     }
 }

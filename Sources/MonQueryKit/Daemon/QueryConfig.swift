@@ -74,6 +74,8 @@ public struct QueryConfig: Sendable {
     public var logStreamKeepalive: Double
     /// `export.max_concurrent` — exports running at once, each on its own connection (default 2).
     public var exportMaxConcurrent: Int
+    /// `export.remote_write` — Prometheus remote-write destinations (default none).
+    public var remoteWrite: [RemoteWriteSettings]
     /// `database.query_connections`: PostgreSQL sessions the API reads through (`QueryStorePool`).
     public var queryConnections: Int
     /// `database.ingest_connections` (default 2, 1…16): PostgreSQL sessions batches are stored
@@ -181,6 +183,7 @@ public struct QueryConfig: Sendable {
         logStreamBuffer = try source.int("logs.stream_buffer", default: 1000, range: 1...1_000_000)
         logStreamKeepalive = try source.double("logs.stream_keepalive_seconds", default: 15, range: 0.1...3600)
         exportMaxConcurrent = try source.int("export.max_concurrent", default: 2, range: 1...64)
+        remoteWrite = try RemoteWriteSettings.load(source)
         queryConnections = try source.int("database.query_connections", default: 4, range: 1...64)
         ingestConnections = try source.int("database.ingest_connections", default: 2, range: 1...16)
         responseCacheMs = try source.int("http.response_cache_ms", default: 500, range: 0...60_000)

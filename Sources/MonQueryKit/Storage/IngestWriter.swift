@@ -168,14 +168,16 @@ public actor IngestWriter {
         let stored: (Outcome, [StoredLog]) = try connector.transaction { connection in
             let ledger = try connection.query(
                 """
-                INSERT INTO ingest_ledger (agent_id, boot_id, seq, host, samples, batch_ts)
-                VALUES ($1, $2, $3, $4, $5, to_timestamp($6::double precision / 1000))
+                INSERT INTO ingest_ledger (agent_id, boot_id, seq, host, samples, batch_ts, lo_ts, hi_ts, series)
+                VALUES ($1, $2, $3, $4, $5, to_timestamp($6::double precision / 1000),
+                        to_timestamp($7::double precision / 1000), to_timestamp($8::double precision / 1000),
+                        $9::bigint[])
                 ON CONFLICT DO NOTHING
                 """,
                 [
                     agent.agentID, agent.bootID, String(batch.seq), agent.host, String(accepted.count),
                     String(createdMs),
-                ]
+                ] + Self.exportRange(accepted, ids, histograms, histogramSeries)
             )
             guard ledger.affectedRows == 1 else { return (.duplicate, []) }
             if !accepted.isEmpty {
@@ -210,6 +212,28 @@ public actor IngestWriter {
             onCommit(CommittedBatch(host: agent.host, samples: accepted, histograms: histograms, logs: stored.1))
         }
         return (stored.0, stored.0 == .duplicate ? IngestDrops() : dropped)
+    }
+
+    /// The ledger's `lo_ts`, `hi_ts` and `series` of a batch (what remote-write export reads):
+    /// the time range of its samples and histograms and their distinct series; NULLs when it
+    /// stored neither.
+    static func exportRange(
+        _ samples: [Sample], _ sampleIDs: [Int64], _ histograms: [HistogramSample], _ histogramIDs: [Int64]
+    ) -> [String?] {
+        var lo = Int64.max
+        var hi = Int64.min
+        for sample in samples {
+            lo = min(lo, sample.timestampMs)
+            hi = max(hi, sample.timestampMs)
+        }
+        for sample in histograms {
+            lo = min(lo, sample.timestampMs)
+            hi = max(hi, sample.timestampMs)
+        }
+        guard lo <= hi else { return [nil, nil, nil] }
+        // Integers only: the array literal is built from ids, never from text.
+        let series = Set(sampleIDs).union(histogramIDs).sorted().map(String.init).joined(separator: ",")
+        return [String(lo), String(hi), "{\(series)}"]
     }
 
     /// The items whose series resolved, with their ids.

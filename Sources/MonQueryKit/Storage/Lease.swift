@@ -33,12 +33,15 @@ public actor Lease {
         case rollups = 2
         /// Alert evaluation, transitions and webhook notifications, old transitions trimmed.
         case alerts = 3
+        /// Remote-write export (`export.remote_write`): every destination's sends and cursor.
+        case remoteWrite = 4
 
         public var description: String {
             switch self {
             case .partitions: "partitions"
             case .rollups: "rollups"
             case .alerts: "alerts"
+            case .remoteWrite: "remote_write"
             }
         }
     }

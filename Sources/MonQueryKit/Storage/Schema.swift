@@ -389,6 +389,29 @@ public enum Schema {
                 $$;
                 """
         ),
+        Migration(
+            version: 12,
+            name: "ingest ledger in commit order for remote-write export, per-destination cursors",
+            sql: """
+                -- Remote-write export (RemoteWriteExporter) follows the ledger: each batch's
+                -- transaction id (a batch is one transaction: ids below the oldest running
+                -- transaction's never appear later, so a cursor on it skips nothing), the time
+                -- range of its samples and histograms, and the series they belong to. Rows
+                -- stored before this migration have none and are not exported.
+                ALTER TABLE ingest_ledger ADD COLUMN tx xid8, ADD COLUMN lo_ts timestamptz,
+                    ADD COLUMN hi_ts timestamptz, ADD COLUMN series bigint[];
+                ALTER TABLE ingest_ledger ALTER COLUMN tx SET DEFAULT pg_current_xact_id();
+                CREATE INDEX ingest_ledger_tx_idx ON ingest_ledger (tx) WHERE tx IS NOT NULL;
+
+                -- How far each destination (export.remote_write[].name) has sent: every ledger
+                -- row with tx <= this one is sent or dropped (counted).
+                CREATE TABLE remote_write_cursors (
+                    destination  text PRIMARY KEY,
+                    tx           xid8 NOT NULL,
+                    updated_at   timestamptz NOT NULL DEFAULT now()
+                );
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.

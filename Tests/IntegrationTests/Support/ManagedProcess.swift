@@ -92,7 +92,10 @@ struct Daemon {
         )
     }
 
-    func start(extra: [String: String] = [:], log: String = "monquery.log") throws -> ManagedProcess {
+    /// `arguments` follow `serve` (e.g. `--config <file>` for keys no variable can set).
+    func start(extra: [String: String] = [:], log: String = "monquery.log", arguments: [String] = []) throws
+        -> ManagedProcess
+    {
         var environment = [
             "MONQUERY_DATABASE_URL": databaseURL,
             "MONQUERY_INGEST_SOCKET": socketPath,
@@ -109,7 +112,7 @@ struct Daemon {
         }
         environment.merge(extra) { $1 }
         return try ManagedProcess(
-            binary: "monquery", arguments: ["serve"], environment: environment,
+            binary: "monquery", arguments: ["serve"] + arguments, environment: environment,
             logPath: "\(directory)/\(log)")
     }
 
