@@ -10,22 +10,21 @@ extension API {
     ]
 
     func dashboardTraces(_ request: Request) async throws -> Response {
-        let parameters = try QueryParameters(request, allowed: Self.dashboardTraceParameters).droppingEmpty([
-            "service", "name", "min_duration_ms", "status",
-        ])
-        let periodText = parameters["period"] ?? "1h"
-        let seconds = try DurationText.seconds(periodText, parameter: "period")
-        guard seconds >= 60, seconds <= Self.dashboardMaxPeriodSeconds else {
-            throw ParameterError("period", "'\(periodText.prefix(40))' must be between 1m and 7d")
-        }
+        // The dashboard's range vocabulary (`DashboardRange`): `period`, or a custom `from`/`to`.
+        let parameters = try DashboardRange.normalized(
+            QueryParameters(request, allowed: Self.dashboardTraceParameters).droppingEmpty([
+                "service", "name", "min_duration_ms", "status", "period", "to",
+            ]))
         let nowMs = WallClock.nowMs()
+        let range = try parameters.timeRange(
+            nowMs: nowMs, retention: nil,
+            limits: .init(minimumSeconds: 60, maximumSeconds: Self.dashboardMaxPeriodSeconds))
+        let shown = DashboardRange(range, absolute: parameters["from"] != nil)
         let filter = try Self.traceFilter(parameters)
-        let period = DurationText.format(seconds: seconds)
-        let page = try await store.traces(
-            filter: filter, range: try TimeRange(period: periodText, step: nil, nowMs: nowMs), limit: 200, cursor: nil)
+        let page = try await store.traces(filter: filter, range: range, limit: 200, cursor: nil)
         let rows: [[HTML]] = page.traces.map { trace -> [HTML] in
             let href =
-                "/ui/monitoring/traces/\(trace.traceID)" + HTML.query([("period", period), ("host", filter.host)])
+                "/ui/monitoring/traces/\(trace.traceID)" + HTML.query(shown.query + [("host", filter.host)])
             return [
                 "<a class=\"trace-link\" href=\"\(href)\"><code>\(String(trace.traceID.prefix(12)))…</code></a>",
                 "\(trace.rootMissing ? "(root not stored) " : "")\(trace.rootName)",
@@ -44,7 +43,7 @@ extension API {
             <label for="trace-name">Span name</label><input id="trace-name" name="name" size="16" value="\(filter.name ?? "")">
             <label for="trace-min">Min ms</label><input id="trace-min" name="min_duration_ms" size="6" inputmode="decimal" value="\(minDuration)">
             <label><input type="checkbox" name="status" value="error"\(filter.errorsOnly ? HTML(raw: " checked") : .empty)> errors only</label>
-            <input type="hidden" name="period" value="\(period)">\(hostField)
+            \(shown.hiddenFields)\(hostField)
             <button type="submit">Filter</button>
             </form>
             """
@@ -57,19 +56,23 @@ extension API {
         let body: HTML =
             "<div class=\"grid\">\(DashboardView.panel("traces", "Traces", wide: true, "\(filters)\(table)\(more)"))</div>"
         let html = DashboardPage(
-            section: .traces, period: period, host: filter.host, healthBadge: .empty,
+            section: .traces, period: shown.period, from: shown.from, to: shown.to, host: filter.host,
+            healthBadge: .empty,
             authenticationEnabled: authenticator.isEnabled, generatedMs: nowMs, body: body
         ).render()
         return .html(html)
     }
 
     func dashboardTrace(_ request: Request) async throws -> Response {
-        let parameters = try QueryParameters(request, allowed: ["period", "host"])
+        let parameters = try DashboardRange.normalized(
+            QueryParameters(request, allowed: ["period", "host"]).droppingEmpty(["period", "to"]))
         let traceID = try Self.traceID(fromPath: request.uri.path)
-        let period =
-            parameters["period"].flatMap { try? DurationText.seconds($0, parameter: "period") }.map {
-                DurationText.format(seconds: $0)
-            } ?? "1h"
+        // The range only travels on in the page's links (a trace is read whole, whenever it was).
+        let shown = DashboardRange(
+            try parameters.timeRange(
+                nowMs: WallClock.nowMs(), retention: nil,
+                limits: .init(minimumSeconds: 60, maximumSeconds: Self.dashboardMaxPeriodSeconds)),
+            absolute: parameters["from"] != nil)
         let host = try parameters.host()
         let nowMs = WallClock.nowMs()
         let (spans, truncated) = try await store.traceSpans(traceID)
@@ -97,7 +100,7 @@ extension API {
                 "<div class=\"grid\">\(DashboardView.panel("trace", "Trace \(traceID)", wide: true, summary + TraceWaterfall.render(tree)))</div>"
         }
         let html = DashboardPage(
-            section: .traces, period: period, host: host, healthBadge: .empty,
+            section: .traces, period: shown.period, from: shown.from, to: shown.to, host: host, healthBadge: .empty,
             authenticationEnabled: authenticator.isEnabled, generatedMs: nowMs, body: body
         ).render()
         return .html(html, status: status)

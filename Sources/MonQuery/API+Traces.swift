@@ -13,13 +13,15 @@ extension API {
     func traces(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.traceListParameters)
         let filter = try Self.traceFilter(parameters)
-        let range = try TimeRange(period: parameters["since"] ?? "1h", step: nil, nowMs: WallClock.nowMs())
+        // `period` (or its older name `since`), or an absolute `from`/`to` (RangeVocabulary).
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: nil)
         let limit = try parameters.limit(default: 50, maximum: 500)
         let cursor = try parameters["cursor"].map { text throws(ParameterError) in try TraceCursor(parsing: text) }
         let page = try await store.traces(filter: filter, range: range, limit: limit, cursor: cursor)
         return .json(
             .object([
                 ("since", .string(DurationText.format(seconds: range.periodSeconds))),
+                ("period", .string(DurationText.format(seconds: range.periodSeconds))),
                 ("from", .string(Timestamp.iso8601(ms: range.startMs))),
                 ("to", .string(Timestamp.iso8601(ms: range.endMs))),
                 ("count", .number(Double(page.traces.count))),

@@ -11,9 +11,10 @@ import Testing
 /// ones refused with a 400 naming the parameter before any database access; `since` and
 /// `window` still work as names of `period`.
 @Suite struct APIRangeParameterTests {
-    /// Every route documenting `from` (the vocabulary adds it wherever a period is taken).
+    /// Every route documenting `from` (the vocabulary adds it wherever a period is taken), path
+    /// parameters filled in (`RouteCatalogue.example`).
     static let rangeRoutes: [String] = API.routes.filter { route in route.parameters.contains { $0.name == "from" } }
-        .map(\.path)
+        .map { RouteCatalogue.example($0.path) }
 
     /// Parameters a route needs besides the range.
     static func base(_ path: String) -> String {
