@@ -108,19 +108,21 @@ extension IngestWriter {
         return try connection.query(
             """
             INSERT INTO spans (\(SpansCopyEncoder.columns))
-            SELECT to_timestamp(r.start_us::double precision / 1000000), $2, r.trace_id, r.span_id, r.parent_span_id,
-                   r.service, r.name, r.kind, r.duration_ns, r.status, r.status_message, r.attributes::jsonb,
-                   r.events::jsonb
+            SELECT 'epoch'::timestamptz + r.start_us::bigint * interval '1 microsecond', $2, r.trace_id, r.span_id,
+                   r.parent_span_id, r.service, r.name, r.kind, r.duration_ns::bigint, r.status, r.status_message,
+                   r.attributes::jsonb, r.events::jsonb
             FROM jsonb_to_recordset($1::jsonb) AS r(
-                start_us bigint, trace_id text, span_id text, parent_span_id text, service text, name text,
-                kind text, duration_ns bigint, status text, status_message text, attributes text, events text)
+                start_us numeric, trace_id text, span_id text, parent_span_id text, service text, name text,
+                kind text, duration_ns numeric, status text, status_message text, attributes text, events text)
             ON CONFLICT DO NOTHING
             """,
             [Self.spansJSON(cleaned), host]
         ).affectedRows
     }
 
-    /// Cleaned spans for `jsonb_to_recordset`.
+    /// Cleaned spans for `jsonb_to_recordset`. Numbers come out as JSON numbers with a
+    /// fraction (`1796508672232000.0`), so the record reads them as numeric, then bigint; the
+    /// start is added to the epoch in whole microseconds, exactly as the COPY path stores it.
     static func spansJSON(_ spans: [SpanRecord]) -> String {
         JSONValue.array(
             spans.map { span in
