@@ -33,7 +33,7 @@ struct RouteGate: Sendable {
         let access = route.access
         let bearer = request.headers[.authorization]
         let checksCredential = bearer != nil || access == .login
-        let nowMs = WallClock.nowMs()
+        let nowMs = throttle.clock()
         if checksCredential, let wait = throttle.check(context.clientAddress, nowMs: nowMs) {
             return throttled(route, retryAfter: wait)
         }

@@ -20,11 +20,15 @@ public final class AuthThrottle: Sendable {
     }
 
     private let state: Mutex<State>
+    /// The time the router's gate asks about (the wall clock; a test fixes it, so a slow run
+    /// does not give failures back).
+    public let clock: @Sendable () -> Int64
 
     /// `limit` failures per minute per address (`auth.max_failures_per_minute`), at most
     /// `capacity` addresses tracked (`auth.throttle_max_addresses`).
-    public init(limit: Int = 10, capacity: Int = 10_000) {
+    public init(limit: Int = 10, capacity: Int = 10_000, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs) {
         state = Mutex(State(throttle: FailureThrottle(limit: limit, capacity: capacity)))
+        self.clock = clock
     }
 
     /// Seconds the address must wait, or nil; a non-nil answer is counted as a throttled request.
