@@ -112,9 +112,11 @@ import Testing
         let runner = SourceRunner(
             name: "redis", queue: queue, collector: GatedSource(gate: Gate(open: true)), merger: merger)
         let counting = Counting()
+        // A second between ticks: the source must report before the next tick, whose first
+        // report flushes this one (at 50 ms a loaded CI run missed it: a correct late batch).
         let task = run(
             .init(
-                interval: 0.05, merger: merger, sources: [runner],
+                interval: 1, merger: merger, sources: [runner],
                 flushAppSignals: { aggregator.flush(timestampMs: $0) }), queue, counting)
         try await waitUntil(queue, depth: 2)
         task.cancel()
