@@ -90,10 +90,13 @@ extension API {
             throw APIError(
                 status: .notFound, code: "trace_not_found", message: "no stored span has trace id \(traceID)")
         }
-        return .json(Self.traceJSON(traceID, TraceTree(spans), truncated: truncated))
+        let full = role(request) == .admin
+        return .json(Self.traceJSON(traceID, TraceTree(spans), truncated: truncated, full: full))
     }
 
-    static func traceJSON(_ traceID: String, _ tree: TraceTree, truncated: Bool) -> JSONValue {
+    /// `full` (an admin) shows every stored attribute, event and status message; a viewer sees
+    /// what `SpanDisclosure` lets through, with the count held back per span.
+    static func traceJSON(_ traceID: String, _ tree: TraceTree, truncated: Bool, full: Bool = true) -> JSONValue {
         let nodes = tree.nodes
         let ms = { (ns: Int64) -> JSONValue in .number(Double(ns) / 1e6) }
         let root = tree.root.map { nodes[$0] }
@@ -109,11 +112,24 @@ extension API {
             ("duplicates", .number(Double(tree.duplicates))),
             ("truncated", .bool(truncated)),
             ("critical_path", .array(tree.criticalPath.map { .string($0) })),
+            ("details", .string(full ? "full" : "viewer")),
             (
                 "spans",
                 .array(
                     nodes.map { node in
                         let span = node.span
+                        var attributes = (try? JSONParser.parse(span.attributes.utf8)) ?? .object([])
+                        var events = (try? JSONParser.parse(span.events.utf8)) ?? .array([])
+                        var statusMessage = span.statusMessage
+                        var hidden = 0
+                        if !full {
+                            let (shownAttributes, heldAttributes) = SpanDisclosure.viewerAttributes(attributes)
+                            let (shownEvents, heldEvents) = SpanDisclosure.viewerEvents(events)
+                            attributes = shownAttributes
+                            events = shownEvents
+                            hidden = heldAttributes + heldEvents + (statusMessage.isEmpty ? 0 : 1)
+                            statusMessage = ""
+                        }
                         return .object([
                             ("span_id", .string(span.spanID)),
                             ("parent_span_id", span.parentSpanID.map { .string($0) } ?? .null),
@@ -123,12 +139,11 @@ extension API {
                             ("start", .string(Timestamp.iso8601(ms: span.startNs / 1_000_000))),
                             ("offset_ms", ms(span.startNs &- tree.startNs)),
                             ("duration_ms", ms(span.durationNs)), ("self_time_ms", ms(node.selfTimeNs)),
-                            ("status", .string(span.status)), ("status_message", .string(span.statusMessage)),
+                            ("status", .string(span.status)), ("status_message", .string(statusMessage)),
                             ("critical", .bool(node.onCriticalPath)),
                             ("missing_parent", .bool(node.missingParent)), ("cycle", .bool(node.inCycle)),
                             ("children", .number(Double(node.children.count))),
-                            ("attributes", (try? JSONParser.parse(span.attributes.utf8)) ?? .object([])),
-                            ("events", (try? JSONParser.parse(span.events.utf8)) ?? .array([])),
+                            ("attributes", attributes), ("events", events), ("hidden_details", .number(Double(hidden))),
                         ])
                     })
             ),

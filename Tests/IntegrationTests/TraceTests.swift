@@ -170,6 +170,72 @@ struct TraceTests {
         #expect(dom.contains("cat-redis") && dom.contains("cat-db") && dom.contains("cat-server"))
     }
 
+    @Test("a viewer token sees the trace's shape and the operation's attributes, an admin token everything stored")
+    func viewerSeesShapeNotData() async throws {
+        let daemon = try Daemon.make(authenticated: true)
+        let tokens = try #require(daemon.tokens)
+        let writer = IngestWriter(databaseURL: daemon.databaseURL, logger: .init(label: "test"))
+        try await writer.migrate()
+        let now = WallClock.nowMs()
+        let start = (now - 2_000) * 1_000_000
+        let spans = [
+            SpanRecord(
+                traceID: Self.traceID, spanID: "00f067aa0ba902b7", service: "api", name: "GET /api/v1/users/{id}",
+                kind: .server, startNs: start, durationNs: 50_000_000, status: .error,
+                statusMessage: "user 4242 alice@example.com not found",
+                attributes:
+                    #"{"http.request.method":"GET","http.route":"/api/v1/users/{id}","url.full":"http://x/api/v1/users/4242?email=alice@example.com","enduser.id":"4242"}"#,
+                events:
+                    #"[{"name":"exception","time_unix_nano":1,"attributes":{"exception.type":"KeyError","exception.message":"alice@example.com"}}]"#
+            ),
+            SpanRecord(
+                traceID: Self.traceID, spanID: "00f067aa0ba902b8", parentSpanID: "00f067aa0ba902b7", service: "api",
+                name: "SELECT", kind: .client, startNs: start + 1_000_000, durationNs: 10_000_000,
+                attributes:
+                    #"{"db.system":"postgresql","db.statement":"SELECT * FROM users WHERE email = 'alice@example.com'"}"#
+            ),
+        ]
+        let agent = AgentIdentity(agentID: "disclosure", host: "trace-host", bootID: "b")
+        let batch = Batch(seq: 1, createdMs: now, samples: [], spans: spans)
+        #expect(try await writer.store(batch, from: agent, nowMs: now) == .stored(samples: 0, rejected: 0))
+        let monquery = try daemon.start()
+        defer { monquery.stop() }
+        _ = try await eventually("monquery serving") { try? await daemon.getText("/health").status == 200 ? true : nil }
+        let path = "/api/monitoring/traces/\(Self.traceID)"
+
+        let (viewerStatus, viewerJSON) = try await daemon.get(path, token: tokens.viewer)
+        #expect(viewerStatus == 200)
+        let viewer = try #require(viewerJSON as? [String: Any])
+        #expect(viewer["details"] as? String == "viewer")
+        let viewerSpans = try #require(viewer["spans"] as? [[String: Any]])
+        #expect(viewerSpans.count == 2, "the whole tree, with its timings")
+        #expect(viewerSpans.map { $0["name"] as? String } == ["GET /api/v1/users/{id}", "SELECT"])
+        #expect(
+            viewerSpans[0]["attributes"] as? [String: String] == [
+                "http.request.method": "GET", "http.route": "/api/v1/users/{id}",
+            ])
+        #expect(viewerSpans[1]["attributes"] as? [String: String] == ["db.system": "postgresql"])
+        #expect(
+            viewerSpans.map { $0["hidden_details"] as? Int } == [4, 1], "url, user, message and event text; statement")
+        #expect(viewerSpans[0]["status"] as? String == "error" && viewerSpans[0]["status_message"] as? String == "")
+        let event = try #require((viewerSpans[0]["events"] as? [[String: Any]])?.first)
+        #expect(event["name"] as? String == "exception")
+        #expect(event["attributes"] as? [String: String] == ["exception.type": "KeyError"])
+        let viewerText = String(decoding: try JSONSerialization.data(withJSONObject: viewerJSON), as: UTF8.self)
+        #expect(!viewerText.contains("alice") && !viewerText.contains("4242"), "no user data reaches a viewer")
+
+        let (adminStatus, adminJSON) = try await daemon.get(path, token: tokens.admin)
+        #expect(adminStatus == 200)
+        let admin = try #require(adminJSON as? [String: Any])
+        #expect(admin["details"] as? String == "full")
+        let adminSpans = try #require(admin["spans"] as? [[String: Any]])
+        #expect(adminSpans.map { $0["hidden_details"] as? Int } == [0, 0])
+        #expect((adminSpans[0]["attributes"] as? [String: Any])?["enduser.id"] as? String == "4242")
+        #expect((adminSpans[1]["attributes"] as? [String: Any])?["db.statement"] != nil)
+        #expect(adminSpans[0]["status_message"] as? String == "user 4242 alice@example.com not found")
+        #expect(try await daemon.get(path, token: "").status == 401)
+    }
+
     @Test("retention drops expired spans partitions like the logs'")
     func retention() async throws {
         let daemon = try Daemon.make()
