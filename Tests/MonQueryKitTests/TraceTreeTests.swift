@@ -169,6 +169,61 @@ import Testing
     }
 }
 
+/// Where the waterfall puts its labels: nothing drawn over a bar's edge or under the bars.
+@Suite struct TraceWaterfallLabelTests {
+    /// The x, anchor and fill of the duration text of every bar, in row order.
+    static func durations(_ html: String) -> [(x: Double, anchor: String, fill: String)] {
+        html.components(separatedBy: "<text class=\"span-duration\" x=\"").dropFirst().map { rest in
+            let x = Double(rest.prefix { $0 != "\"" }) ?? -1
+            let anchor = rest.components(separatedBy: "text-anchor=\"").dropFirst().first?.prefix { $0 != "\"" } ?? ""
+            let fill = rest.components(separatedBy: "fill=\"").dropFirst().first?.prefix { $0 != "\"" } ?? ""
+            return (x, String(anchor), String(fill))
+        }
+    }
+
+    @Test(
+        "the root's duration goes inside its bar in white; a thin bar at the end gets it on its left; others on the right"
+    )
+    func durationPlacement() {
+        let tree = TraceTree([
+            TraceTreeTests.span("root", start: 0, duration: 22_000_000, kind: "server"),
+            TraceTreeTests.span("mid", "root", start: 2_000_000, duration: 8_000_000),
+            TraceTreeTests.span("tail", "root", start: 21_900_000, duration: 20_000),
+        ])
+        let placed = Self.durations(TraceWaterfall.render(tree).text)
+        #expect(placed.count == 3)
+        let chartEnd = TraceWaterfall.width - 10
+        #expect(
+            placed[0].anchor == "end" && placed[0].fill == "#fff" && placed[0].x < chartEnd, "inside the root's bar")
+        #expect(placed[1].anchor == "start" && placed[1].fill == "#555", "right of a bar with room after it")
+        let tailStart = TraceWaterfall.labelWidth + 21_900_000 / 22_000_000 * (chartEnd - TraceWaterfall.labelWidth)
+        #expect(placed[2].anchor == "end" && placed[2].x < tailStart, "left of a thin bar at the end")
+    }
+
+    @Test("a long name at depth is cut to the label column, whatever the depth")
+    func namesStayInTheirColumn() {
+        var spans = [TraceTreeTests.span("d0", start: 0, duration: 100)]
+        for depth in 1...20 {
+            spans.append(TraceTreeTests.span("d\(depth)", "d\(depth - 1)", start: Int64(depth), duration: 10))
+        }
+        spans = spans.map { span in
+            var long = span
+            long.name = String(repeating: "x", count: 80)
+            return long
+        }
+        let html = TraceWaterfall.render(TraceTree(spans)).text
+        let labels = html.components(separatedBy: "<text x=\"").dropFirst().map { rest -> (Double, Int) in
+            let x = Double(rest.prefix { $0 != "\"" }) ?? -1
+            let text = rest.components(separatedBy: ">").dropFirst().first?.prefix { $0 != "<" } ?? ""
+            return (x, text.count)
+        }.filter { $0.0 < TraceWaterfall.labelWidth && $0.1 > 3 }
+        #expect(labels.count == 21)
+        for (x, count) in labels {
+            #expect(x + Double(count) * TraceWaterfall.nameCharWidth <= TraceWaterfall.labelWidth, "\(x) \(count)")
+        }
+    }
+}
+
 @Suite struct SpanRetentionConfigTests {
     @Test("storage.spans_retention_days defaults to storage.logs_retention_days, and can differ")
     func spansRetention() throws {

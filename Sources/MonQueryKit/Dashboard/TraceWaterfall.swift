@@ -56,6 +56,27 @@ public enum TraceWaterfall {
         }
     }
 
+    /// Widths of one character of the 11-px span names and the 10-px durations (a sans-serif average, generous).
+    static let nameCharWidth = 6.2
+    static let durationCharWidth = 5.8
+
+    /// Where a bar's duration goes: right of the bar when it fits before the edge; else inside
+    /// the bar's right end in white when the bar is wide enough (the root, a span ending with the
+    /// trace); else left of the bar (a thin bar near the end). Never over the bar's edge.
+    static func durationLabel(_ text: String, barX x: Double, barWidth w: Double, y: Double) -> HTML {
+        let textWidth = Double(text.count) * durationCharWidth
+        let (position, anchor, fill): (Double, String, String) =
+            if x + w + 4 + textWidth <= width {
+                (x + w + 4, "start", "#555")
+            } else if w >= textWidth + 8 {
+                (x + w - 4, "end", "#fff")
+            } else {
+                (x - 4, "end", "#555")
+            }
+        return
+            "<text class=\"span-duration\" x=\"\(DashboardFormat.coordinate(position))\" y=\"\(DashboardFormat.coordinate(y))\" font-size=\"10\" fill=\"\(fill)\" text-anchor=\"\(anchor)\">\(text)</text>"
+    }
+
     /// Milliseconds with three significant decimals at most.
     static func ms(_ ns: Int64) -> String { DashboardFormat.milliseconds(Double(ns) / 1e6) }
 
@@ -75,7 +96,10 @@ public enum TraceWaterfall {
             let w = max(1, Double(max(0, span.durationNs)) / Double(total) * chart)
             let indent = 4 + Double(min(node.depth, 24)) * 10
             let label = span.service.isEmpty ? span.name : "\(span.service) · \(span.name)"
-            let shown = label.count > 48 ? String(label.prefix(47)) + "…" : label
+            // Cut to the label column left at this depth, so a deep or long name never runs under the bars.
+            let fits = max(8, Int((labelWidth - indent - 8) / nameCharWidth))
+            let shown = label.count > fits ? String(label.prefix(fits - 1)) + "…" : label
+            let duration = durationLabel(ms(span.durationNs), barX: x, barWidth: w, y: y + barHeight - 3)
             let tooltip =
                 "\(label)\n\(ms(span.durationNs)) total, \(ms(node.selfTimeNs)) self · \(span.kind) · \(category.label)"
                 + (span.status == "error"
@@ -94,7 +118,7 @@ public enum TraceWaterfall {
                 <g class="\(classes)" data-span-id="\(span.spanID)" data-depth="\(node.depth)"><title>\(tooltip)</title>\
                 <text x="\(DashboardFormat.coordinate(indent))" y="\(DashboardFormat.coordinate(y + barHeight - 3))" font-size="11">\(shown)</text>\
                 <rect x="\(DashboardFormat.coordinate(x))" y="\(DashboardFormat.coordinate(y))" width="\(DashboardFormat.coordinate(w))" height="\(DashboardFormat.coordinate(barHeight))" rx="2" fill="\(category.colour)"\(outline)></rect>\
-                <text x="\(DashboardFormat.coordinate(min(x + w + 4, width - 60)))" y="\(DashboardFormat.coordinate(y + barHeight - 3))" font-size="10" fill="#555">\(ms(span.durationNs))</text></g>
+                \(duration)</g>
                 """)
         }
         var ticks: [HTML] = []
