@@ -150,6 +150,11 @@ enum OpenAPI {
             add(429, (route.alsoAnswers.contains(429) ? "Too many exports running, or " : "") + throttled + ".")
         }
         for status in route.alsoAnswers where status == 404 { add(404, "Switched off in the configuration.") }
+        if !route.pathParameters.isEmpty {
+            let names = route.pathParameters.map(\.name).joined(separator: ", ")
+            let missing = "Nothing stored has this \(names) (never received, or past retention)."
+            if route.path.hasPrefix("/ui/") { page(404, missing) } else { add(404, missing) }
+        }
         if route.path == "/health/detailed" {
             responses.append(("503", success(route, description: "Unhealthy: which check failed, and why.")))
         } else if route.produces == ["text/event-stream"] {

@@ -8,9 +8,32 @@ extension RouteParameter {
         description:
             "Only this element of the page (for HTMX hx-get); the fragments of each page are listed in README.md.",
         schema: .object([("type", "string"), ("pattern", "^[a-z-]{1,40}$")]))
-    static let dashboardPeriod = duration(
-        "period", "How far back the charts and tables go, 1m to 30d (default 1h); or from/to (UTC), 1m to 30d apart.")
+    static let dashboardPeriod = RouteParameter(
+        name: "period",
+        description:
+            "How far back the charts and tables go, 1m to 30d (default 1h; empty: the default, a form's blank field); "
+            + "or from/to (UTC), 1m to 30d apart.",
+        schema: .object([("type", "string"), ("pattern", .string("^$|" + durationPattern))]))
     static let dashboard = [dashboardPeriod, host, fragment]
+
+    /// The trace list page's filter form: a blank field is no filter.
+    static let traceFormFilters = [
+        optionalText("service", maxBytes: 1024, "Only traces with a span of this service"),
+        optionalText("name", maxBytes: 1024, "Only traces with a span of this name"),
+        RouteParameter(
+            name: "min_duration_ms",
+            description: "Only traces with a span lasting at least this (ms, 0-86400000; empty: no filter).",
+            schema: .object([
+                (
+                    "anyOf",
+                    .array([
+                        .object([("type", "number"), ("minimum", 0), ("maximum", 86_400_000)]),
+                        .object([("type", "string"), ("enum", .array([""]))]),
+                    ])
+                )
+            ])),
+        oneOf("status", ["", "error"], "Only traces with a span whose status is error (empty: any status)."),
+    ]
 
     /// A filter field of a form: empty means no filter.
     static func optionalText(_ name: String, maxBytes: Int, _ description: String) -> RouteParameter {
@@ -79,10 +102,7 @@ extension API {
         Route(
             path: "/ui/monitoring/traces",
             summary: "Dashboard: traces with a span matching the filters, newest first, each linking its waterfall.",
-            parameters: [RouteParameter.dashboardPeriod, .host]
-                + RouteParameter.traceFilters.filter {
-                    $0.name != "since" && $0.name != "host"
-                },
+            parameters: [RouteParameter.dashboardPeriod, .host] + RouteParameter.traceFormFilters,
             produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try await api.dashboardTraces(request) },
         Route(

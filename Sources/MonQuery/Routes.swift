@@ -67,6 +67,11 @@ struct RouteParameter: Sendable {
         "Absolute end (same forms as from; default now; at most 1 h after now; after from). Needs from; "
             + "the span keeps the route's period limits.")
 
+    /// `to` on a dashboard page: empty is as if absent (a form's blank field).
+    static let formTo = RouteParameter(
+        name: "to", description: to.description + " Empty: as if absent (the range form's blank field).",
+        schema: .object([("type", "string"), ("maxLength", 40), ("pattern", .string("^$|" + instantPattern))]))
+
     /// `from` and `to` added to every route that takes a period under any name (`period`,
     /// `since`, `window`), and `period` beside an older name (`RangeVocabulary`); a live
     /// stream takes `from` only (where its replay starts).
@@ -82,7 +87,8 @@ struct RouteParameter: Sendable {
                 duration("period", "The same as \(alias) (\(alias) is its older name; give one of them)."))
         }
         added.append(from)
-        if !route.produces.contains("text/event-stream") { added.append(to) }
+        // A dashboard form sends its blank `to` field as `to=`: the pages read it as absent.
+        if !route.produces.contains("text/event-stream") { added.append(route.path.hasPrefix("/ui/") ? formTo : to) }
         route.parameters.insert(contentsOf: added, at: index + 1)
         return route
     }
