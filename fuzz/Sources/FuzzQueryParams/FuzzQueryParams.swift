@@ -6,12 +6,16 @@
 // DurationText.seconds (period, step, since, window), TimeRange(period:step:nowMs:),
 // LogCursor(parsing:) (cursor), LogLevel(parsing:) (level), ExportKind(rawValue:) (type),
 // LogFilter.matches on the resulting filter, and the Authorization header check
-// (Authenticator.role) on the value of `authorization`.
+// (Authenticator.role) on the value of `authorization`; the trace routes' parts:
+// TraceCursor(parsing:) (their cursor), InstantText and the absolute TimeRange (from/to),
+// and what a viewer sees of a span (SpanDisclosure) on each value read as JSON.
 // Invariants:
 //  - DurationText: the result is in 1...400 days, `format` of it parses back to it;
 //  - TimeRange: 0 < step ≤ period, period/step ≤ 2000 points, end − start = period;
 //    Timestamp.iso8601 of both ends does not trap;
-//  - LogCursor: `text` of a parsed cursor parses back to it;
+//  - LogCursor, TraceCursor: `text` of a parsed cursor parses back to it;
+//  - from/to: an accepted range has from < to, to ≤ now + 1 h, within the span limits;
+//  - SpanDisclosure: it shows no key outside its list, and shown + hidden = what there was;
 //  - parameter errors name a parameter and have a message.
 import FuzzMain
 import FuzzSupport
@@ -56,6 +60,39 @@ func checkRange(period: String?, step: String?) {
     }
 }
 
+func checkAbsolute(from: String?, to: String?, period: String?) {
+    guard from != nil || to != nil else { return }
+    do {
+        let range = try TimeRange(period: period, from: from, to: to, step: nil, nowMs: nowMs)
+        invariant(period == nil && from != nil, "from/to accepted with a period or without from")
+        invariant(range.startMs < range.endMs, "empty range \(range)")
+        invariant(range.endMs <= nowMs + TimeRange.maximumAheadMs, "to too far ahead in \(range)")
+        invariant(range.stepSeconds > 0 && range.periodSeconds / range.stepSeconds <= TimeRange.maximumPoints, "step")
+        _ = Timestamp.iso8601(ms: range.startMs)
+        _ = Timestamp.iso8601(ms: range.endMs)
+    } catch {
+        checkError(error)
+    }
+}
+
+func checkDisclosure(_ json: JSONValue) {
+    let (shown, hidden) = SpanDisclosure.viewerAttributes(json)
+    if case .object(let pairs) = json, case .object(let kept) = shown {
+        invariant(kept.allSatisfy { SpanDisclosure.viewerKeys.contains($0.0) }, "a key outside the list shown")
+        invariant(kept.count + hidden == pairs.count, "shown + hidden != attributes")
+    }
+    let (events, _) = SpanDisclosure.viewerEvents(json)
+    if case .array(let list) = events {
+        for case .object(let pairs) in list {
+            if case .object(let kept)? = pairs.first(where: { $0.0 == "attributes" })?.1 {
+                invariant(kept.allSatisfy { SpanDisclosure.viewerKeys.contains($0.0) }, "an event key outside the list")
+            }
+        }
+    }
+    _ = shown.encoded()
+    _ = events.encoded()
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = inputBytes(data, size)
@@ -73,9 +110,18 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             invariant(cursor.timestampUs >= 0 && cursor.id >= 0, "negative cursor \(cursor)")
             invariant((try? LogCursor(parsing: cursor.text)) == cursor, "cursor text does not parse back")
         }
+        if let cursor = try? TraceCursor(parsing: value) {
+            invariant(cursor.startUs >= 0 && cursor.traceID.utf8.count == 32, "bad trace cursor \(cursor)")
+            invariant((try? TraceCursor(parsing: cursor.text)) == cursor, "trace cursor text does not parse back")
+        }
+        if let ms = try? InstantText.milliseconds(value, parameter: "from") {
+            invariant(ms >= 0 && ms < InstantText.endMs, "instant \(ms) out of range from '\(value)'")
+        }
         _ = LogLevel(parsing: value)
         _ = ExportKind(rawValue: value)
+        if let json = try? JSONParser.parse(value.utf8) { checkDisclosure(json) }
     }
+    checkAbsolute(from: parameters["from"], to: parameters["to"], period: parameters["period"])
     checkRange(period: parameters["period"], step: parameters["step"])
     checkRange(period: parameters["since"] ?? "24h", step: nil)
     if let window = parameters["window"] { checkDuration(window, "window") }
