@@ -355,6 +355,34 @@ def rows(results_dir, benchmarks):
             "≥ 50 000 lines/s, file write → stored in PostgreSQL, redaction on" if target else "—", figure,
             "CPU-s per repetition: " + ", ".join(cpu) if cpu else "—", "—",
             target["met"] if target else "n/a", d, path)
+    path, d = newest(results_dir, "traces")
+    what = "OTLP spans into one agent, stored without loss (issue 23)"
+    target = "≥ 20 000 spans/s accepted without loss"
+    if d:
+        def step(e):
+            offered = e.get("offered_spans_per_second")
+            return "%s: %s/s accepted, %d × 503, all stored after %s s, lost %d" % (
+                "offered %s/s" % num(offered, 0) if offered else "flat out (%d connections)" % e.get("senders", 0),
+                num(e["accepted_spans_per_second"], 0), e["answers_503"], num(e["all_stored_after_s"], 1), e["lost"])
+        add(what, target, "; ".join(step(e) for e in d["steps"]),
+            "CPU-s per step (agent / monquery / PostgreSQL): " + "; ".join(
+                "%s / %s / %s" % tuple(num(e["cpu_s"][k]) for k in ("monagent", "monquery", "postgres"))
+                for e in d["steps"]),
+            "—", d["targets"]["traces"]["met"], d, path)
+    else:
+        add(what, target, "", "", "", None, None, None)
+
+    path, d = newest(results_dir, "export")
+    what = "remote-write export to a local Prometheus (issue 23)"
+    target = "≥ 100 000 samples/s"
+    if d:
+        add(what, target, "; ".join(
+            "%s queue: %s samples/s (%s samples in %s s; Prometheus holds %s)" % (
+                r["destination"], num(r["samples_per_second"], 0), num(r["samples_sent"], 0), num(r["seconds"], 1),
+                num(r.get("received_by_prometheus"), 0)) for r in d["runs"]),
+            "—", "—", d["targets"]["export"]["met"], d, path)
+    else:
+        add(what, target, "", "", "", None, None, None)
     return out
 
 
