@@ -84,3 +84,9 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     invariant(received == result.spans, "spans changed or lost on the way to the daemon")
     return 0
 }
+
+/// The entry point SwiftPM links this executable with; runs libFuzzer.
+@_cdecl("FuzzOTLP_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    mon_fuzz_main(argc, argv)
+}
