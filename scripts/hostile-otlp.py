@@ -47,6 +47,53 @@ def post(body: bytes, ctype="application/x-protobuf", extra="", path="/v1/traces
     return raw(head.encode() + body)
 
 
+def nested_kvlist(depth: int) -> bytes:
+    """A span whose one attribute's AnyValue is a kvlist nested `depth` times."""
+    def length(n: int) -> bytes:
+        out = b""
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            out += bytes([b | (0x80 if n else 0)])
+            if not n:
+                return out
+    value = b"\x0a\x01x"  # AnyValue.string_value
+    for _ in range(depth):
+        kv = b"\x0a\x01k" + b"\x12" + length(len(value)) + value  # KeyValue{key, value}
+        kvlist = b"\x0a" + length(len(kv)) + kv  # KeyValueList.values
+        value = b"\x32" + length(len(kvlist)) + kvlist  # AnyValue.kvlist_value = 6
+    kv = b"\x0a\x01a\x12" + length(len(value)) + value
+    one = span + b"\x4a" + length(len(kv)) + kv  # Span.attributes = 9
+    sc = b"\x12" + length(len(one)) + one
+    rs = b"\x12" + length(len(sc)) + sc
+    return b"\x0a" + length(len(rs)) + rs
+
+
+def many_spans(count: int) -> bytes:
+    def length(n: int) -> bytes:
+        out = b""
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            out += bytes([b | (0x80 if n else 0)])
+            if not n:
+                return out
+    spans = b"".join(
+        b"\x12" + bytes([len(span)]) + span[:20] + i.to_bytes(8, "big") + span[28:] for i in range(1, count + 1))
+    rs = b"\x12" + length(len(spans)) + spans
+    return b"\x0a" + length(len(rs)) + rs
+
+
+def json_span_body(extra: str = "") -> bytes:
+    times = '"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000000001000"'
+    fields = extra if "TimeUnixNano" in extra else (times + ("," + extra if extra else ""))
+    return ('{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"x",' + fields + "}").encode()
+
+
+def json_span(extra: str) -> bytes:
+    return b'{"resourceSpans":[{"scopeSpans":[{"spans":[' + json_span_body(extra) + b"]}]}]}"
+
+
 cases = [
     ("valid protobuf", lambda: post(valid)),
     ("truncated protobuf", lambda: post(valid[:-5])),
@@ -61,6 +108,17 @@ cases = [
     ("corrupt gzip", lambda: post(b"\x1f\x8b\x08\x00garbage", extra="Content-Encoding: gzip\r\n")),
     ("JSON nested 100000 deep", lambda: post(b"[" * 100000, ctype="application/json")),
     ("JSON with a 3 MiB string id", lambda: post(b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"' + b"a" * (3 << 20) + b'"}]}]}]}', ctype="application/json")),
+    ("protobuf AnyValue kvlist nested 5000 deep", lambda: post(nested_kvlist(5000))),
+    ("protobuf: 60 000 minimal spans in one body (3.5 MB)", lambda: post(many_spans(60_000))),
+    ("JSON doubleValue NaN / Infinity / 1e400", lambda: post(json_span('"attributes":[{"key":"a","value":{"doubleValue":"NaN"}},{"key":"b","value":{"doubleValue":"Infinity"}},{"key":"c","value":{"doubleValue":1e400}}]'), ctype="application/json")),
+    ("JSON negative and reversed times", lambda: post(json_span('"startTimeUnixNano":"-5","endTimeUnixNano":"-1"'), ctype="application/json")),
+    ("JSON end before start", lambda: post(json_span('"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1600000000000000000"'), ctype="application/json")),
+    ("JSON all-zero and short ids", lambda: post(b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"00000000000000000000000000000000","spanId":"0102","name":"x","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000000001000"}]}]}]}', ctype="application/json")),
+    ("JSON resource claiming another host", lambda: post(b'{"resourceSpans":[{"resource":{"attributes":[{"key":"host.name","value":{"stringValue":"db-prod-1"}},{"key":"service.name","value":{"stringValue":"evil"}}]},"scopeSpans":[{"spans":[' + json_span_body() + b']}]}]}', ctype="application/json")),
+    ("Content-Encoding: br", lambda: post(valid, extra="Content-Encoding: br\r\n")),
+    ("Content-Encoding: gzip, gzip", lambda: post(gzip.compress(gzip.compress(valid)), extra="Content-Encoding: gzip, gzip\r\n")),
+    ("Content-Length and Transfer-Encoding both", lambda: raw(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\nGET /v1/traces HTTP/1.1\r\n\r\n")),
+    ("path with an extra slash and a dot segment", lambda: post(valid, path="//v1/./traces")),
     ("chunked body over the limit", lambda: raw(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + b"".join(b"100000\r\n" + b" " * 0x100000 + b"\r\n" for _ in range(5)) + b"0\r\n\r\n")),
 ]
 for name, case in cases:
