@@ -48,14 +48,14 @@ def metric(stack, series):
     return None
 
 
-def start_prometheus(stack):
+def start_prometheus(stack, name):
     port = B.free_port()
-    directory = os.path.join(stack.tmp, "prometheus")
+    directory = os.path.join(stack.tmp, "prometheus-" + name)
     os.makedirs(directory)
     config = os.path.join(directory, "prometheus.yml")
     with open(config, "w") as f:
         f.write("global:\n  scrape_interval: 1m\n")   # it scrapes nothing: remote-write receiver only
-    proc = stack.spawn("prometheus", [PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + directory + "/tsdb",
+    proc = stack.spawn("prometheus-" + name, [PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + directory + "/tsdb",
                                       "--web.listen-address=127.0.0.1:%d" % port, "--web.enable-remote-write-receiver"])
     for _ in range(300):
         stack.check_alive(proc)
@@ -64,7 +64,7 @@ def start_prometheus(stack):
             return proc, port
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError("prometheus did not come up:\n" + stack.log_tail("prometheus"))
+    raise RuntimeError("prometheus did not come up:\n" + stack.log_tail("prometheus-" + name))
 
 
 def promql(port, query, at):
@@ -134,7 +134,7 @@ def main():
     runs = []
     for name, queue in (("defaults", ""), ("tuned", TUNED)):
         # A fresh Prometheus each time: one that holds the samples already refuses them again as out of order.
-        prometheus, port = start_prometheus(stack)
+        prometheus, port = start_prometheus(stack, name)
         run = export(stack, name, queue, port, stored_samples, {"postgres": stack.pg_pid, "prometheus": prometheus.pid})
         stack.check_alive(prometheus)
         run["received_by_prometheus"] = promql(
