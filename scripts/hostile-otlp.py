@@ -47,16 +47,19 @@ def post(body: bytes, ctype="application/x-protobuf", extra="", path="/v1/traces
     return raw(head.encode() + body)
 
 
+def length(n: int) -> bytes:
+    """A protobuf varint (the length prefix of a length-delimited field)."""
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
 def nested_kvlist(depth: int) -> bytes:
     """A span whose one attribute's AnyValue is a kvlist nested `depth` times."""
-    def length(n: int) -> bytes:
-        out = b""
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            out += bytes([b | (0x80 if n else 0)])
-            if not n:
-                return out
     value = b"\x0a\x01x"  # AnyValue.string_value
     for _ in range(depth):
         kv = b"\x0a\x01k" + b"\x12" + length(len(value)) + value  # KeyValue{key, value}
@@ -70,14 +73,6 @@ def nested_kvlist(depth: int) -> bytes:
 
 
 def many_spans(count: int) -> bytes:
-    def length(n: int) -> bytes:
-        out = b""
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            out += bytes([b | (0x80 if n else 0)])
-            if not n:
-                return out
     spans = b"".join(
         b"\x12" + bytes([len(span)]) + span[:20] + i.to_bytes(8, "big") + span[28:] for i in range(1, count + 1))
     rs = b"\x12" + length(len(spans)) + spans
