@@ -170,7 +170,10 @@ struct FaultTests {
         try Self.expectExactlyOnce(daemon, agent: agentID, host: "fault-spool")
         let (_, batches, _) = try Self.ledger(daemon, agent: agentID)
         let stamps = try Self.cycles(daemon, host: "fault-spool")
-        #expect(Int64(stamps.count) == batches, "one cycle per batch")
+        // At most one cycle per batch. Not exactly one: on a loaded machine a producer's report
+        // can arrive after the next tick's, and the merger ships it as a batch of its own
+        // (CycleBatchMerger), one without a cycle sample (the landing CI of stop 38).
+        #expect(Int64(stamps.count) <= batches, "\(stamps.count) cycles in \(batches) batches")
         // Everything the last start recovered from the spool (the cycles of both earlier runs,
         // minus the torn one) was stored.
         let recovered = monagent.log.split(separator: "\n").last { $0.contains("spool recovered") }

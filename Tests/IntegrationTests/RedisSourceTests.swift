@@ -63,7 +63,13 @@ struct RedisSourceTests {
         try await Task.sleep(for: .milliseconds(600))
         // 90 hits and 10 misses, then a slow Lua script (well above slowlog-log-slower-than).
         _ = try redis.pipeline((0..<90).map { ["GET", "search:\($0)"] } + (0..<10).map { ["GET", "absent:\($0)"] })
-        _ = try redis.command(["EVAL", "local i = 0 while i < 5000000 do i = i + 1 end return i", "0"])
+        // A script that runs 50 ms of wall time, whatever the load (a counted loop of 5 million
+        // took over the client's 2-s timeout in a loaded CI run).
+        let slowScript = """
+            local t = redis.call('TIME') local stop = t[1] * 1000000 + t[2] + 50000
+            repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop return 1
+            """
+        _ = try redis.command(["EVAL", slowScript, "0"])
 
         let types = try await eventually("per-type counts") { () -> [String: [String: Any]]? in
             let (status, json) = try await daemon.get("/api/monitoring/redis/keys")
