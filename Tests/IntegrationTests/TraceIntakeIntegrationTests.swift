@@ -18,6 +18,47 @@ struct TraceIntakeIntegrationTests {
         ).first.flatMap { $0.flatMap(Double.init) }
     }
 
+    @Test("all places taken by idle connections: a new exporter is answered, the longest idle is closed and counted")
+    func idleConnectionsGiveWay() async throws {
+        let daemon = try Daemon.make()
+        let port = TestEnvironment.freePort()
+        let monquery = try daemon.start()
+        let monagent = try daemon.startAgent(
+            interval: 0.5,
+            extra: [
+                "MONAGENT_TRACES_ENABLED": "true", "MONAGENT_TRACES_OTLP_LISTEN": "127.0.0.1:\(port)",
+                "MONAGENT_TRACES_MAX_CONNECTIONS": "8", "MONAGENT_COLLECTORS": "cpu",
+            ])
+        defer {
+            monagent.stop()
+            monquery.stop()
+        }
+        _ = try await eventually("the OTLP listener") { () -> Bool? in
+            monagent.log.contains("OTLP trace listener ready") ? true : nil
+        }
+        // Eight connections that never send a byte (the hostile pass held 256 this way).
+        var idle: [RawHTTP] = []
+        for _ in 0..<8 {
+            idle.append(try await offPool { try RawHTTP(port: port, timeout: 10) })
+            // In order: the first one opened is the longest idle.
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // An export with no spans (an empty ExportTraceServiceRequest) on a ninth connection.
+        let response = try await offPool {
+            try RawHTTP.fetch(
+                port: port, "/v1/traces", method: "POST", headers: [("Content-Type", "application/x-protobuf")],
+                body: "")
+        }
+        #expect(response.status == 200, "\(response)")
+        let first = idle[0]
+        #expect(try await offPool { first.waitForClose() }, "the longest-idle connection was closed")
+        let evicted = try await eventually("mon_agent_traces_connections_evicted_total") { () -> Double? in
+            try Self.counter(daemon, "mon_agent_traces_connections_evicted_total")
+        }
+        #expect(evicted == 1)
+        #expect(try Self.counter(daemon, "mon_agent_traces_connections_refused_total") == nil)
+    }
+
     @Test("the Python SDK's exports are accepted whole (plain and gzip), counted, and the agent's batches acked")
     func pythonSDK() async throws {
         let python = try #require(TestEnvironment.realAppPython)

@@ -9,9 +9,13 @@ import Synchronization
 /// monagent's OTLP/HTTP listener (`traces.otlp_listen`, default `127.0.0.1:4318`): HTTP/1.1
 /// on SwiftNIO, each request handed to `OTLPIntake`.
 ///
-/// Bounds: `traces.max_connections` open connections (more are closed at once, counted);
-/// each request must arrive whole within `traces.idle_timeout_seconds` of the connection's
-/// start or of the previous answer (an idle or slow-sending client is closed); a body is
+/// Bounds: `traces.max_connections` open connections. A connection beyond them takes the
+/// place of the longest-idle one (no request begun: its head not yet whole), which is closed
+/// and counted; with none idle, the new one is closed at once and counted. So idle
+/// connections, a client's forgotten pool or a hostile's, never lock an exporter out (the
+/// hostile pass of issue 23: 256 idle connections did, for the idle timeout). Each request
+/// must arrive whole within `traces.idle_timeout_seconds` of the connection's start or of
+/// the previous answer (an idle or slow-sending client is closed); a body is
 /// read up to `traces.max_body_bytes` and refused with 413 beyond it (the connection is
 /// then closed). A port that cannot be bound is retried with backoff and logged; the rest
 /// of the agent keeps running.
@@ -71,39 +75,91 @@ public struct OTLPServer: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                guard limit.open() else {
+                switch limit.open(channel) {
+                case .refused:
                     counters?.count("mon_agent_traces_connections_refused_total")
                     return channel.close()
+                case .admitted(let evicted):
+                    if let evicted {
+                        counters?.count("mon_agent_traces_connections_evicted_total")
+                        evicted.close(promise: nil)
+                    }
                 }
-                channel.closeFuture.whenComplete { _ in limit.close() }
+                channel.closeFuture.whenComplete { _ in limit.close(channel) }
                 return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
                     try channel.pipeline.syncOperations.addHandler(
                         OTLPHTTPHandler(
                             intake: intake, maxBodyBytes: config.maxBodyBytes,
-                            requestTimeout: .seconds(Int64(config.idleTimeoutSeconds))))
+                            requestTimeout: .seconds(Int64(config.idleTimeoutSeconds)), limit: limit))
                 }
             }
             .bind(host: config.listen.host, port: config.listen.port).get()
     }
 }
 
-/// Open connections, at most `max`.
+/// Open connections, at most `max`; the idle ones (waiting for a request head) can be
+/// closed to make room for a new one, the longest idle first.
 final class ConnectionLimit: Sendable {
+    enum Admission {
+        /// Open it; close `evicted` (an idle connection it replaces) if there is one.
+        case admitted(evicted: (any Channel)?)
+        /// `max` are open and none is idle: close it.
+        case refused
+    }
+
+    private struct State {
+        var open = 0
+        /// Idle connections by channel, with the order they became idle in.
+        var idle: [ObjectIdentifier: (order: UInt64, channel: any Channel)] = [:]
+        var nextOrder: UInt64 = 0
+        /// Closed to make room: their places went to the connections that replaced them.
+        var evicted: Set<ObjectIdentifier> = []
+    }
+
     let max: Int
-    private let count = Atomic<Int>(0)
+    private let state = Mutex(State())
 
     init(max: Int) { self.max = max }
 
-    func open() -> Bool {
-        let now = count.add(1, ordering: .relaxed).newValue
-        guard now <= max else {
-            count.subtract(1, ordering: .relaxed)
-            return false
+    func open(_ channel: any Channel) -> Admission {
+        state.withLock { state in
+            if state.open < max {
+                state.open += 1
+                return .admitted(evicted: nil)
+            }
+            guard let oldest = state.idle.min(by: { $0.value.order < $1.value.order }) else { return .refused }
+            // Its place goes to the new one: its close must not free it again.
+            state.idle[oldest.key] = nil
+            state.evicted.insert(oldest.key)
+            return .admitted(evicted: oldest.value.channel)
         }
-        return true
     }
 
-    func close() { count.subtract(1, ordering: .relaxed) }
+    /// The channel closed: a place is free, unless it was evicted (its place went to another).
+    func close(_ channel: any Channel) {
+        state.withLock { state in
+            let id = ObjectIdentifier(channel)
+            if state.evicted.remove(id) != nil { return }
+            state.idle[id] = nil
+            state.open -= 1
+        }
+    }
+
+    /// Waiting for a request head: may be evicted from now on.
+    func idle(_ channel: any Channel) {
+        state.withLock { state in
+            state.nextOrder += 1
+            state.idle[ObjectIdentifier(channel)] = (state.nextOrder, channel)
+        }
+    }
+
+    /// A request began: not evictable until it is answered.
+    func busy(_ channel: any Channel) {
+        _ = state.withLock { $0.idle.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Open connections counted (tests).
+    var openCount: Int { state.withLock { $0.open } }
 }
 
 /// One connection: reads a request (head, body up to the bound), answers it, and so on
@@ -126,22 +182,30 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let intake: OTLPIntake
     private let maxBodyBytes: Int
     private let requestTimeout: TimeAmount
+    private let limit: ConnectionLimit?
     private var state = State.idle
     private var deadline: Scheduled<Void>?
 
-    init(intake: OTLPIntake, maxBodyBytes: Int, requestTimeout: TimeAmount) {
+    init(intake: OTLPIntake, maxBodyBytes: Int, requestTimeout: TimeAmount, limit: ConnectionLimit? = nil) {
         self.intake = intake
         self.maxBodyBytes = maxBodyBytes
         self.requestTimeout = requestTimeout
+        self.limit = limit
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { armDeadline(context) }
+        if context.channel.isActive { waitForRequest(context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        armDeadline(context)
+        waitForRequest(context)
         context.fireChannelActive()
+    }
+
+    /// Idle until a request head is whole: evictable, and within the deadline.
+    private func waitForRequest(_ context: ChannelHandlerContext) {
+        limit?.idle(context.channel)
+        armDeadline(context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -161,6 +225,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             guard case .idle = state else { return }
+            limit?.busy(context.channel)
             let contentLength = head.headers.first(name: "content-length").flatMap { Int($0) }
             if let response = intake.early(
                 method: head.method.rawValue, path: head.uri, contentType: head.headers.first(name: "content-type"),
@@ -237,7 +302,7 @@ final class OTLPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let written = context.writeAndFlushWithPromise(wrapOutboundOut(.end(nil)))
         if keepAlive {
             state = .idle
-            armDeadline(context)
+            waitForRequest(context)
         } else {
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             written.whenComplete { _ in bound.value.close(promise: nil) }

@@ -64,7 +64,10 @@ extension MetricCatalogue {
             "Span strings, attributes or events cut or left out to stay within the intake's bounds."),
         .counter(
             "mon_agent_traces_connections_refused_total",
-            "OTLP connections closed at once because traces.max_connections were open."),
+            "OTLP connections closed at once because traces.max_connections were open and none was idle."),
+        .counter(
+            "mon_agent_traces_connections_evicted_total",
+            "Idle OTLP connections closed to make room for a new one (traces.max_connections were open)."),
         .counter(
             "mon_agent_requests_deduplicated_total", labels: ["source"],
             "Requests dropped because another source already counted them."),
