@@ -18,23 +18,38 @@ struct TraceIntakeIntegrationTests {
         ).first.flatMap { $0.flatMap(Double.init) }
     }
 
-    @Test("all places taken by idle connections: a new exporter is answered, the longest idle is closed and counted")
-    func idleConnectionsGiveWay() async throws {
-        let daemon = try Daemon.make()
-        let port = TestEnvironment.freePort()
+    /// monquery, and a monagent with the CPU collector and the OTLP listener on `port`, once it listens.
+    static func startListening(
+        _ daemon: Daemon, port: Int, extra: [String: String] = [:]
+    ) async throws -> (ManagedProcess, ManagedProcess) {
         let monquery = try daemon.start()
         let monagent = try daemon.startAgent(
             interval: 0.5,
             extra: [
                 "MONAGENT_TRACES_ENABLED": "true", "MONAGENT_TRACES_OTLP_LISTEN": "127.0.0.1:\(port)",
-                "MONAGENT_TRACES_MAX_CONNECTIONS": "8", "MONAGENT_COLLECTORS": "cpu",
-            ])
+                "MONAGENT_COLLECTORS": "cpu",
+            ].merging(extra) { $1 })
+        do {
+            _ = try await eventually("the OTLP listener") { () -> Bool? in
+                monagent.log.contains("OTLP trace listener ready") ? true : nil
+            }
+        } catch {
+            monagent.stop()
+            monquery.stop()
+            throw error
+        }
+        return (monquery, monagent)
+    }
+
+    @Test("all places taken by idle connections: a new exporter is answered, the longest idle is closed and counted")
+    func idleConnectionsGiveWay() async throws {
+        let daemon = try Daemon.make()
+        let port = TestEnvironment.freePort()
+        let (monquery, monagent) = try await Self.startListening(
+            daemon, port: port, extra: ["MONAGENT_TRACES_MAX_CONNECTIONS": "8"])
         defer {
             monagent.stop()
             monquery.stop()
-        }
-        _ = try await eventually("the OTLP listener") { () -> Bool? in
-            monagent.log.contains("OTLP trace listener ready") ? true : nil
         }
         // Eight connections that never send a byte (the hostile pass held 256 this way).
         var idle: [RawHTTP] = []
@@ -64,19 +79,10 @@ struct TraceIntakeIntegrationTests {
         let python = try #require(TestEnvironment.realAppPython)
         let daemon = try Daemon.make()
         let port = TestEnvironment.freePort()
-        let monquery = try daemon.start()
-        let monagent = try daemon.startAgent(
-            interval: 0.5,
-            extra: [
-                "MONAGENT_TRACES_ENABLED": "true", "MONAGENT_TRACES_OTLP_LISTEN": "127.0.0.1:\(port)",
-                "MONAGENT_COLLECTORS": "cpu",
-            ])
+        let (monquery, monagent) = try await Self.startListening(daemon, port: port)
         defer {
             monagent.stop()
             monquery.stop()
-        }
-        _ = try await eventually("the OTLP listener") { () -> Bool? in
-            monagent.log.contains("OTLP trace listener ready") ? true : nil
         }
         let endpoint = "http://127.0.0.1:\(port)/v1/traces"
         var traceIDs: [String] = []
