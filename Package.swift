@@ -49,6 +49,13 @@ let package = Package(
             pkgConfig: "snappy",
             providers: [.apt(["libsnappy-dev"])]
         ),
+        // cairo for monquery's PDF reports (vector text and charts; fonts from fonts-dejavu-core).
+        // The daemon's side only: the agent never loads libcairo (ARCHITECTURE.md).
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
         // recvmmsg(2) for the StatsD receiver (a header only: libc has the function).
         .systemLibrary(name: "CDatagram"),
         .target(
@@ -89,6 +96,8 @@ let package = Package(
             name: "MonQueryKit",
             dependencies: [
                 "MonCore",
+                // PDF reports (Reports/PDFCanvas.swift, the one file that imports it).
+                "CCairo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

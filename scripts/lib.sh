@@ -2,7 +2,7 @@
 # Source it; it defines functions only.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-MON_APT_PACKAGES=(postgresql postgresql-contrib redis-server libpq-dev libhiredis-dev zlib1g-dev libsnappy-dev libcurl4-openssl-dev pkg-config curl)
+MON_APT_PACKAGES=(postgresql postgresql-contrib redis-server libpq-dev libhiredis-dev zlib1g-dev libsnappy-dev libcairo2-dev fonts-dejavu-core poppler-utils libcurl4-openssl-dev pkg-config curl)
 
 # Runs a command as root: directly when root, through sudo when it is installed; otherwise
 # says which command to run as root (minimal Debian has no sudo) and fails.

@@ -254,19 +254,9 @@ extension API {
     /// One row of `QueryStore.increase`.
     typealias IncreaseRow = (host: String, labels: [String: String], value: Double)
 
-    /// Hits and misses per host and type, from the two increases.
+    /// Hits and misses per host and type, from the two increases (`CacheHitCounts`).
     static func cacheCounts(hits: [IncreaseRow], misses: [IncreaseRow]) -> [String: [String: (Double, Double)]] {
-        var counts: [String: [String: (Double, Double)]] = [:]
-        for (index, rows) in [hits, misses].enumerated() {
-            for entry in rows {
-                guard let type = CacheCounterNames.typeTagNames.lazy.compactMap({ entry.labels[$0] }).first
-                else { continue }
-                var pair = counts[entry.host]?[type] ?? (0, 0)
-                if index == 0 { pair.0 += entry.value } else { pair.1 += entry.value }
-                counts[entry.host, default: [:]][type] = pair
-            }
-        }
-        return counts
+        CacheHitCounts.perHostAndType(hits: hits, misses: misses)
     }
 
     /// The TTL distribution of one cache type in bound order. Agents before issue 19 labelled the

@@ -136,12 +136,8 @@ extension API {
         ]
         let unit = Self.derivedSignals[metric]?.unit ?? Self.unit(ofMetric: metric)
         let current = periods[0].2
-        func change(_ before: Double?) -> Double? {
-            guard let current, let before, before != 0 else { return nil }
-            return (current - before) / abs(before) * 100
-        }
-        let changes = periods.dropFirst().map { change($0.2) }
-        let trend = Self.trend(changes)
+        let changes = periods.dropFirst().map { Comparison.changePercent(current, from: $0.2) }
+        let trend = Comparison.trend(changes)
         func text(_ value: Double?) -> String {
             guard let value else { return "no data" }
             return "\((value * 100).rounded() / 100) \(unit)"
@@ -174,16 +170,6 @@ extension API {
         pairs.append(("trend", .string(trend)))
         pairs.append(("summary", .string(summary)))
         return .json(.object(pairs))
-    }
-
-    /// `up` when the value is above both references and at least 10 % above one; `down`
-    /// symmetrically; `stable` otherwise (or `unknown` without references).
-    static func trend(_ changes: [Double?]) -> String {
-        let known = changes.compactMap { $0 }
-        guard !known.isEmpty else { return "unknown" }
-        if known.allSatisfy({ $0 > 0 }), known.contains(where: { $0 >= 10 }) { return "up" }
-        if known.allSatisfy({ $0 < 0 }), known.contains(where: { $0 <= -10 }) { return "down" }
-        return "stable"
     }
 
     static func unit(ofMetric name: String) -> String {

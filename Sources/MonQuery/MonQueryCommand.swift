@@ -11,7 +11,7 @@ struct MonQueryCommand: AsyncParsableCommand {
         commandName: "monquery",
         abstract: "MnemoLite monitoring daemon: stores what agents send and serves the monitoring API.",
         version: BuildInfo.current.versionLine(program: "monquery"),
-        subcommands: [Serve.self, Migrate.self, Retention.self, CheckConfig.self, HashToken.self],
+        subcommands: [Serve.self, Migrate.self, Retention.self, Report.self, CheckConfig.self, HashToken.self],
         defaultSubcommand: Serve.self
     )
 

@@ -186,6 +186,19 @@ extension QueryStore {
         }
     }
 
+    /// Per-endpoint request statistics over `range` and every endpoint merged with a point per
+    /// step (`endpointStats`' answer and its total, from one scan): the report's endpoint
+    /// tables and its latency chart.
+    public func endpointStatsWithTotal(host: String?, range: TimeRange) throws -> (
+        endpoints: [EndpointStats], total: EndpointStats?
+    ) {
+        try connector.withConnection { connection -> ([EndpointStats], EndpointStats?) in
+            let merger = try Self.mergedRequests(
+                host: host, range: range, grouping: .endpoint, perStep: true, connection)
+            return (merger.stats(), merger.regrouped { _, _, _ in ("", "", "*") }.stats().first)
+        }
+    }
+
     /// How `mergedRequests` keeps rows apart.
     enum RequestGrouping {
         /// Per endpoint, every host merged.
