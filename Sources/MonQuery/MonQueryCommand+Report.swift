@@ -81,6 +81,14 @@ extension MonQueryCommand {
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw ReportError("output", "cannot write the report to '\(path)': it is a directory")
             }
+            // A device, pipe or socket: the atomic write renames its temp file over it. Run as
+            // root, `--out /dev/full` replaced the device with the PDF and said "wrote" (the
+            // hostile pass of stop 39).
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                throw ReportError(
+                    "output", "cannot write the report to '\(path)': not a regular file (a device, pipe or socket)")
+            }
             guard access(folder, W_OK) == 0 else {
                 throw ReportError(
                     "output", "cannot write the report to '\(path)': \(String(cString: strerror(errno))) ('\(folder)')")

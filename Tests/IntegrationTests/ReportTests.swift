@@ -120,7 +120,7 @@ struct ReportTests {
         print("report page 1: \(artifacts)/\(png) (copied to \(kept)/report-page-1.png)")
     }
 
-    @Test("bad input is named: the period, the output path, an unreachable database without its password")
+    @Test("bad input is named: the period, the output path, a device, an unreachable database without its password")
     func badInput() async throws {
         let binary = try #require(TestEnvironment.binDirectory) + "/monquery"
         let directory = try TestEnvironment.makeDirectory("report")
@@ -133,6 +133,15 @@ struct ReportTests {
         #expect(period.0 != 0 && period.1.contains("'3d'") && period.1.contains("24h, 7d"), "\(period.1)")
         let path = try await run(["--period", "24h", "--out", "\(directory)/missing/a.pdf"])
         #expect(path.0 != 0 && path.1.contains("\(directory)/missing/a.pdf"), "\(path.1)")
+        // Not a regular file (here a pipe; a device is refused the same way): the atomic write
+        // renamed its temp file over it. Run as root, `--out /dev/full` replaced this machine's
+        // /dev/full with a PDF and said "wrote" (the hostile pass of stop 39).
+        let pipe = "\(directory)/pipe.pdf"
+        #expect(mkfifo(pipe, 0o644) == 0)
+        let device = try await run(["--period", "24h", "--out", pipe])
+        #expect(device.0 != 0 && device.1.contains("'\(pipe)': not a regular file"), "\(device.1)")
+        var info = stat()
+        #expect(stat(pipe, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO, "the pipe is still a pipe")
         let secret = "s3cret-report-pw"
         let unreachable = try await run(
             ["--period", "7d", "--out", "\(directory)/b.pdf"], url: "postgresql://mon:\(secret)@127.0.0.1:1/mon")
