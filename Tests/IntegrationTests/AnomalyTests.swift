@@ -29,7 +29,7 @@ struct AnomalyTests {
         let writer = IngestWriter(databaseURL: databaseURL, logger: .init(label: "test"))
         try await writer.migrate()
         try await offPool {
-            let connection = try PostgresConnection(url: databaseURL, applicationName: "mon-tests")
+            let connection = try TestEnvironment.setupConnection(databaseURL)
             let today = DayPartition(timestampMs: nowMs)
             for offset in Int64(-8)...1 {
                 // Only the rollup tables reach back: the daemon's first rollup pass then starts today.

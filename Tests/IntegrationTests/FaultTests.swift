@@ -144,18 +144,31 @@ struct FaultTests {
         func segments() throws -> [String] {
             try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.hasSuffix(".seg") }.sorted()
         }
-        func spoolBytes() throws -> Int {
-            try segments().reduce(0) {
-                $0 + ((try FileManager.default.attributesOfItem(atPath: spool + "/" + $1)[.size] as? Int) ?? 0)
+        // Whole records in the segments: "MSP1", payload length and CRC (big-endian u32 each),
+        // payload (SpoolRecord).
+        func spoolRecords() throws -> Int {
+            try segments().reduce(0) { total, name in
+                let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: spool + "/" + name)))
+                var offset = 0
+                var records = 0
+                while offset + 12 <= bytes.count, bytes[offset..<offset + 4].elementsEqual("MSP1".utf8) {
+                    let length = bytes[offset + 4..<offset + 8].reduce(0) { $0 << 8 | Int($1) }
+                    guard offset + 12 + length <= bytes.count else { break }
+                    offset += 12 + length
+                    records += 1
+                }
+                return total + records
             }
         }
-        let first = try await eventually("a spool record") { () -> Int? in
-            let bytes = try spoolBytes()
-            return bytes > 0 ? bytes : nil
+        // Several records, so tearing the last leaves some whole: a fixed sleep was one record on
+        // a loaded machine, and nothing was left to recover. Counted, not inferred from sizes (four
+        // times the first one's bytes were not there after 60 s in a loaded CI run).
+        do {
+            _ = try await eventually("four spool records", seconds: 180) { try spoolRecords() >= 4 ? true : nil }
+        } catch {
+            print("spool: \(try spoolRecords()) records; monagent log:\n\(monagent.log.suffix(3000))")
+            throw error
         }
-        // Several records (about the same size each), so tearing the last leaves some whole:
-        // a fixed sleep was one record on a loaded machine, and nothing was left to recover.
-        _ = try await eventually("four spool records") { try spoolBytes() >= 4 * first ? true : nil }
         monagent.stop(SIGKILL)
         // Tear the last record: cut a few bytes off the newest segment.
         let newest = spool + "/" + (try #require(try segments().last))

@@ -11,7 +11,7 @@ struct QueryResultTests {
     /// `sql`'s rows as text, read off the cooperative pool.
     static func rows(_ databaseURL: String, _ sql: String, _ parameters: [String?]) async throws -> [[String?]] {
         try await offPool {
-            let result = try PostgresConnection(url: databaseURL, applicationName: "mon-tests").query(sql, parameters)
+            let result = try TestEnvironment.setupConnection(databaseURL).query(sql, parameters)
             return (0..<result.rowCount).map { row in (0..<result.columnCount).map { result.string(row, $0) } }
         }
     }

@@ -89,8 +89,13 @@ struct RedisSourceTests {
                 ?? Double(types["search_results"]?["sampled_bytes_per_key"] as? Int ?? 0)) > 0)
         for (name, ttl) in [("search_results", 300.0), ("embeddings", 600.0), ("graph_traversal", 1200.0)] {
             let average = try #require(types[name]?["avg_ttl_seconds"] as? Double, "\(name)")
-            let expected = ttl - elapsed
-            #expect(abs(average - expected) <= expected * 0.10, "\(name): average TTL \(average) vs \(expected)")
+            // The key walk runs once a minute (redis.scan_interval_seconds): the figure is from a
+            // walk between planting and now, so the remaining TTL lies between ttl - elapsed and ttl.
+            // (A loaded CI run saw it 47 s after planting, still from the first walk.) The three
+            // TTLs are far apart: a type given another's keys still fails.
+            #expect(
+                average >= (ttl - elapsed) * 0.98 && average <= ttl,
+                "\(name): average TTL \(average), between \(ttl - elapsed) and \(ttl)")
             #expect(types[name]?["hit_rate_percent"] is NSNull, "per-type hit rate is unknown without StatsD")
         }
 

@@ -22,7 +22,7 @@ struct RollupTests {
         // Long statements: run them off Swift's cooperative pool (two threads on a 2-core
         // machine), or every other test of the run stalls while they execute.
         try await offPool {
-            let connection = try PostgresConnection(url: databaseURL, applicationName: "mon-tests")
+            let connection = try TestEnvironment.setupConnection(databaseURL)
             var series: [(String, String, String, String, String)] = []
             for host in ["h1", "h2"] {
                 for index in 0..<seriesPerHost {
@@ -196,7 +196,7 @@ struct RollupTests {
         let rawPlan = TierPlan(range: try TimeRange(period: "30d", step: nil, nowMs: now), watermarkMs: nil)
         let rawQuery = QueryStore.increaseQuery(name: "mon_redis_keyspace_hits_total", host: "h1", plan: rawPlan)
         let rawIncrease = try #require(
-            try PostgresConnection(url: daemon.databaseURL, applicationName: "mon-tests")
+            try TestEnvironment.setupConnection(daemon.databaseURL)
                 .query(rawQuery.sql, rawQuery.parameters).double(0, 2))
 
         await PartitionMaintenance.applyRetention(

@@ -170,14 +170,14 @@ struct Daemon {
 
     /// Runs a query on the daemon's database and returns the first column of every row.
     func column(_ sql: String, _ parameters: [String?] = []) throws -> [String?] {
-        let connection = try PostgresConnection(url: databaseURL, applicationName: "mon-tests")
+        let connection = try TestEnvironment.setupConnection(databaseURL)
         let result = try connection.query(sql, parameters)
         return (0..<result.rowCount).map { result.string($0, 0) }
     }
 
     /// Runs a statement on the daemon's database.
     func execute(_ sql: String) throws {
-        let connection = try PostgresConnection(url: databaseURL, applicationName: "mon-tests")
+        let connection = try TestEnvironment.setupConnection(databaseURL)
         try connection.execute(rawSQL: sql)
     }
 

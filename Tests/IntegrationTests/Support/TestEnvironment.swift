@@ -18,6 +18,16 @@ enum TestEnvironment {
     /// (run them with `scripts/test`, which always provides them).
     static var isAvailable: Bool { databaseURL != nil && binDirectory != nil }
 
+    /// The statement timeout of the tests' own set-up and check connections (synthetic data of
+    /// ten days, whole-table comparisons): the clients' 30-s default is the product's, and a
+    /// loaded CI run's parallel phase took longer than that for one comparison (stop 39).
+    static let setupStatementTimeoutMs = 600_000
+
+    /// A connection for a test's own set-up and checks (`setupStatementTimeoutMs`).
+    static func setupConnection(_ url: String) throws -> PostgresConnection {
+        try PostgresConnection(url: url, applicationName: "mon-tests", statementTimeoutMs: setupStatementTimeoutMs)
+    }
+
     /// Migrates `databaseURL` and creates the day partitions of yesterday and today (of
     /// `nowMs`), as a daemon would before storing: for tests that write rows directly.
     static func migrate(_ databaseURL: String, nowMs: Int64) async throws {
