@@ -118,7 +118,7 @@ public actor RemoteWriteExporter {
                 state.withLock { $0.exporting = true }
             }
             do {
-                let more = try await pass()
+                let more = try await drain()
                 pause.reset()
                 if !more { try? await Task.sleep(for: .milliseconds(Int(interval * 1000))) }
             } catch {
@@ -137,24 +137,83 @@ public actor RemoteWriteExporter {
         var samples: Int
     }
 
+    /// A pass read from PostgreSQL and ready to send: the batches after the cursor through
+    /// `through`, as series.
+    struct PreparedPass {
+        var through: String
+        var series: [RemoteWriteEncoder.Series]
+        /// The newest timestamp and the histogram totals of each series once this pass is sent.
+        var newestSent: [Int64: Int64]
+        var totals: [Int64: RemoteWriteEncoder.HistogramTotals]
+        var outOfOrder: Int
+        /// More batches are waiting behind this pass.
+        var cut: Bool
+    }
+
     /// Exports the next batches after the cursor; true when more are waiting.
     @discardableResult
     public func pass() async throws -> Bool {
-        let from = try loadCursor()
+        guard let pass = try prepare(after: try loadCursor()) else {
+            try updatePending(after: try loadCursor())
+            return false
+        }
+        adopt(pass)
+        guard await send(pass.series), !Task.isCancelled else { return false }
+        try commit(pass)
+        return pass.cut
+    }
+
+    /// Passes until caught up or for about `drainSeconds`, each one read from PostgreSQL while
+    /// the shards send the one before: a pass's read and its sends no longer add up (the
+    /// exporter was latency-bound, `bench/run export`). The cursor still moves in ledger order,
+    /// one pass at a time, after the pass's every request was sent or dropped. True when more
+    /// are waiting (`run` claims its lease again, then drains on at once).
+    public func drain() async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(Self.drainSeconds)
+        var current = try prepare(after: try loadCursor())
+        if current == nil { try updatePending(after: try loadCursor()) }
+        while let pass = current {
+            adopt(pass)
+            let readNext = pass.cut && ContinuousClock.now < deadline
+            // `send` is not isolated to this actor: it starts at once, and the read below runs
+            // on the actor's thread meanwhile.
+            async let sent = send(pass.series)
+            let following = readNext ? Result { try prepare(after: pass.through) } : .success(nil)
+            guard await sent, !Task.isCancelled else { return false }
+            try commit(pass)
+            if !readNext { return pass.cut }
+            current = try following.get()
+        }
+        return false
+    }
+
+    /// How long `drain` runs before `run` claims the lease again.
+    static let drainSeconds: Int64 = 10
+
+    /// The batches after `from` as a pass to send (nil: none are waiting).
+    private func prepare(after from: String) throws -> PreparedPass? {
         let (rows, cut) = try nextBatches(after: from)
-        try updatePending(after: from)
-        guard let last = rows.last else { return false }
-        let through = last.tx
-        let (series, pendingLast, pendingTotals, outOfOrder) = try read(after: from, through: through)
-        if outOfOrder > 0 { countDropped(outOfOrder, reason: "out_of_order") }
-        let sentAll = await send(series)
-        guard sentAll, !Task.isCancelled else { return false }
-        for (id, ms) in pendingLast { lastSentMs[id] = ms }
-        for (id, totals) in pendingTotals { histogramTotals[id] = totals }
-        try storeCursor(through)
-        cursor = through
-        try updatePending(after: through)
-        return cut
+        guard let last = rows.last else { return nil }
+        let (series, newestSent, totals, outOfOrder) = try read(after: from, through: last.tx)
+        return PreparedPass(
+            through: last.tx, series: series, newestSent: newestSent, totals: totals, outOfOrder: outOfOrder, cut: cut)
+    }
+
+    /// Takes a pass's newest timestamps and totals as sent before its requests go out, so that
+    /// the next pass, read meanwhile, continues from them. `send` returns only once every
+    /// request was sent or dropped (or on shutdown, after which nothing is read again).
+    private func adopt(_ pass: PreparedPass) {
+        if pass.outOfOrder > 0 { countDropped(pass.outOfOrder, reason: "out_of_order") }
+        for (id, ms) in pass.newestSent { lastSentMs[id] = ms }
+        for (id, totals) in pass.totals { histogramTotals[id] = totals }
+    }
+
+    /// After a pass was sent: the cursor moves past it, in memory first (its samples are sent
+    /// whether or not PostgreSQL takes the new cursor now), then in `remote_write_cursors`.
+    private func commit(_ pass: PreparedPass) throws {
+        cursor = pass.through
+        try storeCursor(pass.through)
+        try updatePending(after: pass.through)
     }
 
     static let batchLimit = 500
@@ -363,7 +422,7 @@ public actor RemoteWriteExporter {
 
     /// Sends every series, sharded by series (each shard's requests one after another, in
     /// order); true when every request was sent or dropped (false: cancelled).
-    private func send(_ series: [RemoteWriteEncoder.Series]) async -> Bool {
+    @concurrent private nonisolated func send(_ series: [RemoteWriteEncoder.Series]) async -> Bool {
         guard !series.isEmpty else { return true }
         let shards = max(1, settings.maxShards)
         var perShard = Array(repeating: [RemoteWriteEncoder.Series](), count: shards)
