@@ -87,7 +87,7 @@ struct RemoteWriteBacklogTests {
         // still be known as sent, or it goes out twice.
         let receiver = SlowReceiver(delay: .milliseconds(300))
         let exporter = RemoteWriteExporter(
-            settings: try Self.settings("drain", queue: "{capacity: 42, max_samples_per_send: 20}"),
+            settings: try Self.settings("drain", queue: "{capacity: 42, max_samples_per_send: 20, max_shards: 1}"),
             databaseURL: daemon.databaseURL, password: nil, transport: receiver, lease: nil,
             logger: Logger(label: "test"))
         #expect(try await exporter.drain() == false, "caught up within one drain")
@@ -112,7 +112,7 @@ struct RemoteWriteBacklogTests {
         try await Self.plantBacklog(daemon, destination: "backlog")
         // A batch weighs its samples plus its series (the ledger's measure): 20 here, so a
         // capacity of 40 takes two.
-        let settings = try Self.settings("backlog", queue: "{capacity: 40, max_samples_per_send: 20}")
+        let settings = try Self.settings("backlog", queue: "{capacity: 40, max_samples_per_send: 20, max_shards: 1}")
         let receiver = CountingReceiver()
         let exporter = RemoteWriteExporter(
             settings: settings, databaseURL: daemon.databaseURL, password: nil, transport: receiver, lease: nil,

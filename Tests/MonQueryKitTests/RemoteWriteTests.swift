@@ -41,8 +41,8 @@ private func destinations(_ yaml: String) throws -> [RemoteWriteSettings] {
         #expect(first.maxSamplesPerSend == 500 && first.maxShards == 4 && first.capacity == 20000)
         #expect(first.keep == "mon_host_.*" && first.drop == "mon_host_cpu_seconds_total")
         let second = list[1]
-        #expect(second.name == "127.0.0.1:9090" && second.maxSamplesPerSend == 2000 && second.maxShards == 1)
-        #expect(second.capacity == 10000 && second.auth == .none && second.timeoutSeconds == 30)
+        #expect(second.name == "127.0.0.1:9090" && second.maxSamplesPerSend == 2000 && second.maxShards == 4)
+        #expect(second.capacity == 50000 && second.auth == .none && second.timeoutSeconds == 30)
         #expect(try destinations("export:\n  max_concurrent: 2\n").isEmpty)
     }
 
