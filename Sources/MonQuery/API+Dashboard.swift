@@ -9,7 +9,10 @@ extension API {
             "health-badge", "alerts", "anomalies", "card-api", "card-redis", "card-postgres", "card-system",
             "chart-latency", "redis-hit-rate", "slow-queries", "logs",
         ],
-        .api: ["health-badge", "alerts", "card-api", "chart-latency", "chart-traffic", "endpoints", "top-errors"],
+        .api: [
+            "health-badge", "alerts", "card-api", "chart-latency", "chart-traffic", "chart-heatmap", "endpoints",
+            "top-errors",
+        ],
         .redis: ["health-badge", "alerts", "card-redis", "redis-hit-rate", "chart-redis", "redis-slowlog"],
         .postgres: [
             "health-badge", "alerts", "card-postgres", "chart-postgres", "slow-queries", "postgres-tables",
@@ -20,6 +23,8 @@ extension API {
 
     static let dashboardParameters: Set<String> = ["period", "host", "fragment"]
     static let dashboardLogParameters: Set<String> = ["level", "service", "q", "trace_id"]
+    /// The API page's endpoint table order (`EndpointSort`).
+    static let dashboardAPIParameters: Set<String> = ["sort"]
 
     /// Longest period (or from/to span) of the dashboard: the selector's 30 days.
     static let dashboardMaxPeriodSeconds: Int64 = 30 * 86_400
@@ -34,7 +39,8 @@ extension API {
     /// the page, or with `fragment` only that element (for HTMX `hx-get`). The data comes
     /// from the same functions as the JSON endpoints, in-process.
     func dashboard(_ request: Request, _ section: DashboardPage.Section) async throws -> Response {
-        let allowed = Self.dashboardParameters.union(section == .logs ? Self.dashboardLogParameters : [])
+        let allowed = Self.dashboardParameters.union(
+            section == .logs ? Self.dashboardLogParameters : section == .api ? Self.dashboardAPIParameters : [])
         // The custom range's empty `to` (until now) and its `datetime-local` values (UTC, like
         // every time on the page) become the API's vocabulary (`DashboardRange`).
         let parameters = try DashboardRange.normalized(
@@ -56,6 +62,7 @@ extension API {
         var panels = DashboardPanels(
             api: self, section: section, range: range, rangeView: shown, host: try parameters.host(),
             logFilter: section == .logs ? try Self.logFilter(parameters) : LogFilter(), nowMs: nowMs)
+        if section == .api { panels.endpointSort = try EndpointSort(parameter: parameters["sort"]) }
         if let fragment { return .html(try await panels.render(fragment)) }
         let rendered = try await panels.renderAll(names)
         func take(_ names: String...) -> HTML { names.compactMap { rendered[$0] }.joined() }
@@ -71,7 +78,7 @@ extension API {
             body = """
                 <div class="stack">\(take("alerts"))</div>
                 <div class="cards">\(take("card-api"))</div>
-                <div class="grid">\(take("chart-latency", "chart-traffic", "endpoints", "top-errors"))</div>
+                <div class="grid">\(take("chart-latency", "chart-traffic", "chart-heatmap", "endpoints", "top-errors"))</div>
                 """
         case .redis:
             body = """

@@ -54,22 +54,14 @@ extension API {
 
     /// Per-endpoint throughput, latency percentiles, success/error rates, top errors and series.
     private func apiMetrics(_ parameters: QueryParameters, range: TimeRange, host: String?) async throws -> Response {
-        let sort = parameters["sort"] ?? "p95"
-        guard ["p95", "errors", "rate"].contains(sort) else {
-            throw ParameterError("sort", "'\(sort.prefix(40))' is not one of p95, errors, rate")
-        }
+        let sort = try EndpointSort(parameter: parameters["sort"])
         let limit = try parameters.limit(default: 50, maximum: 1000)
         async let stats = store.endpointStats(host: host, range: range)
         async let topErrors = store.topErrors(host: host, range: range, limit: 1000)
         async let slowTraces = store.slowTraces(host: host, range: range)
-        var endpoints = try await stats
+        let endpoints = sort.sorted(try await stats)
         let errors = try await topErrors
         let examples = try await slowTraces
-        switch sort {
-        case "errors": endpoints.sort { ($0.serverErrors, $0.requests) > ($1.serverErrors, $1.requests) }
-        case "rate": endpoints.sort { $0.requests > $1.requests }
-        default: endpoints.sort { ($0.histogram.quantile(0.95) ?? 0) > ($1.histogram.quantile(0.95) ?? 0) }
-        }
         let period = Double(range.periodSeconds)
         let totals = EndpointStats.totals(endpoints)
         let (total, requests, serverErrors, clientErrors) = (
@@ -82,7 +74,7 @@ extension API {
             ("from", .string(Timestamp.iso8601(ms: range.startMs))),
             ("to", .string(Timestamp.iso8601(ms: range.endMs))),
             ("host", host.map { .string($0) } ?? .null),
-            ("sort", .string(sort)),
+            ("sort", .string(sort.rawValue)),
             (
                 "totals",
                 .object([

@@ -77,10 +77,43 @@ extension DashboardPanels {
         )
     }
 
+    /// The heatmap's bucket: the hour over a day or two, six hours up to eight days, else the
+    /// day; under six hours, the charts' own step.
+    static func heatmapStep(_ range: TimeRange) -> Int64 {
+        switch range.periodSeconds {
+        case ..<21_600: range.stepSeconds
+        case ...172_800: 3_600
+        case ...691_200: 21_600
+        default: 86_400
+        }
+    }
+
+    /// P95 per endpoint (rows, the 15 slowest of the period) and hour (columns).
+    func latencyHeatmap() async throws -> HTML {
+        var hourly = range
+        hourly.stepSeconds = Self.heatmapStep(range)
+        let stats = EndpointSort.p95.sorted(try await api.store.endpointStats(host: host, range: hourly)).prefix(15)
+        let step = hourly.stepSeconds * 1000
+        let first = hourly.startMs / step * step
+        let columns = Array(stride(from: first, to: hourly.endMs, by: Int(step)))
+        let rows = stats.map { endpoint in
+            let byStart = Dictionary(endpoint.points.map { ($0.startMs, $0.p95) }) { $1 }
+            return Heatmap.Row(
+                label: "\(endpoint.method) \(endpoint.endpoint)", cells: columns.map { byStart[$0].flatMap(ms) })
+        }
+        let unit = DurationText.format(seconds: hourly.stepSeconds)
+        let heatmap = Heatmap(
+            title: "P95 latency per endpoint and \(unit), \(rangeView.label)", columns: columns,
+            stepSeconds: hourly.stepSeconds, rows: Array(rows))
+        return DashboardView.panel(
+            "chart-heatmap", "P95 heatmap: endpoint × \(unit), \(rangeView.label)", wide: true,
+            stats.isEmpty ? "<div class=\"no-data\" role=\"note\">\(Self.noRequests)</div>" : heatmap.render())
+    }
+
     mutating func endpointTable() async throws -> HTML {
         // An example slow trace per endpoint (exemplar); the table shows without them if the read fails.
         let examples = (try? await api.store.slowTraces(host: host, range: range)) ?? [:]
-        let rows: [[HTML]] = try await endpoints().prefix(50).map { endpoint -> [HTML] in
+        let rows: [[HTML]] = endpointSort.sorted(try await endpoints()).prefix(50).map { endpoint -> [HTML] in
             let total = Double(endpoint.requests)
             let example: HTML =
                 examples[SlowTrace.key(method: endpoint.method, path: endpoint.endpoint)].map { slow -> HTML in
@@ -97,11 +130,21 @@ extension DashboardPanels {
                 example,
             ]
         }
+        let order: [EndpointSort: String] = [
+            .p95: "slowest P95 first", .errors: "most 5xx first", .rate: "most requests first",
+        ]
+        // The headers that order the table: req/s, P95 and 5xx.
+        var links: [Int: DashboardView.SortLink] = [:]
+        for (column, sort) in [(2, EndpointSort.rate), (4, .p95), (6, .errors)] {
+            links[column] = .init(
+                href: link(.api, extra: [("sort", sort == .p95 ? nil : sort.rawValue)]) + "#endpoints",
+                active: sort == endpointSort)
+        }
         return DashboardView.panel(
-            "endpoints", "Endpoints, slowest P95 first",
+            "endpoints", "Endpoints, \(order[endpointSort] ?? "")",
             DashboardView.table(
                 "Endpoints", headers: ["Endpoint", "Method", "req/s", "P50", "P95", "P99", "5xx", "4xx", "Slow trace"],
-                numeric: [2, 3, 4, 5, 6, 7], rows: rows))
+                numeric: [2, 3, 4, 5, 6, 7], rows: rows, sortLinks: links))
     }
 
     func topErrors() async throws -> HTML {

@@ -32,10 +32,18 @@ extension DashboardPanels {
             }
         }
         var rows: [[HTML]] = []
+        var bars: [BarChart.Bar] = []
         for entry in stats {
             guard case .array(let types)? = entry["cache_types"] else { continue }
             for type in types {
                 let hit = type["hit_rate_percent"]?.doubleValue
+                if let hit {
+                    let name = type["type"]?.stringValue ?? ""
+                    bars.append(
+                        .init(
+                            label: stats.count > 1 ? "\(name) (\(entry["host"]?.stringValue ?? ""))" : name, value: hit,
+                            text: DashboardFormat.percent(hit), status: Self.hitStatus(hit)))
+                }
                 let state: HTML = hit == nil ? "<span class=\"quiet\">unknown</span>" : Self.hitStatus(hit).badge
                 rows.append([
                     "\(type["type"]?.stringValue ?? "")", "\(DashboardFormat.percent(hit))", state,
@@ -44,6 +52,12 @@ extension DashboardPanels {
                 ])
             }
         }
+        // The rates as bars on a 0–100 % scale, coloured by the hit-rate rule's thresholds;
+        // types without the application's per-type counters (StatsD) have no rate and no bar.
+        let chart: HTML =
+            bars.isEmpty
+            ? .empty
+            : "<figure class=\"chart hit-rate-bars\">\(BarChart(title: "Hit rate per cache type, \(rangeView.label)", bars: bars, maximum: 100).render())</figure>"
         let types =
             rows.isEmpty
             ? "<p class=\"quiet\">No cache types configured on the agent (redis.cache_types).</p>" as HTML
@@ -55,15 +69,17 @@ extension DashboardPanels {
             entry.flags.map { "<li>\(Status.warning.badge) \($0.message)</li>" as HTML }
         }
         let figures: [HTML] = status.prefix(4).map { entry in
-            let items = zip(RedisStatus.figures, entry.figureValues).map { figure, value in
-                "\(figure.label) <b>\(Self.format(value, figure.format))</b>"
+            // HTML, not text: the figures are bold (as text, the tags showed escaped).
+            let items = zip(RedisStatus.figures, entry.figureValues).enumerated().map { index, pair in
+                let (figure, value) = pair
+                return "\(index > 0 ? " · " : "")\(figure.label) <b>\(Self.format(value, figure.format))</b>" as HTML
             }
-            return "<p class=\"quiet\">\(names.count > 1 ? "\(entry.host): " : "")\(items.joined(separator: " · "))</p>"
+            return "<p class=\"quiet\">\(names.count > 1 ? "\(entry.host): " : "")\(items)</p>"
         }
         let flagList: HTML = flags.isEmpty ? .empty : "<ul class=\"alerts plain\">\(flags)</ul>"
         return DashboardView.panel(
             "redis-hit-rate", "Redis hit rate, \(rangeView.label)" + (names.count == 1 ? " · \(names[0])" : ""),
-            "<div class=\"gauge-wrap\">\(gauges)<div class=\"gauge-side\">\(figures)<h3 class=\"sub\">Per cache type</h3>\(types)\(flagList)</div></div>"
+            "<div class=\"gauge-wrap\">\(gauges)<div class=\"gauge-side\">\(figures)<h3 class=\"sub\">Per cache type</h3>\(types)\(flagList)</div></div>\(chart)"
         )
     }
 

@@ -15,6 +15,8 @@ struct DashboardPanels {
     let host: String?
     let logFilter: LogFilter
     let nowMs: Int64
+    /// The endpoint table's order (the API page's `sort`).
+    var endpointSort = EndpointSort.p95
 
     private var summaryCache: Summary?
     private var endpointCache: [EndpointStats]?
@@ -33,8 +35,8 @@ struct DashboardPanels {
     }
 
     /// A link to a dashboard page keeping the range and host.
-    func link(_ target: DashboardPage.Section) -> String {
-        target.path + HTML.query(rangeView.query + [("host", host)])
+    func link(_ target: DashboardPage.Section, extra: [(String, String?)] = []) -> String {
+        target.path + HTML.query(rangeView.query + [("host", host)] + extra)
     }
 
     var gapMs: Int64 { range.stepSeconds * 2500 }
@@ -55,9 +57,7 @@ struct DashboardPanels {
 
     /// Endpoint statistics, slowest P95 first.
     static func endpoints(_ api: API, host: String?, range: TimeRange) async throws -> [EndpointStats] {
-        try await api.store.endpointStats(host: host, range: range).sorted {
-            ($0.histogram.quantile(0.95) ?? 0) > ($1.histogram.quantile(0.95) ?? 0)
-        }
+        EndpointSort.p95.sorted(try await api.store.endpointStats(host: host, range: range))
     }
 
     /// Fragments that read the summary, and those that read the endpoint statistics.
@@ -99,6 +99,7 @@ struct DashboardPanels {
         case "card-system": return DashboardView.card(try await systemCard())
         case "chart-latency": return try await latencyChart()
         case "chart-traffic": return try await trafficChart()
+        case "chart-heatmap": return try await latencyHeatmap()
         case "endpoints": return try await endpointTable()
         case "top-errors": return try await topErrors()
         case "redis-hit-rate": return try await redisHitRate()

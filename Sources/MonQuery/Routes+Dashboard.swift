@@ -92,8 +92,14 @@ extension API {
             parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try await api.dashboardAdvanced(request) },
         Route(
-            path: "/ui/monitoring/api", summary: "Dashboard: API latency, traffic, errors per endpoint.",
-            parameters: RouteParameter.dashboard, produces: ["text/html"], alsoAnswers: [303]
+            path: "/ui/monitoring/api",
+            summary: "Dashboard: API latency, traffic, P95 heatmap (hour × endpoint), errors per endpoint.",
+            parameters: RouteParameter.dashboard + [
+                .oneOf(
+                    "sort", EndpointSort.allCases.map(\.rawValue),
+                    "Endpoint table order: slowest P95, most 5xx or most requests first (default p95).")
+            ],
+            produces: ["text/html"], alsoAnswers: [303]
         ) { api, request in try await api.dashboardAPI(request) },
         Route(
             path: "/ui/monitoring/redis", summary: "Dashboard: Redis hit rate, memory, evictions, SLOWLOG.",

@@ -50,6 +50,17 @@ struct DashboardTests {
                 Sample("mon_postgres_cache_hit_ratio", value: 0.985 - 0.01 * wave, timestampMs: ts),
                 Sample("mon_postgres_connections_used", value: (6 + 3 * wave).rounded(), timestampMs: ts),
                 Sample("mon_postgres_max_connections", value: 100, timestampMs: ts),
+                // The application's per-type cache counters (StatsD): 90 % and 40 % hits.
+                Sample(
+                    "app_cache_hit_total", ["cache": "search_results"], value: Double(61 - minute) * 90, timestampMs: ts
+                ),
+                Sample(
+                    "app_cache_miss_total", ["cache": "search_results"], value: Double(61 - minute) * 10,
+                    timestampMs: ts),
+                Sample(
+                    "app_cache_hit_total", ["cache": "embeddings"], value: Double(61 - minute) * 40, timestampMs: ts),
+                Sample(
+                    "app_cache_miss_total", ["cache": "embeddings"], value: Double(61 - minute) * 60, timestampMs: ts),
             ]
             let batch = Batch(seq: UInt64(seq + 1), createdMs: ts, samples: samples, histograms: histograms)
             _ = try await writer.store(batch, from: agent, nowMs: now)
@@ -200,8 +211,12 @@ struct DashboardTests {
         }
         let card = try await fetch(["-b", cookie, "\(base)/ui/monitoring/advanced?fragment=card-system"])
         #expect(card.body.contains("CPU") && card.body.contains("<svg"), "CPU with its sparkline")
-        for (query, parameter) in [("fragment=nope", "fragment"), ("period=9x", "period"), ("period=31d", "period")] {
-            let bad = try await fetch(["-b", cookie, "\(base)/ui/monitoring/advanced?\(query)"])
+        // `sort` orders the API page's table only: another value, or another page, is refused by name.
+        for (query, parameter) in [
+            ("advanced?fragment=nope", "fragment"), ("advanced?period=9x", "period"), ("advanced?period=31d", "period"),
+            ("api?sort=slow", "sort"), ("api?sort=p95&sort=rate", "sort"), ("redis?sort=rate", "sort"),
+        ] {
+            let bad = try await fetch(["-b", cookie, "\(base)/ui/monitoring/\(query)"])
             let json = try JSONSerialization.jsonObject(with: Data(bad.body.utf8)) as? [String: Any]
             let message = (json?["error"] as? [String: Any])?["message"] as? String ?? ""
             #expect(bad.status == 400 && message.hasPrefix(parameter), "\(query): \(bad.body)")
@@ -210,7 +225,32 @@ struct DashboardTests {
         // (c) A real browser. Chromium has no flag to preset a cookie, so it logs in like a
         // person: an auto-submitting form on a helper page at 127.0.0.1 on another port (the
         // same site, so the SameSite=Strict cookie goes with the redirect that follows).
-        let chromium = try await ChromiumRun.make(daemon: daemon, token: tokens.admin)
+        let pages: [(path: String, pieces: [String])] = [
+            // Issue 24: the P95 heatmap (hour × endpoint) and the headers that sort the table.
+            (
+                "/ui/monitoring/api?period=1h",
+                [
+                    "id=\"chart-heatmap\"", "class=\"heat-cell heat-",
+                    "<th scope=\"col\" class=\"num\" aria-sort=\"descending\"><a class=\"sort\" href=\"/ui/monitoring/api?period=1h#endpoints\"",
+                ]
+            ),
+            (
+                "/ui/monitoring/api?period=1h&sort=rate",
+                [
+                    "aria-sort=\"descending\"><a class=\"sort\" href=\"/ui/monitoring/api?period=1h&amp;sort=rate#endpoints\"",
+                    "Endpoints, most requests first",
+                ]
+            ),
+            // The hit rate per cache type as bars coloured by state: 90 % (OK), 40 % (critical).
+            (
+                "/ui/monitoring/redis?period=1h",
+                ["hit-rate-bars", "class=\"bar st-ok\"", "class=\"bar st-crit\"", "40 % ■ Critical"]
+            ),
+            ("/ui/monitoring/postgres?period=1h", ["id=\"slow-queries\"", "id=\"postgres-tables\""]),
+            ("/ui/monitoring/logs?period=1h", ["role=\"log\"", "search_completed"]),
+        ]
+        let chromium = try await ChromiumRun.make(
+            daemon: daemon, token: tokens.admin, targets: ["/ui/monitoring/advanced?period=1h"] + pages.map(\.path))
         defer { chromium.stop() }
         let dom = try await chromium.dumpDOM(next: "/ui/monitoring/advanced?period=1h")
         for id in ["card-api", "card-redis", "card-postgres", "card-system"] {
@@ -232,9 +272,20 @@ struct DashboardTests {
         let narrow = try await chromium.screenshot(
             next: "/ui/monitoring/advanced?period=1h", width: 420, height: 2400, to: "\(artifacts)/dashboard-narrow.png"
         )
+        // Each page of the brief in the browser: its pieces in the DOM, and a screenshot.
+        var shots = [wide, narrow]
+        for (path, pieces) in pages {
+            let pageDOM = try await chromium.dumpDOM(next: path)
+            for piece in pieces { #expect(pageDOM.contains(piece), "\(path): \(piece)") }
+            let name = path.dropFirst("/ui/monitoring/".count).replacingOccurrences(of: "?period=1h", with: "")
+                .replacingOccurrences(of: "&sort=", with: "-")
+            shots.append(
+                try await chromium.screenshot(
+                    next: path, width: 1280, height: 2000, to: "\(artifacts)/dashboard-\(name).png"))
+        }
         let kept = ".build/artifacts"
         try FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
-        for file in [wide, narrow] {
+        for file in shots {
             let target = "\(kept)/\(URL(fileURLWithPath: file).lastPathComponent)"
             try? FileManager.default.removeItem(atPath: target)
             try FileManager.default.copyItem(atPath: file, toPath: target)
@@ -257,7 +308,9 @@ struct ChromiumRun {
     let helper: ManagedProcess
     let helperPort: Int
 
-    static func make(daemon: Daemon, token: String) async throws -> ChromiumRun {
+    static func make(
+        daemon: Daemon, token: String, targets: [String] = ["/ui/monitoring/advanced?period=1h"]
+    ) async throws -> ChromiumRun {
         try #require(FileManager.default.isExecutableFile(atPath: DashboardTests.chromium), "apt-get install chromium")
         let directory = try TestEnvironment.makeDirectory("chromium")
         let port = TestEnvironment.freePort()
@@ -269,7 +322,7 @@ struct ChromiumRun {
             environment: [:], logPath: "\(directory)/helper.log")
         let run = ChromiumRun(daemon: daemon, directory: directory, helper: helper, helperPort: port)
         // One login page per target; the token only ever sits in this private directory.
-        for target in ["/ui/monitoring/advanced?period=1h"] {
+        for target in targets {
             try run.writeLoginPage(token: token, next: target)
         }
         _ = try await eventually("helper page server", seconds: 20) { () -> Bool? in

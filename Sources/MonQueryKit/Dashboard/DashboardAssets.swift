@@ -100,7 +100,12 @@ public enum DashboardAssets {
         .gauge-text { fill: var(--text); font-size: 26px; font-weight: 500; }
         .gauge-label { fill: var(--muted); font-size: 13px; }
         .gauge-side { flex: 1; min-width: 200px; }
-        .bar { fill: var(--c1); }
+        .bar { fill: var(--c1); } .bar.st-ok { fill: var(--ok); } .bar.st-warn { fill: var(--warn); }
+        .bar.st-crit { fill: var(--crit); } .bar.st-none { fill: var(--none); }
+        .heat-cell { stroke: var(--bg); stroke-width: 1; } .heat-none { fill: var(--none); opacity: .15; }
+        .heat-0 { fill: #1a7f37; } .heat-1 { fill: #73bf69; } .heat-2 { fill: #c8d96f; } .heat-3 { fill: #fade2a; }
+        .heat-4 { fill: #ff9830; } .heat-5 { fill: #f2495c; }
+        th a.sort { color: inherit; text-decoration: none; } th[aria-sort] a.sort { color: var(--text); }
         .table-wrap { overflow-x: auto; }
         table { border-collapse: collapse; width: 100%; font-size: 13px; }
         th { text-align: left; color: var(--muted); font-weight: 500; border-bottom: 1px solid var(--border); padding: 4px 8px; white-space: nowrap; }

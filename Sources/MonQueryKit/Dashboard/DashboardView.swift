@@ -155,13 +155,32 @@ public enum DashboardView {
             "<a class=\"health \(level.cssClass)\" id=\"health-badge\" data-fragment=\"health-badge\" href=\"/health/detailed\" title=\"\(detail)\"><span aria-hidden=\"true\">\(level.symbol)</span> <span class=\"health-text\">\(text)</span> <span class=\"health-alerts\">\(alertText)</span></a>"
     }
 
-    /// A table; `numeric` columns are right-aligned.
-    public static func table(_ caption: String, headers: [String], numeric: Set<Int> = [], rows: [[HTML]]) -> HTML {
+    /// A column header that orders the table on the server: a link to the page with its
+    /// `sort`, marked `aria-sort` when it is the order shown (always descending).
+    public struct SortLink: Sendable {
+        public var href: String
+        public var active: Bool
+
+        public init(href: String, active: Bool) {
+            self.href = href
+            self.active = active
+        }
+    }
+
+    /// A table; `numeric` columns are right-aligned; `sortLinks` make those headers links.
+    public static func table(
+        _ caption: String, headers: [String], numeric: Set<Int> = [], rows: [[HTML]], sortLinks: [Int: SortLink] = [:]
+    ) -> HTML {
         guard !rows.isEmpty else {
             return "<div class=\"no-data\" role=\"note\">\(caption): no data for this period</div>"
         }
         let head: [HTML] = headers.enumerated().map { index, name in
-            "<th scope=\"col\"\(numeric.contains(index) ? HTML(raw: " class=\"num\"") : .empty)>\(name)</th>"
+            let align: HTML = numeric.contains(index) ? HTML(raw: " class=\"num\"") : .empty
+            guard let sort = sortLinks[index] else { return "<th scope=\"col\"\(align)>\(name)</th>" }
+            let state: HTML = sort.active ? HTML(raw: " aria-sort=\"descending\"") : .empty
+            let arrow = sort.active ? " ▼" : ""
+            return
+                "<th scope=\"col\"\(align)\(state)><a class=\"sort\" href=\"\(sort.href)\" title=\"Sort by \(name), highest first\">\(name)\(arrow)</a></th>"
         }
         let body: [HTML] = rows.map { row in
             let cells: [HTML] = row.enumerated().map { index, cell in

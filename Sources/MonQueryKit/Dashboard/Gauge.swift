@@ -56,21 +56,27 @@ public struct BarChart: Sendable {
         public var label: String
         public var value: Double
         public var text: String
+        /// Colours the bar with the state (and names it in the value's text); nil: the plain colour.
+        public var status: Status?
 
-        public init(label: String, value: Double, text: String) {
+        public init(label: String, value: Double, text: String, status: Status? = nil) {
             self.label = label
             self.value = value
             self.text = text
+            self.status = status
         }
     }
 
     public var title: String
     public var bars: [Bar]
     public var width = 640.0
+    /// The value of a full-length bar (100 for percentages); nil: the longest bar.
+    public var maximum: Double?
 
-    public init(title: String, bars: [Bar]) {
+    public init(title: String, bars: [Bar], maximum: Double? = nil) {
         self.title = title
         self.bars = bars
+        self.maximum = maximum
     }
 
     public func render() -> HTML {
@@ -80,19 +86,21 @@ public struct BarChart: Sendable {
         let row = 22.0
         let height = Double(bars.count) * row + 4
         let (labelWidth, valueWidth) = (200.0, 80.0)
-        let longest = bars.map(\.value).max() ?? 0
+        let longest = maximum ?? bars.map(\.value).max() ?? 0
         let span = width - labelWidth - valueWidth - 8
         var svg: HTML =
             "<svg class=\"chart-svg bars\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(title)\"><title>\(title)</title>"
         for (index, bar) in bars.enumerated() {
             let top = Double(index) * row + 2
-            let length = longest > 0 ? max(bar.value / longest * span, bar.value > 0 ? 1 : 0) : 0
+            let length = longest > 0 ? max(min(bar.value, longest) / longest * span, bar.value > 0 ? 1 : 0) : 0
             let shown = bar.label.count > 30 ? String(bar.label.prefix(29)) + "…" : bar.label
             svg +=
                 "<text class=\"axis\" x=\"\(labelWidth - 6)\" y=\"\(top + 15)\" text-anchor=\"end\">\(shown)<title>\(bar.label)</title></text>"
+            let state = bar.status.map { " \($0.cssClass)" } ?? ""
             svg +=
-                "<rect class=\"bar\" x=\"\(labelWidth)\" y=\"\(top + 3)\" width=\"\(length)\" height=\"\(row - 6)\"/>"
-            svg += "<text class=\"axis\" x=\"\(labelWidth + length + 6)\" y=\"\(top + 15)\">\(bar.text)</text>"
+                "<rect class=\"bar\(state)\" x=\"\(labelWidth)\" y=\"\(top + 3)\" width=\"\(length)\" height=\"\(row - 6)\"/>"
+            let text = bar.status.map { "\(bar.text) \($0.symbol) \($0.label)" } ?? bar.text
+            svg += "<text class=\"axis\" x=\"\(labelWidth + length + 6)\" y=\"\(top + 15)\">\(text)</text>"
         }
         return svg + "</svg>"
     }
