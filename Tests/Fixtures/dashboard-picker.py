@@ -82,6 +82,11 @@ def main():
             raise SystemExit("timed out waiting for " + what)
 
         def snapshot():
+            # The latency panel once it has text: a CI run read it empty once, right after the
+            # custom range's page loaded (stop 40).
+            wait_for(lambda url: evaluate(
+                "(document.getElementById('chart-latency') || {textContent: ''}).textContent.trim() !== ''"),
+                "the latency panel's text")
             return json.loads(evaluate(
                 "JSON.stringify({url: location.href, select: document.getElementById('period').value, "
                 "note: document.querySelector('.period-note').textContent, "
