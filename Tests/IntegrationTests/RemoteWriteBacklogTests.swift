@@ -59,6 +59,14 @@ struct RemoteWriteBacklogTests {
         }
         // From the ledger's start (a new destination would start at its end).
         try daemon.execute("INSERT INTO remote_write_cursors (destination, tx) VALUES ('\(destination)', '0')")
+        // The exporter takes only batches older than every transaction still open in the
+        // cluster (a later commit could land before them). The other tests running beside this
+        // one share the cluster and hold transactions for seconds: wait until they have ended.
+        _ = try await eventually("the planted batches older than every open transaction", seconds: 600) {
+            try daemon.column(
+                "SELECT max(tx) < pg_snapshot_xmin(pg_current_snapshot()) FROM ingest_ledger"
+            ) == ["t"] ? true : nil
+        }
     }
 
     static func settings(_ destination: String, queue: String) throws -> RemoteWriteSettings {
