@@ -41,6 +41,8 @@ os.makedirs(args.directory, exist_ok=True)
 
 # SIGTERM ends the process at once: every message is on disk already (its JSON renamed into
 # place last), and aiosmtpd's orderly stop waits for open sessions (a client mid-delivery).
+# The test process may start its children with these signals blocked: unblock them first.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 signal.signal(signal.SIGINT, lambda *_: os._exit(0))
 stop = threading.Event()
