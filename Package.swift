@@ -56,6 +56,13 @@ let package = Package(
             pkgConfig: "cairo",
             providers: [.apt(["libcairo2-dev"])]
         ),
+        // libcurl (its SMTP client: STARTTLS, AUTH, timeouts) for monquery's report e-mail.
+        // The daemon's side only, like CCairo.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         // recvmmsg(2) for the StatsD receiver (a header only: libc has the function).
         .systemLibrary(name: "CDatagram"),
         .target(
@@ -98,6 +105,8 @@ let package = Package(
                 "MonCore",
                 // PDF reports (Reports/PDFCanvas.swift, the one file that imports it).
                 "CCairo",
+                // The report e-mail (Mail/SMTPTransport.swift, the one file that imports it).
+                "CCurl",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -130,6 +130,11 @@ extension API {
             add("remote_write", remoteWrite.failing ? 1 : 0, [("destinations", remoteWrite.json)])
         }
 
+        if let reportScheduler {
+            let reports = Self.reportsJSON(reportScheduler)
+            add("reports", reports.failing ? 1 : 0, reports.fields)
+        }
+
         if let lease {
             let leases = Self.leasesJSON(lease, nowMs: nowMs)
             add("leases", leases.lost ? 1 : 0, leases.fields)

@@ -18,6 +18,7 @@ extension API {
         await daemonMetrics(&out, nowMs: nowMs)
         await alertMetrics(&out)
         remoteWriteMetrics(&out)
+        reportMetrics(&out)
         httpMetrics.render(into: &out)
         limitStats.render(into: &out)
         authThrottle.render(into: &out)

@@ -45,6 +45,9 @@ struct API: Sendable {
     let lease: Lease?
     /// The `export.remote_write` destinations (`/metrics`, `/health/detailed`).
     var remoteWrite: [RemoteWriteExporter] = []
+    /// The scheduled reports (`reports.daily`/`weekly`; nil when neither is set): their
+    /// schedules and status (`/api/monitoring/reports`, `/health/detailed`, `/metrics`).
+    var reportScheduler: ReportScheduler?
     /// Logged-in dashboard sessions (`/ui`).
     let sessions: UISessionStore
     /// Failed credentials per client address (`RouteGate`), and their counters.

@@ -114,6 +114,16 @@ func buildApplication(
         // A read replica answers the API: its summary reads the replica, as every other route.
         fleet: config.databaseReadURL == nil ? fleet : nil, reloads: reloads)
     assembled.remoteWrite = remoteWrite
+    // Scheduled reports, made on the primary (they are written there) by the lease holder.
+    if !config.reports.schedules.isEmpty {
+        assembled.reportScheduler = ReportScheduler(
+            settings: config.reports,
+            builder: ReportBuilder(
+                databaseURL: config.databaseURL, password: config.databasePassword, anomalies: config.anomalies,
+                logger: logger),
+            store: ReportStore(databaseURL: config.databaseURL, password: config.databasePassword),
+            transport: config.reports.smtp.map { SMTPTransport(settings: $0) }, lease: lease, logger: logger)
+    }
     let api = assembled
     if !config.auth.isEnabled {
         logger.warning(
@@ -134,6 +144,7 @@ func buildApplication(
             AnomalyService(monitor: anomalies, every: .milliseconds(Int64(config.anomalies.interval * 1000))))
     }
     if !remoteWrite.isEmpty { services.append(RemoteWriteService(exporters: remoteWrite)) }
+    if let reports = api.reportScheduler { services.append(reports) }
     // The latest values of the hosts other daemons on this database ingest (none when alone).
     services.append(
         PeerValuesService(

@@ -228,7 +228,8 @@ enum OpenAPI {
                             + (route.requiredKeys.isEmpty
                                 ? [] : [("required", .array(route.requiredKeys.map { .string($0) }))])
                     )
-                    : .object([("type", "string")])
+                    : type == "application/pdf"
+                        ? .object([("type", "string"), ("format", "binary")]) : .object([("type", "string")])
             return (type, .object([("schema", schema)]))
         }
         return .object([("description", .string(description)), ("content", .object(content))])

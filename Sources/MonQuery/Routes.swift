@@ -138,6 +138,11 @@ struct RouteParameter: Sendable {
 }
 
 extension RouteParameter {
+    /// A stored report's id (`reports.id`).
+    static let reportID = RouteParameter(
+        name: "id", description: "A report's id, as listed by /api/monitoring/reports.",
+        schema: .object([("type", "integer"), ("minimum", 1), ("maximum", 9_007_199_254_740_991)]),
+        required: true)
     static let traceID = RouteParameter(
         name: "trace_id", description: "32 hex digits (W3C trace id, as in a log record's trace_id).",
         schema: .object([("type", "string"), ("pattern", "^[0-9a-fA-F]{32}$")]), required: true)
@@ -379,6 +384,19 @@ extension API {
                 ],
                 produces: ["application/json", "text/csv"], jsonArray: true, alsoAnswers: [429]
             ) { api, request in try await api.export(request) },
+            Route(
+                path: "/api/monitoring/reports",
+                summary:
+                    "The stored PDF reports (reports.daily / reports.weekly), newest period first: kind, period, host, size and e-mail delivery; no PDF bytes.",
+                parameters: [.limit(default: 50, maximum: 1000)],
+                requiredKeys: ["count", "schedules", "reports"]
+            ) { api, request in try await api.reports(request) },
+            Route(
+                path: "/api/monitoring/reports/{id}.pdf",
+                summary: "One stored report's PDF, as an attachment.",
+                pathParameters: [.reportID],
+                produces: ["application/pdf"]
+            ) { api, request in try await api.reportPDF(request) },
         ] + dashboardRoutes).map(RouteParameter.withRangeVocabulary)
 
     /// `GET /openapi.json` — the OpenAPI 3.0 description of every route.

@@ -57,6 +57,17 @@ import Testing
         "/api/monitoring/traces/4bf92f3577b34da6a3ce929d0e0e47361",
         "/api/monitoring/traces/4bf92f3577b34da6a3ce929d0e0e473g",
         "/api/monitoring/traces/4bf92f3577b34da6a3ce929d0e0e4736?limit=1",
+        "/api/monitoring/reports?limit=0",
+        "/api/monitoring/reports?limit=1001",
+        "/api/monitoring/reports?limit=99999999999999999999",
+        "/api/monitoring/reports?period=1h",
+        "/api/monitoring/reports/abc.pdf",
+        "/api/monitoring/reports/-1.pdf",
+        "/api/monitoring/reports/0.pdf",
+        "/api/monitoring/reports/99999999999999999999.pdf",
+        "/api/monitoring/reports/9223372036854775808.pdf",
+        "/api/monitoring/reports/1e3.pdf",
+        "/api/monitoring/reports/1.pdf?x=1",
     ]
 
     @Test("bad parameters answer 400 with a JSON error naming the parameter", arguments: badRequests)

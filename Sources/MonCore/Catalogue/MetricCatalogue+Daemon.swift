@@ -131,6 +131,22 @@ extension MetricCatalogue {
         .gauge(
             "mon_query_remote_write_last_success_timestamp_seconds", labels: ["destination"],
             "When the destination last accepted a request, since the Unix epoch (absent before the first)."),
+        .counter(
+            "mon_query_reports_made_total",
+            "Scheduled PDF reports (reports.daily / reports.weekly) this daemon made and stored since it started."),
+        .counter(
+            "mon_query_report_mails_total", labels: ["outcome"],
+            "Report e-mails since start: sent (the SMTP server accepted them) or given_up (after the last retry)."),
+        .counter(
+            "mon_query_report_mail_failures_total",
+            "Failed report e-mail delivery attempts (connection, TLS, AUTH, timeout, refusal), each retried or given up."
+        ),
+        .gauge(
+            "mon_query_report_mails_pending",
+            "Report e-mails waiting for their first attempt or a retry, as the lease holder last counted them."),
+        .gauge(
+            "mon_query_report_mail_last_success_timestamp_seconds",
+            "When this daemon last delivered a report e-mail, since the Unix epoch (absent before the first)."),
         .counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds."),
         .gauge("process_resident_memory_bytes", "Resident memory size in bytes."),
         .gauge("process_open_fds", "Number of open file descriptors."),

@@ -110,6 +110,8 @@ extension QueryConfig {
             "alerts.webhook_bearer_token_file/webhook_tls", alerts.webhookSecurity, new.alerts.webhookSecurity)
         changes.restart("alerts.alertmanager", alerts.alertmanager, new.alerts.alertmanager)
         changes.restart("export.remote_write", remoteWrite, new.remoteWrite)
+        // The SMTP password file's contents, which no key's text shows.
+        changes.restart("reports.smtp.password_file", reports.smtp?.password, new.reports.smtp?.password)
         return changes
     }
 }

@@ -103,6 +103,8 @@ public struct QueryConfig: Sendable {
 
     /// `anomalies.*`: seasonal-baseline anomalies and trend flags on the key signals.
     public var anomalies: AnomalySettings
+    /// `reports.*`: scheduled PDF reports, stored and mailed (`ReportSettings`).
+    public var reports: ReportSettings
     /// The file's keys and values in force (a variable overriding one wins), compared by a
     /// reload (`QueryConfig+Reload`): a changed key the reload does not apply is named as
     /// needing a restart, whichever key it is. Never logged (values may be secrets).
@@ -192,6 +194,7 @@ public struct QueryConfig: Sendable {
         metricsStaleAfter = try source.int("prometheus.stale_after_seconds", default: 300, range: 5...86_400)
         alerts = try AlertSettings(source: source)
         anomalies = try AnomalySettings(source: source)
+        reports = try ReportSettings(source: source)
         if alerts.enabled {
             for rule in alerts.rules {
                 guard let signal = rule.anomalySignal else { continue }

@@ -45,6 +45,8 @@ public enum RouteCatalogue {
         Rule(method: "GET", path: "/api/monitoring/logs", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/logs/stream", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/export", access: .admin),
+        Rule(method: "GET", path: "/api/monitoring/reports", access: .admin),
+        Rule(method: "GET", path: "/api/monitoring/reports/{id}.pdf", access: .admin),
         Rule(method: "GET", path: "/", access: .open),
         Rule(method: "GET", path: "/ui/login", access: .open),
         Rule(method: "POST", path: "/ui/login", access: .login),
@@ -69,13 +71,16 @@ public enum RouteCatalogue {
     }
 
     /// True when `path` is `template` with each `{name}` segment replaced by one non-empty
-    /// segment (the canonical path has no empty, dot or escaped segments already).
+    /// segment (the canonical path has no empty, dot or escaped segments already); a segment
+    /// `{name}.pdf` matches a segment of at least one character followed by that suffix.
     public static func matches(template: String, path: String) -> Bool {
         let patterns = template.split(separator: "/", omittingEmptySubsequences: false)
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         guard patterns.count == segments.count else { return false }
         return zip(patterns, segments).allSatisfy { pattern, segment in
-            pattern.hasPrefix("{") && pattern.hasSuffix("}") ? !segment.isEmpty : pattern == segment
+            guard pattern.hasPrefix("{"), let close = pattern.firstIndex(of: "}") else { return pattern == segment }
+            let suffix = pattern[pattern.index(after: close)...]
+            return segment.count > suffix.count && segment.hasSuffix(suffix)
         }
     }
 
@@ -83,7 +88,8 @@ public enum RouteCatalogue {
     /// value (tests walk every route with it).
     public static func example(_ path: String) -> String {
         path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
-            segment == "{trace_id}" ? "4bf92f3577b34da6a3ce929d0e0e4736" : String(segment)
+            segment == "{trace_id}"
+                ? "4bf92f3577b34da6a3ce929d0e0e4736" : segment == "{id}.pdf" ? "1.pdf" : String(segment)
         }.joined(separator: "/")
     }
 

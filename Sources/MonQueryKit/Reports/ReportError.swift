@@ -1,6 +1,6 @@
 /// A report that cannot be made: the part at fault and what went wrong, for the operator.
 public struct ReportError: Error, Sendable, CustomStringConvertible {
-    /// `pdf` (cairo), `period`, `output`, `database`.
+    /// `pdf` (cairo), `period`, `output`, `database`, `schedule` (`reports.daily`/`weekly`).
     public var code: String
     public var message: String
 

@@ -35,6 +35,8 @@ public actor Lease {
         case alerts = 3
         /// Remote-write export (`export.remote_write`): every destination's sends and cursor.
         case remoteWrite = 4
+        /// Scheduled reports (`reports.daily`/`weekly`): making them, mailing them, retention.
+        case reports = 5
 
         public var description: String {
             switch self {
@@ -42,6 +44,7 @@ public actor Lease {
             case .rollups: "rollups"
             case .alerts: "alerts"
             case .remoteWrite: "remote_write"
+            case .reports: "reports"
             }
         }
     }

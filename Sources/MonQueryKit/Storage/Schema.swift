@@ -412,6 +412,40 @@ public enum Schema {
                 );
                 """
         ),
+        Migration(
+            version: 13,
+            name: "reports: scheduled PDF reports and their e-mail delivery",
+            sql: """
+                -- One row per report made (ReportScheduler, `reports.daily` / `reports.weekly`;
+                -- `manual` is kept for reports stored by hand). A period is made once whichever
+                -- daemon makes it: the unique index (host NULL is "all hosts") is the fence
+                -- behind the lease. Kept `reports.retention_days` (90), deleted by the scheduler.
+                CREATE TABLE reports (
+                    id             bigserial PRIMARY KEY,
+                    kind           text NOT NULL CHECK (kind IN ('daily', 'weekly', 'manual')),
+                    period_start   timestamptz NOT NULL,
+                    period_end     timestamptz NOT NULL,
+                    host           text,
+                    created_at     timestamptz NOT NULL DEFAULT now(),
+                    bytes          integer NOT NULL,
+                    pdf            bytea NOT NULL,
+                    -- The digest as mailed (built with the PDF, so a retry sends the same text).
+                    mail_subject   text NOT NULL DEFAULT '',
+                    mail_text      text NOT NULL DEFAULT '',
+                    mail_html      text NOT NULL DEFAULT '',
+                    -- pending: to be sent at mail_next_at; sent; failed: given up; off: not mailed.
+                    mail_status    text NOT NULL CHECK (mail_status IN ('pending', 'sent', 'failed', 'off')),
+                    mail_attempts  integer NOT NULL DEFAULT 0,
+                    mail_next_at   timestamptz,
+                    mail_sent_at   timestamptz,
+                    -- The last delivery failure (libcurl's reason and the server's reply code; no secret).
+                    mail_error     text
+                );
+                CREATE UNIQUE INDEX reports_period_key ON reports (kind, period_end, (coalesce(host, '')));
+                CREATE INDEX reports_created_idx ON reports (created_at);
+                CREATE INDEX reports_pending_idx ON reports (mail_next_at) WHERE mail_status = 'pending';
+                """
+        ),
     ]
 
     /// Tables partitioned by day, maintained together.
