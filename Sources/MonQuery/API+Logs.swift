@@ -43,6 +43,20 @@ extension API {
             ]))
     }
 
+    /// `GET /api/monitoring/logs/{id}` (and the dashboard's `/ui/monitoring/logs/{id}`): one
+    /// record whole, as `/logs` lists it: the dashboard's expanded row (its list cuts messages
+    /// at 400 characters).
+    func logRecord(_ request: Request) async throws -> Response {
+        _ = try QueryParameters(request, allowed: [])
+        let id = try Self.idSegment(fromPath: request.uri.path, naming: "a log record id")
+        guard let log = try await store.log(id: id) else {
+            throw APIError(
+                status: .notFound, code: "log_not_found",
+                message: "no stored log record has id \(id) (never stored, or past the retention)")
+        }
+        return .json(Self.logJSON(log))
+    }
+
     /// `GET /api/monitoring/logs/stream` — Server-Sent Events of records as they are stored.
     ///
     /// `Last-Event-ID` (header, or `last_event_id` for clients that cannot set it) first

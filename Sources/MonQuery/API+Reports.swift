@@ -50,12 +50,20 @@ extension API {
 
     /// The id in `/…/reports/{id}.pdf`: 1 to 19 digits, no sign, at most `Int64.max`.
     static func reportID(fromPath path: String) throws(ParameterError) -> Int64 {
+        try idSegment(fromPath: path, suffix: ".pdf", naming: "a report id")
+    }
+
+    /// The positive integer id in the path's last segment (less `suffix` when it ends so), as
+    /// a 400 naming `id` and what it should have been otherwise.
+    static func idSegment(fromPath path: String, suffix: String = "", naming what: String) throws(ParameterError)
+        -> Int64
+    {
         let last = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? ""
-        let digits = last.hasSuffix(".pdf") ? String(last.dropLast(4)) : last
+        let digits = !suffix.isEmpty && last.hasSuffix(suffix) ? String(last.dropLast(suffix.count)) : last
         guard !digits.isEmpty, digits.utf8.count <= 19, digits.utf8.allSatisfy({ (48...57).contains($0) }),
             let id = Int64(digits), id >= 1
         else {
-            throw ParameterError("id", "'\(digits.prefix(40))' is not a report id (an integer from 1 to \(Int64.max))")
+            throw ParameterError("id", "'\(digits.prefix(40))' is not \(what) (an integer from 1 to \(Int64.max))")
         }
         return id
     }

@@ -7,6 +7,22 @@ import MonQueryKit
 extension DashboardPanels {
     static let levelChoices = ["debug", "info", "warning", "error", "critical"]
 
+    /// The logs page with this panel's filters, range and host, and `name` set to `value`:
+    /// where a click on a row's level, service or host (or a field of its JSON) leads. The
+    /// script sets the name on the base (nil, nil) for the rows the stream brings.
+    func logFilterLink(_ name: String?, _ value: String?) -> String {
+        var pairs: [(String, String?)] =
+            [
+                ("level", logFilter.level?.name), ("service", logFilter.service), ("q", logFilter.query),
+                ("trace_id", logFilter.traceID),
+            ] + rangeView.query + [("host", host)]
+        if let name {
+            pairs.removeAll { $0.0 == name }
+            pairs.append((name, value))
+        }
+        return "/ui/monitoring/logs" + HTML.query(pairs)
+    }
+
     func logs() async throws -> HTML {
         let limit = section == .logs ? 300 : 100
         let page = try await api.store.logs(filter: logFilter, range: range, limit: limit, cursor: nil)
@@ -43,14 +59,14 @@ extension DashboardPanels {
             <a href="\(export)" download>Export CSV</a>
             <span class="log-status" aria-live="off">\(records.count) records</span></div>
             """
-        let rows = records.map(DashboardView.logRow)
+        let rows = records.map { DashboardView.logRow($0, filterLink: logFilterLink) }
         let empty: HTML =
             records.isEmpty
             ? "<p class=\"quiet\">No log record in this period yet; new ones appear here live.</p>" : .empty
         return DashboardView.panel(
             "logs", "Live logs", wide: true, live: true, tools: tools,
             """
-            \(filters)\(empty)<div class="log-pane" role="log" aria-live="polite" aria-relevant="additions" aria-label="Log records, newest at the bottom" tabindex="0" data-stream="\(stream)"><table><caption class="sr-only">Log records</caption><thead class="sr-only"><tr><th scope="col">Time</th><th scope="col">Level</th><th scope="col">Service</th><th scope="col">Host</th><th scope="col">Message</th></tr></thead><tbody>\(rows)</tbody></table></div>
+            \(filters)\(empty)<div class="log-pane" role="log" aria-live="polite" aria-relevant="additions" aria-label="Log records, newest at the bottom" tabindex="0" data-stream="\(stream)" data-filter-base="\(logFilterLink(nil, nil))"><table><caption class="sr-only">Log records</caption><thead class="sr-only"><tr><th scope="col">Time</th><th scope="col">Level</th><th scope="col">Service</th><th scope="col">Host</th><th scope="col">Message</th></tr></thead><tbody>\(rows)</tbody></table></div>
             """)
     }
 }

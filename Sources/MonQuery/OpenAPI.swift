@@ -153,7 +153,7 @@ enum OpenAPI {
         if !route.pathParameters.isEmpty {
             let names = route.pathParameters.map(\.name).joined(separator: ", ")
             let missing = "Nothing stored has this \(names) (never received, or past retention)."
-            if route.path.hasPrefix("/ui/") { page(404, missing) } else { add(404, missing) }
+            if route.produces == ["text/html"] { page(404, missing) } else { add(404, missing) }
         }
         if route.path == "/health/detailed" {
             responses.append(("503", success(route, description: "Unhealthy: which check failed, and why.")))

@@ -143,6 +143,11 @@ extension API {
             produces: ["text/event-stream"], alsoAnswers: [303]
         ) { api, request in try await api.logStream(request) },
         Route(
+            path: "/ui/monitoring/logs/{id}",
+            summary: "One log record whole, as /api/monitoring/logs/{id}, for the dashboard's session (a row's JSON).",
+            pathParameters: [.logID], produces: ["application/json"], alsoAnswers: [303]
+        ) { api, request in try await api.logRecord(request) },
+        Route(
             path: "/ui/monitoring/export",
             summary: "The export of /api/monitoring/export for the dashboard's session (its CSV link).",
             parameters: [

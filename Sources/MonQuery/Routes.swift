@@ -143,6 +143,11 @@ extension RouteParameter {
         name: "id", description: "A report's id, as listed by /api/monitoring/reports.",
         schema: .object([("type", "integer"), ("minimum", 1), ("maximum", 9_007_199_254_740_991)]),
         required: true)
+    /// A stored log record's id (`id` in `/logs` and the stream).
+    static let logID = RouteParameter(
+        name: "id", description: "A log record's id, as /api/monitoring/logs and its stream give it.",
+        schema: .object([("type", "integer"), ("minimum", 1), ("maximum", 9_007_199_254_740_991)]),
+        required: true)
     static let traceID = RouteParameter(
         name: "trace_id", description: "32 hex digits (W3C trace id, as in a log record's trace_id).",
         schema: .object([("type", "string"), ("pattern", "^[0-9a-fA-F]{32}$")]), required: true)
@@ -346,6 +351,12 @@ extension API {
                 ],
                 requiredKeys: ["since", "from", "to", "count", "next_cursor", "logs"]
             ) { api, request in try await api.logs(request) },
+            Route(
+                path: "/api/monitoring/logs/{id}",
+                summary: "One log record whole (the list cuts nothing, but the dashboard row does), as /logs gives it.",
+                pathParameters: [.logID],
+                requiredKeys: ["id", "timestamp", "host", "service", "level", "event", "fields"]
+            ) { api, request in try await api.logRecord(request) },
             Route(
                 path: "/api/monitoring/traces",
                 summary: "Traces with a span matching the filters (the same span), newest first, with a cursor.",

@@ -247,7 +247,14 @@ struct DashboardTests {
                 ["hit-rate-bars", "class=\"bar st-ok\"", "class=\"bar st-crit\"", "40 % ■ Critical"]
             ),
             ("/ui/monitoring/postgres?period=1h", ["id=\"slow-queries\"", "id=\"postgres-tables\""]),
-            ("/ui/monitoring/logs?period=1h", ["role=\"log\"", "search_completed"]),
+            // Each row: level, service and host filter on a click; a JSON button expands it.
+            (
+                "/ui/monitoring/logs?period=1h",
+                [
+                    "role=\"log\"", "search_completed", "class=\"log-expand\"",
+                    "<a class=\"filter-link\" href=\"/ui/monitoring/logs?period=1h&amp;service=worker\"",
+                ]
+            ),
         ]
         let chromium = try await ChromiumRun.make(
             daemon: daemon, token: tokens.admin, targets: ["/ui/monitoring/advanced?period=1h"] + pages.map(\.path))

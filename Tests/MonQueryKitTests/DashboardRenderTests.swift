@@ -219,9 +219,31 @@ import Testing
         let record = LogRecord(
             timestampMs: 1_764_439_512_000, level: .error, service: "<svc>", event: "boom</td><script>",
             fields: #"{"path":"/x?<y>","n":3}"#)
-        let html = DashboardView.logRow(StoredLog(id: 7, host: "h", record: record)).text
+        let html = DashboardView.logRow(StoredLog(id: 7, host: "h", record: record)) { name, value in
+            "/ui/monitoring/logs?\(name)=\(HTML.percentEncode(value))"
+        }.text
         #expect(html.contains("data-id=\"7\"") && html.contains("18:05:12") && html.contains("ERROR"))
         #expect(!html.contains("<script>") && html.contains("&lt;svc&gt;") && html.contains("path=/x?&lt;y&gt; n=3"))
+        // Level, service and host filter on a click; the service's name escaped in the link too.
+        #expect(html.contains("<a class=\"filter-link\" href=\"/ui/monitoring/logs?service=%3Csvc%3E\""))
+        #expect(html.contains("href=\"/ui/monitoring/logs?level=error\" title=\"Only error and above\""))
+        #expect(html.contains("class=\"log-expand\" aria-expanded=\"false\""))
+        // No trace id: no trace link nor copy button.
+        #expect(!html.contains("copy-trace") && !html.contains("trace-link"))
+    }
+
+    @Test func logRowWithATraceHasItsLinkAndCopyButton() {
+        let record = LogRecord(
+            timestampMs: 0, level: .info, service: "api", event: "e",
+            traceID: "4BF92F3577B34DA6A3CE929D0E0E4736", fields: "{}")
+        let html = DashboardView.logRow(StoredLog(id: 1, host: "h", record: record)) { _, _ in "/x" }.text
+        #expect(html.contains("href=\"/ui/monitoring/traces/4bf92f3577b34da6a3ce929d0e0e4736\""))
+        #expect(html.contains("class=\"copy-trace\" data-trace=\"4bf92f3577b34da6a3ce929d0e0e4736\""))
+        // A malformed id (not 32 hex digits) gets neither.
+        var bad = record
+        bad.traceID = "4bf92f35\"><script>"
+        let badHTML = DashboardView.logRow(StoredLog(id: 1, host: "h", record: bad)) { _, _ in "/x" }.text
+        #expect(!badHTML.contains("copy-trace") && !badHTML.contains("<script>"))
     }
 
     @Test func emptyTableSaysNoData() {

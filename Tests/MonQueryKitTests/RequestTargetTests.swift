@@ -97,7 +97,18 @@ import Testing
         let keys = RouteCatalogue.rules.map { $0.method + " " + $0.path }
         #expect(Set(keys).count == keys.count)
         let admin = RouteCatalogue.rules.filter { $0.access == .admin }.map(\.path)
-        #expect(admin == ["/api/monitoring/logs", "/api/monitoring/logs/stream", "/api/monitoring/export"])
+        // Logs (a record may hold anything the application logged), exports and reports.
+        #expect(
+            admin == [
+                "/api/monitoring/logs", "/api/monitoring/logs/stream", "/api/monitoring/logs/{id}",
+                "/api/monitoring/export", "/api/monitoring/reports", "/api/monitoring/reports/{id}.pdf",
+            ])
+        // A constant segment wins over a path parameter: the stream is not record "stream".
+        #expect(
+            RouteCatalogue.rule(method: "GET", path: "/api/monitoring/logs/stream")?.path
+                == "/api/monitoring/logs/stream")
+        #expect(
+            RouteCatalogue.rule(method: "GET", path: "/api/monitoring/logs/42")?.path == "/api/monitoring/logs/{id}")
         #expect(RouteCatalogue.access(method: "GET", path: "/api/monitoring/nothing") == .admin, "fail closed")
         #expect(RouteCatalogue.rule(method: "GET", path: "/api//monitoring/logs") == nil)
         #expect(RouteCatalogue.protectedPaths.contains("/metrics"))

@@ -134,6 +134,11 @@ public enum DashboardAssets {
         .legend { display: flex; flex-wrap: wrap; gap: .8em; font-size: .85em; } .trace-link { font-size: .85em; }
         .log-pane .ts { color: var(--muted); }
         .lvl { font-weight: 600; }
+        .log-pane a.filter-link { color: inherit; text-decoration: none; } .log-pane a.filter-link:hover { text-decoration: underline; }
+        .log-pane button { font-size: 11px; padding: 0 4px; margin-left: 2px; }
+        .log-pane tr.log-detail td { white-space: normal; background: var(--panel); }
+        .log-fields a { display: inline-block; margin: 2px 4px 2px 0; padding: 0 4px; border: 1px solid var(--border); border-radius: 3px; max-width: 40em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: bottom; }
+        .log-json { margin: 4px 0; white-space: pre-wrap; word-break: break-word; max-height: 40vh; overflow: auto; }
         .lv-debug .lvl, .lv-trace .lvl { color: var(--muted); } .lv-info .lvl { color: var(--c1); }
         .lv-warning .lvl { color: var(--warn); } .lv-error .lvl, .lv-critical .lvl { color: var(--crit); }
         .lv-error, .lv-critical { background: rgba(242, 73, 92, 0.08); }
@@ -240,21 +245,57 @@ public enum DashboardAssets {
               });
               return text.length > 400 ? text.slice(0, 399) + '…' : text;
             }
+            // The logs page with this pane's filters and range, and name set to value (the
+            // server renders its rows' links the same way).
+            var filterBase = pane.getAttribute('data-filter-base') || '/ui/monitoring/logs';
+            function filterURL(name, value) {
+              var url = new URL(filterBase, location.href);
+              url.searchParams.set(name, value);
+              return url.pathname + url.search;
+            }
+            function filterLink(name, value, title) {
+              var link = document.createElement('a');
+              link.className = 'filter-link';
+              link.href = filterURL(name, value);
+              link.title = title;
+              return link;
+            }
+            function button(className, text, title) {
+              var b = document.createElement('button');
+              b.type = 'button';
+              b.className = className;
+              b.textContent = text;
+              b.title = title;
+              return b;
+            }
+            function validTrace(value) {
+              var trace = String(value || '').toLowerCase();
+              return /^[0-9a-f]{32}$/.test(trace) && /[1-9a-f]/.test(trace) ? trace : null;
+            }
             function append(record) {
               var row = document.createElement('tr');
               var level = String(record.level || 'info').toLowerCase();
               row.className = 'lv-' + level.replace(/[^a-z]/g, '');
+              row.setAttribute('data-id', String(record.id || ''));
+              row.logRecord = record;
               cell(row, clock(new Date(record.timestamp)), 'ts');
-              var levelCell = cell(row, '');
+              var levelLink = filterLink('level', level, 'Only ' + level + ' and above');
               var span = document.createElement('span');
               span.className = 'lvl';
               span.textContent = level.toUpperCase();
-              levelCell.appendChild(span);
-              cell(row, record.service || '');
-              cell(row, record.host || '');
+              levelLink.appendChild(span);
+              cell(row, '').appendChild(levelLink);
+              var service = String(record.service || '');
+              var serviceLink = filterLink('service', service, 'Only service ' + service);
+              serviceLink.textContent = service;
+              cell(row, '').appendChild(serviceLink);
+              var host = String(record.host || '');
+              var hostLink = filterLink('host', host, 'Only host ' + host);
+              hostLink.textContent = host;
+              cell(row, '').appendChild(hostLink);
               var msg = cell(row, message(record), 'msg');
-              var trace = String(record.trace_id || '').toLowerCase();
-              if (/^[0-9a-f]{32}$/.test(trace) && /[1-9a-f]/.test(trace)) {
+              var trace = validTrace(record.trace_id);
+              if (trace) {
                 var link = document.createElement('a');
                 link.className = 'trace-link';
                 link.href = '/ui/monitoring/traces/' + trace;
@@ -262,10 +303,113 @@ public enum DashboardAssets {
                 link.textContent = 'trace';
                 msg.appendChild(document.createTextNode(' '));
                 msg.appendChild(link);
+                var copy = button('copy-trace', 'copy id', 'Copy the trace id ' + trace);
+                copy.setAttribute('data-trace', trace);
+                msg.appendChild(document.createTextNode(' '));
+                msg.appendChild(copy);
               }
+              var expand = button('log-expand', 'JSON', 'The whole record as JSON, with its fields to filter on');
+              expand.setAttribute('aria-expanded', 'false');
+              msg.appendChild(document.createTextNode(' '));
+              msg.appendChild(expand);
               body.appendChild(row);
-              while (body.rows.length > MAX_ROWS) body.deleteRow(0);
+              while (body.rows.length > MAX_ROWS) {
+                var first = body.rows[0];
+                var next = first.nextElementSibling;
+                body.deleteRow(0);
+                if (next && next.classList.contains('log-detail')) body.removeChild(next);
+              }
             }
+            // A row's whole record under it: the fields (and the trace) as filters, then the
+            // JSON. Rows from the page are fetched by id; rows from the stream have it already.
+            function detail(row, record) {
+              var box = document.createElement('tr');
+              box.className = 'log-detail';
+              var td = document.createElement('td');
+              td.colSpan = 5;
+              box.appendChild(td);
+              if (typeof record === 'string') {
+                td.textContent = record;
+                return box;
+              }
+              var chips = document.createElement('div');
+              chips.className = 'log-fields';
+              chips.appendChild(document.createTextNode('Filter on: '));
+              function chip(name, value, label) {
+                var link = filterLink(name, value, 'Only records with ' + label);
+                link.textContent = label;
+                chips.appendChild(link);
+                chips.appendChild(document.createTextNode(' '));
+              }
+              var trace = validTrace(record.trace_id);
+              if (trace) chip('trace_id', trace, 'trace_id=' + trace);
+              if (record.event) chip('q', '"' + String(record.event).replace(/"/g, ' ') + '"', 'event=' + record.event);
+              var fields = record.fields || {};
+              Object.keys(fields).forEach(function (key) {
+                var value = fields[key];
+                if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return;
+                var text = String(value);
+                if (text === '' || text.length > 200) return;
+                chip('q', '"' + text.replace(/"/g, ' ') + '"', key + '=' + text);
+              });
+              td.appendChild(chips);
+              var pre = document.createElement('pre');
+              pre.className = 'log-json';
+              pre.textContent = JSON.stringify(record, null, 2);
+              td.appendChild(pre);
+              return box;
+            }
+            function copyText(text) {
+              if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+              return new Promise(function (resolve, reject) {
+                var area = document.createElement('textarea');
+                area.value = text;
+                area.setAttribute('readonly', '');
+                area.style.position = 'fixed';
+                area.style.opacity = '0';
+                document.body.appendChild(area);
+                area.select();
+                var copied = false;
+                try { copied = document.execCommand('copy'); } catch (e) { copied = false; }
+                document.body.removeChild(area);
+                if (copied) resolve(); else reject(new Error('the browser refused to copy'));
+              });
+            }
+            pane.addEventListener('click', function (event) {
+              var copy = event.target.closest('.copy-trace');
+              if (copy) {
+                copyText(copy.getAttribute('data-trace')).then(
+                  function () { copy.textContent = 'copied'; },
+                  function () { copy.textContent = 'copy failed'; });
+                setTimeout(function () { copy.textContent = 'copy id'; }, 3000);
+                return;
+              }
+              var expand = event.target.closest('.log-expand');
+              if (!expand) return;
+              var row = expand.closest('tr');
+              var open = row.nextElementSibling;
+              if (open && open.classList.contains('log-detail')) {
+                row.parentNode.removeChild(open);
+                expand.setAttribute('aria-expanded', 'false');
+                return;
+              }
+              function show(record) {
+                var next = row.nextElementSibling;
+                if (next && next.classList.contains('log-detail')) row.parentNode.removeChild(next);
+                row.parentNode.insertBefore(detail(row, record), row.nextSibling);
+                expand.setAttribute('aria-expanded', 'true');
+              }
+              if (row.logRecord) { show(row.logRecord); return; }
+              var id = row.getAttribute('data-id');
+              show('Loading the record…');
+              fetch('/ui/monitoring/logs/' + encodeURIComponent(id), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+                .then(function (response) {
+                  if (!response.ok) throw new Error('HTTP ' + response.status);
+                  return response.json();
+                })
+                .then(function (record) { row.logRecord = record; show(record); })
+                .catch(function (error) { show('Could not load record ' + id + ': ' + error.message + ' (reload the page if the session ended)'); });
+            });
             function scroll() { if (!autoscroll || autoscroll.checked) pane.scrollTop = pane.scrollHeight; }
             scroll();
             if (!window.EventSource) { if (status) status.textContent = 'live stream not supported by this browser'; return; }

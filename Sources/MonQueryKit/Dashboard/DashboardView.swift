@@ -192,18 +192,34 @@ public enum DashboardView {
             "<div class=\"table-wrap\"><table><caption class=\"sr-only\">\(caption)</caption><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table></div>"
     }
 
-    /// One log record as a row of the log pane (the script builds the same from the stream).
-    public static func logRow(_ log: StoredLog) -> HTML {
+    /// One log record as a row of the log pane (the script builds the same from the stream):
+    /// its level, service and host link to the logs filtered on them (`filterLink(name, value)`
+    /// gives the URL), its trace id links to the trace and has a copy button, and a JSON button
+    /// expands the row to the whole record (the message is cut at 400 characters).
+    public static func logRow(_ log: StoredLog, filterLink: (_ name: String, _ value: String) -> String) -> HTML {
         let record = log.record
         let level = record.level.name
+        func filter(_ name: String, _ value: String, _ text: HTML, _ title: String) -> HTML {
+            "<a class=\"filter-link\" href=\"\(filterLink(name, value))\" title=\"\(title)\">\(text)</a>"
+        }
+        let levelCell = filter(
+            "level", level, "<span class=\"lvl\">\(level.uppercased())</span>", "Only \(level) and above")
+        let serviceCell = filter("service", record.service, "\(record.service)", "Only service \(record.service)")
+        let hostCell = filter("host", log.host, "\(log.host)", "Only host \(log.host)")
         return
-            "<tr class=\"lv-\(level)\" data-id=\"\(Int(log.id))\"><td class=\"ts\">\(DashboardFormat.clock(ms: record.timestampMs, seconds: true))</td><td><span class=\"lvl\">\(level.uppercased())</span></td><td>\(record.service)</td><td>\(log.host)</td><td class=\"msg\">\(logMessage(record))\(traceLink(record.traceID))</td></tr>"
+            "<tr class=\"lv-\(level)\" data-id=\"\(Int(log.id))\"><td class=\"ts\">\(DashboardFormat.clock(ms: record.timestampMs, seconds: true))</td><td>\(levelCell)</td><td>\(serviceCell)</td><td>\(hostCell)</td><td class=\"msg\">\(logMessage(record))\(traceLink(record.traceID, copyButton: true)) <button type=\"button\" class=\"log-expand\" aria-expanded=\"false\" title=\"The whole record as JSON, with its fields to filter on\">JSON</button></td></tr>"
     }
 
     /// A link to the trace page for a record's `trace_id` (32 hex digits), else nothing.
-    public static func traceLink(_ traceID: String?) -> HTML {
+    /// With `copyButton`, a button that copies the id follows the link.
+    public static func traceLink(_ traceID: String?, copyButton: Bool = false) -> HTML {
         guard let id = traceID?.lowercased(), SpanRecord.isValidID(id, hexDigits: 32) else { return .empty }
-        return " <a class=\"trace-link\" href=\"/ui/monitoring/traces/\(id)\" title=\"This request's trace\">trace</a>"
+        let copy: HTML =
+            copyButton
+            ? " <button type=\"button\" class=\"copy-trace\" data-trace=\"\(id)\" title=\"Copy the trace id \(id)\">copy id</button>"
+            : .empty
+        return
+            " <a class=\"trace-link\" href=\"/ui/monitoring/traces/\(id)\" title=\"This request's trace\">trace</a>\(copy)"
     }
 
     /// `event key=value …` of a record's fields (first 400 characters).

@@ -44,6 +44,7 @@ public enum RouteCatalogue {
         Rule(method: "GET", path: "/api/monitoring/traces/{trace_id}", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/logs", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/logs/stream", access: .admin),
+        Rule(method: "GET", path: "/api/monitoring/logs/{id}", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/export", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/reports", access: .admin),
         Rule(method: "GET", path: "/api/monitoring/reports/{id}.pdf", access: .admin),
@@ -61,6 +62,7 @@ public enum RouteCatalogue {
         Rule(method: "GET", path: "/ui/monitoring/traces/{trace_id}", access: .session),
         Rule(method: "GET", path: "/ui/monitoring/logs", access: .session),
         Rule(method: "GET", path: "/ui/monitoring/logs/stream", access: .session),
+        Rule(method: "GET", path: "/ui/monitoring/logs/{id}", access: .session),
         Rule(method: "GET", path: "/ui/monitoring/export", access: .session),
     ]
 
@@ -88,8 +90,12 @@ public enum RouteCatalogue {
     /// value (tests walk every route with it).
     public static func example(_ path: String) -> String {
         path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
-            segment == "{trace_id}"
-                ? "4bf92f3577b34da6a3ce929d0e0e4736" : segment == "{id}.pdf" ? "1.pdf" : String(segment)
+            switch segment {
+            case "{trace_id}": "4bf92f3577b34da6a3ce929d0e0e4736"
+            case "{id}.pdf": "1.pdf"
+            case "{id}": "1"
+            default: String(segment)
+            }
         }.joined(separator: "/")
     }
 

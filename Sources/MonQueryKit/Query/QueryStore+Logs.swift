@@ -72,6 +72,15 @@ extension QueryStore {
         }
     }
 
+    /// The record `id`, whole (the dashboard's expanded row, `/logs/{id}`); nil when there is
+    /// none (never stored, or dropped by retention).
+    public func log(id: Int64) throws -> StoredLog? {
+        try connector.withConnection { connection -> StoredLog? in
+            let rows = try connection.query("SELECT \(Self.logColumns) FROM logs WHERE id = $1::bigint", [String(id)])
+            return Self.decodeLogs(rows).first?.log
+        }
+    }
+
     /// Records with an id above `afterID`, oldest first (live-stream resumption), within `range`.
     public func logs(after afterID: Int64, filter: LogFilter, range: TimeRange, limit: Int) throws -> [StoredLog] {
         try connector.withConnection { connection -> [StoredLog] in
