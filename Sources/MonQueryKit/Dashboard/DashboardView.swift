@@ -207,19 +207,15 @@ public enum DashboardView {
         let serviceCell = filter("service", record.service, "\(record.service)", "Only service \(record.service)")
         let hostCell = filter("host", log.host, "\(log.host)", "Only host \(log.host)")
         return
-            "<tr class=\"lv-\(level)\" data-id=\"\(Int(log.id))\"><td class=\"ts\">\(DashboardFormat.clock(ms: record.timestampMs, seconds: true))</td><td>\(levelCell)</td><td>\(serviceCell)</td><td>\(hostCell)</td><td class=\"msg\">\(logMessage(record))\(traceLink(record.traceID, copyButton: true)) <button type=\"button\" class=\"log-expand\" aria-expanded=\"false\" title=\"The whole record as JSON, with its fields to filter on\">JSON</button></td></tr>"
+            "<tr class=\"lv-\(level)\" data-id=\"\(Int(log.id))\"><td class=\"ts\">\(DashboardFormat.clock(ms: record.timestampMs, seconds: true))</td><td>\(levelCell)</td><td>\(serviceCell)</td><td>\(hostCell)</td><td class=\"msg\">\(logMessage(record))\(traceLink(record.traceID)) <button type=\"button\" class=\"log-expand\" aria-expanded=\"false\" title=\"The whole record as JSON, with its fields to filter on\">JSON</button></td></tr>"
     }
 
-    /// A link to the trace page for a record's `trace_id` (32 hex digits), else nothing.
-    /// With `copyButton`, a button that copies the id follows the link.
-    public static func traceLink(_ traceID: String?, copyButton: Bool = false) -> HTML {
+    /// A link to the trace page for a record's `trace_id` (32 hex digits) and a button that
+    /// copies the id, else nothing.
+    public static func traceLink(_ traceID: String?) -> HTML {
         guard let id = traceID?.lowercased(), SpanRecord.isValidID(id, hexDigits: 32) else { return .empty }
-        let copy: HTML =
-            copyButton
-            ? " <button type=\"button\" class=\"copy-trace\" data-trace=\"\(id)\" title=\"Copy the trace id \(id)\">copy id</button>"
-            : .empty
         return
-            " <a class=\"trace-link\" href=\"/ui/monitoring/traces/\(id)\" title=\"This request's trace\">trace</a>\(copy)"
+            " <a class=\"trace-link\" href=\"/ui/monitoring/traces/\(id)\" title=\"This request's trace\">trace</a> <button type=\"button\" class=\"copy-trace\" data-trace=\"\(id)\" title=\"Copy the trace id \(id)\">copy id</button>"
     }
 
     /// `event key=value …` of a record's fields (first 400 characters).
