@@ -15,8 +15,8 @@ extension API {
         ],
         .redis: ["health-badge", "alerts", "card-redis", "redis-hit-rate", "chart-redis", "redis-slowlog"],
         .postgres: [
-            "health-badge", "alerts", "card-postgres", "chart-postgres", "slow-queries", "postgres-tables",
-            "postgres-indexes",
+            "health-badge", "alerts", "card-postgres", "chart-postgres", "slow-queries", "postgres-timeline",
+            "postgres-pool", "postgres-tables", "postgres-indexes",
         ],
         .logs: ["health-badge", "logs"],
     ]
@@ -90,7 +90,7 @@ extension API {
             body = """
                 <div class="stack">\(take("alerts"))</div>
                 <div class="cards">\(take("card-postgres"))</div>
-                <div class="grid">\(take("chart-postgres", "slow-queries", "postgres-tables", "postgres-indexes"))</div>
+                <div class="grid">\(take("chart-postgres", "slow-queries", "postgres-timeline", "postgres-pool", "postgres-tables", "postgres-indexes"))</div>
                 """
         case .logs:
             body = "<div class=\"grid\">\(take("logs"))</div>"

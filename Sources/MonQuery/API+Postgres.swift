@@ -211,8 +211,12 @@ extension API {
         try await snapshot(request, kind: "pg_index", listName: "indexes")
     }
 
-    /// Fields added to each entry of a snapshot: `unused` for indexes.
+    /// Fields added to each entry of a snapshot: `unused` for indexes; for tables from an
+    /// agent older than the partition rollup, `partitioned` false and `partitions` 0.
     static func snapshotExtra(kind: String, _ payload: JSONValue) -> [(String, JSONValue)] {
+        if kind == "pg_table" {
+            return payload["partitioned"] == nil ? [("partitioned", .bool(false)), ("partitions", .number(0))] : []
+        }
         guard kind == "pg_index" else { return [] }
         let unused =
             payload["scans"]?.doubleValue == 0 && payload["primary"]?.boolValue == false

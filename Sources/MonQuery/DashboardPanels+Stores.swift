@@ -249,21 +249,36 @@ extension DashboardPanels {
         let hosts = try await api.snapshotHosts(
             kind: "pg_table", listName: "tables", range: range, host: host, limit: 15)
         var bars: [BarChart.Bar] = []
+        var partitioned: [[HTML]] = []
         for entry in hosts {
             guard case .array(let tables)? = entry["tables"] else { continue }
             for table in tables {
                 let size = table["total_bytes"]?.doubleValue ?? 0
-                let name = table["table"]?.stringValue ?? ""
-                bars.append(
-                    .init(
-                        label: hosts.count > 1 ? "\(entry["host"]?.stringValue ?? "") \(name)" : name, value: size,
-                        text: DashboardFormat.bytes(size)))
+                var name = table["table"]?.stringValue ?? ""
+                if hosts.count > 1 { name = "\(entry["host"]?.stringValue ?? "") \(name)" }
+                // A partition tree is one entry (its leaves summed by the agent), named as such.
+                if table["partitioned"]?.boolValue == true {
+                    let count = table["partitions"]?.doubleValue ?? 0
+                    let partitions = "\(DashboardFormat.count(count)) partition\(count == 1 ? "" : "s")"
+                    partitioned.append([
+                        "\(name)", "\(partitions)", "\(DashboardFormat.count(table["live_rows"]?.doubleValue))",
+                        "\(DashboardFormat.bytes(size))",
+                    ])
+                    name += " (partitioned, \(partitions))"
+                }
+                bars.append(.init(label: name, value: size, text: DashboardFormat.bytes(size)))
             }
         }
+        let trees: HTML =
+            partitioned.isEmpty
+            ? .empty
+            : DashboardView.table(
+                "Partitioned tables", headers: ["Table", "Partitions", "Rows", "Size"], numeric: [1, 2, 3],
+                rows: partitioned)
         return DashboardView.panel(
             "postgres-tables", "Largest tables (table + indexes)",
             BarChart(title: "Largest tables by total size", bars: Array(bars.sorted { $0.value > $1.value }.prefix(15)))
-                .render())
+                .render() + trees)
     }
 
     func postgresIndexes() async throws -> HTML {

@@ -107,6 +107,8 @@ struct DashboardPanels {
         case "redis-slowlog": return try await redisSlowlog()
         case "chart-postgres": return try await postgresCharts()
         case "slow-queries": return try await slowQueries()
+        case "postgres-timeline": return try await postgresTimeline()
+        case "postgres-pool": return try await postgresPool()
         case "postgres-tables": return try await postgresTables()
         case "postgres-indexes": return try await postgresIndexes()
         case "logs": return try await logs()

@@ -21,7 +21,8 @@ final class ResponseCache: Sendable {
     static let paths: Set<String> = [
         "/api/monitoring/compare", "/api/monitoring/metrics",
         "/api/monitoring/postgres/connections", "/api/monitoring/postgres/indexes",
-        "/api/monitoring/postgres/slow_queries", "/api/monitoring/postgres/status",
+        "/api/monitoring/postgres/pool", "/api/monitoring/postgres/slow_queries",
+        "/api/monitoring/postgres/slow_queries/timeline", "/api/monitoring/postgres/status",
         "/api/monitoring/postgres/tables", "/api/monitoring/redis/commands", "/api/monitoring/redis/keys",
         "/api/monitoring/redis/slowlog", "/api/monitoring/redis/stats", "/api/monitoring/redis/status",
         "/api/monitoring/system/cpu", "/api/monitoring/system/disk", "/api/monitoring/system/memory",

@@ -291,7 +291,25 @@ extension API {
                 requiredKeys: ["period", "from", "to", "statements"]
             ) { api, request in try await api.postgresSlowQueries(request) },
             Route(
-                path: "/api/monitoring/postgres/tables", summary: "Latest table snapshot: rows, scans, sizes, vacuum.",
+                path: "/api/monitoring/postgres/slow_queries/timeline",
+                summary:
+                    "The statements with the most execution time in the period, each with buckets (timestamp, calls, "
+                    + "mean_ms) of step (default: about 12 under 6 h, then the hour, 6 h, the day).",
+                parameters: [.period, RouteParameter.step, .host, .limit(default: 5, maximum: 20)],
+                requiredKeys: ["period", "step", "from", "to", "statements"]
+            ) { api, request in try await api.postgresSlowQueryTimeline(request) },
+            Route(
+                path: "/api/monitoring/postgres/pool",
+                summary:
+                    "The application's connection pools per host (StatsD gauges db.pool.size, db.pool.checked_out, "
+                    + "db.pool.overflow; a pool tag names each): latest figures, usage_percent, problems, series.",
+                parameters: RouteParameter.range, requiredKeys: envelopeKeys
+            ) { api, request in try await api.postgresPool(request) },
+            Route(
+                path: "/api/monitoring/postgres/tables",
+                summary:
+                    "Latest table snapshot: rows, scans, sizes, vacuum; a partitioned table is one entry "
+                    + "(partitioned, partitions: its leaf partitions' figures summed).",
                 parameters: [.period, .host, .limit(default: 200, maximum: 1000)],
                 requiredKeys: envelopeKeys
             ) { api, request in try await api.postgresTables(request) },

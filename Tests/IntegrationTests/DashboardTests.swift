@@ -50,6 +50,9 @@ struct DashboardTests {
                 Sample("mon_postgres_cache_hit_ratio", value: 0.985 - 0.01 * wave, timestampMs: ts),
                 Sample("mon_postgres_connections_used", value: (6 + 3 * wave).rounded(), timestampMs: ts),
                 Sample("mon_postgres_max_connections", value: 100, timestampMs: ts),
+                // The application's connection pool (StatsD gauges db.pool.size / db.pool.checked_out).
+                Sample("app_db_pool_size", value: 20, timestampMs: ts),
+                Sample("app_db_pool_checked_out", value: (4 + 3 * wave).rounded(), timestampMs: ts),
                 // The application's per-type cache counters (StatsD): 90 % and 40 % hits.
                 Sample(
                     "app_cache_hit_total", ["cache": "search_results"], value: Double(61 - minute) * 90, timestampMs: ts
@@ -83,6 +86,11 @@ struct DashboardTests {
                 CREATE TABLE memories (id serial PRIMARY KEY, content text NOT NULL);
                 INSERT INTO memories (content) SELECT md5(i::text) || md5((i * 7)::text) FROM generate_series(1, 60000) i;
                 ANALYZE memories;
+                CREATE TABLE events (id int NOT NULL, day date NOT NULL) PARTITION BY RANGE (day);
+                CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+                CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+                CREATE TABLE events_3 PARTITION OF events FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
+                INSERT INTO events SELECT i, date '2026-01-01' + (i % 90) FROM generate_series(1, 3000) i;
                 """)
         let logPath = "\(daemon.directory)/app.log"
         let lines = [
@@ -246,7 +254,15 @@ struct DashboardTests {
                 "/ui/monitoring/redis?period=1h",
                 ["hit-rate-bars", "class=\"bar st-ok\"", "class=\"bar st-crit\"", "40 % ■ Critical"]
             ),
-            ("/ui/monitoring/postgres?period=1h", ["id=\"slow-queries\"", "id=\"postgres-tables\""]),
+            // The slow-statement timeline, the application's pool, a partitioned table as one entry.
+            (
+                "/ui/monitoring/postgres?period=1h",
+                [
+                    "id=\"slow-queries\"", "id=\"postgres-tables\"", "id=\"postgres-timeline\"",
+                    "class=\"chart statement-timeline\"", "id=\"postgres-pool\"", "Pool default: checked out <b>",
+                    "class=\"chart pool-usage\"", "public.events (partitioned, 3 partitions)",
+                ]
+            ),
             // Each row: level, service and host filter on a click; a JSON button expands it.
             (
                 "/ui/monitoring/logs?period=1h",

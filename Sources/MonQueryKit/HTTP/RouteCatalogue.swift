@@ -32,6 +32,8 @@ public enum RouteCatalogue {
         Rule(method: "GET", path: "/api/monitoring/postgres/status", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/postgres/connections", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/postgres/slow_queries", access: .viewer),
+        Rule(method: "GET", path: "/api/monitoring/postgres/slow_queries/timeline", access: .viewer),
+        Rule(method: "GET", path: "/api/monitoring/postgres/pool", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/postgres/tables", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/postgres/indexes", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/redis/status", access: .viewer),

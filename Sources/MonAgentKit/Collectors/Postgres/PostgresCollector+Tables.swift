@@ -2,21 +2,15 @@ import MonCore
 
 extension PostgresCollector {
     /// Largest tables and indexes snapshot (`pg_table`, `pg_index` events) and database sizes.
+    ///
+    /// A partitioned table is one entry: its leaf partitions' figures summed into the root of
+    /// their tree (`partitioned`, `partitions` = how many leaves), so 30 daily partitions are
+    /// "events (partitioned, 30 partitions)" rather than 30 rows, and the 200 entries stay
+    /// 200 whatever the partitioning. Intermediate partitioned tables have no storage and are
+    /// not counted; a partitioned table without partitions is listed with 0.
     func collectTables(into output: inout Output, at ms: Int64) throws {
         try connector.withConnection { connection in
-            let tables = try connection.query(
-                """
-                SELECT s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup, s.seq_scan, coalesce(s.idx_scan, 0),
-                       coalesce(io.heap_blks_hit, 0), coalesce(io.heap_blks_read, 0),
-                       pg_total_relation_size(s.relid), pg_relation_size(s.relid), pg_indexes_size(s.relid),
-                       (extract(epoch FROM greatest(s.last_vacuum, s.last_autovacuum)) * 1000)::bigint,
-                       (extract(epoch FROM greatest(s.last_analyze, s.last_autoanalyze)) * 1000)::bigint
-                FROM pg_stat_user_tables s
-                JOIN pg_statio_user_tables io ON io.relid = s.relid
-                ORDER BY pg_total_relation_size(s.relid) DESC
-                LIMIT 200
-                """
-            )
+            let tables = try connection.query(Self.tablesQuery)
             for row in 0..<tables.rowCount {
                 let name = "\(tables.string(row, 0) ?? "").\(tables.string(row, 1) ?? "")"
                 let hit = tables.double(row, 6) ?? 0
@@ -28,6 +22,8 @@ extension PostgresCollector {
                         timestampMs: ms,
                         payload: .object([
                             ("table", .string(name)),
+                            ("partitioned", .bool(tables.string(row, 13) == "t")),
+                            ("partitions", .number(tables.double(row, 14) ?? 0)),
                             ("live_rows", .number(tables.double(row, 2))),
                             ("dead_rows", .number(tables.double(row, 3))),
                             ("seq_scans", .number(tables.double(row, 4))),
@@ -89,4 +85,33 @@ extension PostgresCollector {
             }
         }
     }
+
+    /// One row per table or partition tree (leaves summed into their root), biggest first;
+    /// columns as the `pg_table` payload reads them, then `partitioned` and `partitions`.
+    /// `pg_statio_user_tables` has no row for a partitioned parent: hence the left join.
+    static let tablesQuery = """
+        WITH t AS (
+            SELECT s.relid, coalesce(pg_partition_root(s.relid), s.relid) AS root, c.relkind,
+                   s.n_live_tup, s.n_dead_tup, s.seq_scan, coalesce(s.idx_scan, 0) AS idx_scan,
+                   coalesce(io.heap_blks_hit, 0) AS hit, coalesce(io.heap_blks_read, 0) AS read,
+                   pg_total_relation_size(s.relid) AS total, pg_relation_size(s.relid) AS heap,
+                   pg_indexes_size(s.relid) AS idx,
+                   greatest(s.last_vacuum, s.last_autovacuum) AS vacuumed,
+                   greatest(s.last_analyze, s.last_autoanalyze) AS analyzed
+            FROM pg_stat_user_tables s
+            JOIN pg_class c ON c.oid = s.relid
+            LEFT JOIN pg_statio_user_tables io ON io.relid = s.relid
+        )
+        SELECT n.nspname, r.relname, sum(t.n_live_tup), sum(t.n_dead_tup), sum(t.seq_scan), sum(t.idx_scan),
+               sum(t.hit), sum(t.read), sum(t.total), sum(t.heap), sum(t.idx),
+               (extract(epoch FROM max(t.vacuumed)) * 1000)::bigint,
+               (extract(epoch FROM max(t.analyzed)) * 1000)::bigint,
+               r.relkind = 'p', count(*) FILTER (WHERE t.relkind <> 'p' AND t.relid <> t.root)
+        FROM t
+        JOIN pg_class r ON r.oid = t.root
+        JOIN pg_namespace n ON n.oid = r.relnamespace
+        GROUP BY n.nspname, r.relname, r.relkind
+        ORDER BY sum(t.total) DESC, n.nspname, r.relname
+        LIMIT 200
+        """
 }
