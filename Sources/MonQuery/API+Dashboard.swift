@@ -13,7 +13,9 @@ extension API {
             "health-badge", "alerts", "card-api", "chart-latency", "chart-traffic", "chart-heatmap", "endpoints",
             "top-errors",
         ],
-        .redis: ["health-badge", "alerts", "card-redis", "redis-hit-rate", "chart-redis", "redis-slowlog"],
+        .redis: [
+            "health-badge", "alerts", "card-redis", "redis-hit-rate", "chart-redis", "redis-top-keys", "redis-slowlog",
+        ],
         .postgres: [
             "health-badge", "alerts", "card-postgres", "chart-postgres", "slow-queries", "postgres-timeline",
             "postgres-pool", "postgres-tables", "postgres-indexes",
@@ -84,7 +86,7 @@ extension API {
             body = """
                 <div class="stack">\(take("alerts"))</div>
                 <div class="cards">\(take("card-redis"))</div>
-                <div class="grid">\(take("redis-hit-rate", "chart-redis", "redis-slowlog"))</div>
+                <div class="grid">\(take("redis-hit-rate", "chart-redis", "redis-top-keys", "redis-slowlog"))</div>
                 """
         case .postgres:
             body = """

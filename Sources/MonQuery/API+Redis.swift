@@ -113,6 +113,17 @@ extension API {
         return envelope(range, hosts: hosts)
     }
 
+    /// `/redis/top_keys`: per host, the latest walk's biggest keys (sampled `MEMORY USAGE`) and,
+    /// under an LFU policy, the most used (`OBJECT FREQ`). Key names go to admins only; a
+    /// viewer gets each key's mask (`RedisTopKeysSnapshot.mask`) and `names_hidden: true`.
+    func redisTopKeys(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: ["period", "host"])
+        let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)
+        let snapshots = try await RedisTopKeysSnapshot.load(store, range: range, host: try parameters.host())
+        let names = role(request) == .admin
+        return envelope(range, hosts: snapshots.map { $0.json(names: names) })
+    }
+
     func redisSlowlog(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: ["period", "host", "limit"])
         let range = try parameters.timeRange(nowMs: WallClock.nowMs(), retention: settings.retention)

@@ -72,14 +72,31 @@ extension DashboardPanels {
             // HTML, not text: the figures are bold (as text, the tags showed escaped).
             let items = zip(RedisStatus.figures, entry.figureValues).enumerated().map { index, pair in
                 let (figure, value) = pair
-                return "\(index > 0 ? " · " : "")\(figure.label) <b>\(Self.format(value, figure.format))</b>" as HTML
+                // Clients against maxclients: "Clients 5 / 20".
+                let limit =
+                    figure.metric == "mon_redis_connected_clients"
+                    ? entry.maxClients.map { " / " + DashboardFormat.count($0) } ?? "" : ""
+                return "\(index > 0 ? " · " : "")\(figure.label) <b>\(Self.format(value, figure.format))\(limit)</b>"
+                    as HTML
             }
             return "<p class=\"quiet\">\(names.count > 1 ? "\(entry.host): " : "")\(items)</p>"
         }
         let flagList: HTML = flags.isEmpty ? .empty : "<ul class=\"alerts plain\">\(flags)</ul>"
+        // Connected clients of maxclients per host, as bars on a 0–100 % scale.
+        let clientBars: [BarChart.Bar] = status.prefix(4).compactMap { entry in
+            guard let ratio = entry.clientsUsedRatio, let max = entry.maxClients else { return nil }
+            let connected = DashboardFormat.count(entry.connectedClients)
+            return .init(
+                label: names.count > 1 ? "Clients \(entry.host)" : "Clients",
+                value: ratio * 100, text: "\(connected) / \(DashboardFormat.count(max))")
+        }
+        let clients: HTML =
+            clientBars.isEmpty
+            ? .empty
+            : "<figure class=\"chart clients-bars\">\(BarChart(title: "Connected clients of maxclients", bars: clientBars, maximum: 100).render())</figure>"
         return DashboardView.panel(
             "redis-hit-rate", "Redis hit rate, \(rangeView.label)" + (names.count == 1 ? " · \(names[0])" : ""),
-            "<div class=\"gauge-wrap\">\(gauges)<div class=\"gauge-side\">\(figures)<h3 class=\"sub\">Per cache type</h3>\(types)\(flagList)</div></div>\(chart)"
+            "<div class=\"gauge-wrap\">\(gauges)<div class=\"gauge-side\">\(figures)\(clients)<h3 class=\"sub\">Per cache type</h3>\(types)\(flagList)</div></div>\(chart)"
         )
     }
 
@@ -136,6 +153,46 @@ extension DashboardPanels {
         }
         return DashboardView.panel(
             "chart-redis", "Redis over time, \(rangeView.label)", "<div class=\"small-multiples\">\(figures)</div>")
+    }
+
+    /// The latest walk's biggest keys and, under an LFU policy, the most used, per host. The
+    /// dashboard is for admins: the names are shown, escaped like every text.
+    func redisTopKeys() async throws -> HTML {
+        let snapshots = try await RedisTopKeysSnapshot.load(api.store, range: range, host: host)
+        let title = "Redis top keys, \(rangeView.label)"
+        guard !snapshots.isEmpty else {
+            return DashboardView.panel(
+                "redis-top-keys", title,
+                "<div class=\"no-data\" role=\"note\">No top-keys snapshot in this period (redis.top_keys on the agent; one per completed key walk)</div>"
+            )
+        }
+        let several = snapshots.count > 1
+        func rows(_ keys: [RedisTopKeysSnapshot.Key], _ value: (Double) -> String) -> [[HTML]] {
+            keys.map { key in
+                ["<code class=\"redis-key\">\(key.name)</code>", "\(key.type)", "\(value(key.value))"]
+            }
+        }
+        let parts: [HTML] = snapshots.prefix(4).map { snapshot in
+            let heading: HTML = several ? "<h3 class=\"sub\">\(snapshot.host)</h3>" : .empty
+            let sampled =
+                "Latest walk \(Self.shortTime(Timestamp.iso8601(ms: snapshot.timestampMs))), \(DashboardFormat.count(snapshot.sampledKeys)) keys sampled, maxmemory-policy \(snapshot.maxmemoryPolicy ?? "unknown")"
+            let bySize = DashboardView.table(
+                "Biggest keys (sampled MEMORY USAGE)", headers: ["Key", "Cache type", "Memory"], numeric: [2],
+                rows: rows(snapshot.bySize) { DashboardFormat.bytes($0) })
+            let byFrequency: HTML =
+                snapshot.byFrequency.map { keys in
+                    DashboardView.table(
+                        "Most used keys (OBJECT FREQ, LFU counter)", headers: ["Key", "Cache type", "Frequency"],
+                        numeric: [2], rows: rows(keys) { DashboardFormat.count($0) })
+                } ?? "<p class=\"quiet frequency-note\">\(snapshot.frequencyNote ?? "")</p>"
+            let refused: [HTML] = snapshot.refused.map {
+                "<li>\(Status.warning.badge) Redis refused \($0.command): \($0.error)</li>"
+            }
+            let refusedList: HTML = refused.isEmpty ? .empty : "<ul class=\"alerts plain\">\(refused)</ul>"
+            return
+                "\(heading)<p class=\"quiet\">\(sampled)</p><h3 class=\"sub\">By size</h3>\(bySize)<h3 class=\"sub\">By access frequency</h3>\(byFrequency)\(refusedList)"
+        }
+        return DashboardView.panel("redis-top-keys", title, wide: true, "\(parts)")
     }
 
     func redisSlowlog() async throws -> HTML {

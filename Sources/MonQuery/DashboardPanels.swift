@@ -104,6 +104,7 @@ struct DashboardPanels {
         case "top-errors": return try await topErrors()
         case "redis-hit-rate": return try await redisHitRate()
         case "chart-redis": return try await redisCharts()
+        case "redis-top-keys": return try await redisTopKeys()
         case "redis-slowlog": return try await redisSlowlog()
         case "chart-postgres": return try await postgresCharts()
         case "slow-queries": return try await slowQueries()

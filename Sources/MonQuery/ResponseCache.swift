@@ -25,6 +25,7 @@ final class ResponseCache: Sendable {
         "/api/monitoring/postgres/slow_queries/timeline", "/api/monitoring/postgres/status",
         "/api/monitoring/postgres/tables", "/api/monitoring/redis/commands", "/api/monitoring/redis/keys",
         "/api/monitoring/redis/slowlog", "/api/monitoring/redis/stats", "/api/monitoring/redis/status",
+        "/api/monitoring/redis/top_keys",
         "/api/monitoring/system/cpu", "/api/monitoring/system/disk", "/api/monitoring/system/memory",
         "/api/monitoring/system/network", "/ui/monitoring/advanced", "/ui/monitoring/api",
         "/ui/monitoring/postgres", "/ui/monitoring/redis",

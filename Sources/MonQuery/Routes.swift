@@ -336,6 +336,14 @@ extension API {
                 parameters: [.period, .host], requiredKeys: envelopeKeys
             ) { api, request in try await api.redisKeys(request) },
             Route(
+                path: "/api/monitoring/redis/top_keys",
+                summary:
+                    "Per host, the latest key walk's biggest keys (sampled MEMORY USAGE, `by_size`) and, under an LFU "
+                    + "maxmemory-policy, the most used (OBJECT FREQ, `by_frequency`). Key names for admins only: a "
+                    + "viewer gets each key's cache-type pattern or prefix mask (`names_hidden`).",
+                parameters: [.period, .host], requiredKeys: envelopeKeys
+            ) { api, request in try await api.redisTopKeys(request) },
+            Route(
                 path: "/api/monitoring/redis/slowlog", summary: "SLOWLOG entries, newest first.",
                 parameters: [.period, .host, .limit(default: 50, maximum: 1000)], requiredKeys: ["period", "entries"]
             ) { api, request in try await api.redisSlowlog(request) },

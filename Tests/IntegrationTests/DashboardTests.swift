@@ -252,7 +252,11 @@ struct DashboardTests {
             // The hit rate per cache type as bars coloured by state: 90 % (OK), 40 % (critical).
             (
                 "/ui/monitoring/redis?period=1h",
-                ["hit-rate-bars", "class=\"bar st-ok\"", "class=\"bar st-crit\"", "40 % ■ Critical"]
+                [
+                    "hit-rate-bars", "class=\"bar st-ok\"", "class=\"bar st-crit\"", "40 % ■ Critical",
+                    // Top keys and clients of maxclients (issue 24), from the live Redis.
+                    "id=\"redis-top-keys\"", "Biggest keys (sampled MEMORY USAGE)", "class=\"chart clients-bars\"",
+                ]
             ),
             // The slow-statement timeline, the application's pool, a partitioned table as one entry.
             (

@@ -19,6 +19,8 @@ import Testing
         "/api/monitoring/system/network?colour=blue",
         "/api/monitoring/redis/commands?limit=0",
         "/api/monitoring/redis/commands?limit=201",
+        "/api/monitoring/redis/top_keys?period=banana",
+        "/api/monitoring/redis/top_keys?limit=5",
         "/api/monitoring/system/cpu?period=1h&period=2h",
         "/api/monitoring/system/cpu?period=",
         "/api/monitoring/metrics",

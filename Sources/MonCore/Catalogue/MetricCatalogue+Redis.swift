@@ -21,6 +21,9 @@ extension MetricCatalogue {
             "mon_redis_blocked_clients", source: info("clients", "blocked_clients"),
             "Clients blocked on a blocking command."),
         .gauge(
+            "mon_redis_max_clients", source: info("clients", "maxclients"),
+            "The maxclients setting: most client connections Redis accepts (INFO maxclients, Redis 7+)."),
+        .gauge(
             "mon_redis_memory_used_bytes", source: info("memory", "used_memory"),
             "Memory allocated by Redis (used_memory)."),
         .gauge("mon_redis_memory_peak_bytes", source: info("memory", "used_memory_peak"), "Peak of used_memory."),
@@ -73,6 +76,9 @@ extension MetricCatalogue {
         .counter(
             "mon_redis_slowlog_lost_total", "SLOWLOG entries rotated out before monagent could read them."),
         .counter("mon_redis_scan_walks_completed_total", "Completed SCAN walks over the cache key types."),
+        .counter(
+            "mon_redis_top_keys_refused_total",
+            "MEMORY USAGE / OBJECT FREQ calls of the top-keys sampling that Redis refused (ACL, renamed command)."),
         .gauge("mon_redis_cache_keys", labels: ["type"], "Keys under the cache type's prefix (last SCAN walk)."),
         .gauge("mon_redis_cache_keys_without_ttl", labels: ["type"], "Keys of the cache type without a TTL."),
         .gauge("mon_redis_cache_avg_ttl_seconds", labels: ["type"], "Average remaining TTL of the cache type's keys."),

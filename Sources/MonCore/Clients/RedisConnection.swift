@@ -94,7 +94,11 @@ public final class RedisConnection {
     ///
     /// Server errors are `.error` elements; an I/O error throws and breaks the connection.
     public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
-        let commands = commands.map { $0.map { Array($0.utf8) } }
+        try pipeline(binary: commands.map { $0.map { Array($0.utf8) } })
+    }
+
+    /// `pipeline(_:)` with arguments as raw bytes (keys that are not UTF-8).
+    public func pipeline(binary commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
         var names: [String] = []
         for arguments in commands { names.append(try checkCommand(arguments)) }
         for (arguments, name) in zip(commands, names) {

@@ -102,6 +102,7 @@ public enum DashboardAssets {
         .gauge-side { flex: 1; min-width: 200px; }
         .bar { fill: var(--c1); } .bar.st-ok { fill: var(--ok); } .bar.st-warn { fill: var(--warn); }
         .bar.st-crit { fill: var(--crit); } .bar.st-none { fill: var(--none); }
+        code.redis-key { word-break: break-all; }
         .heat-cell { stroke: var(--bg); stroke-width: 1; } .heat-none { fill: var(--none); opacity: .15; }
         .heat-0 { fill: #1a7f37; } .heat-1 { fill: #73bf69; } .heat-2 { fill: #c8d96f; } .heat-3 { fill: #fade2a; }
         .heat-4 { fill: #ff9830; } .heat-5 { fill: #f2495c; }

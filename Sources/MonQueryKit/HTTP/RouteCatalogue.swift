@@ -41,6 +41,7 @@ public enum RouteCatalogue {
         Rule(method: "GET", path: "/api/monitoring/redis/keys", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/redis/slowlog", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/redis/commands", access: .viewer),
+        Rule(method: "GET", path: "/api/monitoring/redis/top_keys", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/metrics", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/traces", access: .viewer),
         Rule(method: "GET", path: "/api/monitoring/traces/{trace_id}", access: .viewer),

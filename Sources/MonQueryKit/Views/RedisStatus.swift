@@ -54,6 +54,9 @@ public struct RedisStatus: Sendable {
     public let evictionsLastHour: Double
     /// The latest value of each of `figures`, in that order (nil where not reported).
     public let figureValues: [Double?]
+    /// Connected clients and the `maxclients` setting (INFO, Redis 7+), latest values.
+    public let connectedClients: Double?
+    public let maxClients: Double?
     public let flags: [Flag]
 
     /// Every host's status over `range` (one host when `host` is set).
@@ -62,7 +65,7 @@ public struct RedisStatus: Sendable {
         async let series = stores.store.series(
             names: [
                 "mon_redis_up", "mon_redis_info", "mon_redis_memory_used_bytes", "mon_redis_memory_max_bytes",
-                "mon_redis_memory_used_ratio",
+                "mon_redis_memory_used_ratio", "mon_redis_max_clients",
             ] + figures.map(\.metric),
             host: host, range: range)
         func total(_ rows: [(host: String, value: Double)], _ host: String) -> Double {
@@ -91,14 +94,16 @@ public struct RedisStatus: Sendable {
                 hitsInPeriod: hitCount, missesInPeriod: missCount,
                 evictionsInPeriod: total(evictions.map { ($0.host, $0.value) }, name),
                 evictionsLastHour: total(evictionsHour.map { ($0.host, $0.value) }, name),
-                figureValues: figures.map { data.first($0.metric, host: name)?.latest })
+                figureValues: figures.map { data.first($0.metric, host: name)?.latest },
+                maxClients: data.first("mon_redis_max_clients", host: name)?.latest)
         }
     }
 
     public init(
         host: String, latestMs: Int64?, connected: Bool, version: String, role: String, memoryUsedBytes: Double?,
         memoryMaxBytes: Double?, memoryUsedRatio: Double?, hitRatio: Double?, hitsInPeriod: Double,
-        missesInPeriod: Double, evictionsInPeriod: Double, evictionsLastHour: Double, figureValues: [Double?]
+        missesInPeriod: Double, evictionsInPeriod: Double, evictionsLastHour: Double, figureValues: [Double?],
+        maxClients: Double? = nil
     ) {
         self.host = host
         self.latestMs = latestMs
@@ -114,6 +119,8 @@ public struct RedisStatus: Sendable {
         self.evictionsInPeriod = evictionsInPeriod
         self.evictionsLastHour = evictionsLastHour
         self.figureValues = figureValues
+        connectedClients = zip(Self.figures, figureValues).first { $0.0.metric == "mon_redis_connected_clients" }?.1
+        self.maxClients = maxClients
         flags = Self.flags(hitRatio: hitRatio, memoryUsedRatio: memoryUsedRatio, evictionsLastHour: evictionsLastHour)
     }
 
@@ -150,6 +157,12 @@ public struct RedisStatus: Sendable {
         return flags
     }
 
+    /// Connected clients of `maxclients` (0…1), when both are known.
+    public var clientsUsedRatio: Double? {
+        guard let connectedClients, let maxClients, maxClients > 0 else { return nil }
+        return connectedClients / maxClients
+    }
+
     /// A ratio as a percentage with one decimal: 0.8125 → "81.3".
     static func percent(_ ratio: Double) -> String { String((ratio * 1000).rounded() / 10) }
 
@@ -177,6 +190,8 @@ public struct RedisStatus: Sendable {
         for (figure, value) in zip(Self.figures, figureValues) {
             Self.insert(.number(value), at: figure.path[...], into: &fields)
         }
+        Self.insert(.number(maxClients), at: ["clients", "max"], into: &fields)
+        Self.insert(.number(clientsUsedRatio.map { $0 * 100 }), at: ["clients", "used_percent"], into: &fields)
         fields.append(
             (
                 "flags",

@@ -21,6 +21,13 @@ public actor RedisCollector: RemoteCollector {
     private var slowlog = SlowlogTracker()
     private var slowlogTotals = (entries: 0.0, lost: 0.0)
     private var walk: CacheKeyWalk
+    /// The biggest / most used keys of the walk in progress (`RedisTopKeys`).
+    private var topKeys: RedisTopKeys
+    /// INFO's `maxmemory_policy`: `OBJECT FREQ` is asked only under an LFU policy.
+    private var maxmemoryPolicy: String?
+    /// Sampling commands Redis refused (ACL, renamed), and those already logged.
+    private var refusedSamples = 0.0
+    private var loggedRefusals: Set<String> = []
     /// The walk's own PTTL lookups count as keyspace hits/misses in Redis; they are
     /// subtracted so the agent does not inflate the application's hit rate.
     private var ownLookups = (hits: 0.0, misses: 0.0, uptime: Int64(0))
@@ -35,6 +42,7 @@ public actor RedisCollector: RemoteCollector {
         self.config = config
         self.logger = logger
         walk = CacheKeyWalk(types: config.cacheTypes)
+        topKeys = RedisTopKeys(limit: config.topKeys)
     }
 
     var redactedURL: String { RedisURL.redact(config.url) }
@@ -114,6 +122,7 @@ public actor RedisCollector: RemoteCollector {
             ["version": info.version ?? "unknown", "role": info.role ?? "unknown", "mode": info.mode ?? "unknown"]
         )
         output.samples += Self.declaredSamples(info, timestampMs: ms)
+        maxmemoryPolicy = info.value("memory", "maxmemory_policy")
         if let used = info.usedMemoryBytes, let max = info.maxmemoryBytes, max > 0 {
             gauge("mon_redis_memory_used_ratio", Double(used) / Double(max))
         }
@@ -232,12 +241,17 @@ public actor RedisCollector: RemoteCollector {
                 : try redis.pipeline(sampled.map { ["MEMORY", "USAGE", $0, "SAMPLES", "0"] }).map { reply in
                     if case .integer(let bytes) = reply { return bytes } else { return nil }
                 }
+            if config.topKeys > 0 { try sampleTopKeys(redis, keyReplies.prefix(config.topKeysSamples)) }
             walk.add(
                 keys: keys,
                 pttls: ttls.map { reply in if case .integer(let value) = reply { return value } else { return -2 } },
                 memory: memory,
                 nextCursor: next
             )
+            if next == "0", config.topKeys > 0 {
+                output.events.append(topKeys.event(timestampMs: ms, policy: maxmemoryPolicy))
+                topKeys = RedisTopKeys(limit: config.topKeys)
+            }
             if next == "0" || started.duration(to: .now) >= cap { break }
         }
         output.samples.append(
@@ -245,6 +259,10 @@ public actor RedisCollector: RemoteCollector {
                 "mon_redis_scan_walks_completed_total", value: Double(walk.walksCompleted), kind: .counter,
                 timestampMs: ms)
         )
+        if config.topKeys > 0 {
+            output.samples.append(
+                Sample("mon_redis_top_keys_refused_total", value: refusedSamples, kind: .counter, timestampMs: ms))
+        }
         guard let totals = walk.completed else { return }
         let configured = Dictionary(config.cacheTypes.map { ($0.name, $0.ttlSeconds) }, uniquingKeysWith: { $1 })
         for (name, type) in totals.sorted(by: { $0.key < $1.key }) {
@@ -279,6 +297,51 @@ public actor RedisCollector: RemoteCollector {
                     )
                 )
             }
+        }
+    }
+
+    /// Asks `MEMORY USAGE` (default `SAMPLES`: bounded cost on big aggregates) and, under an
+    /// LFU policy, `OBJECT FREQ` of the keys of one SCAN reply, on their raw bytes (a key that
+    /// is not UTF-8 is sampled too). A refused command is counted, logged once, and the walk
+    /// goes on.
+    private func sampleTopKeys(_ redis: RedisConnection, _ replies: ArraySlice<RedisReply>) throws {
+        let keys: [[UInt8]] = replies.compactMap { reply in
+            if case .string(let bytes) = reply { return bytes } else { return nil }
+        }
+        guard !keys.isEmpty else { return }
+        let lfu = maxmemoryPolicy?.hasSuffix("-lfu") == true
+        var commands = keys.map { [Array("MEMORY".utf8), Array("USAGE".utf8), $0] }
+        if lfu { commands += keys.map { [Array("OBJECT".utf8), Array("FREQ".utf8), $0] } }
+        let answers = try redis.pipeline(binary: commands)
+        func value(_ reply: RedisReply, _ command: String) -> Int64? {
+            switch reply {
+            case .integer(let value): return value
+            case .error(let message):
+                refusedSamples += 1
+                topKeys.refused(command, message: message)
+                if loggedRefusals.insert(command).inserted {
+                    logger.warning(
+                        "Redis refused a top-keys sampling command; top keys go on without it",
+                        metadata: ["command": "\(command)", "error": "\(message.prefix(200))"])
+                }
+                return nil
+            default: return nil
+            }
+        }
+        let patterns = Dictionary(
+            config.cacheTypes.map { ($0.name, $0.pattern) }, uniquingKeysWith: { first, _ in first })
+        for (index, key) in keys.enumerated() {
+            var frequency: Int64?
+            if lfu {
+                // OBJECT FREQ counts as a keyspace lookup in Redis (MEMORY USAGE does not).
+                let reply = answers[keys.count + index]
+                if case .integer = reply { ownLookups.hits += 1 } else if case .null = reply { ownLookups.misses += 1 }
+                frequency = value(reply, "OBJECT FREQ")
+            }
+            let type = walk.type(of: String(decoding: key, as: UTF8.self))
+            topKeys.add(
+                key: key, type: type, pattern: patterns[type], bytes: value(answers[index], "MEMORY USAGE"),
+                frequency: frequency)
         }
     }
 }

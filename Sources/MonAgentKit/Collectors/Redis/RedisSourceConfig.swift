@@ -43,6 +43,12 @@ public struct RedisSourceConfig: Sendable {
     public var scanIntervalSeconds = 60.0
     /// `redis.memory_samples` — keys per SCAN step whose `MEMORY USAGE` is sampled (default 0 = off).
     public var memorySamples = 0
+    /// `redis.top_keys` — how many of the biggest (and, under an LFU `maxmemory-policy`, most
+    /// used) keys each completed walk reports (default 10; 0 = off).
+    public var topKeys = 10
+    /// `redis.top_keys_samples` — keys per SCAN step whose `MEMORY USAGE` (and `OBJECT FREQ`)
+    /// is asked for the top keys (default 100: SCAN returns keys in hash order, so a random sample).
+    public var topKeysSamples = 100
     /// `redis.cache_types` — the application's cache types (defaults: MnemoLite's three).
     public var cacheTypes: [CacheType] = RedisSourceConfig.defaultCacheTypes
 
@@ -65,6 +71,8 @@ public struct RedisSourceConfig: Sendable {
         let cap = try source.double("redis.scan_time_cap_ms", default: 20, range: 1...10_000)
         let scanInterval = try source.double("redis.scan_interval_seconds", default: 60, range: 0...86_400)
         let memorySamples = try source.int("redis.memory_samples", default: 0, range: 0...10_000)
+        let topKeys = try source.int("redis.top_keys", default: 10, range: 0...100)
+        let topKeysSamples = try source.int("redis.top_keys_samples", default: 100, range: 1...10_000)
         var types = Self.defaultCacheTypes
         if let items = try source.mappingList("redis.cache_types") {
             types = try items.enumerated().map { index, item in
@@ -100,6 +108,8 @@ public struct RedisSourceConfig: Sendable {
         scanTimeCapMs = cap
         scanIntervalSeconds = scanInterval
         self.memorySamples = memorySamples
+        self.topKeys = topKeys
+        self.topKeysSamples = topKeysSamples
         cacheTypes = types
     }
 }
