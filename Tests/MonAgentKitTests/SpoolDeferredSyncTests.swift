@@ -53,7 +53,9 @@ import Testing
         let directory = try SpoolTests.directory()
         let (spool, directorySyncs, dataSyncs) = try Self.spool(directory, delayMs: 50)
         await spool.enqueue(SpoolTests.batch(1))
-        try await Self.wait { dataSyncs.count >= 1 }
+        // The directory entry is synced right after the data, on the spool's executor: wait
+        // for both (polling between the two saw 1 directory sync once, in a busy unit phase).
+        try await Self.wait { dataSyncs.count >= 1 && directorySyncs.count >= 2 }
         #expect(dataSyncs.count == 1)
         #expect(directorySyncs.count == 2, "at start, then the segment's name with its first sync")
         await spool.enqueue(SpoolTests.batch(2))
