@@ -38,6 +38,12 @@ public struct RedisTopKeysSnapshot: Sendable {
 
     init?(row: QueryStore.EventRow) {
         guard let payload = row.payload.value else { return nil }
+        self.init(payload: payload, host: row.host, timestampMs: row.timestampMs)
+    }
+
+    /// A snapshot from a `redis_top_keys` event's payload; entries without a name or a
+    /// numeric value are left out, a missing list is empty (`by_frequency`: nil).
+    public init(payload: JSONValue, host: String, timestampMs: Int64) {
         func keys(_ field: String, _ valueField: String) -> [Key]? {
             guard case .array(let items)? = payload[field] else { return nil }
             return items.compactMap { item in
@@ -47,8 +53,8 @@ public struct RedisTopKeysSnapshot: Sendable {
                     pattern: item["pattern"]?.stringValue, value: value)
             }
         }
-        host = row.host
-        timestampMs = row.timestampMs
+        self.host = host
+        self.timestampMs = timestampMs
         maxmemoryPolicy = payload["maxmemory_policy"]?.stringValue
         sampledKeys = payload["sampled_keys"]?.doubleValue
         bySize = keys("by_size", "bytes") ?? []

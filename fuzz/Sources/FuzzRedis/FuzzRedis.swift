@@ -10,7 +10,13 @@
 //    reports a negative loss nor an entry twice;
 //  - every typed INFO accessor is non-nil when its key is present in its section
 //    (the parser checked the value), mem_fragmentation_ratio is finite;
-//  - keyspace/commandstats/errorstats entries come from lines of the right shape.
+//  - keyspace/commandstats/errorstats entries come from lines of the right shape;
+//  - the input as a key name (top keys): RedisTopKeys.printable has no control character,
+//    is bounded, and is the name itself when that is short, printable UTF-8; the agent's
+//    redis_top_keys event is JSON the daemon parses back to the same name; a viewer gets
+//    the mask (`*` or a namespace-like first segment and `:*`), never the name;
+//  - the input as an event payload: RedisTopKeysSnapshot reads it without trapping and a
+//    viewer's copy holds only masks.
 import FuzzMain
 import FuzzSupport
 import MonAgentKit
@@ -67,6 +73,71 @@ func checkInfo(_ info: RedisInfo) {
     invariant(info.errorCounts.keys.allSatisfy { !$0.isEmpty }, "empty error prefix")
 }
 
+/// A viewer's mask is `*`, a cache type's pattern, or a namespace-like segment and `:*`.
+func checkMask(_ mask: String, name: String, pattern: String?) {
+    if let pattern, !pattern.isEmpty {
+        invariant(mask == pattern, "mask '\(mask)' is not the pattern '\(pattern)'")
+        return
+    }
+    guard mask != "*" else { return }
+    let segment = mask.utf8.dropLast(2)
+    invariant(mask.hasSuffix(":*") && name.utf8.starts(with: segment), "mask '\(mask)' of '\(name)'")
+    invariant(
+        (1...32).contains(segment.count)
+            && segment.allSatisfy { byte in
+                (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+                    || byte == 0x5F || byte == 0x2D || byte == 0x2E
+            }, "mask '\(mask)' shows more than a namespace")
+}
+
+func checkTopKeys(_ input: [UInt8]) {
+    let name = RedisTopKeys.printable(input)
+    invariant(
+        !name.unicodeScalars.contains { $0.properties.generalCategory == .control },
+        "control character in the printed key name")
+    invariant(name.count <= RedisTopKeys.maxNameCharacters * 8 + 1, "printed key name of \(name.count) characters")
+    let decoded = String(decoding: input, as: UTF8.self)
+    if decoded.utf8.elementsEqual(input), decoded.unicodeScalars.count <= RedisTopKeys.maxNameCharacters,
+        !decoded.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+    {
+        invariant(name == decoded, "printable changed the printable name '\(decoded)' to '\(name)'")
+    }
+    var top = RedisTopKeys(limit: 2)
+    top.add(key: input, type: "other", pattern: nil, bytes: Int64(input.count), frequency: 1)
+    top.add(key: Array(input.prefix(input.count / 2)), type: "other", pattern: nil, bytes: 0, frequency: nil)
+    let event = top.event(timestampMs: 0, policy: "allkeys-lfu")
+    guard let payload = JSONValue.parse(event.payload) else {
+        invariant(false, "the top-keys event is not JSON: \(event.payload.prefix(300))")
+        return
+    }
+    let snapshot = RedisTopKeysSnapshot(payload: payload, host: "h", timestampMs: 0)
+    invariant(snapshot.bySize.first?.name == name, "the daemon read back another name than the agent printed")
+    invariant(snapshot.byFrequency?.count == 1, "one key had a frequency")
+    let viewer = snapshot.json(names: false)
+    if case .array(let entries)? = viewer["by_size"] {
+        for entry in entries {
+            checkMask(entry["key"]?.stringValue ?? "", name: name, pattern: nil)
+        }
+    }
+}
+
+/// Any JSON as a redis_top_keys payload: read without trapping; the viewer's copy is masks.
+func checkTopKeysPayload(_ input: [UInt8]) {
+    guard let payload = try? JSONParser.parse(input) else { return }
+    let snapshot = RedisTopKeysSnapshot(payload: payload, host: "h", timestampMs: 0)
+    let viewer = snapshot.json(names: false)
+    invariant(viewer["names_hidden"] == .bool(true), "a viewer's copy does not say names_hidden")
+    for (field, keys) in [("by_size", snapshot.bySize), ("by_frequency", snapshot.byFrequency ?? [])] {
+        guard case .array(let entries)? = viewer[field] else { continue }
+        invariant(entries.count == keys.count, "\(field): \(entries.count) entries for \(keys.count) keys")
+        for (entry, key) in zip(entries, keys) {
+            checkMask(entry["key"]?.stringValue ?? "", name: key.name, pattern: key.pattern)
+        }
+    }
+    _ = viewer.encoded()
+    _ = snapshot.json(names: true).encoded()
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = inputBytes(data, size)
@@ -102,6 +173,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     if let info = try? RedisInfoParser.parse(String(decoding: input, as: UTF8.self)) {
         checkInfo(info)
     }
+    checkTopKeys(input)
+    checkTopKeysPayload(input)
     return 0
 }
 
