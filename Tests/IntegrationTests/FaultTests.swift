@@ -130,8 +130,12 @@ struct FaultTests {
         // the outage are among them. Bounds are loose on purpose: a loaded machine skips ticks
         // (the agent never queues missed ones), which is not a loss.
         #expect(Double(during.count) >= (outage - 3) / 0.2 * 0.2, "cycles of the outage replayed: \(during.count)")
-        let gaps = zip(stamps, stamps.dropFirst()).map { $1 - $0 }
-        #expect((gaps.max() ?? 0) <= 5000, "largest gap \(gaps.max() ?? 0) ms")
+        // No hole in the outage: consecutive cycles from just before the stop to just after the
+        // start. (Only there: ci50 saw a 6.8 s gap at the agent's start, before the outage, with
+        // the machine at load 37 -- skipped ticks, not a loss.)
+        let around = stamps.filter { $0 > stoppedMs - 2000 && $0 < startedMs + 2000 }
+        let gaps = zip(around, around.dropFirst()).map { $1 - $0 }
+        #expect((gaps.max() ?? 0) <= 5000, "largest gap in the outage \(gaps.max() ?? 0) ms")
     }
 
     @Test("faults 3 and 5: monagent killed with -9 and a torn spool record: replayed, at most the torn batch missing")
