@@ -82,7 +82,8 @@ extension DashboardPanels {
             return "<p class=\"quiet\">\(names.count > 1 ? "\(entry.host): " : "")\(items)</p>"
         }
         let flagList: HTML = flags.isEmpty ? .empty : "<ul class=\"alerts plain\">\(flags)</ul>"
-        // Connected clients of maxclients per host, as bars on a 0–100 % scale.
+        // Connected clients of maxclients per host, as bars on a 0–100 % scale, under the gauge
+        // with the hit-rate bars (a 640-unit chart in the narrow side column drew 5-pixel text).
         let clientBars: [BarChart.Bar] = status.prefix(4).compactMap { entry in
             guard let ratio = entry.clientsUsedRatio, let max = entry.maxClients else { return nil }
             let connected = DashboardFormat.count(entry.connectedClients)
@@ -96,7 +97,7 @@ extension DashboardPanels {
             : "<figure class=\"chart clients-bars\">\(BarChart(title: "Connected clients of maxclients", bars: clientBars, maximum: 100).render())</figure>"
         return DashboardView.panel(
             "redis-hit-rate", "Redis hit rate, \(rangeView.label)" + (names.count == 1 ? " · \(names[0])" : ""),
-            "<div class=\"gauge-wrap\">\(gauges)<div class=\"gauge-side\">\(figures)\(clients)<h3 class=\"sub\">Per cache type</h3>\(types)\(flagList)</div></div>\(chart)"
+            "<div class=\"gauge-wrap\">\(gauges)<div class=\"gauge-side\">\(figures)<h3 class=\"sub\">Per cache type</h3>\(types)\(flagList)</div></div>\(chart)\(clients)"
         )
     }
 

@@ -306,9 +306,11 @@ struct DashboardTests {
             for piece in pieces { #expect(pageDOM.contains(piece), "\(path): \(piece)") }
             let name = path.dropFirst("/ui/monitoring/".count).replacingOccurrences(of: "?period=1h", with: "")
                 .replacingOccurrences(of: "&sort=", with: "-")
+            // The PostgreSQL page is the longest (timeline, pool, tables, indexes under the slow queries).
             shots.append(
                 try await chromium.screenshot(
-                    next: path, width: 1280, height: 2000, to: "\(artifacts)/dashboard-\(name).png"))
+                    next: path, width: 1280, height: name == "postgres" ? 3600 : 2000,
+                    to: "\(artifacts)/dashboard-\(name).png"))
         }
         let kept = ".build/artifacts"
         try FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
