@@ -97,7 +97,9 @@ struct RemoteWriteBacklogTests {
         let exporter = RemoteWriteExporter(
             settings: try Self.settings("drain", queue: "{capacity: 42, max_samples_per_send: 20, max_shards: 1}"),
             databaseURL: daemon.databaseURL, password: nil, transport: receiver, lease: nil,
-            logger: Logger(label: "test"))
+            // One drain must see all three passes however slow the machine: with the default 10 s
+            // it stopped after two in ci51's parallel phase (load average ~37).
+            drainSeconds: 600, logger: Logger(label: "test"))
         #expect(try await exporter.drain() == false, "caught up within one drain")
         let status = exporter.status
         // 60 distinct samples. One sent twice (the next pass not filtered against the one in

@@ -64,6 +64,8 @@ public actor RemoteWriteExporter {
     let logger: Logger
     /// Seconds between passes when caught up.
     let interval: Double
+    /// How long `drain` runs before `run` claims the lease again (default 10 s).
+    let drainSeconds: Int64
     private let filter: MetricNameFilter
     private let state: Mutex<RemoteWriteStatus>
     private var cursor: String?
@@ -80,7 +82,7 @@ public actor RemoteWriteExporter {
 
     public init(
         settings: RemoteWriteSettings, databaseURL: String, password: String?, transport: any RemoteWriteTransport,
-        lease: Lease?, interval: Double = 1, logger: Logger
+        lease: Lease?, interval: Double = 1, drainSeconds: Int64 = 10, logger: Logger
     ) {
         self.settings = settings
         executor = ThreadExecutor(name: "pg-remote-write")
@@ -89,6 +91,7 @@ public actor RemoteWriteExporter {
         self.transport = transport
         self.lease = lease
         self.interval = interval
+        self.drainSeconds = drainSeconds
         self.logger = logger
         filter = MetricNameFilter(keep: settings.keep, drop: settings.drop)
         state = Mutex(RemoteWriteStatus(destination: settings.name, target: settings.redactedURL))
@@ -169,7 +172,7 @@ public actor RemoteWriteExporter {
     /// one pass at a time, after the pass's every request was sent or dropped. True when more
     /// are waiting (`run` claims its lease again, then drains on at once).
     public func drain() async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(Self.drainSeconds)
+        let deadline = ContinuousClock.now + .seconds(drainSeconds)
         var current = try prepare(after: try loadCursor())
         if current == nil { try updatePending(after: try loadCursor()) }
         while let pass = current {
@@ -186,9 +189,6 @@ public actor RemoteWriteExporter {
         }
         return false
     }
-
-    /// How long `drain` runs before `run` claims the lease again.
-    static let drainSeconds: Int64 = 10
 
     /// The batches after `from` as a pass to send (nil: none are waiting).
     private func prepare(after from: String) throws -> PreparedPass? {
