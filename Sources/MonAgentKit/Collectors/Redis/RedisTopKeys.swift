@@ -9,6 +9,7 @@ import MonCore
 public struct RedisTopKeys: Sendable {
     /// Characters of a key name kept; longer names are cut (`key_bytes` keeps the length).
     public static let maxNameCharacters = 200
+    private static let hexDigits = Array("0123456789abcdef")
 
     /// One key as shipped: its printable name, cache type and the matched pattern.
     public struct Entry: Sendable, Equatable {
@@ -34,13 +35,21 @@ public struct RedisTopKeys: Sendable {
     public mutating func add(key: [UInt8], type: String, pattern: String?, bytes: Int64?, frequency: Int64?) {
         sampledKeys += 1
         guard limit > 0 else { return }
+        // The printable name only for a key that enters a list, and once for both.
+        var name: String?
         func entry(_ value: Int64) -> Entry {
-            Entry(name: Self.printable(key), nameBytes: key.count, type: type, pattern: pattern, value: value)
+            let printed = name ?? Self.printable(key)
+            name = printed
+            return Entry(name: printed, nameBytes: key.count, type: type, pattern: pattern, value: value)
         }
-        if let bytes { Self.insert(entry(bytes), into: &bySize, limit: limit) }
+        if let bytes, Self.admits(bytes, bySize, limit: limit) {
+            Self.insert(entry(bytes), into: &bySize, limit: limit)
+        }
         if let frequency {
             frequencySampled = true
-            Self.insert(entry(frequency), into: &byFrequency, limit: limit)
+            if Self.admits(frequency, byFrequency, limit: limit) {
+                Self.insert(entry(frequency), into: &byFrequency, limit: limit)
+            }
         }
     }
 
@@ -52,9 +61,15 @@ public struct RedisTopKeys: Sendable {
     public var largest: [Entry] { bySize }
     public var mostUsed: [Entry] { byFrequency }
 
+    /// Whether a key of `value` would enter `entries` (not full, or above its smallest).
+    static func admits(_ value: Int64, _ entries: [Entry], limit: Int) -> Bool {
+        guard entries.count >= limit, let last = entries.last else { return true }
+        return value > last.value
+    }
+
     /// Keeps `entries` sorted by value (descending, then name) and at most `limit` long.
     static func insert(_ entry: Entry, into entries: inout [Entry], limit: Int) {
-        if entries.count >= limit, let last = entries.last, entry.value <= last.value { return }
+        guard admits(entry.value, entries, limit: limit) else { return }
         let index =
             entries.firstIndex { $0.value < entry.value || ($0.value == entry.value && $0.name > entry.name) }
             ?? entries.endIndex
@@ -70,8 +85,7 @@ public struct RedisTopKeys: Sendable {
         var characters = 0
         var index = 0
         func hex(_ byte: UInt8) -> String {
-            let digits = Array("0123456789abcdef")
-            return "\\x" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 0xF)])
+            "\\x" + String(hexDigits[Int(byte >> 4)]) + String(hexDigits[Int(byte & 0xF)])
         }
         while index < bytes.count {
             guard characters < maxNameCharacters else { return text + "…" }
